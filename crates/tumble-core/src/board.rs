@@ -1,0 +1,278 @@
+//! The board profile: which outputs exist, on which pins, at which active level, and the motor
+//! interlock. It is data, not code, so a machine wired differently needs a profile, not a fork.
+
+use core::fmt;
+
+/// Most outputs a board may name.
+pub const MAX_OUTPUTS: usize = 16;
+/// Longest output name or alias, in bytes.
+pub const MAX_NAME: usize = 32;
+/// Aliases per output.
+pub const MAX_ALIASES: usize = 2;
+
+pub type Name = heapless::String<MAX_NAME>;
+
+/// An output of the board, by its index in the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutputId(u8);
+
+impl OutputId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// An electrical level on a pin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    Low = 0,
+    High = 1,
+}
+
+impl Level {
+    pub fn as_u8(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_bool(high: bool) -> Self {
+        if high { Level::High } else { Level::Low }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutputDef {
+    pub name: Name,
+    pub aliases: heapless::Vec<Name, MAX_ALIASES>,
+    pub pin: u8,
+    /// True when level 0 switches the load on (relay boards usually are).
+    pub active_low: bool,
+}
+
+impl OutputDef {
+    pub fn level(&self, on: bool) -> Level {
+        Level::from_bool(on != self.active_low)
+    }
+
+    pub fn is_on(&self, level: Level) -> bool {
+        (level == Level::High) != self.active_low
+    }
+
+    fn answers_to(&self, wanted: &str) -> bool {
+        let wanted = wanted.trim();
+        core::iter::once(&self.name)
+            .chain(&self.aliases)
+            .any(|n| n.eq_ignore_ascii_case(wanted))
+    }
+}
+
+/// Why a profile cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoardError {
+    TooManyOutputs,
+    NameTooLong,
+    DuplicateName(Name),
+    DuplicatePin(u8),
+    MissingOutput(&'static str),
+}
+
+impl fmt::Display for BoardError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BoardError::TooManyOutputs => write!(f, "more than {MAX_OUTPUTS} outputs"),
+            BoardError::NameTooLong => write!(f, "an output name is longer than {MAX_NAME} bytes"),
+            BoardError::DuplicateName(n) => write!(f, "two outputs answer to the name \"{n}\""),
+            BoardError::DuplicatePin(p) => write!(f, "two outputs use pin {p}"),
+            BoardError::MissingOutput(n) => write!(f, "the board has no \"{n}\" output"),
+        }
+    }
+}
+
+/// A validated board profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Board {
+    outputs: heapless::Vec<OutputDef, MAX_OUTPUTS>,
+    motor: OutputId,
+    direction: OutputId,
+    reverse_dead_time_ms: u32,
+}
+
+/// The motor outputs every board needs, by name: motor patterns drive them.
+pub const MOTOR: &str = "Motor";
+pub const MOTOR_DIRECTION: &str = "Motor Direction";
+
+impl Board {
+    /// Checks a profile: unique names and pins, a "Motor" and a "Motor Direction" output.
+    pub fn new(
+        outputs: heapless::Vec<OutputDef, MAX_OUTPUTS>,
+        reverse_dead_time_ms: u32,
+    ) -> Result<Self, BoardError> {
+        for (i, a) in outputs.iter().enumerate() {
+            for b in &outputs[..i] {
+                if a.pin == b.pin {
+                    return Err(BoardError::DuplicatePin(a.pin));
+                }
+                let names = core::iter::once(&a.name).chain(&a.aliases);
+                if let Some(n) = names.into_iter().find(|n| b.answers_to(n)) {
+                    return Err(BoardError::DuplicateName(n.clone()));
+                }
+            }
+        }
+        let find = |name: &'static str| {
+            outputs
+                .iter()
+                .position(|o| o.answers_to(name))
+                .map(|i| OutputId(i as u8))
+                .ok_or(BoardError::MissingOutput(name))
+        };
+        Ok(Board {
+            motor: find(MOTOR)?,
+            direction: find(MOTOR_DIRECTION)?,
+            outputs,
+            reverse_dead_time_ms,
+        })
+    }
+
+    /// The original firmware's wiring: eight active-low relays, no reverse dead time.
+    pub fn washer() -> Self {
+        const WIRING: [(&str, &str, u8); 8] = [
+            ("Retractor", "", 7),
+            ("Detergent Valve", "", 8),
+            ("Cold Valve", "", 5),
+            ("Drain Pump", "", 19),
+            ("Hot Valve", "", 9),
+            ("Soft Valve", "Softener Valve", 18),
+            (MOTOR, "", 4),
+            (MOTOR_DIRECTION, "", 10),
+        ];
+        let outputs = WIRING
+            .iter()
+            .map(|&(name, alias, pin)| OutputDef {
+                name: name.try_into().expect("short name"),
+                aliases: (!alias.is_empty())
+                    .then(|| alias.try_into().expect("short name"))
+                    .into_iter()
+                    .collect(),
+                pin,
+                active_low: true,
+            })
+            .collect();
+        Board::new(outputs, 0).expect("the default board is valid")
+    }
+
+    pub fn outputs(&self) -> impl ExactSizeIterator<Item = (OutputId, &OutputDef)> {
+        self.outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| (OutputId(i as u8), o))
+    }
+
+    pub fn output(&self, id: OutputId) -> &OutputDef {
+        &self.outputs[id.index()]
+    }
+
+    pub fn len(&self) -> usize {
+        self.outputs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.outputs.is_empty()
+    }
+
+    /// The output a compId names: case and surrounding spaces do not matter; aliases count.
+    pub fn find(&self, name: &str) -> Option<OutputId> {
+        self.outputs
+            .iter()
+            .position(|o| o.answers_to(name))
+            .map(|i| OutputId(i as u8))
+    }
+
+    pub fn by_pin(&self, pin: u8) -> Option<OutputId> {
+        self.outputs
+            .iter()
+            .position(|o| o.pin == pin)
+            .map(|i| OutputId(i as u8))
+    }
+
+    pub fn motor(&self) -> OutputId {
+        self.motor
+    }
+
+    pub fn direction(&self) -> OutputId {
+        self.direction
+    }
+
+    /// Milliseconds the motor must be OFF before its direction may change; 0 = not enforced.
+    pub fn reverse_dead_time_ms(&self) -> u32 {
+        self.reverse_dead_time_ms
+    }
+
+    /// The names for an error message: "Retractor, Detergent Valve, ...".
+    pub fn names(&self) -> NameList<'_> {
+        NameList(self)
+    }
+}
+
+/// Displays a board's output names, comma separated.
+pub struct NameList<'a>(&'a Board);
+
+impl fmt::Display for NameList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (_, o)) in self.0.outputs().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(&o.name)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_board_matches_the_original_wiring() {
+        let b = Board::washer();
+        let pins: std::vec::Vec<u8> = b.outputs().map(|(_, o)| o.pin).collect();
+        assert_eq!(pins, [7, 8, 5, 19, 9, 18, 4, 10]);
+        assert_eq!(b.output(b.motor()).pin, 4);
+        assert_eq!(b.output(b.direction()).pin, 10);
+        assert!(b.outputs().all(|(_, o)| o.level(false) == Level::High));
+        assert_eq!(b.reverse_dead_time_ms(), 0);
+    }
+
+    #[test]
+    fn names_match_loosely_and_aliases_count() {
+        let b = Board::washer();
+        assert_eq!(b.find("  cold VALVE "), b.find("Cold Valve"));
+        assert_eq!(b.find("Softener Valve"), b.find("Soft Valve"));
+        assert!(b.find("Soft Valve").is_some());
+        assert_eq!(b.find("Pump"), None);
+        assert_eq!(b.find("Cold  Valve"), None);
+    }
+
+    #[test]
+    fn bad_profiles_are_refused() {
+        let def = |name: &str, pin| OutputDef {
+            name: name.try_into().unwrap(),
+            aliases: heapless::Vec::new(),
+            pin,
+            active_low: true,
+        };
+        let mk = |defs: &[OutputDef]| Board::new(defs.iter().cloned().collect(), 0);
+        assert_eq!(
+            mk(&[def("Motor", 1), def("Motor Direction", 1)]),
+            Err(BoardError::DuplicatePin(1))
+        );
+        assert_eq!(
+            mk(&[def("Motor", 1), def("motor", 2)]),
+            Err(BoardError::DuplicateName("motor".try_into().unwrap()))
+        );
+        assert_eq!(
+            mk(&[def("Motor", 1)]),
+            Err(BoardError::MissingOutput("Motor Direction"))
+        );
+        assert!(mk(&[def("Motor", 1), def("Motor Direction", 2)]).is_ok());
+    }
+}

@@ -1,0 +1,15 @@
+//! Tumble's core: the washer-cycle format, its validation, the lazily merged timeline, the runner
+//! state machine and the wire formats. No std, no allocator, no clock, no pins: a platform calls
+//! in with the time and gets output changes and its next deadline back.
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod board;
+pub mod cycle;
+pub mod json;
+pub mod limits;
+pub mod text;
+pub mod timeline;

@@ -1,0 +1,242 @@
+//! A phase's events in time order, generated lazily: one small generator per component, merged
+//! k-way. Memory is O(components) whatever the number of events; no event array exists.
+//!
+//! Events at the same instant come out in a fixed order that is safe for a motor: every event
+//! that turns an output OFF, then motor-pattern direction settings, then every event that turns
+//! an output ON; within a group by component index, then in generation order.
+
+use crate::board::OutputId;
+use crate::cycle::{Cycle, Drive, Phase};
+use crate::limits::MAX_COMPONENTS_PER_PHASE;
+
+/// The same-instant group of an event; groups fire in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Class {
+    Off,
+    Direction,
+    On,
+}
+
+/// One output change, at an offset from the phase start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Event {
+    pub at_us: u64,
+    pub output: OutputId,
+    pub on: bool,
+    pub class: Class,
+    /// Index of the component in its phase.
+    pub component: u8,
+    /// Index of the motor pattern step that made it, for motor events.
+    pub step: Option<u16>,
+}
+
+impl Event {
+    fn key(&self) -> (u64, Class) {
+        (self.at_us, self.class)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Source {
+    Plain {
+        off_at_us: u64,
+    },
+    Motor {
+        first_step: u16,
+        steps: u16,
+        repeats_left: u32,
+        step: u16,
+        cursor_ms: u64,
+    },
+}
+
+/// One component's events, the next one cached in `head`.
+#[derive(Debug, Clone)]
+struct Generator {
+    head: Option<Event>,
+    source: Source,
+}
+
+impl Generator {
+    fn new(cycle: &Cycle, phase: &Phase, index: usize) -> Self {
+        let c = &cycle.phase_components(phase)[index];
+        let base_ms = phase.start_ms as u64 + c.start_ms as u64;
+        let component = index as u8;
+        match c.drive {
+            Drive::Output(output) => Generator {
+                head: (c.duration_ms > 0).then_some(Event {
+                    at_us: base_ms * 1000,
+                    output,
+                    on: true,
+                    class: Class::On,
+                    component,
+                    step: None,
+                }),
+                source: Source::Plain {
+                    off_at_us: (base_ms + c.duration_ms as u64) * 1000,
+                },
+            },
+            Drive::Motor(m) => {
+                let first_step = m.step_range().start as u16;
+                let mut g = Generator {
+                    head: None,
+                    source: Source::Motor {
+                        first_step,
+                        steps: m.step_range().len() as u16,
+                        repeats_left: m.repeat,
+                        step: 0,
+                        cursor_ms: base_ms,
+                    },
+                };
+                g.head = Some(g.direction_event(cycle, component));
+                g
+            }
+        }
+    }
+
+    /// The direction setting that opens the current motor step.
+    fn direction_event(&self, cycle: &Cycle, component: u8) -> Event {
+        let Source::Motor {
+            first_step,
+            step,
+            cursor_ms,
+            ..
+        } = self.source
+        else {
+            unreachable!("only motor generators have steps")
+        };
+        let dir = cycle.step((first_step + step) as usize).direction;
+        Event {
+            at_us: cursor_ms * 1000,
+            output: cycle.motor_outputs().1,
+            on: dir.output_on(),
+            class: Class::Direction,
+            component,
+            step: Some(step),
+        }
+    }
+
+    /// Replaces `head` with the event after it.
+    fn advance(&mut self, cycle: &Cycle) {
+        let Some(head) = self.head else { return };
+        let motor = cycle.motor_outputs().0;
+        self.head = match &mut self.source {
+            Source::Plain { off_at_us } => head.on.then_some(Event {
+                at_us: *off_at_us,
+                on: false,
+                class: Class::Off,
+                ..head
+            }),
+            Source::Motor {
+                first_step,
+                steps,
+                repeats_left,
+                step,
+                cursor_ms,
+            } => {
+                let s = cycle.step((*first_step + *step) as usize);
+                match head.class {
+                    Class::Direction => Some(Event {
+                        output: motor,
+                        on: true,
+                        class: Class::On,
+                        ..head
+                    }),
+                    Class::On => Some(Event {
+                        at_us: (*cursor_ms + s.step_ms as u64) * 1000,
+                        on: false,
+                        class: Class::Off,
+                        ..head
+                    }),
+                    Class::Off => {
+                        *cursor_ms += s.step_ms as u64 + s.pause_ms as u64;
+                        *step += 1;
+                        if *step == *steps {
+                            *step = 0;
+                            *repeats_left -= 1;
+                        }
+                        if *repeats_left == 0 {
+                            None
+                        } else {
+                            Some(self.direction_event(cycle, head.component))
+                        }
+                    }
+                }
+            }
+        };
+    }
+}
+
+/// The position in one phase's merged event stream. It holds no reference to the cycle, so a
+/// runner can keep it beside the cycle it reads from.
+#[derive(Debug, Clone, Default)]
+pub struct Cursor {
+    generators: heapless::Vec<Generator, MAX_COMPONENTS_PER_PHASE>,
+    /// Index of the generator whose head comes next.
+    next: Option<u8>,
+}
+
+impl Cursor {
+    /// The start of `phase` (a phase of `cycle`).
+    pub fn new(cycle: &Cycle, phase: &Phase) -> Self {
+        let mut cursor = Cursor {
+            generators: phase
+                .component_range()
+                .enumerate()
+                .map(|(i, _)| Generator::new(cycle, phase, i))
+                .collect(),
+            next: None,
+        };
+        cursor.select();
+        cursor
+    }
+
+    fn select(&mut self) {
+        let mut best: Option<(usize, (u64, Class))> = None;
+        for (i, g) in self.generators.iter().enumerate() {
+            if let Some(e) = &g.head
+                && best.is_none_or(|(_, k)| e.key() < k)
+            {
+                best = Some((i, e.key()));
+            }
+        }
+        self.next = best.map(|(i, _)| i as u8);
+    }
+
+    /// The next event, without consuming it.
+    pub fn peek(&self) -> Option<&Event> {
+        self.generators[self.next? as usize].head.as_ref()
+    }
+
+    /// Consumes and returns the next event.
+    pub fn pop(&mut self, cycle: &Cycle) -> Option<Event> {
+        let g = &mut self.generators[self.next? as usize];
+        let event = g.head;
+        g.advance(cycle);
+        self.select();
+        event
+    }
+}
+
+/// A phase's events as an iterator.
+pub struct Timeline<'c> {
+    cycle: &'c Cycle,
+    cursor: Cursor,
+}
+
+impl<'c> Timeline<'c> {
+    pub fn new(cycle: &'c Cycle, phase: &Phase) -> Self {
+        Timeline {
+            cycle,
+            cursor: Cursor::new(cycle, phase),
+        }
+    }
+}
+
+impl Iterator for Timeline<'_> {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        self.cursor.pop(self.cycle)
+    }
+}

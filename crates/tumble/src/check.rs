@@ -1,0 +1,127 @@
+//! `tumble check`: validate a cycle and summarise it, for people or (with --json) for tools.
+
+use std::fmt::Write;
+
+use tumble_core::board::Board;
+use tumble_core::cycle::{Cycle, CycleError, Report};
+use tumble_core::json::write_str;
+
+use crate::cli::{self, Failure, Secs};
+
+pub fn run(args: lexopt::Parser) -> cli::Result {
+    let mut json = false;
+    let file = cli::file_and_options(args, |opt, _| {
+        json |= opt == "json";
+        Ok(opt == "json")
+    })?;
+    let board = Board::washer();
+    let (cycle, result) = cli::load(&file, &board)?;
+    let out = match (&result, json) {
+        (Ok(report), false) => human(&file, &cycle, report),
+        (Err(e), false) => format!("{file}: refused\n{e}\n"),
+        (Ok(report), true) => json_ok(&cycle, report),
+        (Err(e), true) => json_err(e),
+    };
+    match result {
+        Ok(_) => {
+            print!("{out}");
+            Ok(())
+        }
+        Err(_) if json => {
+            print!("{out}");
+            Err(Failure::Refused)
+        }
+        Err(_) => {
+            eprint!("{out}");
+            Err(Failure::Refused)
+        }
+    }
+}
+
+fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
+    let mut s = String::new();
+    let phases = cycle.phases();
+    let _ = writeln!(
+        s,
+        "{file}: ok, {} phases, {} events, {}",
+        phases.len(),
+        cycle.total_events(),
+        Secs(cycle.duration_ms())
+    );
+    for (i, p) in phases.iter().enumerate() {
+        let name = cycle.text(p.name);
+        let _ = write!(s, "  phase {i} '{}'", cycle.phase_label(p));
+        if !name.is_empty() && name != cycle.phase_label(p) {
+            let _ = write!(s, " ({name})");
+        }
+        let _ = write!(
+            s,
+            ": {} components, {} events, {}",
+            p.component_range().len(),
+            p.events(),
+            Secs(p.duration_ms() as u64)
+        );
+        if let Some(t) = p.trigger {
+            let cmp = if t.above { '>' } else { '<' };
+            let _ = write!(s, ", ends when {} {cmp} {}", t.sensor.name(), t.threshold);
+        }
+        s.push('\n');
+    }
+    let total = report.warnings.len() + report.more_warnings;
+    if total > 0 {
+        let _ = writeln!(s, "{total} warnings:");
+        for w in &report.warnings {
+            let _ = writeln!(s, "  {}: {}", w.path, w.message);
+        }
+        if report.more_warnings > 0 {
+            let _ = writeln!(s, "  ... and {} more", report.more_warnings);
+        }
+    }
+    s
+}
+
+fn json_ok(cycle: &Cycle, report: &Report) -> String {
+    let mut s = String::from("{\"ok\":true,\"phases\":[");
+    for (i, p) in cycle.phases().iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "{{\"index\":{i},\"id\":");
+        let _ = write_str(&mut s, cycle.text(p.id));
+        let _ = write!(
+            s,
+            ",\"events\":{},\"duration_ms\":{}}}",
+            p.events(),
+            p.duration_ms()
+        );
+    }
+    let _ = write!(
+        s,
+        "],\"events\":{},\"duration_ms\":{},\"warnings\":[",
+        cycle.total_events(),
+        cycle.duration_ms()
+    );
+    for (i, w) in report.warnings.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        path_and_message(&mut s, w.path.as_str(), w.message.as_str());
+    }
+    let _ = writeln!(s, "],\"more_warnings\":{}}}", report.more_warnings);
+    s
+}
+
+fn json_err(e: &CycleError) -> String {
+    let mut s = String::from("{\"ok\":false,\"error\":");
+    path_and_message(&mut s, e.path.as_str(), e.message.as_str());
+    s.push_str("}\n");
+    s
+}
+
+fn path_and_message(s: &mut String, path: &str, message: &str) {
+    s.push_str("{\"path\":");
+    let _ = write_str(s, path);
+    s.push_str(",\"message\":");
+    let _ = write_str(s, message);
+    s.push('}');
+}

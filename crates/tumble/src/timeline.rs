@@ -1,0 +1,97 @@
+//! `tumble timeline`: the expanded events of a cycle, as text or JSON lines.
+
+use std::io::{BufWriter, Write};
+
+use tumble_core::board::Board;
+use tumble_core::cycle::Millis;
+use tumble_core::json::write_str;
+use tumble_core::timeline::Timeline;
+
+use crate::cli::{self, Failure, Usage};
+
+#[derive(PartialEq)]
+enum Format {
+    Text,
+    Jsonl,
+}
+
+pub fn run(args: lexopt::Parser) -> cli::Result {
+    let mut phase = None;
+    let mut format = Format::Text;
+    let file = cli::file_and_options(args, |opt, args| {
+        match opt {
+            "phase" => phase = Some(cli::value::<usize>(args, opt)?),
+            "format" => {
+                format = match cli::value::<String>(args, opt)?.as_str() {
+                    "text" => Format::Text,
+                    "jsonl" => Format::Jsonl,
+                    other => {
+                        return Err(
+                            Usage::new(format!("unknown format {other:?} (text, jsonl)")).into(),
+                        );
+                    }
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    let board = Board::washer();
+    let (cycle, result) = cli::load(&file, &board)?;
+    if let Err(e) = result {
+        eprintln!("{file}: refused\n{e}");
+        return Err(Failure::Refused);
+    }
+    let phases = cycle.phases();
+    let selected = match phase {
+        Some(n) if n >= phases.len() => {
+            return Err(Usage::new(format!(
+                "--phase {n}: the cycle has {} phases",
+                phases.len()
+            ))
+            .into());
+        }
+        Some(n) => n..n + 1,
+        None => 0..phases.len(),
+    };
+    let stdout = std::io::stdout().lock();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout);
+    let io = |e: std::io::Error| Failure::Io(format!("stdout: {e}"));
+    for index in selected {
+        let p = &phases[index];
+        if format == Format::Text {
+            writeln!(
+                out,
+                "phase {index} '{}': {} events",
+                cycle.phase_label(p),
+                p.events()
+            )
+            .map_err(io)?;
+        }
+        for ev in Timeline::new(&cycle, p) {
+            let def = board.output(ev.output);
+            let level = def.level(ev.on).as_u8();
+            match format {
+                Format::Text => writeln!(
+                    out,
+                    "  {:>12} ms  {:<16} pin {:>2} level {level} {}",
+                    Millis(ev.at_us).to_string(),
+                    def.name,
+                    def.pin,
+                    if ev.on { "ON" } else { "OFF" }
+                ),
+                Format::Jsonl => {
+                    let mut name = String::new();
+                    let _ = write_str(&mut name, &def.name);
+                    writeln!(
+                        out,
+                        "{{\"phase\":{index},\"at_us\":{},\"pin\":{},\"output\":{name},\"level\":{level}}}",
+                        ev.at_us, def.pin
+                    )
+                }
+            }
+            .map_err(io)?;
+        }
+    }
+    out.flush().map_err(io)
+}
