@@ -193,7 +193,6 @@ pub enum Drive {
 pub struct Component {
     pub id: TextRef,
     pub label: TextRef,
-    pub comp_id: TextRef,
     pub start_ms: u32,
     pub duration_ms: u32,
     pub drive: Drive,
@@ -630,31 +629,30 @@ impl<'a> Parser<'a, '_> {
         let mut c = Component {
             id: TextRef::default(),
             label: TextRef::default(),
-            comp_id: TextRef::default(),
             start_ms: 0,
             duration_ms: 0,
             drive: Drive::Output(self.board.motor()),
             last_event_ms: None,
         };
-        let mut output = None;
+        let mut comp_id: Option<Str<'a>> = None;
         let mut motor = None;
         const FIELDS: &[&str] = &["id", "label", "compId", "start", "duration", "motorConfig"];
         self.members("a component object", FIELDS, |p, field| {
             match field {
                 0 => c.id = p.text()?,
                 1 => c.label = p.text()?,
-                2 => {
-                    let mark = p.r.offset();
-                    c.comp_id = p.text()?;
-                    let name = p.cycle.text(c.comp_id);
-                    output = Some((p.board.find(name), mark));
-                }
+                2 => comp_id = Some(p.string("a string")?),
                 3 => c.start_ms = p.ms()?,
                 4 => c.duration_ms = p.ms()?,
                 _ => motor = Some(p.motor_config()?),
             }
             Ok(())
         })?;
+        let output = comp_id.map(|s| {
+            let mut name = heapless::String::<MAX_TEXT>::new();
+            let fits = s.chars().try_for_each(|ch| name.push(ch)).is_ok();
+            (fits.then(|| self.board.find(&name)).flatten(), s)
+        });
         c.drive = match (motor, output) {
             (Some(m), found) => {
                 if found.is_some_and(|(id, _)| id != Some(self.board.motor())) {
@@ -669,9 +667,8 @@ impl<'a> Parser<'a, '_> {
                 Drive::Motor(m)
             }
             (None, Some((Some(id), _))) => Drive::Output(id),
-            (None, Some((None, _))) => {
+            (None, Some((None, name))) => {
                 self.push_key("compId");
-                let name = self.cycle.text(c.comp_id);
                 return self.fail(format_args!(
                     "unknown output {} (known: {})",
                     json::Quoted(name),

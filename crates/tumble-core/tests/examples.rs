@@ -10,7 +10,12 @@ fn examples() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/cycles")
 }
 
-fn parse(name: &str) -> (Box<Cycle>, Result<tumble_core::cycle::Report, tumble_core::cycle::CycleError>) {
+fn parse(
+    name: &str,
+) -> (
+    Box<Cycle>,
+    Result<tumble_core::cycle::Report, tumble_core::cycle::CycleError>,
+) {
     let bytes = std::fs::read(examples().join(name)).unwrap();
     let mut cycle = Box::<Cycle>::default();
     let r = cycle.parse(&bytes, &Board::washer());
@@ -25,7 +30,11 @@ fn valid_examples_expand_to_their_documented_counts() {
         ("sensor-fill.json", &[2, 32, 2], &[120_000, 8_000, 30_000]),
         ("fill-wait.json", &[2, 2], &[5_000, 20_000]),
         ("million.json", &[1_000_004], &[33_333_400]),
-        ("full-featured.json", &[8, 0, 40, 10], &[62_000, 30_000, 26_000, 41_000]),
+        (
+            "full-featured.json",
+            &[8, 0, 40, 10],
+            &[62_000, 30_000, 26_000, 41_000],
+        ),
     ];
     for &(name, events, durations) in expected {
         let (cycle, report) = parse(name);
@@ -65,20 +74,36 @@ fn broken_examples_fail_at_their_path() {
     let mut listed = 0;
     for line in manifest.lines() {
         let mut cols = line.split('\t');
-        let (file, path, words) = (cols.next().unwrap(), cols.next().unwrap(), cols.next().unwrap());
+        let (file, path, words) = (
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+            cols.next().unwrap(),
+        );
         let (cycle, result) = parse(&format!("broken/{file}"));
         let err = result.expect_err(file);
         assert_eq!(err.path.as_str(), path, "{file}: {err}");
         assert!(
-            err.message.as_str().to_lowercase().contains(&words.to_lowercase()),
+            err.message
+                .as_str()
+                .to_lowercase()
+                .contains(&words.to_lowercase()),
             "{file}: {err:?} should mention {words:?}"
         );
-        assert!(cycle.phases().is_empty(), "{file}: a refused document leaves nothing");
+        assert!(
+            cycle.phases().is_empty(),
+            "{file}: a refused document leaves nothing"
+        );
         listed += 1;
     }
     let files = std::fs::read_dir(&dir)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
         .count();
     assert_eq!(listed, files, "every broken file is in EXPECTED.tsv");
 }

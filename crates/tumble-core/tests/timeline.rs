@@ -32,7 +32,11 @@ proptest! {
 
 #[test]
 fn original_example_starts_like_the_original_firmware() {
-    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/cycles/original-example.json")).unwrap();
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/cycles/original-example.json"
+    ))
+    .unwrap();
     let board = Board::washer();
     let mut cycle = Box::<Cycle>::default();
     cycle.parse(&bytes, &board).unwrap();
@@ -47,6 +51,15 @@ fn original_example_starts_like_the_original_firmware() {
     // direction ccw (1) and motor ON at 800; motor OFF at 1100; then cw again at 1600.
     assert_eq!(
         first,
-        [(0, 10, 0), (0, 7, 0), (0, 4, 0), (300, 4, 1), (800, 10, 1), (800, 4, 0), (1100, 4, 1), (1600, 10, 0)]
+        [
+            (0, 10, 0),
+            (0, 7, 0),
+            (0, 4, 0),
+            (300, 4, 1),
+            (800, 10, 1),
+            (800, 4, 0),
+            (1100, 4, 1),
+            (1600, 10, 0)
+        ]
     );
 }

@@ -1,0 +1,87 @@
+//! Memory is bounded by components, not events: reading a cycle and walking a phase of a
+//! million events allocate nothing, and the state's size does not depend on the event count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use tumble_core::board::Board;
+use tumble_core::cycle::Cycle;
+use tumble_core::timeline::{Cursor, Timeline};
+
+/// Counts the allocations of the current thread (the test harness runs tests on threads).
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; counting touches only a
+// const-initialised thread-local cell, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: same contract as our caller's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: same contract as our caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let out = f();
+    (out, ALLOCATIONS.with(Cell::get) - before)
+}
+
+fn example(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../examples/cycles/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+#[test]
+fn parsing_and_expanding_a_million_events_allocates_nothing() {
+    let board = Board::washer();
+    let small_doc = example("wash-1600.json");
+    let big_doc = example("million.json");
+    let mut small = Box::<Cycle>::default();
+    let mut big = Box::<Cycle>::default();
+
+    let (r, n) = allocations(|| small.parse(&small_doc, &board).map(drop));
+    r.unwrap();
+    assert_eq!(n, 0, "parsing allocated");
+    let (r, n) = allocations(|| big.parse(&big_doc, &board).map(drop));
+    r.unwrap();
+    assert_eq!(n, 0, "parsing allocated");
+
+    let ((count, last), n) = allocations(|| {
+        Timeline::new(&big, &big.phases()[0]).fold((0u64, 0u64), |(n, _), e| (n + 1, e.at_us))
+    });
+    assert_eq!(n, 0, "expanding allocated");
+    assert_eq!(count, 1_000_004);
+    assert_eq!(last, 33_333_400_000);
+
+    let small_cursor = Cursor::new(&small, &small.phases()[0]);
+    let big_cursor = Cursor::new(&big, &big.phases()[0]);
+    let state = |c: &Cycle, cur: &Cursor| std::mem::size_of_val(c) + std::mem::size_of_val(cur);
+    assert_eq!(state(&small, &small_cursor), state(&big, &big_cursor));
+    println!(
+        "loaded cycle {} B + timeline cursor {} B, for 1,600 and for 1,000,004 events alike",
+        std::mem::size_of::<Cycle>(),
+        std::mem::size_of::<Cursor>()
+    );
+}

@@ -1,0 +1,320 @@
+//! The format's rules one by one: defaults, what is accepted with a warning, what is refused.
+
+use tumble_core::board::{Board, OutputDef};
+use tumble_core::cycle::{Cycle, CycleError, Direction, Drive, Report, Sensor, TriggerMode};
+use tumble_core::timeline::Timeline;
+
+fn parse_on(doc: &str, board: &Board) -> (Box<Cycle>, Result<Report, CycleError>) {
+    let mut c = Box::<Cycle>::default();
+    let r = c.parse(doc.as_bytes(), board);
+    (c, r)
+}
+
+fn accept(doc: &str) -> (Box<Cycle>, Report) {
+    let (c, r) = parse_on(doc, &Board::washer());
+    let r = r.unwrap_or_else(|e| panic!("refused: {e}"));
+    (c, r)
+}
+
+fn refuse(doc: &str) -> CycleError {
+    parse_on(doc, &Board::washer())
+        .1
+        .expect_err("should be refused")
+}
+
+fn warnings(r: &Report) -> Vec<String> {
+    r.warnings
+        .iter()
+        .map(|w| format!("{}: {}", w.path, w.message))
+        .collect()
+}
+
+#[test]
+fn the_originals_defaults_apply() {
+    let (c, r) = accept(
+        r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"pattern":[{}]}}],
+            "sensorTrigger":{}}]}"#,
+    );
+    assert!(r.warnings.is_empty(), "{:?}", warnings(&r));
+    let p = c.phases()[0];
+    assert_eq!(p.start_ms, 0);
+    let comp = c.phase_components(&p)[0];
+    let Drive::Motor(m) = comp.drive else {
+        panic!()
+    };
+    assert_eq!(m.repeat, 1);
+    let step = c.step(m.step_range().start);
+    assert_eq!(
+        (step.step_ms, step.pause_ms, step.direction),
+        (1000, 0, Direction::Cw)
+    );
+    let t = p.trigger.unwrap();
+    assert_eq!(
+        (t.sensor, t.threshold, t.above, t.cooldown_ms),
+        (Sensor::Rpm, 0, true, 15_000)
+    );
+    assert_eq!(t.mode, TriggerMode::EndEarly);
+    assert_eq!(c.phase_label(&p), "Unknown");
+}
+
+#[test]
+fn ui_keys_are_kept_and_null_means_absent() {
+    let (c, r) = accept(
+        r#"{"phases":[{"id":"w","name":"Wash","color":"4ADE80","sensorTrigger":null,
+            "components":[{"id":"1","label":"Cold","compId":"Cold Valve","duration":5,"motorConfig":null}]}]}"#,
+    );
+    assert!(r.warnings.is_empty(), "{:?}", warnings(&r));
+    let p = c.phases()[0];
+    assert_eq!(
+        (c.text(p.id), c.text(p.name), c.text(p.color)),
+        ("w", "Wash", "4ADE80")
+    );
+    assert!(p.trigger.is_none());
+    let comp = c.phase_components(&p)[0];
+    assert_eq!(c.text(comp.label), "Cold");
+}
+
+#[test]
+fn output_names_ignore_case_spaces_and_accept_the_ui_alias() {
+    let board = Board::washer();
+    let (c, _) = accept(
+        r#"{"phases":[{"components":[{"compId":" cold VALVE ","duration":1},
+            {"compId":"Softener Valve","duration":1},{"compId":"Soft Valve","start":5,"duration":1}]}]}"#,
+    );
+    let outs: Vec<_> = c
+        .phase_components(&c.phases()[0])
+        .iter()
+        .map(|comp| match comp.drive {
+            Drive::Output(o) => board.output(o).pin,
+            Drive::Motor(_) => 0,
+        })
+        .collect();
+    assert_eq!(outs, [5, 18, 18]);
+}
+
+#[test]
+fn unknown_duplicate_and_recased_keys_are_warnings() {
+    let (c, r) = accept(
+        r#"{"phases":[{"StartTime":5,"startTime":9,"colour":"fff",
+            "components":[{"compId":"Retractor","duraton":5,"duration":1}]}],"version":2}"#,
+    );
+    assert_eq!(
+        c.phases()[0].start_ms,
+        5,
+        "the first of two duplicates counts"
+    );
+    assert_eq!(
+        warnings(&r),
+        [
+            "phases[0].startTime: key written as \"StartTime\"",
+            "phases[0].startTime: duplicate key, ignored: the first one counts",
+            "phases[0].colour: unknown key, ignored",
+            "phases[0].components[0].duraton: unknown key, ignored",
+            "version: unknown key, ignored",
+        ]
+    );
+}
+
+#[test]
+fn suspicious_but_valid_cycles_get_warnings_with_paths() {
+    let (_, r) = accept(
+        r#"{"phases":[
+            {"components":[{"compId":"Cold Valve","start":0,"duration":0}]},
+            {"components":[
+                {"compId":"Motor","duration":1000,"motorConfig":{"repeatTimes":2,"pattern":[
+                    {"stepTime":300,"pauseTime":0,"direction":"cw"},
+                    {"stepTime":300,"pauseTime":200,"direction":"ccw"}]}},
+                {"compId":"Hot Valve","start":0,"duration":100},
+                {"compId":"Hot Valve","start":50,"duration":100}]},
+            {"startTime":700,"components":[]}]}"#,
+    );
+    assert_eq!(
+        warnings(&r),
+        [
+            "phases[0].components[0].duration: 0 ms: this component switches nothing",
+            "phases[0]: no events: the phase is a pure wait of 0 ms",
+            "phases[1].components[0].motorConfig.pattern[0].pauseTime: 0 ms before the motor reverses from cw to ccw",
+            "phases[1].components[0].duration: the motor pattern runs for 1400 ms, past this duration of 1000 ms",
+            "phases[1].components[2]: Hot Valve is also driven by components[1] from 50 to 100 ms",
+            "phases[2]: no events: the phase is a pure wait of 700 ms",
+        ]
+    );
+}
+
+#[test]
+fn a_motor_config_overrides_the_comp_id_with_a_warning() {
+    let (c, r) = accept(
+        r#"{"phases":[{"components":[{"compId":"Drain Pump","motorConfig":{"pattern":[{"stepTime":5}]}}]}]}"#,
+    );
+    assert!(matches!(
+        c.phase_components(&c.phases()[0])[0].drive,
+        Drive::Motor(_)
+    ));
+    assert_eq!(
+        warnings(&r),
+        [
+            "phases[0].components[0].compId: ignored: a motorConfig always drives Motor and Motor Direction"
+        ]
+    );
+}
+
+#[test]
+fn trigger_modes_and_thresholds() {
+    let (c, r) = accept(
+        r#"{"phases":[{"sensorTrigger":{"type":"pressure","threshold":26000.7,"triggerAbove":false,
+            "mode":"wait","timeoutMs":60000,"cooldownMs":1000,"pinNumber":3}},
+            {"sensorTrigger":{"type":"RPM","threshold":5,"timeoutMs":9}}]}"#,
+    );
+    let t = c.phases()[0].trigger.unwrap();
+    assert_eq!(t.threshold, 26000);
+    assert_eq!(t.mode, TriggerMode::Wait { timeout_ms: 60_000 });
+    assert_eq!((t.cooldown_ms, t.pin_number), (1000, Some(3)));
+    assert!(t.holds(25_999.9) && !t.holds(26_000.5));
+    assert_eq!(
+        warnings(&r),
+        [
+            "phases[0].sensorTrigger.threshold: 26000.7 is compared as 26000: readings and thresholds are whole numbers",
+            "phases[0]: no events: the phase is a pure wait of 0 ms",
+            "phases[1].sensorTrigger.timeoutMs: ignored: a timeout applies only with \"mode\": \"wait\"",
+            "phases[1]: no events: the phase is a pure wait of 0 ms",
+        ]
+    );
+}
+
+#[test]
+fn refusals_name_the_path_and_the_reason() {
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{"phases":[{"components":[{"compId":"Retractor","duration":-5}]}]}"#,
+            "phases[0].components[0].duration: expected a whole number of milliseconds >= 0, got -5 (negative)",
+        ),
+        (
+            r#"{"phases":[{"startTime":4294967296}]}"#,
+            "phases[0].startTime: expected a whole number of milliseconds >= 0, got 4294967296 (larger than 4294967295)",
+        ),
+        (
+            r#"{"phases":[{"startTime":true}]}"#,
+            "phases[0].startTime: expected a whole number of milliseconds >= 0, got a boolean",
+        ),
+        (
+            r#"{"phases":[{"id":5}]}"#,
+            "phases[0].id: expected a string, got 5",
+        ),
+        (
+            r#"{"phases":[7]}"#,
+            "phases[0]: expected a phase object, got 7",
+        ),
+        (
+            r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{}}]}]}"#,
+            "phases[0].components[0].motorConfig.pattern: missing: a motorConfig needs a pattern of at least one step",
+        ),
+        (
+            r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"repeatTimes":1.5,"pattern":[{}]}}]}]}"#,
+            "phases[0].components[0].motorConfig.repeatTimes: expected a whole number >= 1, got 1.5 (not a whole number)",
+        ),
+        (
+            r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"pattern":[{"direction":"CW "}]}}]}]}"#,
+            "phases[0].components[0].motorConfig.pattern[0].direction: unknown direction \"CW \" (known: cw, ccw)",
+        ),
+        (
+            r#"{"phases":[{"sensorTrigger":{"type":1}}]}"#,
+            "phases[0].sensorTrigger.type: expected \"RPM\" or \"Pressure\", got 1",
+        ),
+        (
+            r#"{"phases":[]} x"#,
+            "invalid JSON at byte 14: data after the end of the document",
+        ),
+    ];
+    for (doc, want) in cases {
+        assert_eq!(refuse(doc).to_string(), *want, "{doc}");
+    }
+}
+
+#[test]
+fn text_limits_count_utf8_bytes_and_the_pool() {
+    let id = "é".repeat(32); // 64 bytes: fits
+    accept(&format!(r#"{{"phases":[{{"id":"{id}"}}]}}"#));
+    let err = refuse(&format!(r#"{{"phases":[{{"id":"{id}x"}}]}}"#));
+    assert_eq!(err.path.as_str(), "phases[0].id");
+    // 32 phases × 4 strings × 64 bytes = 8192 fills the pool exactly; one byte more is refused.
+    let s = "a".repeat(64);
+    let phase = format!(
+        r#"{{"id":"{s}","name":"{s}","color":"{s}","components":[{{"id":"{s}","compId":"Retractor","duration":1}}]}}"#
+    );
+    let full = vec![phase.clone(); 32].join(",");
+    accept(&format!(r#"{{"phases":[{full}]}}"#));
+    let over = full.replacen(
+        r#""compId":"Retractor""#,
+        r#""label":"x","compId":"Retractor""#,
+        1,
+    );
+    let err = refuse(&format!(r#"{{"phases":[{over}]}}"#));
+    assert_eq!(err.path.as_str(), "phases[31].components[0].id");
+    assert!(err.message.as_str().contains("8192 bytes"), "{err}");
+}
+
+#[test]
+fn direction_may_not_change_while_the_motor_is_on() {
+    let err = refuse(
+        r#"{"phases":[{"components":[
+            {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"pauseTime":500,"direction":"ccw"}]}},
+            {"compId":"Motor","start":100,"motorConfig":{"pattern":[{"stepTime":100,"direction":"cw"}]}}]}]}"#,
+    );
+    assert_eq!(
+        err.to_string(),
+        "phases[0].components[1].motorConfig.pattern[0]: changes Motor Direction at 100 ms while Motor is ON (interlock)"
+    );
+    // The same two motors one after the other are fine.
+    accept(
+        r#"{"phases":[{"components":[
+            {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"pauseTime":500,"direction":"ccw"}]}},
+            {"compId":"Motor","start":1000,"motorConfig":{"pattern":[{"stepTime":100,"direction":"cw"}]}}]}]}"#,
+    );
+}
+
+fn board_with_dead_time(ms: u32) -> Board {
+    let outputs = Board::washer()
+        .outputs()
+        .map(|(_, o)| o.clone())
+        .collect::<heapless::Vec<OutputDef, 16>>();
+    Board::new(outputs, ms).unwrap()
+}
+
+#[test]
+fn a_board_can_require_a_reverse_dead_time() {
+    let toggle = |pause: u32, start: u32| {
+        format!(
+            r#"{{"phases":[{{"components":[{{"compId":"Motor","start":{start},"motorConfig":{{"repeatTimes":3,"pattern":[
+                {{"stepTime":300,"pauseTime":{pause},"direction":"cw"}},
+                {{"stepTime":300,"pauseTime":{pause},"direction":"ccw"}}]}}}}]}}]}}"#
+        )
+    };
+    let board = board_with_dead_time(200);
+    let err = parse_on(&toggle(150, 200), &board).1.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "phases[0].components[0].motorConfig.pattern[1]: reverses the motor at 650 ms, 150 ms after Motor went OFF; this board requires a reverse dead time of 200 ms"
+    );
+    // The first change to cw counts from the phase start, when the safe state left the motor OFF.
+    let err = parse_on(&toggle(200, 100), &board).1.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("reverses the motor at 100 ms, 100 ms after"),
+        "{err}"
+    );
+    parse_on(&toggle(200, 200), &board).1.unwrap();
+    // Without a dead time the same patterns load (the reversal without pause is only a warning).
+    accept(&toggle(0, 0));
+}
+
+#[test]
+fn the_loaded_form_expands_like_the_document() {
+    let (c, _) = accept(
+        r#"{"phases":[{"startTime":100,"components":[{"compId":"Drain Pump","start":10,"duration":5}]}]}"#,
+    );
+    let events: Vec<_> = Timeline::new(&c, &c.phases()[0])
+        .map(|e| (e.at_us, e.on))
+        .collect();
+    assert_eq!(events, [(110_000, true), (115_000, false)]);
+    assert_eq!(c.phases()[0].duration_ms(), 115);
+}
