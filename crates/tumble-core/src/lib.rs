@@ -11,5 +11,6 @@ pub mod board;
 pub mod cycle;
 pub mod json;
 pub mod limits;
+pub mod runner;
 pub mod text;
 pub mod timeline;

@@ -195,3 +195,56 @@ fn phase() -> impl Strategy<Value = GenPhase> {
 pub fn cycle() -> impl Strategy<Value = GenCycle> {
     prop::collection::vec(phase(), 1..4).prop_map(|phases| GenCycle { phases })
 }
+
+/// Outputs that remember every write, as a platform's pins would show them.
+pub struct Pins {
+    pub levels: std::collections::BTreeMap<u8, tumble_core::board::Level>,
+    /// (due µs, pin, level), in call order.
+    pub writes: Vec<(u64, u8, u8)>,
+    /// Writes per commit, for the same-instant batching.
+    pub batches: Vec<usize>,
+    pending: usize,
+}
+
+impl Pins {
+    pub fn new() -> Self {
+        Pins {
+            levels: Default::default(),
+            writes: Vec::new(),
+            batches: Vec::new(),
+            pending: 0,
+        }
+    }
+
+    pub fn level(&self, pin: u8) -> u8 {
+        self.levels[&pin].as_u8()
+    }
+
+    /// Pins at level 0 (ON on the active-low board).
+    pub fn on(&self) -> Vec<u8> {
+        self.levels
+            .iter()
+            .filter(|(_, l)| l.as_u8() == 0)
+            .map(|(p, _)| *p)
+            .collect()
+    }
+
+    pub fn all_off(&self) -> bool {
+        self.levels.values().all(|l| l.as_u8() == 1)
+    }
+}
+
+impl tumble_core::board::Outputs for Pins {
+    fn set(&mut self, pin: u8, level: tumble_core::board::Level, due_us: u64) {
+        self.levels.insert(pin, level);
+        self.writes.push((due_us, pin, level.as_u8()));
+        self.pending += 1;
+    }
+
+    fn commit(&mut self) {
+        if self.pending > 0 {
+            self.batches.push(self.pending);
+            self.pending = 0;
+        }
+    }
+}

@@ -1,0 +1,674 @@
+//! The runner: plays a loaded cycle on the outputs. A sans-IO state machine in the manner of
+//! quinn-proto: no clock, thread, allocation or I/O inside.
+//!
+//! The platform owns time and pins. It calls in with `now` (µs, monotonic) when its one alarm
+//! fires ([`Runner::handle_timeout`]), when a command arrives (the command methods) or when a
+//! sensor sample arrives ([`Runner::handle_readings`]). Every call first applies every event due
+//! by `now`, in timeline order, then does its own work; afterwards the platform re-arms its alarm
+//! to [`Runner::poll_timeout`] and drains [`Runner::poll_notice`] for its log.
+
+use core::fmt;
+
+use crate::board::{Board, Level, OutputId, Outputs, Readings};
+use crate::cycle::{Cycle, Phase, Sensor, TriggerMode};
+use crate::limits::{MAX_OUTPUTS, MAX_PHASES};
+use crate::timeline::{Class, Cursor};
+
+/// An event applied more than this long after its scheduled instant counts as late.
+pub const LATE_US: u64 = 100;
+
+/// Notices one call can produce at most: every phase starting and ending, plus the cycle end.
+const MAX_NOTICES: usize = 2 * MAX_PHASES + 4;
+
+/// Why a command was refused. Nothing changed when a command returns one of these, except
+/// that `stop` always leaves the outputs in the safe state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandError {
+    /// start: no cycle is loaded, or the loaded cycle has no phases.
+    NoCycle,
+    /// start while a cycle runs or is paused; set_output while a cycle runs or is paused.
+    Running,
+    /// stop, skip, pause or resume with no cycle running.
+    NotRunning,
+    AlreadyPaused,
+    NotPaused,
+    PhaseOutOfRange { index: usize, phases: usize },
+    UnknownOutput,
+    /// Motor Direction may not change while the Motor is ON.
+    Interlock,
+    /// The board's reverse dead time has not passed yet.
+    DeadTime { wait_ms: u64 },
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::NoCycle => f.write_str("no cycle loaded"),
+            CommandError::Running => f.write_str("cycle running"),
+            CommandError::NotRunning => f.write_str("cycle not running"),
+            CommandError::AlreadyPaused => f.write_str("cycle already paused"),
+            CommandError::NotPaused => f.write_str("cycle not paused"),
+            CommandError::PhaseOutOfRange { index, phases } => {
+                write!(f, "phase index {index} out of range ({phases} phases)")
+            }
+            CommandError::UnknownOutput => f.write_str("unknown output"),
+            CommandError::Interlock => {
+                f.write_str("motor direction cannot change while the motor is on")
+            }
+            CommandError::DeadTime { wait_ms } => {
+                write!(f, "reverse dead time: wait {wait_ms} ms")
+            }
+        }
+    }
+}
+
+/// Why a cycle stopped on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// A `"mode": "wait"` phase's condition did not hold within its timeout.
+    WaitTimeout { phase: u8 },
+}
+
+/// Why a phase ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhaseEnd {
+    /// Its timeline ran out.
+    Completed,
+    /// Its sensor trigger held.
+    Triggered,
+    Skipped,
+    Stopped,
+    Faulted(Fault),
+    /// A new cycle was loaded over it.
+    Replaced,
+}
+
+/// Things that happened, for the platform's log. `at_us` is the instant they were due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    PhaseStarted { at_us: u64, phase: u8 },
+    PhaseEnded { at_us: u64, phase: u8, end: PhaseEnd },
+    /// The cycle is over: after its last phase, a stop, a fault or a reload.
+    CycleEnded { at_us: u64, completed: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Idle,
+    Running,
+    Paused,
+}
+
+/// Timing quality of the events applied since boot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub events_fired: u64,
+    pub late_events: u64,
+    pub worst_lateness_us: u64,
+}
+
+/// Where the phase clock stands.
+#[derive(Debug, Clone, Copy)]
+enum Clock {
+    /// Phase offset = now - `phase_start_us`.
+    Running { phase_start_us: u64 },
+    /// Frozen at `elapsed_us` since `since_us`; `resume_at` is set once resume was asked for
+    /// (later than the request when the reverse dead time delays it).
+    Paused {
+        elapsed_us: u64,
+        since_us: u64,
+        resume_at: Option<u64>,
+    },
+}
+
+/// A cycle in progress.
+#[derive(Debug, Clone)]
+struct Run {
+    phase: u8,
+    cursor: Cursor,
+    clock: Clock,
+    /// Cycle elapsed = now - `cycle_start_us`, shifted forward by every pause.
+    cycle_start_us: u64,
+    /// Where the timeline has each output at the current position (ON?): what resume restores.
+    intended: [bool; MAX_OUTPUTS],
+}
+
+impl Run {
+    fn elapsed_us(&self, now: u64) -> u64 {
+        match self.clock {
+            Clock::Running { phase_start_us } => now.saturating_sub(phase_start_us),
+            Clock::Paused { elapsed_us, .. } => elapsed_us,
+        }
+    }
+
+    fn cycle_elapsed_us(&self, now: u64) -> u64 {
+        let until = match self.clock {
+            Clock::Running { .. } => now,
+            Clock::Paused { since_us, .. } => since_us,
+        };
+        until.saturating_sub(self.cycle_start_us)
+    }
+}
+
+/// A consistent view of the runner for telemetry.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot<'a> {
+    pub status: Status,
+    /// 1-based, 0 when idle (as the original firmware).
+    pub phase_index: u8,
+    pub phase_id: &'a str,
+    pub phase_name: &'a str,
+    pub total_phases: u8,
+    pub phase_elapsed_ms: u64,
+    pub phase_total_ms: u64,
+    pub cycle_elapsed_ms: u64,
+    pub cycle_total_ms: u64,
+    pub readings: Readings,
+    pub stats: Stats,
+    pub fault: Option<Fault>,
+}
+
+pub struct Runner {
+    board: Board,
+    cycle: Cycle,
+    run: Option<Run>,
+    /// The last level written to each output.
+    levels: [Level; MAX_OUTPUTS],
+    motor_off_at: Option<u64>,
+    direction_changed_at: Option<u64>,
+    readings: Readings,
+    stats: Stats,
+    fault: Option<Fault>,
+    notices: heapless::Deque<Notice, MAX_NOTICES>,
+    notices_dropped: u64,
+    /// The (instant, group) of the writes not yet committed.
+    batch: Option<(u64, Class)>,
+}
+
+impl Runner {
+    /// A runner with nothing loaded. Call [`Runner::boot`] before anything else.
+    pub fn new(board: Board) -> Self {
+        let levels = [Level::High; MAX_OUTPUTS];
+        Runner {
+            cycle: Cycle::new(),
+            run: None,
+            levels,
+            motor_off_at: None,
+            direction_changed_at: None,
+            readings: Readings::default(),
+            stats: Stats::default(),
+            fault: None,
+            notices: heapless::Deque::new(),
+            notices_dropped: 0,
+            batch: None,
+            board,
+        }
+    }
+
+    /// Drives every output to OFF, whatever the runner believed they were.
+    pub fn boot(&mut self, now: u64, out: &mut impl Outputs) {
+        for (id, def) in self.board.outputs() {
+            self.levels[id.index()] = def.level(false);
+            out.set(def.pin, def.level(false), now);
+        }
+        out.commit();
+    }
+
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// The loaded cycle (empty when none).
+    pub fn cycle(&self) -> &Cycle {
+        &self.cycle
+    }
+
+    /// Loads a validated cycle, stopping a running one first (safe state). The previous cycle is
+    /// handed back in `cycle`. The cycle must have been parsed against this runner's board.
+    pub fn load(&mut self, now: u64, cycle: &mut Cycle, out: &mut impl Outputs) {
+        self.advance(now, out);
+        if self.run.is_some() {
+            self.finish(now, PhaseEnd::Replaced, out);
+        }
+        core::mem::swap(&mut self.cycle, cycle);
+    }
+
+    pub fn start(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+        self.advance(now, out);
+        if self.run.is_some() {
+            return Err(CommandError::Running);
+        }
+        if self.cycle.phases().is_empty() {
+            return Err(CommandError::NoCycle);
+        }
+        self.fault = None;
+        self.safe_state(now, out);
+        self.run = Some(Run {
+            phase: 0,
+            cursor: Cursor::default(),
+            clock: Clock::Running {
+                phase_start_us: now,
+            },
+            cycle_start_us: now,
+            intended: [false; MAX_OUTPUTS],
+        });
+        self.enter_phase(0, now);
+        self.advance(now, out);
+        Ok(())
+    }
+
+    /// Stops the cycle. Whatever the state, every output is OFF afterwards.
+    pub fn stop(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+        self.advance(now, out);
+        if self.run.is_none() {
+            self.safe_state(now, out);
+            return Err(CommandError::NotRunning);
+        }
+        self.finish(now, PhaseEnd::Stopped, out);
+        Ok(())
+    }
+
+    /// Ends the current phase now and starts the next (a paused cycle stays paused).
+    pub fn skip_phase(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+        self.advance(now, out);
+        let run = self.run.as_ref().ok_or(CommandError::NotRunning)?;
+        let next = run.phase as usize + 1;
+        self.end_phase(now, PhaseEnd::Skipped, Some(next), out);
+        self.advance(now, out);
+        Ok(())
+    }
+
+    /// Ends the current phase now and starts phase `index` (0-based; backwards is allowed).
+    pub fn skip_to_phase(
+        &mut self,
+        now: u64,
+        index: usize,
+        out: &mut impl Outputs,
+    ) -> Result<(), CommandError> {
+        self.advance(now, out);
+        if self.run.is_none() {
+            return Err(CommandError::NotRunning);
+        }
+        let phases = self.cycle.phases().len();
+        if index >= phases {
+            return Err(CommandError::PhaseOutOfRange { index, phases });
+        }
+        self.end_phase(now, PhaseEnd::Skipped, Some(index), out);
+        self.advance(now, out);
+        Ok(())
+    }
+
+    /// Freezes the phase clock and puts the outputs in the safe state.
+    pub fn pause(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+        self.advance(now, out);
+        let run = self.run.as_mut().ok_or(CommandError::NotRunning)?;
+        if let Clock::Paused { .. } = run.clock {
+            return Err(CommandError::AlreadyPaused);
+        }
+        run.clock = Clock::Paused {
+            elapsed_us: run.elapsed_us(now),
+            since_us: now,
+            resume_at: None,
+        };
+        self.safe_state(now, out);
+        Ok(())
+    }
+
+    /// Restores the outputs the timeline has ON at this point (Motor Direction first, Motor
+    /// last) and lets the phase clock run on. When the direction must change and the board's
+    /// reverse dead time has not passed since the motor stopped, the resume waits for it.
+    pub fn resume(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+        self.advance(now, out);
+        let dir = self.board.direction();
+        let dir_on = self.is_on(dir);
+        let earliest = self.motor_off_at.map(|t| t + self.dead_time_us());
+        let run = self.run.as_mut().ok_or(CommandError::NotRunning)?;
+        let Clock::Paused { resume_at, .. } = &mut run.clock else {
+            return Err(CommandError::NotPaused);
+        };
+        let turns = run.intended[dir.index()] != dir_on;
+        *resume_at = Some(match earliest {
+            Some(t) if turns => now.max(t),
+            _ => now,
+        });
+        self.advance(now, out);
+        Ok(())
+    }
+
+    /// Switches one output by hand. Only with no cycle running, and never against the motor
+    /// interlock or the reverse dead time.
+    pub fn set_output(
+        &mut self,
+        now: u64,
+        output: OutputId,
+        on: bool,
+        out: &mut impl Outputs,
+    ) -> Result<(), CommandError> {
+        self.advance(now, out);
+        if output.index() >= self.board.len() {
+            return Err(CommandError::UnknownOutput);
+        }
+        if self.run.is_some() {
+            return Err(CommandError::Running);
+        }
+        let dead = self.dead_time_us();
+        let wait = |since: Option<u64>| {
+            since
+                .map(|t| (t + dead).saturating_sub(now))
+                .filter(|&w| w > 0)
+                .map(|w| CommandError::DeadTime {
+                    wait_ms: w.div_ceil(1000),
+                })
+        };
+        let (motor, dir) = (self.board.motor(), self.board.direction());
+        if output == dir && on != self.is_on(dir) {
+            if self.is_on(motor) {
+                return Err(CommandError::Interlock);
+            }
+            if let Some(e) = wait(self.motor_off_at) {
+                return Err(e);
+            }
+        }
+        if output == motor && on && !self.is_on(motor) {
+            if let Some(e) = wait(self.direction_changed_at) {
+                return Err(e);
+            }
+        }
+        self.write(now, output, on, out);
+        out.commit();
+        self.batch = None;
+        Ok(())
+    }
+
+    /// The platform's alarm fired: apply everything due by `now`.
+    pub fn handle_timeout(&mut self, now: u64, out: &mut impl Outputs) {
+        self.advance(now, out);
+    }
+
+    /// New sensor readings: a phase whose trigger now holds ends here.
+    pub fn handle_readings(&mut self, now: u64, readings: Readings, out: &mut impl Outputs) {
+        self.advance(now, out);
+        self.readings = readings;
+        let Some(run) = &self.run else { return };
+        let Clock::Running { .. } = run.clock else {
+            return;
+        };
+        let phase = self.cycle.phases()[run.phase as usize];
+        let Some(t) = phase.trigger else { return };
+        let reading = match t.sensor {
+            Sensor::Rpm => readings.rpm,
+            Sensor::Pressure => readings.pressure_hz,
+        };
+        let cooled = run.elapsed_us(now) >= t.cooldown_ms as u64 * 1000;
+        if cooled && reading.is_some_and(|v| t.holds(v)) {
+            let next = run.phase as usize + 1;
+            self.end_phase(now, PhaseEnd::Triggered, Some(next), out);
+            self.advance(now, out);
+        }
+    }
+
+    /// When to call [`Runner::handle_timeout`] next, if ever.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let run = self.run.as_ref()?;
+        match run.clock {
+            Clock::Paused { resume_at, .. } => resume_at,
+            Clock::Running { phase_start_us } => {
+                let phase = &self.cycle.phases()[run.phase as usize];
+                Some(phase_start_us + self.next_offset_us(run, phase))
+            }
+        }
+    }
+
+    /// The next thing that happened, oldest first.
+    pub fn poll_notice(&mut self) -> Option<Notice> {
+        self.notices.pop_front()
+    }
+
+    /// Notices lost because the platform did not drain them (0 when it drains after each call).
+    pub fn notices_dropped(&self) -> u64 {
+        self.notices_dropped
+    }
+
+    pub fn status(&self) -> Status {
+        match &self.run {
+            None => Status::Idle,
+            Some(Run {
+                clock: Clock::Paused { .. },
+                ..
+            }) => Status::Paused,
+            Some(_) => Status::Running,
+        }
+    }
+
+    /// The level last written to an output.
+    pub fn level(&self, output: OutputId) -> Level {
+        self.levels[output.index()]
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    pub fn snapshot(&self, now: u64) -> Snapshot<'_> {
+        let cycle = &self.cycle;
+        let mut s = Snapshot {
+            status: self.status(),
+            phase_index: 0,
+            phase_id: "",
+            phase_name: "",
+            total_phases: cycle.phases().len() as u8,
+            phase_elapsed_ms: 0,
+            phase_total_ms: 0,
+            cycle_elapsed_ms: 0,
+            cycle_total_ms: cycle.duration_ms(),
+            readings: self.readings,
+            stats: self.stats,
+            fault: self.fault,
+        };
+        if let Some(run) = &self.run {
+            let phase = &cycle.phases()[run.phase as usize];
+            s.phase_index = run.phase + 1;
+            s.phase_id = cycle.text(phase.id);
+            s.phase_name = cycle.text(phase.name);
+            s.phase_elapsed_ms = run.elapsed_us(now) / 1000;
+            s.phase_total_ms = phase.duration_ms() as u64;
+            s.cycle_elapsed_ms = run.cycle_elapsed_us(now) / 1000;
+        }
+        s
+    }
+
+    fn dead_time_us(&self) -> u64 {
+        self.board.reverse_dead_time_ms() as u64 * 1000
+    }
+
+    fn is_on(&self, output: OutputId) -> bool {
+        self.board.output(output).is_on(self.levels[output.index()])
+    }
+
+    fn notice(&mut self, n: Notice) {
+        if self.notices.is_full() {
+            self.notices.pop_front();
+            self.notices_dropped += 1;
+        }
+        let _ = self.notices.push_back(n);
+    }
+
+    /// Offset in the phase of the next thing to do: an event, the phase end, or a wait timeout.
+    fn next_offset_us(&self, run: &Run, phase: &Phase) -> u64 {
+        if let Some(ev) = run.cursor.peek() {
+            return ev.at_us;
+        }
+        let end = phase.duration_ms() as u64 * 1000;
+        match phase.trigger.map(|t| t.mode) {
+            Some(TriggerMode::Wait { timeout_ms }) => end + timeout_ms as u64 * 1000,
+            _ => end,
+        }
+    }
+
+    /// Applies everything due by `now`: events, phase ends, a delayed resume.
+    fn advance(&mut self, now: u64, out: &mut impl Outputs) {
+        while let Some(run) = &self.run {
+            let phase = self.cycle.phases()[run.phase as usize];
+            let phase_start = match run.clock {
+                Clock::Paused {
+                    resume_at: Some(at),
+                    ..
+                } if at <= now => {
+                    self.restore(at, out);
+                    continue;
+                }
+                Clock::Paused { .. } => break,
+                Clock::Running { phase_start_us } => phase_start_us,
+            };
+            let due = phase_start + self.next_offset_us(run, &phase);
+            if due > now {
+                break;
+            }
+            if run.cursor.peek().is_some() {
+                self.fire(now, phase_start, out);
+            } else if let Some(TriggerMode::Wait { .. }) = phase.trigger.map(|t| t.mode) {
+                let fault = Fault::WaitTimeout { phase: run.phase };
+                self.fault = Some(fault);
+                self.finish(due, PhaseEnd::Faulted(fault), out);
+            } else {
+                let next = run.phase as usize + 1;
+                self.end_phase(due, PhaseEnd::Completed, Some(next), out);
+            }
+        }
+        self.flush(out);
+    }
+
+    /// Applies the next event of the current phase.
+    fn fire(&mut self, now: u64, phase_start: u64, out: &mut impl Outputs) {
+        let Some(run) = self.run.as_mut() else { return };
+        let Some(ev) = run.cursor.pop(&self.cycle) else {
+            return;
+        };
+        run.intended[ev.output.index()] = ev.on;
+        let at = phase_start + ev.at_us;
+        let late = now - at;
+        self.stats.events_fired += 1;
+        self.stats.worst_lateness_us = self.stats.worst_lateness_us.max(late);
+        if late > LATE_US {
+            self.stats.late_events += 1;
+        }
+        if self.batch.is_some_and(|b| b != (at, ev.class)) {
+            self.flush(out);
+        }
+        self.batch = Some((at, ev.class));
+        self.write(at, ev.output, ev.on, out);
+    }
+
+    fn flush(&mut self, out: &mut impl Outputs) {
+        if self.batch.take().is_some() {
+            out.commit();
+        }
+    }
+
+    /// Writes an output if its level changes, keeping the interlock bookkeeping.
+    fn write(&mut self, at: u64, output: OutputId, on: bool, out: &mut impl Outputs) {
+        let def = self.board.output(output);
+        let level = def.level(on);
+        if self.levels[output.index()] == level {
+            return;
+        }
+        if output == self.board.motor() && !on {
+            self.motor_off_at = Some(at);
+        }
+        if output == self.board.direction() {
+            self.direction_changed_at = Some(at);
+        }
+        self.levels[output.index()] = level;
+        out.set(def.pin, level, at);
+    }
+
+    fn output_ids(&self) -> heapless::Vec<OutputId, MAX_OUTPUTS> {
+        self.board.outputs().map(|(id, _)| id).collect()
+    }
+
+    /// Every output OFF, the motor first. The only way outputs are forced off.
+    fn safe_state(&mut self, at: u64, out: &mut impl Outputs) {
+        self.flush(out);
+        let motor = self.board.motor();
+        self.write(at, motor, false, out);
+        for id in self.output_ids() {
+            self.write(at, id, false, out);
+        }
+        out.commit();
+    }
+
+    /// Ends the current phase at `at` (safe state first), then starts phase `next` or, when
+    /// there is none, ends the cycle.
+    fn end_phase(&mut self, at: u64, end: PhaseEnd, next: Option<usize>, out: &mut impl Outputs) {
+        let Some(run) = &self.run else { return };
+        let phase = run.phase;
+        self.safe_state(at, out);
+        self.notice(Notice::PhaseEnded { at_us: at, phase, end });
+        match next.filter(|&n| n < self.cycle.phases().len()) {
+            Some(n) => self.enter_phase(n, at),
+            None => {
+                self.run = None;
+                let completed = matches!(
+                    end,
+                    PhaseEnd::Completed | PhaseEnd::Triggered | PhaseEnd::Skipped
+                );
+                self.notice(Notice::CycleEnded {
+                    at_us: at,
+                    completed,
+                });
+            }
+        }
+    }
+
+    /// Ends the cycle where it stands (a stop, a fault or a reload).
+    fn finish(&mut self, at: u64, end: PhaseEnd, out: &mut impl Outputs) {
+        self.end_phase(at, end, None, out);
+    }
+
+    /// Phase `index` starts at `at` (its clock keeps a pause if the cycle is paused).
+    fn enter_phase(&mut self, index: usize, at: u64) {
+        let Some(run) = self.run.as_mut() else { return };
+        let phase = &self.cycle.phases()[index];
+        run.phase = index as u8;
+        run.cursor = Cursor::new(&self.cycle, phase);
+        run.intended = [false; MAX_OUTPUTS];
+        run.clock = match run.clock {
+            Clock::Running { .. } => Clock::Running { phase_start_us: at },
+            Clock::Paused { since_us, .. } => Clock::Paused {
+                elapsed_us: 0,
+                since_us,
+                resume_at: None,
+            },
+        };
+        self.notice(Notice::PhaseStarted {
+            at_us: at,
+            phase: index as u8,
+        });
+    }
+
+    /// Ends a pause at `at`: the intended outputs come back, direction first, motor last.
+    fn restore(&mut self, at: u64, out: &mut impl Outputs) {
+        let Some(run) = self.run.as_mut() else { return };
+        let Clock::Paused {
+            elapsed_us,
+            since_us,
+            ..
+        } = run.clock
+        else {
+            return;
+        };
+        run.clock = Clock::Running {
+            phase_start_us: at - elapsed_us,
+        };
+        run.cycle_start_us += at - since_us;
+        let intended = run.intended;
+        let (motor, dir) = (self.board.motor(), self.board.direction());
+        let others = self.output_ids().into_iter().filter(|&o| o != motor && o != dir);
+        for group in [&[dir][..], &others.collect::<heapless::Vec<_, MAX_OUTPUTS>>(), &[motor]] {
+            for &id in group {
+                self.write(at, id, intended[id.index()], out);
+            }
+            out.commit();
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! The runner's behaviours one by one, in virtual time.
+
+mod common;
+
+use common::Pins;
+use tumble_core::board::{Board, OutputDef, OutputId, Readings};
+use tumble_core::cycle::Cycle;
+use tumble_core::runner::{CommandError, Fault, Notice, PhaseEnd, Runner, Status};
+
+const MS: u64 = 1000;
+// Pins of the default board.
+const RETRACTOR: u8 = 7;
+const COLD: u8 = 5;
+const DRAIN: u8 = 19;
+const MOTOR: u8 = 4;
+const DIRECTION: u8 = 10;
+
+struct Rig {
+    runner: Box<Runner>,
+    pins: Pins,
+}
+
+impl Rig {
+    fn new(doc: &str) -> Self {
+        Self::on_board(doc, Board::washer())
+    }
+
+    fn on_board(doc: &str, board: Board) -> Self {
+        let mut cycle = Box::<Cycle>::default();
+        cycle.parse(doc.as_bytes(), &board).unwrap();
+        let mut rig = Rig {
+            runner: Box::new(Runner::new(board)),
+            pins: Pins::new(),
+        };
+        rig.runner.boot(0, &mut rig.pins);
+        rig.runner.load(0, &mut cycle, &mut rig.pins);
+        rig
+    }
+
+    fn out(&self, name: &str) -> OutputId {
+        self.runner.board().find(name).unwrap()
+    }
+
+    fn at(&mut self, ms: u64) {
+        self.runner.handle_timeout(ms * MS, &mut self.pins);
+    }
+
+    /// Follows the runner's deadlines until it has none; returns the time of the last one.
+    fn run_to_end(&mut self) -> u64 {
+        let mut last = 0;
+        while let Some(t) = self.runner.poll_timeout() {
+            assert!(t >= last, "deadlines never go backwards");
+            last = t;
+            self.runner.handle_timeout(t, &mut self.pins);
+        }
+        last
+    }
+
+    fn notices(&mut self) -> Vec<Notice> {
+        std::iter::from_fn(|| self.runner.poll_notice()).collect()
+    }
+
+    fn readings(&mut self, ms: u64, pressure: f32) {
+        let r = Readings {
+            rpm: Some(0.0),
+            pressure_hz: Some(pressure),
+        };
+        self.runner.handle_readings(ms * MS, r, &mut self.pins);
+    }
+}
+
+const TWO_PHASES: &str = r#"{"phases":[
+    {"id":"fill","components":[{"compId":"Cold Valve","start":100,"duration":1000},
+                               {"compId":"Retractor","start":0,"duration":2000}]},
+    {"id":"drain","startTime":500,"components":[{"compId":"Drain Pump","duration":3000}]}]}"#;
+
+#[test]
+fn boot_drives_every_output_off() {
+    let rig = Rig::new(TWO_PHASES);
+    assert_eq!(rig.pins.levels.len(), 8);
+    assert!(rig.pins.all_off());
+    assert_eq!(rig.runner.status(), Status::Idle);
+    assert_eq!(rig.runner.poll_timeout(), None);
+}
+
+#[test]
+fn commands_that_cannot_apply_say_why() {
+    let mut rig = Rig::new(TWO_PHASES);
+    let p = &mut rig.pins;
+    assert_eq!(rig.runner.skip_phase(0, p), Err(CommandError::NotRunning));
+    assert_eq!(rig.runner.pause(0, p), Err(CommandError::NotRunning));
+    assert_eq!(rig.runner.resume(0, p), Err(CommandError::NotRunning));
+    assert_eq!(rig.runner.skip_to_phase(0, 0, p), Err(CommandError::NotRunning));
+    assert_eq!(rig.runner.stop(0, p), Err(CommandError::NotRunning));
+    rig.runner.start(0, p).unwrap();
+    assert_eq!(rig.runner.start(0, p), Err(CommandError::Running));
+    assert_eq!(rig.runner.resume(0, p), Err(CommandError::NotPaused));
+    assert_eq!(
+        rig.runner.skip_to_phase(0, 2, p),
+        Err(CommandError::PhaseOutOfRange { index: 2, phases: 2 })
+    );
+    let cold = rig.runner.board().find("Cold Valve").unwrap();
+    assert_eq!(rig.runner.set_output(0, cold, true, p), Err(CommandError::Running));
+    rig.runner.pause(0, p).unwrap();
+    assert_eq!(rig.runner.pause(0, p), Err(CommandError::AlreadyPaused));
+    assert_eq!(rig.runner.set_output(0, cold, true, p), Err(CommandError::Running));
+
+    let mut empty = Rig::new(r#"{"phases":[]}"#);
+    assert_eq!(empty.runner.start(0, &mut empty.pins), Err(CommandError::NoCycle));
+    let mut nothing = Rig {
+        runner: Box::new(Runner::new(Board::washer())),
+        pins: Pins::new(),
+    };
+    assert_eq!(nothing.runner.start(0, &mut nothing.pins), Err(CommandError::NoCycle));
+}
+
+#[test]
+fn phases_run_in_order_and_end_at_their_last_event() {
+    let mut rig = Rig::new(TWO_PHASES);
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    assert_eq!(rig.pins.on(), [RETRACTOR]);
+    assert_eq!(rig.runner.poll_timeout(), Some(100 * MS));
+    rig.at(100);
+    assert_eq!(rig.pins.on(), [COLD, RETRACTOR]);
+    rig.at(1999);
+    assert_eq!(rig.pins.on(), [RETRACTOR]);
+    // The fill phase ends at 2000 (its last event); drain starts then and waits its startTime.
+    rig.at(2000);
+    assert!(rig.pins.all_off());
+    let snap = rig.runner.snapshot(2000 * MS);
+    assert_eq!((snap.phase_index, snap.phase_id), (2, "drain"));
+    rig.at(2500);
+    assert_eq!(rig.pins.on(), [DRAIN]);
+    let end = rig.run_to_end();
+    assert_eq!(end, 5500 * MS);
+    assert!(rig.pins.all_off());
+    assert_eq!(rig.runner.status(), Status::Idle);
+    assert_eq!(rig.runner.stats().events_fired, 6);
+    assert_eq!(
+        rig.notices(),
+        [
+            Notice::PhaseStarted { at_us: 0, phase: 0 },
+            Notice::PhaseEnded { at_us: 2000 * MS, phase: 0, end: PhaseEnd::Completed },
+            Notice::PhaseStarted { at_us: 2000 * MS, phase: 1 },
+            Notice::PhaseEnded { at_us: 5500 * MS, phase: 1, end: PhaseEnd::Completed },
+            Notice::CycleEnded { at_us: 5500 * MS, completed: true },
+        ]
+    );
+}
+
+#[test]
+fn a_pure_wait_phase_ends_after_its_start_time() {
+    let mut rig = Rig::new(r#"{"phases":[{"id":"soak","startTime":30000},{"id":"empty"}]}"#);
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    assert_eq!(rig.runner.poll_timeout(), Some(30_000 * MS));
+    assert_eq!(rig.run_to_end(), 30_000 * MS);
+    assert_eq!(rig.runner.status(), Status::Idle);
+}
+
+#[test]
+fn the_direction_relay_is_parked_between_phases() {
+    let mut rig = Rig::new(
+        r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"pattern":[{"stepTime":500,"direction":"cw"}]}}]},
+                      {"startTime":1000}]}"#,
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    assert_eq!(rig.pins.on(), [MOTOR, DIRECTION]);
+    rig.at(500);
+    // The original left the direction relay energised here; the safe state parks it.
+    assert!(rig.pins.all_off());
+    assert_eq!(rig.runner.snapshot(500 * MS).phase_index, 2);
+}
+
+#[test]
+fn same_instant_changes_come_off_then_direction_then_on() {
+    let mut rig = Rig::new(
+        r#"{"phases":[{"components":[
+            {"compId":"Cold Valve","duration":1000},
+            {"compId":"Motor","start":0,"motorConfig":{"repeatTimes":2,"pattern":[
+                {"stepTime":1000,"pauseTime":0,"direction":"cw"},{"stepTime":500,"direction":"ccw"}]}},
+            {"compId":"Drain Pump","start":1000,"duration":100}]}]}"#,
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.pins.writes.clear();
+    rig.pins.batches.clear();
+    rig.at(1000);
+    // Cold Valve OFF and Motor OFF; then direction to ccw; then Motor and Drain Pump ON.
+    assert_eq!(
+        rig.pins.writes,
+        [
+            (1000 * MS, COLD, 1),
+            (1000 * MS, MOTOR, 1),
+            (1000 * MS, DIRECTION, 1),
+            (1000 * MS, MOTOR, 0),
+            (1000 * MS, DRAIN, 0)
+        ]
+    );
+    assert_eq!(rig.pins.batches, [2, 1, 2], "one commit per same-instant group");
+}
+
+#[test]
+fn stop_skip_and_jump_leave_every_output_off() {
+    let mut rig = Rig::new(TWO_PHASES);
+    let p = &mut rig.pins;
+    rig.runner.start(0, p).unwrap();
+    rig.runner.handle_timeout(150 * MS, p);
+    assert_eq!(p.on(), [COLD, RETRACTOR]);
+    rig.runner.skip_phase(150 * MS, p).unwrap();
+    assert!(p.all_off());
+    assert_eq!(rig.runner.snapshot(150 * MS).phase_index, 2);
+    rig.runner.handle_timeout(700 * MS, p);
+    assert_eq!(p.on(), [DRAIN]);
+    // Backwards, to the first phase.
+    rig.runner.skip_to_phase(700 * MS, 0, p).unwrap();
+    assert_eq!(p.on(), [RETRACTOR], "phase 0 restarted at once: its t=0 events fire");
+    rig.runner.stop(800 * MS, p).unwrap();
+    assert!(p.all_off());
+    assert_eq!(rig.runner.status(), Status::Idle);
+    let n = rig.notices();
+    assert!(n.contains(&Notice::PhaseEnded { at_us: 150 * MS, phase: 0, end: PhaseEnd::Skipped }));
+    assert!(n.contains(&Notice::PhaseStarted { at_us: 700 * MS, phase: 0 }));
+    assert_eq!(n.last(), Some(&Notice::CycleEnded { at_us: 800 * MS, completed: false }));
+    // Skipping the last phase ends the cycle.
+    rig.runner.start(1000 * MS, &mut rig.pins).unwrap();
+    rig.runner.skip_to_phase(1000 * MS, 1, &mut rig.pins).unwrap();
+    rig.runner.skip_phase(1000 * MS, &mut rig.pins).unwrap();
+    assert_eq!(rig.runner.status(), Status::Idle);
+}
+
+#[test]
+fn stop_when_idle_still_switches_manual_outputs_off() {
+    let mut rig = Rig::new(TWO_PHASES);
+    let cold = rig.out("Cold Valve");
+    rig.runner.set_output(0, cold, true, &mut rig.pins).unwrap();
+    assert_eq!(rig.pins.on(), [COLD]);
+    assert_eq!(rig.runner.stop(0, &mut rig.pins), Err(CommandError::NotRunning));
+    assert!(rig.pins.all_off());
+}
+
+#[test]
+fn pause_freezes_the_phase_and_resume_restores_direction_before_motor() {
+    let mut rig = Rig::new(
+        r#"{"phases":[{"components":[{"compId":"Retractor","duration":5000},
+            {"compId":"Motor","start":1000,"motorConfig":{"pattern":[{"stepTime":2000,"direction":"cw"}]}}]}]}"#,
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.at(1000);
+    assert_eq!(rig.pins.on(), [MOTOR, RETRACTOR, DIRECTION]);
+    rig.runner.pause(1500 * MS, &mut rig.pins).unwrap();
+    assert!(rig.pins.all_off());
+    assert_eq!(rig.runner.status(), Status::Paused);
+    assert_eq!(rig.runner.poll_timeout(), None, "a paused cycle has no deadline");
+    let snap = rig.runner.snapshot(60_000 * MS);
+    assert_eq!((snap.phase_elapsed_ms, snap.cycle_elapsed_ms), (1500, 1500));
+    rig.pins.writes.clear();
+    rig.runner.resume(61_500 * MS, &mut rig.pins).unwrap();
+    assert_eq!(
+        rig.pins.writes,
+        [(61_500 * MS, DIRECTION, 0), (61_500 * MS, RETRACTOR, 0), (61_500 * MS, MOTOR, 0)]
+    );
+    // The motor step had 1,500 ms left: it ends at 63,000 ms, the phase at 65,000 ms.
+    assert_eq!(rig.runner.poll_timeout(), Some(63_000 * MS));
+    assert_eq!(rig.run_to_end(), 65_000 * MS);
+    assert_eq!(rig.runner.stats().late_events, 0);
+}
+
+fn board_with_dead_time(ms: u32) -> Board {
+    let outputs = Board::washer().outputs().map(|(_, o)| o.clone()).collect::<heapless::Vec<OutputDef, 16>>();
+    Board::new(outputs, ms).unwrap()
+}
+
+#[test]
+fn resume_waits_out_the_reverse_dead_time() {
+    let mut rig = Rig::on_board(
+        r#"{"phases":[{"components":[{"compId":"Motor","start":500,"motorConfig":{"pattern":[{"stepTime":2000,"direction":"cw"}]}}]}]}"#,
+        board_with_dead_time(300),
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.at(1000);
+    rig.runner.pause(1000 * MS, &mut rig.pins).unwrap();
+    rig.runner.resume(1100 * MS, &mut rig.pins).unwrap();
+    assert!(rig.pins.all_off(), "the direction may not turn before 1300 ms");
+    assert_eq!(rig.runner.status(), Status::Paused);
+    assert_eq!(rig.runner.poll_timeout(), Some(1300 * MS));
+    rig.at(1300);
+    assert_eq!(rig.pins.on(), [MOTOR, DIRECTION]);
+    assert_eq!(rig.runner.poll_timeout(), Some(2800 * MS), "1500 ms of the step remain");
+}
+
+#[test]
+fn manual_outputs_respect_the_interlock_and_the_dead_time() {
+    let mut rig = Rig::on_board(TWO_PHASES, board_with_dead_time(200));
+    let (motor, dir) = (rig.out("Motor"), rig.out("Motor Direction"));
+    let p = &mut rig.pins;
+    rig.runner.set_output(0, motor, true, p).unwrap();
+    assert_eq!(rig.runner.set_output(10 * MS, dir, true, p), Err(CommandError::Interlock));
+    rig.runner.set_output(1000 * MS, motor, false, p).unwrap();
+    assert_eq!(
+        rig.runner.set_output(1050 * MS, dir, true, p),
+        Err(CommandError::DeadTime { wait_ms: 150 })
+    );
+    rig.runner.set_output(1200 * MS, dir, true, p).unwrap();
+    assert_eq!(
+        rig.runner.set_output(1300 * MS, motor, true, p),
+        Err(CommandError::DeadTime { wait_ms: 100 })
+    );
+    rig.runner.set_output(1400 * MS, motor, true, p).unwrap();
+    assert_eq!(p.on(), [MOTOR, DIRECTION]);
+    // Setting the direction to the level it already has is no change, so it is allowed.
+    rig.runner.set_output(1500 * MS, dir, true, p).unwrap();
+    let foreign = Board::new(
+        (0..10)
+            .map(|i| OutputDef {
+                name: if i == 0 { "Motor".try_into().unwrap() } else if i == 1 { "Motor Direction".try_into().unwrap() } else { heapless::format!("X{i}").unwrap() },
+                aliases: heapless::Vec::new(),
+                pin: i,
+                active_low: true,
+            })
+            .collect(),
+        0,
+    )
+    .unwrap();
+    let beyond = foreign.find("X9").unwrap();
+    assert_eq!(rig.runner.set_output(0, beyond, true, p), Err(CommandError::UnknownOutput));
+}
+
+const FILL: &str = r#"{"phases":[
+    {"id":"fill","components":[{"compId":"Cold Valve","duration":60000}],
+     "sensorTrigger":{"type":"Pressure","threshold":26000,"triggerAbove":false,"cooldownMs":2000}},
+    {"id":"wash","components":[{"compId":"Retractor","duration":1000}]}]}"#;
+
+#[test]
+fn a_sensor_trigger_ends_the_phase_after_its_cooldown() {
+    let mut rig = Rig::new(FILL);
+    for run in 0..2 {
+        let t0 = run * 100_000;
+        rig.runner.start(t0 * MS, &mut rig.pins).unwrap();
+        rig.readings(t0 + 1000, 25_000.0); // below the threshold, but inside the cooldown
+        assert_eq!(rig.runner.snapshot((t0 + 1000) * MS).phase_index, 1);
+        rig.readings(t0 + 2500, 26_000.9); // 26000 is not < 26000: strict, truncated
+        assert_eq!(rig.runner.snapshot((t0 + 2500) * MS).phase_index, 1);
+        assert_eq!(rig.pins.on(), [COLD]);
+        rig.readings(t0 + 3000, 25_999.0);
+        assert_eq!(rig.runner.snapshot((t0 + 3000) * MS).phase_index, 2, "run {run}: re-armed");
+        assert_eq!(rig.pins.on(), [RETRACTOR]);
+        rig.run_to_end();
+        let n = rig.notices();
+        assert!(n.contains(&Notice::PhaseEnded { at_us: (t0 + 3000) * MS, phase: 0, end: PhaseEnd::Triggered }));
+    }
+    // No reading (a sensor error) never triggers.
+    rig.runner.start(500_000 * MS, &mut rig.pins).unwrap();
+    rig.runner.handle_readings(510_000 * MS, Readings::default(), &mut rig.pins);
+    assert_eq!(rig.runner.snapshot(510_000 * MS).phase_index, 1);
+}
+
+const WAIT_FILL: &str = r#"{"phases":[
+    {"id":"fill","components":[{"compId":"Cold Valve","duration":10000}],
+     "sensorTrigger":{"type":"Pressure","threshold":26000,"triggerAbove":false,"cooldownMs":0,"mode":"wait","timeoutMs":5000}},
+    {"id":"wash","components":[{"compId":"Retractor","duration":1000}]}]}"#;
+
+#[test]
+fn a_wait_phase_holds_until_its_condition() {
+    let mut rig = Rig::new(WAIT_FILL);
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.at(10_000);
+    assert!(rig.pins.all_off());
+    assert_eq!(rig.runner.snapshot(10_000 * MS).phase_index, 1, "held open after its last event");
+    assert_eq!(rig.runner.poll_timeout(), Some(15_000 * MS));
+    rig.readings(12_000, 25_000.0);
+    assert_eq!(rig.runner.snapshot(12_000 * MS).phase_index, 2);
+    rig.run_to_end();
+    assert_eq!(rig.runner.snapshot(0).fault, None);
+}
+
+#[test]
+fn a_wait_phase_faults_on_its_timeout() {
+    let mut rig = Rig::new(WAIT_FILL);
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.readings(14_000, 27_000.0);
+    assert_eq!(rig.run_to_end(), 15_000 * MS);
+    assert!(rig.pins.all_off());
+    assert_eq!(rig.runner.status(), Status::Idle);
+    let fault = Fault::WaitTimeout { phase: 0 };
+    assert_eq!(rig.runner.snapshot(15_000 * MS).fault, Some(fault));
+    let n = rig.notices();
+    assert_eq!(
+        &n[n.len() - 2..],
+        [
+            Notice::PhaseEnded { at_us: 15_000 * MS, phase: 0, end: PhaseEnd::Faulted(fault) },
+            Notice::CycleEnded { at_us: 15_000 * MS, completed: false },
+        ]
+    );
+    // The fault shows until the next start.
+    rig.runner.start(20_000 * MS, &mut rig.pins).unwrap();
+    assert_eq!(rig.runner.snapshot(20_000 * MS).fault, None);
+}
+
+#[test]
+fn a_late_call_applies_everything_due_in_order() {
+    let mut rig = Rig::new(include_str!("../../../examples/cycles/original-example.json"));
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.at(60_000); // the platform slept through both phases
+    assert_eq!(rig.runner.status(), Status::Idle);
+    let stats = rig.runner.stats();
+    assert_eq!(stats.events_fired, 184);
+    assert_eq!(stats.late_events, 181, "all but the three due at t=0");
+    assert_eq!(stats.worst_lateness_us, 59_700 * MS, "the first motor OFF, due at 300 ms");
+    let dues: Vec<u64> = rig.pins.writes.iter().map(|w| w.0).collect();
+    assert!(dues.windows(2).all(|w| w[0] <= w[1]), "scheduled order kept");
+    assert!(rig.pins.all_off());
+}
+
+#[test]
+fn loading_over_a_running_cycle_stops_it_first() {
+    let mut rig = Rig::new(TWO_PHASES);
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    let mut next = Box::<Cycle>::default();
+    next.parse(FILL.as_bytes(), rig.runner.board()).unwrap();
+    rig.runner.load(500 * MS, &mut next, &mut rig.pins);
+    assert!(rig.pins.all_off());
+    assert_eq!(rig.runner.status(), Status::Idle);
+    assert_eq!(rig.runner.cycle().phases().len(), 2);
+    assert_eq!(rig.runner.cycle().text(rig.runner.cycle().phases()[0].id), "fill");
+    assert_eq!(next.text(next.phases()[0].id), "fill", "the old cycle is handed back");
+    let n = rig.notices();
+    assert!(n.contains(&Notice::PhaseEnded { at_us: 500 * MS, phase: 0, end: PhaseEnd::Replaced }));
+}
+
+#[test]
+fn the_snapshot_reports_progress() {
+    let mut rig = Rig::new(TWO_PHASES);
+    let s = rig.runner.snapshot(0);
+    assert_eq!((s.status, s.phase_index, s.total_phases, s.cycle_total_ms), (Status::Idle, 0, 2, 5500));
+    rig.runner.start(1000 * MS, &mut rig.pins).unwrap();
+    rig.at(3500);
+    let s = rig.runner.snapshot(3500 * MS);
+    assert_eq!((s.status, s.phase_index, s.phase_id), (Status::Running, 2, "drain"));
+    assert_eq!((s.phase_elapsed_ms, s.phase_total_ms, s.cycle_elapsed_ms), (500, 3500, 2500));
+    assert_eq!(s.stats.events_fired, 5);
+}
