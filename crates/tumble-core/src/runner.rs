@@ -32,12 +32,17 @@ pub enum CommandError {
     NotRunning,
     AlreadyPaused,
     NotPaused,
-    PhaseOutOfRange { index: usize, phases: usize },
+    PhaseOutOfRange {
+        index: usize,
+        phases: usize,
+    },
     UnknownOutput,
     /// Motor Direction may not change while the Motor is ON.
     Interlock,
     /// The board's reverse dead time has not passed yet.
-    DeadTime { wait_ms: u64 },
+    DeadTime {
+        wait_ms: u64,
+    },
 }
 
 impl fmt::Display for CommandError {
@@ -86,10 +91,20 @@ pub enum PhaseEnd {
 /// Things that happened, for the platform's log. `at_us` is the instant they were due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
-    PhaseStarted { at_us: u64, phase: u8 },
-    PhaseEnded { at_us: u64, phase: u8, end: PhaseEnd },
+    PhaseStarted {
+        at_us: u64,
+        phase: u8,
+    },
+    PhaseEnded {
+        at_us: u64,
+        phase: u8,
+        end: PhaseEnd,
+    },
     /// The cycle is over: after its last phase, a stop, a fault or a reload.
-    CycleEnded { at_us: u64, completed: bool },
+    CycleEnded {
+        at_us: u64,
+        completed: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -603,7 +618,11 @@ impl Runner {
         let Some(run) = &self.run else { return };
         let phase = run.phase;
         self.safe_state(at, out);
-        self.notice(Notice::PhaseEnded { at_us: at, phase, end });
+        self.notice(Notice::PhaseEnded {
+            at_us: at,
+            phase,
+            end,
+        });
         match next.filter(|&n| n < self.cycle.phases().len()) {
             Some(n) => self.enter_phase(n, at),
             None => {
@@ -663,8 +682,15 @@ impl Runner {
         run.cycle_start_us += at - since_us;
         let intended = run.intended;
         let (motor, dir) = (self.board.motor(), self.board.direction());
-        let others = self.output_ids().into_iter().filter(|&o| o != motor && o != dir);
-        for group in [&[dir][..], &others.collect::<heapless::Vec<_, MAX_OUTPUTS>>(), &[motor]] {
+        let others = self
+            .output_ids()
+            .into_iter()
+            .filter(|&o| o != motor && o != dir);
+        for group in [
+            &[dir][..],
+            &others.collect::<heapless::Vec<_, MAX_OUTPUTS>>(),
+            &[motor],
+        ] {
             for &id in group {
                 self.write(at, id, intended[id.index()], out);
             }

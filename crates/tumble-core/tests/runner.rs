@@ -90,28 +90,46 @@ fn commands_that_cannot_apply_say_why() {
     assert_eq!(rig.runner.skip_phase(0, p), Err(CommandError::NotRunning));
     assert_eq!(rig.runner.pause(0, p), Err(CommandError::NotRunning));
     assert_eq!(rig.runner.resume(0, p), Err(CommandError::NotRunning));
-    assert_eq!(rig.runner.skip_to_phase(0, 0, p), Err(CommandError::NotRunning));
+    assert_eq!(
+        rig.runner.skip_to_phase(0, 0, p),
+        Err(CommandError::NotRunning)
+    );
     assert_eq!(rig.runner.stop(0, p), Err(CommandError::NotRunning));
     rig.runner.start(0, p).unwrap();
     assert_eq!(rig.runner.start(0, p), Err(CommandError::Running));
     assert_eq!(rig.runner.resume(0, p), Err(CommandError::NotPaused));
     assert_eq!(
         rig.runner.skip_to_phase(0, 2, p),
-        Err(CommandError::PhaseOutOfRange { index: 2, phases: 2 })
+        Err(CommandError::PhaseOutOfRange {
+            index: 2,
+            phases: 2
+        })
     );
     let cold = rig.runner.board().find("Cold Valve").unwrap();
-    assert_eq!(rig.runner.set_output(0, cold, true, p), Err(CommandError::Running));
+    assert_eq!(
+        rig.runner.set_output(0, cold, true, p),
+        Err(CommandError::Running)
+    );
     rig.runner.pause(0, p).unwrap();
     assert_eq!(rig.runner.pause(0, p), Err(CommandError::AlreadyPaused));
-    assert_eq!(rig.runner.set_output(0, cold, true, p), Err(CommandError::Running));
+    assert_eq!(
+        rig.runner.set_output(0, cold, true, p),
+        Err(CommandError::Running)
+    );
 
     let mut empty = Rig::new(r#"{"phases":[]}"#);
-    assert_eq!(empty.runner.start(0, &mut empty.pins), Err(CommandError::NoCycle));
+    assert_eq!(
+        empty.runner.start(0, &mut empty.pins),
+        Err(CommandError::NoCycle)
+    );
     let mut nothing = Rig {
         runner: Box::new(Runner::new(Board::washer())),
         pins: Pins::new(),
     };
-    assert_eq!(nothing.runner.start(0, &mut nothing.pins), Err(CommandError::NoCycle));
+    assert_eq!(
+        nothing.runner.start(0, &mut nothing.pins),
+        Err(CommandError::NoCycle)
+    );
 }
 
 #[test]
@@ -140,10 +158,24 @@ fn phases_run_in_order_and_end_at_their_last_event() {
         rig.notices(),
         [
             Notice::PhaseStarted { at_us: 0, phase: 0 },
-            Notice::PhaseEnded { at_us: 2000 * MS, phase: 0, end: PhaseEnd::Completed },
-            Notice::PhaseStarted { at_us: 2000 * MS, phase: 1 },
-            Notice::PhaseEnded { at_us: 5500 * MS, phase: 1, end: PhaseEnd::Completed },
-            Notice::CycleEnded { at_us: 5500 * MS, completed: true },
+            Notice::PhaseEnded {
+                at_us: 2000 * MS,
+                phase: 0,
+                end: PhaseEnd::Completed
+            },
+            Notice::PhaseStarted {
+                at_us: 2000 * MS,
+                phase: 1
+            },
+            Notice::PhaseEnded {
+                at_us: 5500 * MS,
+                phase: 1,
+                end: PhaseEnd::Completed
+            },
+            Notice::CycleEnded {
+                at_us: 5500 * MS,
+                completed: true
+            },
         ]
     );
 }
@@ -195,7 +227,11 @@ fn same_instant_changes_come_off_then_direction_then_on() {
             (1000 * MS, DRAIN, 0)
         ]
     );
-    assert_eq!(rig.pins.batches, [2, 1, 2], "one commit per same-instant group");
+    assert_eq!(
+        rig.pins.batches,
+        [2, 1, 2],
+        "one commit per same-instant group"
+    );
 }
 
 #[test]
@@ -212,17 +248,36 @@ fn stop_skip_and_jump_leave_every_output_off() {
     assert_eq!(p.on(), [DRAIN]);
     // Backwards, to the first phase.
     rig.runner.skip_to_phase(700 * MS, 0, p).unwrap();
-    assert_eq!(p.on(), [RETRACTOR], "phase 0 restarted at once: its t=0 events fire");
+    assert_eq!(
+        p.on(),
+        [RETRACTOR],
+        "phase 0 restarted at once: its t=0 events fire"
+    );
     rig.runner.stop(800 * MS, p).unwrap();
     assert!(p.all_off());
     assert_eq!(rig.runner.status(), Status::Idle);
     let n = rig.notices();
-    assert!(n.contains(&Notice::PhaseEnded { at_us: 150 * MS, phase: 0, end: PhaseEnd::Skipped }));
-    assert!(n.contains(&Notice::PhaseStarted { at_us: 700 * MS, phase: 0 }));
-    assert_eq!(n.last(), Some(&Notice::CycleEnded { at_us: 800 * MS, completed: false }));
+    assert!(n.contains(&Notice::PhaseEnded {
+        at_us: 150 * MS,
+        phase: 0,
+        end: PhaseEnd::Skipped
+    }));
+    assert!(n.contains(&Notice::PhaseStarted {
+        at_us: 700 * MS,
+        phase: 0
+    }));
+    assert_eq!(
+        n.last(),
+        Some(&Notice::CycleEnded {
+            at_us: 800 * MS,
+            completed: false
+        })
+    );
     // Skipping the last phase ends the cycle.
     rig.runner.start(1000 * MS, &mut rig.pins).unwrap();
-    rig.runner.skip_to_phase(1000 * MS, 1, &mut rig.pins).unwrap();
+    rig.runner
+        .skip_to_phase(1000 * MS, 1, &mut rig.pins)
+        .unwrap();
     rig.runner.skip_phase(1000 * MS, &mut rig.pins).unwrap();
     assert_eq!(rig.runner.status(), Status::Idle);
 }
@@ -233,7 +288,10 @@ fn stop_when_idle_still_switches_manual_outputs_off() {
     let cold = rig.out("Cold Valve");
     rig.runner.set_output(0, cold, true, &mut rig.pins).unwrap();
     assert_eq!(rig.pins.on(), [COLD]);
-    assert_eq!(rig.runner.stop(0, &mut rig.pins), Err(CommandError::NotRunning));
+    assert_eq!(
+        rig.runner.stop(0, &mut rig.pins),
+        Err(CommandError::NotRunning)
+    );
     assert!(rig.pins.all_off());
 }
 
@@ -249,14 +307,22 @@ fn pause_freezes_the_phase_and_resume_restores_direction_before_motor() {
     rig.runner.pause(1500 * MS, &mut rig.pins).unwrap();
     assert!(rig.pins.all_off());
     assert_eq!(rig.runner.status(), Status::Paused);
-    assert_eq!(rig.runner.poll_timeout(), None, "a paused cycle has no deadline");
+    assert_eq!(
+        rig.runner.poll_timeout(),
+        None,
+        "a paused cycle has no deadline"
+    );
     let snap = rig.runner.snapshot(60_000 * MS);
     assert_eq!((snap.phase_elapsed_ms, snap.cycle_elapsed_ms), (1500, 1500));
     rig.pins.writes.clear();
     rig.runner.resume(61_500 * MS, &mut rig.pins).unwrap();
     assert_eq!(
         rig.pins.writes,
-        [(61_500 * MS, DIRECTION, 0), (61_500 * MS, RETRACTOR, 0), (61_500 * MS, MOTOR, 0)]
+        [
+            (61_500 * MS, DIRECTION, 0),
+            (61_500 * MS, RETRACTOR, 0),
+            (61_500 * MS, MOTOR, 0)
+        ]
     );
     // The motor step had 1,500 ms left: it ends at 63,000 ms, the phase at 65,000 ms.
     assert_eq!(rig.runner.poll_timeout(), Some(63_000 * MS));
@@ -265,7 +331,10 @@ fn pause_freezes_the_phase_and_resume_restores_direction_before_motor() {
 }
 
 fn board_with_dead_time(ms: u32) -> Board {
-    let outputs = Board::washer().outputs().map(|(_, o)| o.clone()).collect::<heapless::Vec<OutputDef, 16>>();
+    let outputs = Board::washer()
+        .outputs()
+        .map(|(_, o)| o.clone())
+        .collect::<heapless::Vec<OutputDef, 16>>();
     Board::new(outputs, ms).unwrap()
 }
 
@@ -279,12 +348,19 @@ fn resume_waits_out_the_reverse_dead_time() {
     rig.at(1000);
     rig.runner.pause(1000 * MS, &mut rig.pins).unwrap();
     rig.runner.resume(1100 * MS, &mut rig.pins).unwrap();
-    assert!(rig.pins.all_off(), "the direction may not turn before 1300 ms");
+    assert!(
+        rig.pins.all_off(),
+        "the direction may not turn before 1300 ms"
+    );
     assert_eq!(rig.runner.status(), Status::Paused);
     assert_eq!(rig.runner.poll_timeout(), Some(1300 * MS));
     rig.at(1300);
     assert_eq!(rig.pins.on(), [MOTOR, DIRECTION]);
-    assert_eq!(rig.runner.poll_timeout(), Some(2800 * MS), "1500 ms of the step remain");
+    assert_eq!(
+        rig.runner.poll_timeout(),
+        Some(2800 * MS),
+        "1500 ms of the step remain"
+    );
 }
 
 #[test]
@@ -293,7 +369,10 @@ fn manual_outputs_respect_the_interlock_and_the_dead_time() {
     let (motor, dir) = (rig.out("Motor"), rig.out("Motor Direction"));
     let p = &mut rig.pins;
     rig.runner.set_output(0, motor, true, p).unwrap();
-    assert_eq!(rig.runner.set_output(10 * MS, dir, true, p), Err(CommandError::Interlock));
+    assert_eq!(
+        rig.runner.set_output(10 * MS, dir, true, p),
+        Err(CommandError::Interlock)
+    );
     rig.runner.set_output(1000 * MS, motor, false, p).unwrap();
     assert_eq!(
         rig.runner.set_output(1050 * MS, dir, true, p),
@@ -311,7 +390,13 @@ fn manual_outputs_respect_the_interlock_and_the_dead_time() {
     let foreign = Board::new(
         (0..10)
             .map(|i| OutputDef {
-                name: if i == 0 { "Motor".try_into().unwrap() } else if i == 1 { "Motor Direction".try_into().unwrap() } else { heapless::format!("X{i}").unwrap() },
+                name: if i == 0 {
+                    "Motor".try_into().unwrap()
+                } else if i == 1 {
+                    "Motor Direction".try_into().unwrap()
+                } else {
+                    heapless::format!("X{i}").unwrap()
+                },
                 aliases: heapless::Vec::new(),
                 pin: i,
                 active_low: true,
@@ -321,7 +406,10 @@ fn manual_outputs_respect_the_interlock_and_the_dead_time() {
     )
     .unwrap();
     let beyond = foreign.find("X9").unwrap();
-    assert_eq!(rig.runner.set_output(0, beyond, true, p), Err(CommandError::UnknownOutput));
+    assert_eq!(
+        rig.runner.set_output(0, beyond, true, p),
+        Err(CommandError::UnknownOutput)
+    );
 }
 
 const FILL: &str = r#"{"phases":[
@@ -341,15 +429,24 @@ fn a_sensor_trigger_ends_the_phase_after_its_cooldown() {
         assert_eq!(rig.runner.snapshot((t0 + 2500) * MS).phase_index, 1);
         assert_eq!(rig.pins.on(), [COLD]);
         rig.readings(t0 + 3000, 25_999.0);
-        assert_eq!(rig.runner.snapshot((t0 + 3000) * MS).phase_index, 2, "run {run}: re-armed");
+        assert_eq!(
+            rig.runner.snapshot((t0 + 3000) * MS).phase_index,
+            2,
+            "run {run}: re-armed"
+        );
         assert_eq!(rig.pins.on(), [RETRACTOR]);
         rig.run_to_end();
         let n = rig.notices();
-        assert!(n.contains(&Notice::PhaseEnded { at_us: (t0 + 3000) * MS, phase: 0, end: PhaseEnd::Triggered }));
+        assert!(n.contains(&Notice::PhaseEnded {
+            at_us: (t0 + 3000) * MS,
+            phase: 0,
+            end: PhaseEnd::Triggered
+        }));
     }
     // No reading (a sensor error) never triggers.
     rig.runner.start(500_000 * MS, &mut rig.pins).unwrap();
-    rig.runner.handle_readings(510_000 * MS, Readings::default(), &mut rig.pins);
+    rig.runner
+        .handle_readings(510_000 * MS, Readings::default(), &mut rig.pins);
     assert_eq!(rig.runner.snapshot(510_000 * MS).phase_index, 1);
 }
 
@@ -364,7 +461,11 @@ fn a_wait_phase_holds_until_its_condition() {
     rig.runner.start(0, &mut rig.pins).unwrap();
     rig.at(10_000);
     assert!(rig.pins.all_off());
-    assert_eq!(rig.runner.snapshot(10_000 * MS).phase_index, 1, "held open after its last event");
+    assert_eq!(
+        rig.runner.snapshot(10_000 * MS).phase_index,
+        1,
+        "held open after its last event"
+    );
     assert_eq!(rig.runner.poll_timeout(), Some(15_000 * MS));
     rig.readings(12_000, 25_000.0);
     assert_eq!(rig.runner.snapshot(12_000 * MS).phase_index, 2);
@@ -386,8 +487,15 @@ fn a_wait_phase_faults_on_its_timeout() {
     assert_eq!(
         &n[n.len() - 2..],
         [
-            Notice::PhaseEnded { at_us: 15_000 * MS, phase: 0, end: PhaseEnd::Faulted(fault) },
-            Notice::CycleEnded { at_us: 15_000 * MS, completed: false },
+            Notice::PhaseEnded {
+                at_us: 15_000 * MS,
+                phase: 0,
+                end: PhaseEnd::Faulted(fault)
+            },
+            Notice::CycleEnded {
+                at_us: 15_000 * MS,
+                completed: false
+            },
         ]
     );
     // The fault shows until the next start.
@@ -397,16 +505,25 @@ fn a_wait_phase_faults_on_its_timeout() {
 
 #[test]
 fn a_late_call_applies_everything_due_in_order() {
-    let mut rig = Rig::new(include_str!("../../../examples/cycles/original-example.json"));
+    let mut rig = Rig::new(include_str!(
+        "../../../examples/cycles/original-example.json"
+    ));
     rig.runner.start(0, &mut rig.pins).unwrap();
     rig.at(60_000); // the platform slept through both phases
     assert_eq!(rig.runner.status(), Status::Idle);
     let stats = rig.runner.stats();
     assert_eq!(stats.events_fired, 184);
     assert_eq!(stats.late_events, 181, "all but the three due at t=0");
-    assert_eq!(stats.worst_lateness_us, 59_700 * MS, "the first motor OFF, due at 300 ms");
+    assert_eq!(
+        stats.worst_lateness_us,
+        59_700 * MS,
+        "the first motor OFF, due at 300 ms"
+    );
     let dues: Vec<u64> = rig.pins.writes.iter().map(|w| w.0).collect();
-    assert!(dues.windows(2).all(|w| w[0] <= w[1]), "scheduled order kept");
+    assert!(
+        dues.windows(2).all(|w| w[0] <= w[1]),
+        "scheduled order kept"
+    );
     assert!(rig.pins.all_off());
 }
 
@@ -420,21 +537,41 @@ fn loading_over_a_running_cycle_stops_it_first() {
     assert!(rig.pins.all_off());
     assert_eq!(rig.runner.status(), Status::Idle);
     assert_eq!(rig.runner.cycle().phases().len(), 2);
-    assert_eq!(rig.runner.cycle().text(rig.runner.cycle().phases()[0].id), "fill");
-    assert_eq!(next.text(next.phases()[0].id), "fill", "the old cycle is handed back");
+    assert_eq!(
+        rig.runner.cycle().text(rig.runner.cycle().phases()[0].id),
+        "fill"
+    );
+    assert_eq!(
+        next.text(next.phases()[0].id),
+        "fill",
+        "the old cycle is handed back"
+    );
     let n = rig.notices();
-    assert!(n.contains(&Notice::PhaseEnded { at_us: 500 * MS, phase: 0, end: PhaseEnd::Replaced }));
+    assert!(n.contains(&Notice::PhaseEnded {
+        at_us: 500 * MS,
+        phase: 0,
+        end: PhaseEnd::Replaced
+    }));
 }
 
 #[test]
 fn the_snapshot_reports_progress() {
     let mut rig = Rig::new(TWO_PHASES);
     let s = rig.runner.snapshot(0);
-    assert_eq!((s.status, s.phase_index, s.total_phases, s.cycle_total_ms), (Status::Idle, 0, 2, 5500));
+    assert_eq!(
+        (s.status, s.phase_index, s.total_phases, s.cycle_total_ms),
+        (Status::Idle, 0, 2, 5500)
+    );
     rig.runner.start(1000 * MS, &mut rig.pins).unwrap();
     rig.at(3500);
     let s = rig.runner.snapshot(3500 * MS);
-    assert_eq!((s.status, s.phase_index, s.phase_id), (Status::Running, 2, "drain"));
-    assert_eq!((s.phase_elapsed_ms, s.phase_total_ms, s.cycle_elapsed_ms), (500, 3500, 2500));
+    assert_eq!(
+        (s.status, s.phase_index, s.phase_id),
+        (Status::Running, 2, "drain")
+    );
+    assert_eq!(
+        (s.phase_elapsed_ms, s.phase_total_ms, s.cycle_elapsed_ms),
+        (500, 3500, 2500)
+    );
     assert_eq!(s.stats.events_fired, 5);
 }

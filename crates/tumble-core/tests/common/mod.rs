@@ -34,10 +34,31 @@ pub enum GenComp {
     },
 }
 
+/// A sensor trigger that ends the phase early.
+#[derive(Debug, Clone)]
+pub struct GenTrigger {
+    pub rpm: bool,
+    pub threshold: u32,
+    pub above: bool,
+    pub cooldown: u32,
+}
+
+impl GenTrigger {
+    pub fn holds(&self, rpm: f32, pressure: f32) -> bool {
+        let v = if self.rpm { rpm } else { pressure } as u32;
+        if self.above {
+            v > self.threshold
+        } else {
+            v < self.threshold
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct GenPhase {
     pub start_time: u32,
     pub comps: Vec<GenComp>,
+    pub trigger: Option<GenTrigger>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,8 +77,17 @@ impl GenCycle {
             .enumerate()
             .map(|(i, p)| {
                 let comps: Vec<String> = p.comps.iter().map(GenComp::to_json).collect();
+                let trigger = p.trigger.as_ref().map_or(String::new(), |t| {
+                    format!(
+                        r#","sensorTrigger":{{"type":"{}","threshold":{},"triggerAbove":{},"cooldownMs":{}}}"#,
+                        if t.rpm { "RPM" } else { "Pressure" },
+                        t.threshold,
+                        t.above,
+                        t.cooldown
+                    )
+                });
                 format!(
-                    r#"{{"id":"p{i}","startTime":{},"components":[{}]}}"#,
+                    r#"{{"id":"p{i}","startTime":{},"components":[{}]{trigger}}}"#,
                     p.start_time,
                     comps.join(",")
                 )
@@ -152,12 +182,17 @@ impl GenPhase {
     }
 }
 
+/// Milliseconds, zero often: ties at the phase start are where ordering bugs hide.
+fn ms(max: u32) -> impl Strategy<Value = u32> {
+    prop_oneof![1 => Just(0u32), 2 => 0..max]
+}
+
 fn step() -> impl Strategy<Value = GenStep> {
-    (1u32..40, 0u32..30, any::<bool>()).prop_map(|(step, pause, ccw)| GenStep { step, pause, ccw })
+    (1u32..40, ms(30), any::<bool>()).prop_map(|(step, pause, ccw)| GenStep { step, pause, ccw })
 }
 
 fn plain() -> impl Strategy<Value = GenComp> {
-    (prop::sample::select(&PLAIN_OUTPUTS[..]), 0u32..80, 0u32..80).prop_map(
+    (prop::sample::select(&PLAIN_OUTPUTS[..]), ms(80), ms(80)).prop_map(
         |(output, start, duration)| GenComp::Plain {
             output,
             start,
@@ -167,7 +202,7 @@ fn plain() -> impl Strategy<Value = GenComp> {
 }
 
 fn motor() -> impl Strategy<Value = GenComp> {
-    (0u32..50, 1u32..4, prop::collection::vec(step(), 1..4)).prop_map(|(start, repeat, pattern)| {
+    (ms(50), 1u32..4, prop::collection::vec(step(), 1..4)).prop_map(|(start, repeat, pattern)| {
         GenComp::Motor {
             start,
             repeat,
@@ -179,17 +214,33 @@ fn motor() -> impl Strategy<Value = GenComp> {
 /// A phase: plain components, and at most one motor so the interlock always holds.
 fn phase() -> impl Strategy<Value = GenPhase> {
     (
-        0u32..40,
+        ms(40),
         prop::collection::vec(plain(), 0..5),
         prop::option::of(motor()),
         0usize..5,
+        prop::option::weighted(0.3, trigger()),
     )
-        .prop_map(|(start_time, mut comps, motor, at)| {
+        .prop_map(|(start_time, mut comps, motor, at, trigger)| {
             if let Some(m) = motor {
                 comps.insert(at.min(comps.len()), m);
             }
-            GenPhase { start_time, comps }
+            GenPhase {
+                start_time,
+                comps,
+                trigger,
+            }
         })
+}
+
+fn trigger() -> impl Strategy<Value = GenTrigger> {
+    (any::<bool>(), 0u32..100, any::<bool>(), ms(60)).prop_map(
+        |(rpm, threshold, above, cooldown)| GenTrigger {
+            rpm,
+            threshold,
+            above,
+            cooldown,
+        },
+    )
 }
 
 pub fn cycle() -> impl Strategy<Value = GenCycle> {

@@ -1,0 +1,314 @@
+//! Property: for random cycles and random sequences of commands, time and sensor readings, the
+//! runner agrees after every call with a small independent model built on the reference
+//! timeline: same replies, same outputs, every event fired once and in order, and every stop
+//! or skip passes through the safe state.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{GenCycle, Pins, RefEvent};
+use proptest::prelude::*;
+use tumble_core::board::{Board, Readings};
+use tumble_core::cycle::Cycle;
+use tumble_core::runner::{CommandError, Runner};
+
+#[derive(Debug, Clone)]
+enum Step {
+    Wait(u64),
+    Start,
+    Stop,
+    Pause,
+    Resume,
+    Skip,
+    SkipTo(usize),
+    Readings(f32, f32),
+    Manual(usize, bool),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (0u64..80_000).prop_map(Step::Wait),
+        3 => (0u64..80).prop_map(|ms| Step::Wait(ms * 1000)),
+        2 => Just(Step::Start),
+        1 => Just(Step::Stop),
+        1 => Just(Step::Pause),
+        1 => Just(Step::Resume),
+        1 => Just(Step::Skip),
+        1 => (0usize..5).prop_map(Step::SkipTo),
+        2 => (0f32..120.0, 0f32..120.0).prop_map(|(r, p)| Step::Readings(r, p)),
+        1 => (0usize..6, any::<bool>()).prop_map(|(o, on)| Step::Manual(o, on)),
+    ]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum State {
+    Idle,
+    Running { phase: usize, start: u64 },
+    Paused { phase: usize, elapsed: u64 },
+}
+
+/// The runner's rules, restated from the reference timeline.
+struct Model {
+    doc: GenCycle,
+    events: Vec<Vec<RefEvent>>,
+    durations: Vec<u64>,
+    state: State,
+    /// Events of the current phase already fired.
+    consumed: usize,
+    fired: u64,
+    manual: BTreeMap<&'static str, bool>,
+}
+
+impl Model {
+    fn new(doc: GenCycle) -> Self {
+        Model {
+            events: doc.phases.iter().map(|p| p.reference_events()).collect(),
+            durations: doc
+                .phases
+                .iter()
+                .map(|p| p.reference_duration_us())
+                .collect(),
+            doc,
+            state: State::Idle,
+            consumed: 0,
+            fired: 0,
+            manual: BTreeMap::new(),
+        }
+    }
+
+    fn advance(&mut self, now: u64) {
+        while let State::Running { phase, start } = self.state {
+            let events = &self.events[phase];
+            while self.consumed < events.len() && start + events[self.consumed].0 <= now {
+                self.consumed += 1;
+                self.fired += 1;
+            }
+            let end = start + self.durations[phase];
+            if self.consumed < events.len() || end > now {
+                return;
+            }
+            self.enter(phase + 1, end);
+        }
+    }
+
+    fn enter(&mut self, phase: usize, at: u64) {
+        self.consumed = 0;
+        self.state = match self.state {
+            _ if phase >= self.events.len() => State::Idle,
+            State::Paused { .. } => State::Paused { phase, elapsed: 0 },
+            _ => State::Running { phase, start: at },
+        };
+    }
+
+    fn phase(&self) -> Option<usize> {
+        match self.state {
+            State::Idle => None,
+            State::Running { phase, .. } | State::Paused { phase, .. } => Some(phase),
+        }
+    }
+
+    fn apply(&mut self, now: u64, step: &Step) -> Result<(), CommandError> {
+        self.advance(now);
+        let result = match *step {
+            Step::Wait(_) => Ok(()),
+            Step::Start if self.state != State::Idle => Err(CommandError::Running),
+            Step::Start => {
+                self.manual.clear();
+                self.state = State::Running {
+                    phase: 0,
+                    start: now,
+                };
+                self.consumed = 0;
+                Ok(())
+            }
+            Step::Manual(..) if self.state != State::Idle => Err(CommandError::Running),
+            Step::Manual(o, on) => {
+                self.manual.insert(common::PLAIN_OUTPUTS[o], on);
+                Ok(())
+            }
+            Step::Stop => {
+                self.manual.clear();
+                let was = self.state;
+                self.state = State::Idle;
+                if was == State::Idle {
+                    Err(CommandError::NotRunning)
+                } else {
+                    Ok(())
+                }
+            }
+            _ if self.state == State::Idle => match step {
+                Step::Readings(..) => Ok(()),
+                _ => Err(CommandError::NotRunning),
+            },
+            Step::Pause => match self.state {
+                State::Running { phase, start } => {
+                    self.state = State::Paused {
+                        phase,
+                        elapsed: now - start,
+                    };
+                    Ok(())
+                }
+                _ => Err(CommandError::AlreadyPaused),
+            },
+            Step::Resume => match self.state {
+                State::Paused { phase, elapsed } => {
+                    self.state = State::Running {
+                        phase,
+                        start: now - elapsed,
+                    };
+                    Ok(())
+                }
+                _ => Err(CommandError::NotPaused),
+            },
+            Step::Skip => {
+                self.enter(self.phase().unwrap() + 1, now);
+                Ok(())
+            }
+            Step::SkipTo(i) if i >= self.events.len() => Err(CommandError::PhaseOutOfRange {
+                index: i,
+                phases: self.events.len(),
+            }),
+            Step::SkipTo(i) => {
+                self.enter(i, now);
+                Ok(())
+            }
+            Step::Readings(rpm, pressure) => {
+                if let State::Running { phase, start } = self.state
+                    && let Some(t) = &self.doc.phases[phase].trigger
+                    && now - start >= t.cooldown as u64 * 1000
+                    && t.holds(rpm, pressure)
+                {
+                    self.enter(phase + 1, now);
+                }
+                Ok(())
+            }
+        };
+        self.advance(now);
+        result
+    }
+
+    /// What each output should be: (name, ON?).
+    fn outputs(&self) -> BTreeMap<&'static str, bool> {
+        let mut on: BTreeMap<&'static str, bool> = BTreeMap::new();
+        match self.state {
+            State::Idle => on.extend(self.manual.iter().map(|(k, v)| (*k, *v))),
+            State::Paused { .. } => {}
+            State::Running { phase, .. } => {
+                for &(_, name, level) in &self.events[phase][..self.consumed] {
+                    on.insert(name, level);
+                }
+            }
+        }
+        on.retain(|_, v| *v);
+        on
+    }
+}
+
+fn run_case(doc: GenCycle, steps: Vec<Step>) -> Result<(), TestCaseError> {
+    let board = Board::washer();
+    let mut cycle = Box::<Cycle>::default();
+    cycle
+        .parse(doc.to_json().as_bytes(), &board)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let mut runner = Box::new(Runner::new(board.clone()));
+    let mut pins = Pins::new();
+    runner.boot(0, &mut pins);
+    runner.load(0, &mut cycle, &mut pins);
+    let mut model = Model::new(doc);
+    let mut now = 0;
+    for step in &steps {
+        if let Step::Wait(dt) = step {
+            now += dt;
+        }
+        let before = pins.levels.clone();
+        let first_write = pins.writes.len();
+        let got = match *step {
+            Step::Wait(_) => {
+                runner.handle_timeout(now, &mut pins);
+                Ok(())
+            }
+            Step::Start => runner.start(now, &mut pins),
+            Step::Stop => runner.stop(now, &mut pins),
+            Step::Pause => runner.pause(now, &mut pins),
+            Step::Resume => runner.resume(now, &mut pins),
+            Step::Skip => runner.skip_phase(now, &mut pins),
+            Step::SkipTo(i) => runner.skip_to_phase(now, i, &mut pins),
+            Step::Readings(rpm, p) => {
+                let r = Readings {
+                    rpm: Some(rpm),
+                    pressure_hz: Some(p),
+                };
+                runner.handle_readings(now, r, &mut pins);
+                Ok(())
+            }
+            Step::Manual(o, on) => {
+                let id = board.find(common::PLAIN_OUTPUTS[o]).unwrap();
+                runner.set_output(now, id, on, &mut pins)
+            }
+        };
+        let want = model.apply(now, step);
+        prop_assert_eq!(got, want, "reply to {:?} at {}", step, now);
+
+        let expected = model.outputs();
+        for (_, def) in board.outputs() {
+            let on = expected.contains_key(def.name.as_str());
+            prop_assert_eq!(
+                pins.levels[&def.pin],
+                def.level(on),
+                "{} after {:?} at {} (model {:?})",
+                def.name,
+                step,
+                now,
+                model.state
+            );
+        }
+        prop_assert_eq!(
+            runner.stats().events_fired,
+            model.fired,
+            "events fired after {:?}",
+            step
+        );
+
+        let writes = &pins.writes[first_write..];
+        prop_assert!(
+            writes.iter().all(|w| w.0 <= now),
+            "nothing is written ahead of time"
+        );
+        if matches!(step, Step::Stop | Step::Skip | Step::SkipTo(_)) && got.is_ok() {
+            // Replay this call's writes: at some point every output was OFF.
+            let mut levels = before;
+            let mut all_off = levels.values().all(|l| l.as_u8() == 1);
+            for &(_, pin, level) in writes {
+                levels.insert(
+                    pin,
+                    if level == 0 {
+                        tumble_core::board::Level::Low
+                    } else {
+                        tumble_core::board::Level::High
+                    },
+                );
+                all_off |= levels.values().all(|l| l.as_u8() == 1);
+            }
+            prop_assert!(all_off, "{:?} passed through the safe state", step);
+        }
+    }
+    let dues: Vec<u64> = pins.writes.iter().map(|w| w.0).collect();
+    prop_assert!(
+        dues.windows(2).all(|w| w[0] <= w[1]),
+        "writes in time order"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    #[test]
+    fn the_runner_agrees_with_the_model(
+        doc in common::cycle(),
+        steps in prop::collection::vec(step(), 1..60),
+    ) {
+        run_case(doc, steps)?;
+    }
+}
