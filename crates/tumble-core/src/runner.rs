@@ -384,10 +384,12 @@ impl Runner {
                 return Err(e);
             }
         }
-        if output == motor && on && !self.is_on(motor) {
-            if let Some(e) = wait(self.direction_changed_at) {
-                return Err(e);
-            }
+        if output == motor
+            && on
+            && !self.is_on(motor)
+            && let Some(e) = wait(self.direction_changed_at)
+        {
+            return Err(e);
         }
         self.write(now, output, on, out);
         out.commit();
