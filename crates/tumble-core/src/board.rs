@@ -227,18 +227,6 @@ impl fmt::Display for NameList<'_> {
     }
 }
 
-/// The platform's output pins, as the runner drives them.
-pub trait Outputs {
-    /// Drives `pin` to `level`. `due_us` is the instant the timeline scheduled the change (for a
-    /// command, the time of the call). Calls come in the order the changes must happen.
-    fn set(&mut self, pin: u8, level: Level, due_us: u64);
-
-    /// The changes since the last commit belong to one instant and one same-instant group (all
-    /// OFF, all direction, or all ON), so a driver may write them at once, e.g. in one
-    /// set/clear register write.
-    fn commit(&mut self) {}
-}
-
 /// The latest sensor readings; `None` when a sensor has no valid reading.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Readings {

@@ -12,5 +12,6 @@ pub mod cycle;
 pub mod json;
 pub mod limits;
 pub mod runner;
+pub mod sensor;
 pub mod text;
 pub mod timeline;

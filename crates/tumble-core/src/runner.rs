@@ -5,20 +5,36 @@
 //! fires ([`Runner::handle_timeout`]), when a command arrives (the command methods) or when a
 //! sensor sample arrives ([`Runner::handle_readings`]). Every call first applies every event due
 //! by `now`, in timeline order, then does its own work; afterwards the platform re-arms its alarm
-//! to [`Runner::poll_timeout`] and drains [`Runner::poll_notice`] for its log.
+//! to [`Runner::poll_timeout`]. Output changes and notices (phase changes, the cycle end) reach
+//! the platform through [`Outputs`], in the exact order they happen.
 
 use core::fmt;
 
-use crate::board::{Board, Level, OutputId, Outputs, Readings};
+use crate::board::{Board, Level, OutputId, Readings};
 use crate::cycle::{Cycle, Phase, Sensor, TriggerMode};
-use crate::limits::{MAX_OUTPUTS, MAX_PHASES};
+use crate::limits::MAX_OUTPUTS;
 use crate::timeline::{Class, Cursor};
 
 /// An event applied more than this long after its scheduled instant counts as late.
 pub const LATE_US: u64 = 100;
 
-/// Notices one call can produce at most: every phase starting and ending, plus the cycle end.
-const MAX_NOTICES: usize = 2 * MAX_PHASES + 4;
+/// The platform's output pins, as the runner drives them.
+pub trait Outputs {
+    /// Drives `pin` to `level`. `due_us` is the instant the timeline scheduled the change (for a
+    /// command, the time of the call). Calls come in the order the changes must happen.
+    fn set(&mut self, pin: u8, level: Level, due_us: u64);
+
+    /// The changes since the last commit belong to one instant and one same-instant group (all
+    /// OFF, all direction, or all ON), so a driver may write them at once, e.g. in one
+    /// set/clear register write.
+    fn commit(&mut self) {}
+
+    /// Something happened (a phase started or ended, the cycle ended), in order with the
+    /// output changes around it. For the platform's log; nothing depends on it.
+    fn notice(&mut self, notice: Notice) {
+        let _ = notice;
+    }
+}
 
 /// Why a command was refused. Nothing changed when a command returns one of these, except
 /// that `stop` always leaves the outputs in the safe state.
@@ -194,8 +210,6 @@ pub struct Runner {
     readings: Readings,
     stats: Stats,
     fault: Option<Fault>,
-    notices: heapless::Deque<Notice, MAX_NOTICES>,
-    notices_dropped: u64,
     /// The (instant, group) of the writes not yet committed.
     batch: Option<(u64, Class)>,
 }
@@ -213,8 +227,6 @@ impl Runner {
             readings: Readings::default(),
             stats: Stats::default(),
             fault: None,
-            notices: heapless::Deque::new(),
-            notices_dropped: 0,
             batch: None,
             board,
         }
@@ -267,7 +279,7 @@ impl Runner {
             cycle_start_us: now,
             intended: [false; MAX_OUTPUTS],
         });
-        self.enter_phase(0, now);
+        self.enter_phase(0, now, out);
         self.advance(now, out);
         Ok(())
     }
@@ -436,16 +448,6 @@ impl Runner {
         }
     }
 
-    /// The next thing that happened, oldest first.
-    pub fn poll_notice(&mut self) -> Option<Notice> {
-        self.notices.pop_front()
-    }
-
-    /// Notices lost because the platform did not drain them (0 when it drains after each call).
-    pub fn notices_dropped(&self) -> u64 {
-        self.notices_dropped
-    }
-
     pub fn status(&self) -> Status {
         match &self.run {
             None => Status::Idle,
@@ -500,14 +502,6 @@ impl Runner {
 
     fn is_on(&self, output: OutputId) -> bool {
         self.board.output(output).is_on(self.levels[output.index()])
-    }
-
-    fn notice(&mut self, n: Notice) {
-        if self.notices.is_full() {
-            self.notices.pop_front();
-            self.notices_dropped += 1;
-        }
-        let _ = self.notices.push_back(n);
     }
 
     /// Offset in the phase of the next thing to do: an event, the phase end, or a wait timeout.
@@ -620,20 +614,20 @@ impl Runner {
         let Some(run) = &self.run else { return };
         let phase = run.phase;
         self.safe_state(at, out);
-        self.notice(Notice::PhaseEnded {
+        out.notice(Notice::PhaseEnded {
             at_us: at,
             phase,
             end,
         });
         match next.filter(|&n| n < self.cycle.phases().len()) {
-            Some(n) => self.enter_phase(n, at),
+            Some(n) => self.enter_phase(n, at, out),
             None => {
                 self.run = None;
                 let completed = matches!(
                     end,
                     PhaseEnd::Completed | PhaseEnd::Triggered | PhaseEnd::Skipped
                 );
-                self.notice(Notice::CycleEnded {
+                out.notice(Notice::CycleEnded {
                     at_us: at,
                     completed,
                 });
@@ -647,7 +641,7 @@ impl Runner {
     }
 
     /// Phase `index` starts at `at` (its clock keeps a pause if the cycle is paused).
-    fn enter_phase(&mut self, index: usize, at: u64) {
+    fn enter_phase(&mut self, index: usize, at: u64, out: &mut impl Outputs) {
         let Some(run) = self.run.as_mut() else { return };
         let phase = &self.cycle.phases()[index];
         run.phase = index as u8;
@@ -661,7 +655,7 @@ impl Runner {
                 resume_at: None,
             },
         };
-        self.notice(Notice::PhaseStarted {
+        out.notice(Notice::PhaseStarted {
             at_us: at,
             phase: index as u8,
         });

@@ -57,7 +57,7 @@ impl Rig {
     }
 
     fn notices(&mut self) -> Vec<Notice> {
-        std::iter::from_fn(|| self.runner.poll_notice()).collect()
+        std::mem::take(&mut self.pins.notices)
     }
 
     fn readings(&mut self, ms: u64, pressure: f32) {

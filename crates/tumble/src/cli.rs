@@ -13,6 +13,8 @@ pub enum Failure {
     Usage(Usage),
     /// A file could not be read or written (exit 2).
     Io(String),
+    /// The command ran and ends with this exit code (a cycle fault, an interrupt).
+    Exit(u8),
 }
 
 pub struct Usage(String);

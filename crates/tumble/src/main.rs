@@ -2,6 +2,9 @@
 
 mod check;
 mod cli;
+mod player;
+mod run;
+mod sim;
 mod timeline;
 
 use std::process::ExitCode;
@@ -15,9 +18,13 @@ usage:
   tumble check [--json] FILE            validate a cycle and summarise it
   tumble timeline FILE [--phase N] [--format text|jsonl]
                                         print the expanded output events
+  tumble run FILE [--instant | --speed X] [--record OUT.jsonl] [--board BOARD.toml] [--quiet]
+                                        play a cycle on the simulated washer
+  tumble board                          print the default board profile (TOML)
   tumble help                           this text
 
-exit codes: 0 ok, 1 the cycle was refused, 2 usage or I/O error";
+exit codes: 0 ok, 1 the cycle was refused, 2 usage or I/O error,
+            3 the cycle stopped on a fault, 130 interrupted (Ctrl-C)";
 
 fn main() -> ExitCode {
     let mut args = lexopt::Parser::from_env();
@@ -25,6 +32,11 @@ fn main() -> ExitCode {
         Ok(Some(lexopt::Arg::Value(cmd))) => match cmd.to_string_lossy().as_ref() {
             "check" => check::run(args),
             "timeline" => timeline::run(args),
+            "run" => run::run(args),
+            "board" => {
+                print!("{}", sim::profile::DEFAULT);
+                Ok(())
+            }
             "help" => {
                 println!("{HELP}");
                 Ok(())
@@ -49,5 +61,6 @@ fn main() -> ExitCode {
             eprintln!("tumble: {msg}");
             ExitCode::from(2)
         }
+        Err(Failure::Exit(code)) => ExitCode::from(code),
     }
 }

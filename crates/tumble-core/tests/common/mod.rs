@@ -254,6 +254,7 @@ pub struct Pins {
     pub writes: Vec<(u64, u8, u8)>,
     /// Writes per commit, for the same-instant batching.
     pub batches: Vec<usize>,
+    pub notices: Vec<tumble_core::runner::Notice>,
     pending: usize,
 }
 
@@ -263,6 +264,7 @@ impl Pins {
             levels: Default::default(),
             writes: Vec::new(),
             batches: Vec::new(),
+            notices: Vec::new(),
             pending: 0,
         }
     }
@@ -285,7 +287,7 @@ impl Pins {
     }
 }
 
-impl tumble_core::board::Outputs for Pins {
+impl tumble_core::runner::Outputs for Pins {
     fn set(&mut self, pin: u8, level: tumble_core::board::Level, due_us: u64) {
         self.levels.insert(pin, level);
         self.writes.push((due_us, pin, level.as_u8()));
@@ -297,5 +299,9 @@ impl tumble_core::board::Outputs for Pins {
             self.batches.push(self.pending);
             self.pending = 0;
         }
+    }
+
+    fn notice(&mut self, notice: tumble_core::runner::Notice) {
+        self.notices.push(notice);
     }
 }

@@ -1,0 +1,134 @@
+//! Turning raw sensor signals into the readings triggers compare: drum RPM from pulse timing,
+//! water level from the pressure ADC. Shared by the firmware (real pulses and ADC samples) and
+//! the host simulator (simulated ones), so both read the drum and the water the same way.
+
+/// Pulses closer than this to the previous accepted one are contact bounce (as the original).
+pub const DEBOUNCE_US: u64 = 2_000;
+/// No pulse for this long reads as a stopped drum.
+pub const STOPPED_AFTER_US: u64 = 2_000_000;
+/// Faster readings are noise, not spin (the original's cut-off).
+pub const MAX_VALID_RPM: f32 = 1500.0;
+
+/// Drum speed from the times of a tachometer's pulses, the original firmware's way: the last
+/// three accepted pulses give two intervals, each interval a speed, invalid speeds are dropped
+/// and the valid ones averaged. Fixed size; no allocation.
+#[derive(Debug, Clone)]
+pub struct RpmMeter {
+    /// Latest accepted pulse times, oldest first.
+    pulses: [u64; 3],
+    count: usize,
+    pulses_per_rev: f32,
+}
+
+impl RpmMeter {
+    pub fn new(pulses_per_rev: f32) -> Self {
+        RpmMeter {
+            pulses: [0; 3],
+            count: 0,
+            pulses_per_rev,
+        }
+    }
+
+    /// A pulse edge at `at_us`. Returns false when it was rejected as bounce.
+    pub fn pulse(&mut self, at_us: u64) -> bool {
+        if self.count > 0 && at_us.saturating_sub(self.pulses[2]) < DEBOUNCE_US {
+            return false;
+        }
+        self.pulses.rotate_left(1);
+        self.pulses[2] = at_us;
+        self.count = (self.count + 1).min(3);
+        true
+    }
+
+    /// Speed at `now_us`, in revolutions per minute (0 when stopped or unknown).
+    pub fn rpm(&self, now_us: u64) -> f32 {
+        if self.count < 3 || now_us.saturating_sub(self.pulses[2]) > STOPPED_AFTER_US {
+            return 0.0;
+        }
+        let mut sum = 0.0;
+        let mut valid = 0;
+        for w in self.pulses.windows(2) {
+            let interval = w[1] - w[0];
+            if interval == 0 {
+                continue;
+            }
+            let rpm = 60_000_000.0 / interval as f32 / self.pulses_per_rev;
+            if rpm <= MAX_VALID_RPM {
+                sum += rpm;
+                valid += 1;
+            }
+        }
+        if valid == 0 { 0.0 } else { sum / valid as f32 }
+    }
+
+    pub fn reset(&mut self) {
+        self.count = 0;
+    }
+}
+
+/// The original's mapping from the HX710 pressure ADC to a pseudo-frequency that imitates a
+/// classic washer level switch: f = c0 - c1·raw - c2·raw², falling as the water rises.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PressureCurve {
+    pub c0: f32,
+    pub c1: f32,
+    pub c2: f32,
+}
+
+impl PressureCurve {
+    /// The coefficients of the original firmware.
+    pub const ORIGINAL: PressureCurve = PressureCurve {
+        c0: 28_116.48,
+        c1: 0.001_418,
+        c2: 7e-11,
+    };
+
+    pub fn hz(&self, raw: f32) -> f32 {
+        self.c0 - self.c1 * raw - self.c2 * raw * raw
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rpm_from_pulse_intervals() {
+        let mut m = RpmMeter::new(1.0);
+        assert_eq!(m.rpm(0), 0.0);
+        m.pulse(0);
+        m.pulse(1_000_000);
+        assert_eq!(m.rpm(1_000_000), 0.0, "three pulses are needed");
+        m.pulse(2_000_000);
+        assert_eq!(m.rpm(2_000_000), 60.0);
+        m.pulse(2_500_000); // intervals 1 s and 0.5 s: 60 and 120 rpm
+        assert_eq!(m.rpm(2_500_000), 90.0);
+        assert_eq!(m.rpm(4_500_000), 90.0);
+        assert_eq!(m.rpm(4_500_001), 0.0, "stopped after 2 s without a pulse");
+    }
+
+    #[test]
+    fn bounce_and_implausible_speeds_are_ignored() {
+        let mut m = RpmMeter::new(2.0);
+        for t in [0, 100_000, 101_000, 200_000] {
+            m.pulse(t);
+        }
+        // 101,000 was bounce; 100 ms per pulse at 2 pulses per rev = 300 rpm.
+        assert_eq!(m.rpm(200_000), 300.0);
+        m.pulse(230_000); // 30 ms → 1000 rpm: valid
+        m.pulse(250_000); // 20 ms → 1500 rpm: valid, 19 ms would not be
+        assert_eq!(m.rpm(250_000), 1250.0);
+        m.pulse(268_000); // 18 ms → 1666 rpm: dropped, the other interval counts
+        assert_eq!(m.rpm(268_000), 1500.0);
+        m.reset();
+        assert_eq!(m.rpm(268_000), 0.0);
+    }
+
+    #[test]
+    fn pressure_curve_is_the_originals() {
+        let c = PressureCurve::ORIGINAL;
+        assert_eq!(c.hz(0.0), 28_116.48);
+        let r = 1_000_000.0;
+        assert!((c.hz(r) - (28_116.48 - 1418.0 - 70.0)).abs() < 0.01);
+    }
+}

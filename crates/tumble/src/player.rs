@@ -1,0 +1,269 @@
+//! The player: drives the runner on the simulated washer, in virtual time or in real time.
+//!
+//! It is the host's platform layer: it owns the clock, the one alarm (the runner's next
+//! deadline, merged with the next sensor sample) and the pins (the simulator). Everything it
+//! observes goes out on a channel, so the timing thread never waits on a terminal or a disk.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::time::{Duration, Instant};
+
+use tumble_core::board::{Level, Sensors};
+use tumble_core::runner::{Notice, Outputs, Runner, Stats};
+
+use crate::sim::Washer;
+
+/// How the player keeps time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Pace {
+    /// Virtual time: jump from deadline to deadline as fast as the machine can.
+    Instant,
+    /// Wall-clock time, `speed` times faster than real.
+    RealTime { speed: f64 },
+}
+
+/// What the timing thread saw, in order. Times are µs from the cycle start (virtual).
+#[derive(Debug, Clone, Copy)]
+pub enum Seen {
+    Output {
+        due_us: u64,
+        actual_us: u64,
+        pin: u8,
+        level: Level,
+    },
+    Sample {
+        at_us: u64,
+        rpm: f32,
+        pressure_hz: f32,
+        level_litres: f64,
+        drum_rpm: f64,
+    },
+    Notice(Notice),
+}
+
+/// The end of a play.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub stats: Stats,
+    pub lateness: Lateness,
+    pub interrupted: bool,
+    pub end_us: u64,
+    /// Every output at its OFF level when the player stopped.
+    pub all_off: bool,
+}
+
+/// Lateness of every event, in real µs, as a histogram with 1 µs buckets up to 100 ms.
+#[derive(Debug, Clone)]
+pub struct Lateness {
+    buckets: Vec<u64>,
+    beyond: u64,
+    pub max_us: u64,
+    pub events: u64,
+}
+
+const BUCKETS: usize = 100_000;
+
+impl Lateness {
+    fn new() -> Self {
+        Lateness {
+            buckets: vec![0; BUCKETS],
+            beyond: 0,
+            max_us: 0,
+            events: 0,
+        }
+    }
+
+    fn add(&mut self, late_us: u64, events: u64) {
+        match self.buckets.get_mut(late_us as usize) {
+            Some(b) => *b += events,
+            None => self.beyond += events,
+        }
+        self.max_us = self.max_us.max(late_us);
+        self.events += events;
+    }
+
+    /// The lateness that `q` (0..1) of the events did not exceed; `None` past the histogram.
+    pub fn quantile(&self, q: f64) -> Option<u64> {
+        let want = (q * self.events as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (us, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= want {
+                return Some(us as u64);
+            }
+        }
+        None
+    }
+}
+
+/// Progress the main thread shows, updated without locks.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub now_us: AtomicU64,
+    pub phase: AtomicU64,
+}
+
+/// The pins as the runner sees them: the simulator, plus a tap that reports each change.
+struct Pins<'a> {
+    washer: &'a mut Washer,
+    seen: &'a Sender<Seen>,
+    progress: &'a Progress,
+    actual_us: u64,
+}
+
+impl Outputs for Pins<'_> {
+    fn set(&mut self, pin: u8, level: Level, due_us: u64) {
+        self.washer.set(pin, level, due_us);
+        let _ = self.seen.send(Seen::Output {
+            due_us,
+            actual_us: self.actual_us,
+            pin,
+            level,
+        });
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        if let Notice::PhaseStarted { phase, .. } = notice {
+            self.progress.phase.store(phase as u64, Ordering::Relaxed);
+        }
+        let _ = self.seen.send(Seen::Notice(notice));
+    }
+}
+
+/// Wall-clock or virtual time, in µs since the start.
+struct Clock {
+    pace: Pace,
+    origin: Instant,
+    virtual_us: u64,
+}
+
+/// Sleep until this close to a deadline, then spin: sleeping overshoots by tens of µs.
+const SPIN_US: u64 = 250;
+/// Longest single sleep, so an interrupt is noticed quickly.
+const SLEEP_SLICE: Duration = Duration::from_millis(20);
+
+impl Clock {
+    fn now(&self) -> u64 {
+        match self.pace {
+            Pace::Instant => self.virtual_us,
+            Pace::RealTime { speed } => {
+                (self.origin.elapsed().as_nanos() as f64 * speed / 1000.0) as u64
+            }
+        }
+    }
+
+    /// Waits until virtual time `t_us` (or an interrupt) and returns the time it woke.
+    fn wait_until(&mut self, t_us: u64, stop: &AtomicBool) -> u64 {
+        let Pace::RealTime { speed } = self.pace else {
+            self.virtual_us = self.virtual_us.max(t_us);
+            return self.virtual_us;
+        };
+        let target = self.origin + Duration::from_nanos((t_us as f64 * 1000.0 / speed) as u64);
+        loop {
+            let now = Instant::now();
+            if now >= target || stop.load(Ordering::Relaxed) {
+                return self.now();
+            }
+            let left = target - now;
+            if left > Duration::from_micros(SPIN_US) {
+                std::thread::sleep((left - Duration::from_micros(SPIN_US)).min(SLEEP_SLICE));
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Virtual µs as real µs.
+    fn real_us(&self, virtual_us: u64) -> u64 {
+        match self.pace {
+            Pace::Instant => 0,
+            Pace::RealTime { speed } => (virtual_us as f64 / speed) as u64,
+        }
+    }
+}
+
+/// Plays the loaded cycle from start to end (or interrupt), reporting on `seen`.
+pub fn play(
+    runner: &mut Runner,
+    washer: &mut Washer,
+    pace: Pace,
+    seen: &Sender<Seen>,
+    progress: &Arc<Progress>,
+    stop: &AtomicBool,
+) -> Outcome {
+    let sample_us = washer.profile().sample_ms as u64 * 1000;
+    let mut clock = Clock {
+        pace,
+        origin: Instant::now(),
+        virtual_us: 0,
+    };
+    let mut lateness = Lateness::new();
+    let mut next_sample = 0;
+    let mut pins = Pins {
+        washer,
+        seen,
+        progress,
+        actual_us: 0,
+    };
+    runner.boot(0, &mut pins);
+    let started = runner.start(0, &mut pins);
+    let mut interrupted = false;
+    let mut now = 0;
+    while started.is_ok() && runner.poll_timeout().is_some() {
+        if stop.load(Ordering::Relaxed) {
+            interrupted = true;
+            let _ = runner.stop(clock.now().max(now), &mut pins);
+            break;
+        }
+        let deadline = runner.poll_timeout().unwrap_or(u64::MAX);
+        now = clock.wait_until(deadline.min(next_sample), stop);
+        pins.actual_us = now;
+        if deadline <= now {
+            let before = runner.stats().events_fired;
+            runner.handle_timeout(now, &mut pins);
+            let fired = runner.stats().events_fired - before;
+            lateness.add(clock.real_us(now - deadline), fired);
+        }
+        if next_sample <= now {
+            let r = pins.washer.read(now);
+            let _ = seen.send(Seen::Sample {
+                at_us: now,
+                rpm: r.rpm.unwrap_or(0.0),
+                pressure_hz: r.pressure_hz.unwrap_or(0.0),
+                level_litres: pins.washer.level_litres(),
+                drum_rpm: pins.washer.drum_rpm(),
+            });
+            runner.handle_readings(now, r, &mut pins);
+            next_sample += sample_us;
+        }
+        progress.now_us.store(now, Ordering::Relaxed);
+    }
+    let board = runner.board();
+    Outcome {
+        stats: runner.stats(),
+        lateness,
+        interrupted,
+        end_us: now,
+        all_off: board
+            .outputs()
+            .all(|(id, def)| runner.level(id) == def.level(false)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lateness_quantiles() {
+        let mut l = Lateness::new();
+        l.add(1, 98);
+        l.add(50, 1);
+        l.add(200_000, 1);
+        assert_eq!(l.quantile(0.5), Some(1));
+        assert_eq!(l.quantile(0.99), Some(50));
+        assert_eq!(l.quantile(1.0), None);
+        assert_eq!((l.max_us, l.events), (200_000, 100));
+    }
+}

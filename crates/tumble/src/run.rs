@@ -1,0 +1,444 @@
+//! `tumble run`: play a cycle on the simulated washer, in real time or in virtual time.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tumble_core::board::{Board, Level};
+use tumble_core::cycle::{Cycle, Millis};
+use tumble_core::json::Quoted;
+use tumble_core::runner::{Fault, Notice, Outputs, PhaseEnd, Runner};
+
+use crate::cli::{self, Failure, Secs, Usage};
+use crate::player::{self, Outcome, Pace, Progress, Seen};
+use crate::sim::{Profile, Washer};
+
+/// Exit code of a cycle that stopped on a fault.
+pub const EXIT_FAULT: u8 = 3;
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT).
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+struct Options {
+    pace: Pace,
+    record: Option<String>,
+    quiet: bool,
+    board: Option<String>,
+}
+
+pub fn run(args: lexopt::Parser) -> cli::Result {
+    let mut o = Options {
+        pace: Pace::RealTime { speed: 1.0 },
+        record: None,
+        quiet: false,
+        board: None,
+    };
+    let mut instant = false;
+    let file = cli::file_and_options(args, |opt, args| {
+        match opt {
+            "instant" => instant = true,
+            "speed" => {
+                let speed: f64 = cli::value(args, opt)?;
+                if !(speed > 0.0 && speed.is_finite()) {
+                    return Err(Usage::new(format!("--speed: must be > 0, got {speed}")).into());
+                }
+                o.pace = Pace::RealTime { speed };
+            }
+            "record" => o.record = Some(cli::value(args, opt)?),
+            "board" => o.board = Some(cli::value(args, opt)?),
+            "quiet" => o.quiet = true,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    if instant {
+        o.pace = Pace::Instant;
+    }
+    let profile = load_profile(o.board.as_deref())?;
+    let (mut cycle, report) = cli::load(&file, &profile.board)?;
+    if let Err(e) = report {
+        eprintln!("{file}: refused\n{e}");
+        return Err(Failure::Refused);
+    }
+    let info = CycleInfo::of(&cycle, &profile.board);
+    let mut record = match &o.record {
+        Some(path) => Some(BufWriter::new(
+            File::create(path).map_err(|e| Failure::Io(format!("{path}: {e}")))?,
+        )),
+        None => None,
+    };
+    let mut runner = Box::new(Runner::new(profile.board.clone()));
+    runner.load(0, &mut cycle, &mut Unwired);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // Ctrl-C asks the timing thread to stop the cycle: it leaves every output OFF, then exits.
+    ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed))
+        .map_err(|e| Failure::Io(format!("cannot catch Ctrl-C: {e}")))?;
+
+    let progress = Arc::new(Progress::default());
+    let (tx, rx) = mpsc::channel();
+    let timing = {
+        let (progress, stop, pace) = (progress.clone(), stop.clone(), o.pace);
+        let mut washer = Washer::new(profile);
+        std::thread::Builder::new()
+            .name("timing".into())
+            .spawn(move || {
+                let outcome = player::play(&mut runner, &mut washer, pace, &tx, &progress, &stop);
+                (outcome, runner)
+            })
+            .map_err(|e| Failure::Io(format!("cannot start the timing thread: {e}")))?
+    };
+
+    let bar = progress_bar(&info);
+    let log = Log {
+        quiet: o.quiet,
+        bar: &bar,
+        info: &info,
+    };
+    log.line(
+        'I',
+        0,
+        "cycle",
+        format_args!(
+            "Starting '{file}': {} phases, {} events, {}",
+            info.phases.len(),
+            info.events,
+            Secs(info.duration_ms)
+        ),
+    );
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(seen) => {
+                if let Some(rec) = record.as_mut() {
+                    write_record(rec, &seen, &info)
+                        .map_err(|e| Failure::Io(format!("record: {e}")))?;
+                }
+                log.seen(&seen);
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        update_bar(&bar, &progress, &info);
+    }
+    bar.finish_and_clear();
+    let (outcome, runner) = timing
+        .join()
+        .map_err(|_| Failure::Io("the timing thread panicked".into()))?;
+    if let Some(rec) = record.as_mut() {
+        rec.flush()
+            .map_err(|e| Failure::Io(format!("record: {e}")))?;
+    }
+    let fault = runner.snapshot(outcome.end_us).fault;
+    summary(&outcome, fault.is_some());
+    if outcome.interrupted {
+        Err(Failure::Exit(EXIT_INTERRUPTED))
+    } else if fault.is_some() {
+        Err(Failure::Exit(EXIT_FAULT))
+    } else {
+        Ok(())
+    }
+}
+
+pub fn load_profile(path: Option<&str>) -> cli::Result<Profile> {
+    let Some(path) = path else {
+        return Ok(Profile::default_washer());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::Io(format!("{path}: {e}")))?;
+    Profile::parse(&text).map_err(|e| Failure::Io(format!("{path}: {e}")))
+}
+
+/// Loading an idle runner switches nothing; this stands in for the pins until the player runs.
+struct Unwired;
+
+impl Outputs for Unwired {
+    fn set(&mut self, _pin: u8, _level: Level, _due_us: u64) {}
+}
+
+/// What the log and the record need to know of the cycle once the runner owns it.
+struct CycleInfo {
+    phases: Vec<PhaseInfo>,
+    events: u64,
+    duration_ms: u64,
+    /// Output name by pin.
+    names: Vec<(u8, String, bool)>,
+}
+
+struct PhaseInfo {
+    label: String,
+    events: u64,
+    duration_ms: u64,
+}
+
+impl CycleInfo {
+    fn of(cycle: &Cycle, board: &Board) -> Self {
+        CycleInfo {
+            phases: cycle
+                .phases()
+                .iter()
+                .map(|p| PhaseInfo {
+                    label: cycle.phase_label(p).to_owned(),
+                    events: p.events(),
+                    duration_ms: p.duration_ms() as u64,
+                })
+                .collect(),
+            events: cycle.total_events(),
+            duration_ms: cycle.duration_ms(),
+            names: board
+                .outputs()
+                .map(|(_, o)| (o.pin, o.name.as_str().to_owned(), o.active_low))
+                .collect(),
+        }
+    }
+
+    fn output(&self, pin: u8) -> (&str, bool) {
+        self.names
+            .iter()
+            .find(|(p, _, _)| *p == pin)
+            .map_or(("?", true), |(_, n, low)| (n.as_str(), *low))
+    }
+
+    fn phase(&self, index: u8) -> PhaseName<'_> {
+        PhaseName(self, index)
+    }
+}
+
+/// "'wash' (2/3)".
+struct PhaseName<'a>(&'a CycleInfo, u8);
+
+impl fmt::Display for PhaseName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.0.phases[self.1 as usize];
+        write!(f, "'{}' ({}/{})", p.label, self.1 + 1, self.0.phases.len())
+    }
+}
+
+fn end_word(end: PhaseEnd) -> &'static str {
+    match end {
+        PhaseEnd::Completed => "completed",
+        PhaseEnd::Triggered => "triggered",
+        PhaseEnd::Skipped => "skipped",
+        PhaseEnd::Stopped => "stopped",
+        PhaseEnd::Faulted(_) => "fault",
+        PhaseEnd::Replaced => "replaced",
+    }
+}
+
+/// ESP-IDF style log lines on stdout: `I (5000) cycle: ...`, ms since the cycle start.
+struct Log<'a> {
+    quiet: bool,
+    bar: &'a ProgressBar,
+    info: &'a CycleInfo,
+}
+
+impl Log<'_> {
+    fn line(&self, level: char, at_us: u64, tag: &str, msg: fmt::Arguments<'_>) {
+        if self.quiet && level == 'I' {
+            return;
+        }
+        let text = format!("{level} ({}) {tag}: {msg}", at_us / 1000);
+        if self.bar.is_hidden() {
+            // A closed stdout (`| head`) must not stop the cycle: its outputs still need their OFF.
+            let _ = writeln!(std::io::stdout().lock(), "{text}");
+        } else {
+            self.bar.println(text);
+        }
+    }
+
+    fn seen(&self, seen: &Seen) {
+        let info = self.info;
+        match *seen {
+            Seen::Output {
+                due_us,
+                actual_us,
+                pin,
+                level,
+            } => {
+                let (name, active_low) = info.output(pin);
+                let on = (level == Level::Low) == active_low;
+                self.line(
+                    'I',
+                    due_us,
+                    "output",
+                    format_args!(
+                        "{name} {} (pin {pin} = {}) due {} ms, at {} ms",
+                        if on { "ON" } else { "OFF" },
+                        level.as_u8(),
+                        Millis(due_us),
+                        Millis(actual_us)
+                    ),
+                );
+            }
+            Seen::Sample { .. } => {}
+            Seen::Notice(Notice::PhaseStarted { at_us, phase }) => {
+                let p = &info.phases[phase as usize];
+                self.line(
+                    'I',
+                    at_us,
+                    "cycle",
+                    format_args!(
+                        "Phase {}: {} events, {}",
+                        info.phase(phase),
+                        p.events,
+                        Secs(p.duration_ms)
+                    ),
+                );
+            }
+            Seen::Notice(Notice::PhaseEnded { at_us, phase, end }) => match end {
+                PhaseEnd::Faulted(Fault::WaitTimeout { .. }) => self.line(
+                    'E',
+                    at_us,
+                    "cycle",
+                    format_args!(
+                        "Fault: phase {}: its sensor condition did not hold before the timeout",
+                        info.phase(phase)
+                    ),
+                ),
+                _ => self.line(
+                    'I',
+                    at_us,
+                    "cycle",
+                    format_args!("Phase {} {}", info.phase(phase), end_word(end)),
+                ),
+            },
+            Seen::Notice(Notice::CycleEnded { at_us, completed }) => self.line(
+                if completed { 'I' } else { 'W' },
+                at_us,
+                "cycle",
+                format_args!(
+                    "Cycle {}, all outputs OFF",
+                    if completed { "completed" } else { "stopped" }
+                ),
+            ),
+        }
+    }
+}
+
+fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io::Result<()> {
+    match *seen {
+        Seen::Output {
+            due_us,
+            actual_us,
+            pin,
+            level,
+        } => {
+            let (name, _) = info.output(pin);
+            writeln!(
+                out,
+                r#"{{"t_us":{due_us},"kind":"output","pin":{pin},"output":{},"level":{},"actual_us":{actual_us}}}"#,
+                Quoted(name),
+                level.as_u8()
+            )
+        }
+        Seen::Sample {
+            at_us,
+            rpm,
+            pressure_hz,
+            level_litres,
+            drum_rpm,
+        } => writeln!(
+            out,
+            r#"{{"t_us":{at_us},"kind":"sensors","rpm":{rpm:.1},"pressure_hz":{pressure_hz:.1},"level_litres":{level_litres:.3},"drum_rpm":{drum_rpm:.2}}}"#
+        ),
+        Seen::Notice(Notice::PhaseStarted { at_us, phase }) => {
+            let p = &info.phases[phase as usize];
+            writeln!(
+                out,
+                r#"{{"t_us":{at_us},"kind":"phase_start","phase":{phase},"id":{},"events":{},"duration_ms":{}}}"#,
+                Quoted(&p.label),
+                p.events,
+                p.duration_ms
+            )
+        }
+        Seen::Notice(Notice::PhaseEnded { at_us, phase, end }) => {
+            writeln!(
+                out,
+                r#"{{"t_us":{at_us},"kind":"phase_end","phase":{phase},"end":"{}"}}"#,
+                end_word(end)
+            )?;
+            if let PhaseEnd::Faulted(Fault::WaitTimeout { phase }) = end {
+                writeln!(
+                    out,
+                    r#"{{"t_us":{at_us},"kind":"fault","fault":"wait_timeout","phase":{phase}}}"#
+                )?;
+            }
+            Ok(())
+        }
+        Seen::Notice(Notice::CycleEnded { at_us, completed }) => writeln!(
+            out,
+            r#"{{"t_us":{at_us},"kind":"cycle_end","completed":{completed}}}"#
+        ),
+    }
+}
+
+fn progress_bar(info: &CycleInfo) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(info.duration_ms.max(1)),
+        indicatif::ProgressDrawTarget::stderr_with_hz(10),
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>20} [{bar:40}] {percent:>3}% {msg}")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+fn update_bar(bar: &ProgressBar, progress: &Progress, info: &CycleInfo) {
+    if bar.is_hidden() {
+        return;
+    }
+    let now_ms = progress.now_us.load(Ordering::Relaxed) / 1000;
+    let phase = progress.phase.load(Ordering::Relaxed) as u8;
+    if let Some(p) = info.phases.get(phase as usize) {
+        bar.set_prefix(info.phase(phase).to_string());
+        let done: u64 = info.phases[..phase as usize]
+            .iter()
+            .map(|p| p.duration_ms)
+            .sum();
+        bar.set_message(format!(
+            "phase {} / {}",
+            Secs(now_ms.saturating_sub(done).min(p.duration_ms)),
+            Secs(p.duration_ms)
+        ));
+    }
+    bar.set_position(now_ms.min(info.duration_ms));
+}
+
+/// The two lines `--quiet` keeps.
+fn summary(outcome: &Outcome, faulted: bool) {
+    let how = if outcome.interrupted {
+        "interrupted"
+    } else if faulted {
+        "fault"
+    } else {
+        "completed"
+    };
+    println!(
+        "result: {how} after {} of cycle time, {} events fired, {} late, outputs {}",
+        Secs(outcome.end_us / 1000),
+        outcome.stats.events_fired,
+        outcome.stats.late_events,
+        if outcome.all_off {
+            "all OFF"
+        } else {
+            "NOT all OFF"
+        }
+    );
+    let l = &outcome.lateness;
+    let q = |x: f64| {
+        l.quantile(x)
+            .map_or(">100000".to_owned(), |v| v.to_string())
+    };
+    println!(
+        "lateness: p50={}us p99={}us max={}us events={}",
+        q(0.5),
+        q(0.99),
+        l.max_us,
+        l.events
+    );
+}
