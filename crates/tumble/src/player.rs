@@ -10,7 +10,7 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use tumble_core::board::{Level, Sensors};
-use tumble_core::runner::{Notice, Outputs, Runner, Stats};
+use tumble_core::runner::{Notice, Outputs, Runner, Stats, Status};
 
 use crate::sim::Washer;
 
@@ -48,6 +48,8 @@ pub struct Outcome {
     pub stats: Stats,
     pub lateness: Lateness,
     pub interrupted: bool,
+    /// The timing thread ran under a real-time scheduling policy (real-time pace only).
+    pub realtime_policy: bool,
     pub end_us: u64,
     /// Every output at its OFF level when the player stopped.
     pub all_off: bool,
@@ -192,6 +194,7 @@ pub fn play(
     progress: &Arc<Progress>,
     stop: &AtomicBool,
 ) -> Outcome {
+    let realtime_policy = pace != Pace::Instant && raise_priority();
     let sample_us = washer.profile().sample_ms as u64 * 1000;
     let mut clock = Clock {
         pace,
@@ -225,7 +228,7 @@ pub fn play(
             let fired = runner.stats().events_fired - before;
             lateness.add(clock.real_us(now - deadline), fired);
         }
-        if next_sample <= now {
+        if next_sample <= now && runner.status() != Status::Idle {
             let r = pins.washer.read(now);
             let _ = seen.send(Seen::Sample {
                 at_us: now,
@@ -244,11 +247,33 @@ pub fn play(
         stats: runner.stats(),
         lateness,
         interrupted,
+        realtime_policy,
         end_us: now,
         all_off: board
             .outputs()
             .all(|(id, def)| runner.level(id) == def.level(false)),
     }
+}
+
+/// Asks for SCHED_FIFO at its lowest priority: above every ordinary thread, so a busy machine
+/// delays the alarm less, yet below the kernel's own real-time work. Unprivileged users get
+/// `false` and the ordinary scheduler.
+fn raise_priority() -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        use thread_priority::{
+            RealtimeThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+            set_thread_priority_and_policy, thread_native_id,
+        };
+        set_thread_priority_and_policy(
+            thread_native_id(),
+            ThreadPriority::Min,
+            ThreadSchedulePolicy::Realtime(RealtimeThreadSchedulePolicy::Fifo),
+        )
+        .is_ok()
+    }
+    #[cfg(not(target_os = "linux"))]
+    false
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
             .map_err(|e| Failure::Io(format!("record: {e}")))?;
     }
     let fault = runner.snapshot(outcome.end_us).fault;
-    summary(&outcome, fault.is_some());
+    summary(&outcome, fault.is_some(), o.pace);
     if outcome.interrupted {
         Err(Failure::Exit(EXIT_INTERRUPTED))
     } else if fault.is_some() {
@@ -410,7 +410,7 @@ fn update_bar(bar: &ProgressBar, progress: &Progress, info: &CycleInfo) {
 }
 
 /// The two lines `--quiet` keeps.
-fn summary(outcome: &Outcome, faulted: bool) {
+fn summary(outcome: &Outcome, faulted: bool, pace: Pace) {
     let how = if outcome.interrupted {
         "interrupted"
     } else if faulted {
@@ -429,6 +429,11 @@ fn summary(outcome: &Outcome, faulted: bool) {
             "NOT all OFF"
         }
     );
+    if !outcome.realtime_policy && matches!(pace, Pace::RealTime { .. }) {
+        println!(
+            "note: real-time scheduling (SCHED_FIFO) was not permitted; timing may suffer on a busy machine"
+        );
+    }
     let l = &outcome.lateness;
     let q = |x: f64| {
         l.quantile(x)

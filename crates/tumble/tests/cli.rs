@@ -1,0 +1,345 @@
+//! The `tumble` binary, run for real on the shipped examples.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+fn example(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/cycles")
+        .join(name);
+    p.to_string_lossy().into_owned()
+}
+
+fn tumble(args: &[&str]) -> (i32, String, String) {
+    let out = Command::cargo_bin("tumble")
+        .unwrap()
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn jsonl(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    dir.join(name)
+}
+
+#[test]
+fn check_summarises_or_refuses_with_the_path() {
+    let (code, out, _) = tumble(&["check", &example("original-example.json")]);
+    assert_eq!(code, 0);
+    assert!(out.contains("ok, 2 phases, 184 events, 53.500 s"), "{out}");
+    assert!(
+        out.contains("phase 0 'phase-1' (Wash): 2 components, 182 events, 47.500 s"),
+        "{out}"
+    );
+
+    let (code, _, err) = tumble(&["check", &example("broken/negative-duration.json")]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "phases[2].components[0].duration: expected a whole number of milliseconds >= 0, got -5"
+        ),
+        "{err}"
+    );
+
+    let (code, out, _) = tumble(&["check", "--json", &example("sensor-fill.json")]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["events"], 36);
+    assert_eq!(v["duration_ms"], 158_000);
+    assert_eq!(
+        v["phases"][1],
+        serde_json::json!({"index":1,"id":"wash","events":32,"duration_ms":8000})
+    );
+
+    let (code, out, _) = tumble(&["check", "--json", &example("broken/not-json.json")]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["error"]["path"], "");
+    assert_eq!(
+        v["error"]["message"],
+        "invalid JSON at byte 21: unexpected end of input"
+    );
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    assert_eq!(tumble(&["check"]).0, 2);
+    assert_eq!(tumble(&["check", "/nonexistent.json"]).0, 2);
+    assert_eq!(tumble(&["frobnicate"]).0, 2);
+    assert_eq!(
+        tumble(&[
+            "timeline",
+            "--format",
+            "xml",
+            &example("original-example.json")
+        ])
+        .0,
+        2
+    );
+    assert_eq!(
+        tumble(&["run", "--speed", "0", &example("original-example.json")]).0,
+        2
+    );
+    let (code, _, err) = tumble(&[
+        "timeline",
+        "--phase",
+        "2",
+        &example("original-example.json"),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--phase 2: the cycle has 2 phases"), "{err}");
+}
+
+#[test]
+fn timeline_lists_every_event_in_order() {
+    let (code, out, _) = tumble(&["timeline", "--format", "jsonl", &example("wash-1600.json")]);
+    assert_eq!(code, 0);
+    let events = jsonl(&out);
+    assert_eq!(events.len(), 1600);
+    assert_eq!(
+        events[0],
+        serde_json::json!({"phase":0,"at_us":0,"pin":10,"output":"Motor Direction","level":0})
+    );
+    let times: Vec<u64> = events
+        .iter()
+        .map(|e| e["at_us"].as_u64().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    let (_, text, _) = tumble(&[
+        "timeline",
+        "--phase",
+        "1",
+        &example("original-example.json"),
+    ]);
+    assert_eq!(
+        text,
+        "phase 1 'phase-2': 2 events\n             0 ms  Cold Valve       pin  5 level 0 ON\n          6000 ms  Cold Valve       pin  5 level 1 OFF\n"
+    );
+}
+
+/// The record's output changes of each phase are its timeline, minus writes that change
+/// nothing, then the safe state.
+fn assert_record_follows_timeline(cycle: &str) {
+    let rec = tmp(&format!("{cycle}.jsonl"));
+    let (code, out, _) = tumble(&[
+        "run",
+        "--instant",
+        "--quiet",
+        "--record",
+        rec.to_str().unwrap(),
+        &example(cycle),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("outputs all OFF"), "{out}");
+    let record = jsonl(&std::fs::read_to_string(&rec).unwrap());
+    let (_, tl, _) = tumble(&["timeline", "--format", "jsonl", &example(cycle)]);
+    let timeline = jsonl(&tl);
+    let motor_first = [4u64, 7, 8, 5, 19, 9, 18, 10];
+
+    let mut expected = Vec::new();
+    let mut got = Vec::new();
+    let mut in_phase = None;
+    for line in &record {
+        match line["kind"].as_str().unwrap() {
+            "phase_start" => {
+                let phase_start = line["t_us"].as_u64().unwrap();
+                let p = line["phase"].as_u64().unwrap();
+                in_phase = Some(p);
+                let mut on = std::collections::BTreeMap::new();
+                for ev in timeline.iter().filter(|e| e["phase"] == p) {
+                    let (pin, level) = (ev["pin"].as_u64().unwrap(), ev["level"].as_u64().unwrap());
+                    if on.get(&pin).copied().unwrap_or(1) != level {
+                        on.insert(pin, level);
+                        expected.push((phase_start + ev["at_us"].as_u64().unwrap(), pin, level));
+                    }
+                }
+                let end = phase_start + line["duration_ms"].as_u64().unwrap() * 1000;
+                for pin in motor_first {
+                    if on.get(&pin) == Some(&0) {
+                        expected.push((end, pin, 1));
+                    }
+                }
+            }
+            "phase_end" => in_phase = None,
+            "output" if in_phase.is_some() => got.push((
+                line["t_us"].as_u64().unwrap(),
+                line["pin"].as_u64().unwrap(),
+                line["level"].as_u64().unwrap(),
+            )),
+            _ => {}
+        }
+    }
+    assert_eq!(got, expected, "{cycle}");
+    let last = record.last().unwrap();
+    assert_eq!(
+        (last["kind"].as_str(), last["completed"].as_bool()),
+        (Some("cycle_end"), Some(true))
+    );
+}
+
+#[test]
+fn run_instant_records_the_timeline() {
+    for cycle in [
+        "original-example.json",
+        "wash-1600.json",
+        "full-featured.json",
+    ] {
+        assert_record_follows_timeline(cycle);
+    }
+}
+
+#[test]
+fn a_sensor_triggered_fill_ends_at_the_profile_level() {
+    let rec = tmp("sensor-fill.jsonl");
+    let (code, _, _) = tumble(&[
+        "run",
+        "--instant",
+        "--quiet",
+        "--record",
+        rec.to_str().unwrap(),
+        &example("sensor-fill.json"),
+    ]);
+    assert_eq!(code, 0);
+    let record = jsonl(&std::fs::read_to_string(&rec).unwrap());
+    let end = record
+        .iter()
+        .position(|l| l["kind"] == "phase_end" && l["phase"] == 0)
+        .unwrap();
+    assert_eq!(record[end]["end"], "triggered");
+    let sample = record[..end]
+        .iter()
+        .rev()
+        .find(|l| l["kind"] == "sensors")
+        .unwrap();
+    // The default profile: 15 L/min cold fill, 26,000 Hz at 20 L (70,000 raw per litre).
+    let litres = sample["level_litres"].as_f64().unwrap();
+    assert!((19.9..20.1).contains(&litres), "{sample}");
+    assert!(sample["pressure_hz"].as_f64().unwrap() < 26_000.0);
+    let t = record[end]["t_us"].as_u64().unwrap();
+    assert!(
+        (79_500_000..80_500_000).contains(&t),
+        "20 L at 15 L/min is 80 s, got {t}"
+    );
+}
+
+#[test]
+fn a_wait_fill_with_too_little_flow_faults_on_its_timeout() {
+    let (_, profile, _) = tumble(&["board"]);
+    let slow = tmp("slow-board.toml");
+    std::fs::write(
+        &slow,
+        profile.replacen("inflow_lpm = 15.0", "inflow_lpm = 1.0", 1),
+    )
+    .unwrap();
+    let rec = tmp("fill-wait.jsonl");
+    let (code, out, _) = tumble(&[
+        "run",
+        "--instant",
+        "--quiet",
+        "--board",
+        slow.to_str().unwrap(),
+        "--record",
+        rec.to_str().unwrap(),
+        &example("fill-wait.json"),
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("result: fault after 210.000 s"), "{out}");
+    assert!(out.contains("outputs all OFF"), "{out}");
+    let record = jsonl(&std::fs::read_to_string(&rec).unwrap());
+    let fault = record.iter().find(|l| l["kind"] == "fault").unwrap();
+    assert_eq!(
+        fault,
+        &serde_json::json!({"t_us":210_000_000u64,"kind":"fault","fault":"wait_timeout","phase":0})
+    );
+    // With the default flow the same cycle fills in time.
+    let (code, _, _) = tumble(&["run", "--instant", "--quiet", &example("fill-wait.json")]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn run_instant_plays_a_million_events() {
+    let (code, out, _) = tumble(&["run", "--instant", "--quiet", &example("million.json")]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("1000004 events fired, 0 late, outputs all OFF"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_default_board_profile_round_trips() {
+    let (code, profile, _) = tumble(&["board"]);
+    assert_eq!(code, 0);
+    let file = tmp("board.toml");
+    std::fs::write(&file, &profile).unwrap();
+    let (code, _, _) = tumble(&[
+        "run",
+        "--instant",
+        "--quiet",
+        "--board",
+        file.to_str().unwrap(),
+        &example("original-example.json"),
+    ]);
+    assert_eq!(code, 0);
+    std::fs::write(&file, profile.replace("pin = 8", "pin = 7")).unwrap();
+    let (code, _, err) = tumble(&[
+        "run",
+        "--instant",
+        "--board",
+        file.to_str().unwrap(),
+        &example("original-example.json"),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("two outputs use pin 7"), "{err}");
+}
+
+#[test]
+fn ctrl_c_stops_the_cycle_with_every_output_off() {
+    let mut child = Command::cargo_bin("tumble")
+        .unwrap()
+        .args(["run", &example("wash-1600.json")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the first phase to start, then interrupt.
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let started = line.contains("Phase 'wash'");
+        seen.push(line);
+        if started {
+            break;
+        }
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    seen.extend(lines.map(|l| l.unwrap()));
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen:?}");
+    let text = seen.join("\n");
+    assert!(text.contains("Phase 'wash' (1/1) stopped"), "{text}");
+    assert!(text.contains("Cycle stopped, all outputs OFF"), "{text}");
+    assert!(text.contains("result: interrupted"), "{text}");
+    assert!(text.contains("outputs all OFF"), "{text}");
+}
