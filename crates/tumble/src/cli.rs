@@ -56,7 +56,8 @@ pub fn load(
     Ok((cycle, report))
 }
 
-/// Takes the one positional FILE argument; `opt` handles each `--long` option (it returns false
+/// Takes the one positional FILE argument; `opt` handles each option, `--long` or `-s` by its
+/// name without dashes (it returns false
 /// for one it does not know) and may take its value from the parser.
 pub fn file_and_options(
     mut args: lexopt::Parser,
@@ -66,6 +67,7 @@ pub fn file_and_options(
     while let Some(arg) = args.next()? {
         let long = match arg {
             lexopt::Arg::Long(name) => name.to_owned(),
+            lexopt::Arg::Short(c) => c.to_string(),
             lexopt::Arg::Value(v) if file.is_none() => {
                 file = Some(v.to_string_lossy().into_owned());
                 continue;
@@ -73,7 +75,8 @@ pub fn file_and_options(
             other => return Err(other.unexpected().into()),
         };
         if !opt(&long, &mut args)? {
-            return Err(Usage::new(format!("unknown option --{long}")).into());
+            let dashes = if long.len() == 1 { "-" } else { "--" };
+            return Err(Usage::new(format!("unknown option {dashes}{long}")).into());
         }
     }
     file.ok_or_else(|| Usage::new("a cycle FILE is needed".into()).into())

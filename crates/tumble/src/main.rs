@@ -1,5 +1,6 @@
 //! `tumble`: Tumble's controller on the host. See `tumble help`.
 
+mod chart;
 mod check;
 mod cli;
 mod player;
@@ -18,8 +19,12 @@ usage:
   tumble check [--json] FILE            validate a cycle and summarise it
   tumble timeline FILE [--phase N] [--format text|jsonl]
                                         print the expanded output events
+  tumble timeline FILE --svg CHART.svg [--from T] [--to T]
+                                        chart the plan (times like 90s, 1h20m, 250ms)
   tumble run FILE [--instant | --speed X] [--record OUT.jsonl] [--board BOARD.toml] [--quiet]
                                         play a cycle on the simulated washer
+  tumble plot RECORD.jsonl -o CHART.svg [--from T] [--to T] [--board BOARD.toml]
+                                        chart a recorded run, with water level and drum speed
   tumble board                          print the default board profile (TOML)
   tumble help                           this text
 
@@ -33,6 +38,7 @@ fn main() -> ExitCode {
             "check" => check::run(args),
             "timeline" => timeline::run(args),
             "run" => run::run(args),
+            "plot" => chart::plot(args),
             "board" => {
                 print!("{}", sim::profile::DEFAULT);
                 Ok(())

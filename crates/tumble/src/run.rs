@@ -170,6 +170,7 @@ struct CycleInfo {
 
 struct PhaseInfo {
     label: String,
+    color: String,
     events: u64,
     duration_ms: u64,
 }
@@ -182,6 +183,7 @@ impl CycleInfo {
                 .iter()
                 .map(|p| PhaseInfo {
                     label: cycle.phase_label(p).to_owned(),
+                    color: cycle.text(p.color).to_owned(),
                     events: p.events(),
                     duration_ms: p.duration_ms() as u64,
                 })
@@ -326,10 +328,11 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
             pin,
             level,
         } => {
-            let (name, _) = info.output(pin);
+            let (name, active_low) = info.output(pin);
+            let on = (level == Level::Low) == active_low;
             writeln!(
                 out,
-                r#"{{"t_us":{due_us},"kind":"output","pin":{pin},"output":{},"level":{},"actual_us":{actual_us}}}"#,
+                r#"{{"t_us":{due_us},"kind":"output","pin":{pin},"output":{},"level":{},"on":{on},"actual_us":{actual_us}}}"#,
                 Quoted(name),
                 level.as_u8()
             )
@@ -348,8 +351,9 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
             let p = &info.phases[phase as usize];
             writeln!(
                 out,
-                r#"{{"t_us":{at_us},"kind":"phase_start","phase":{phase},"id":{},"events":{},"duration_ms":{}}}"#,
+                r#"{{"t_us":{at_us},"kind":"phase_start","phase":{phase},"id":{},"color":{},"events":{},"duration_ms":{}}}"#,
                 Quoted(&p.label),
+                Quoted(&p.color),
                 p.events,
                 p.duration_ms
             )

@@ -7,6 +7,7 @@ use tumble_core::cycle::Millis;
 use tumble_core::json::write_str;
 use tumble_core::timeline::Timeline;
 
+use crate::chart;
 use crate::cli::{self, Failure, Usage};
 
 #[derive(PartialEq)]
@@ -18,9 +19,13 @@ enum Format {
 pub fn run(args: lexopt::Parser) -> cli::Result {
     let mut phase = None;
     let mut format = Format::Text;
+    let mut svg = None;
+    let mut window = chart::Window::default();
     let file = cli::file_and_options(args, |opt, args| {
         match opt {
             "phase" => phase = Some(cli::value::<usize>(args, opt)?),
+            "svg" => svg = Some(cli::value::<String>(args, opt)?),
+            "from" | "to" => window.set(opt, &cli::value::<String>(args, opt)?)?,
             "format" => {
                 format = match cli::value::<String>(args, opt)?.as_str() {
                     "text" => Format::Text,
@@ -41,6 +46,15 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     if let Err(e) = result {
         eprintln!("{file}: refused\n{e}");
         return Err(Failure::Refused);
+    }
+    if let Some(out) = svg {
+        let title = file.rsplit('/').next().unwrap_or(&file);
+        return chart::write(
+            &out,
+            window,
+            |merge_us| Ok(chart::from_plan(&cycle, &board, title, merge_us)),
+            cycle.duration_ms() * 1000,
+        );
     }
     let phases = cycle.phases();
     let selected = match phase {

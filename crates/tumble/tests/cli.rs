@@ -343,3 +343,63 @@ fn ctrl_c_stops_the_cycle_with_every_output_off() {
     assert!(text.contains("result: interrupted"), "{text}");
     assert!(text.contains("outputs all OFF"), "{text}");
 }
+
+#[test]
+fn charts_of_a_plan_and_of_a_run() {
+    let plan = tmp("plan.svg");
+    let (code, _, err) = tumble(&[
+        "timeline",
+        &example("original-example.json"),
+        "--svg",
+        plan.to_str().unwrap(),
+        "--from",
+        "750ms",
+        "--to",
+        "1.7s",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(&plan).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.contains("original-example.json: plan"));
+    assert!(
+        svg.contains("Motor ON: 0:00.800 to 0:01.100 (300.000 ms)"),
+        "one motor pulse, exactly"
+    );
+
+    let rec = tmp("chart-run.jsonl");
+    tumble(&[
+        "run",
+        "--instant",
+        "--quiet",
+        "--record",
+        rec.to_str().unwrap(),
+        &example("sensor-fill.json"),
+    ]);
+    let out = tmp("run.svg");
+    let (code, _, err) = tumble(&["plot", rec.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let svg = std::fs::read_to_string(&out).unwrap();
+    for part in [
+        "1 fill",
+        "2 wash",
+        "3 drain",
+        "water level (L)",
+        "RPM sensor",
+        "<polyline",
+        "Cold Valve (5)",
+    ] {
+        assert!(svg.contains(part), "{part} missing");
+    }
+    let (code, _, err) = tumble(&[
+        "plot",
+        rec.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--from",
+        "5s",
+        "--to",
+        "2s",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--to must come after --from"), "{err}");
+}
