@@ -61,7 +61,9 @@ fn every_example_file_is_covered() {
             "full-featured.json",
             "million.json",
             "original-example.json",
+            "rapid-pattern.json",
             "sensor-fill.json",
+            "three-million.json",
             "wash-1600.json"
         ]
     );

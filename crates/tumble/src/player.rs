@@ -77,6 +77,9 @@ impl Lateness {
     }
 
     fn add(&mut self, late_us: u64, events: u64) {
+        if events == 0 {
+            return;
+        }
         match self.buckets.get_mut(late_us as usize) {
             Some(b) => *b += events,
             None => self.beyond += events,
@@ -211,6 +214,8 @@ pub fn play(
     };
     runner.boot(0, &mut pins);
     let started = runner.start(0, &mut pins);
+    // Events due at the start fire inside `start`, on time by definition.
+    lateness.add(0, runner.stats().events_fired);
     let mut interrupted = false;
     let mut now = 0;
     while started.is_ok() && runner.poll_timeout().is_some() {
@@ -237,7 +242,10 @@ pub fn play(
                 level_litres: pins.washer.level_litres(),
                 drum_rpm: pins.washer.drum_rpm(),
             });
+            // A trigger starts the next phase now: its first events are due now, not late.
+            let before = runner.stats().events_fired;
             runner.handle_readings(now, r, &mut pins);
+            lateness.add(0, runner.stats().events_fired - before);
             next_sample += sample_us;
         }
         progress.now_us.store(now, Ordering::Relaxed);
