@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use tumble_core::board::Board;
-use tumble_core::cycle::{Cycle, CycleError, Report};
+use tumble_core::cycle::{Cycle, CycleError, Report, TriggerMode};
 use tumble_core::json::write_str;
 
 use crate::cli::{self, Failure, Secs};
@@ -64,6 +64,12 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
         if let Some(t) = p.trigger {
             let cmp = if t.above { '>' } else { '<' };
             let _ = write!(s, ", ends when {} {cmp} {}", t.sensor.name(), t.threshold);
+            if let TriggerMode::Wait { timeout_ms } = t.mode {
+                let _ = write!(
+                    s,
+                    " (waits for it; fault {timeout_ms} ms after its last event)"
+                );
+            }
         }
         s.push('\n');
     }
@@ -107,7 +113,12 @@ fn json_ok(cycle: &Cycle, report: &Report) -> String {
         }
         path_and_message(&mut s, w.path.as_str(), w.message.as_str());
     }
-    let _ = writeln!(s, "],\"more_warnings\":{}}}", report.more_warnings);
+    s.push(']');
+    // Only when some were not kept: the usual object has exactly the documented keys.
+    if report.more_warnings > 0 {
+        let _ = write!(s, ",\"more_warnings\":{}", report.more_warnings);
+    }
+    s.push_str("}\n");
     s
 }
 
