@@ -30,6 +30,29 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn the_canonical_document_reads_back_to_the_same_cycle(g in common::cycle()) {
+        let board = Board::washer();
+        let mut first = Box::<Cycle>::default();
+        first.parse(g.to_json().as_bytes(), &board).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let mut doc = String::new();
+        first.write_json(&board, &mut doc).unwrap();
+        let mut second = Box::<Cycle>::default();
+        let report = second.parse(doc.as_bytes(), &board).map_err(|e| TestCaseError::fail(format!("{e}\n{doc}")))?;
+        prop_assert!(report.warnings.iter().all(|w| !w.message.as_str().contains("key")), "{:?}", report);
+        let mut again = String::new();
+        second.write_json(&board, &mut again).unwrap();
+        prop_assert_eq!(&doc, &again);
+        for (a, b) in first.phases().iter().zip(second.phases()) {
+            prop_assert!(Timeline::new(&first, a).eq(Timeline::new(&second, b)));
+            prop_assert_eq!(a.trigger, b.trigger);
+        }
+    }
+}
+
 #[test]
 fn original_example_starts_like_the_original_firmware() {
     let bytes = std::fs::read(concat!(

@@ -4,7 +4,6 @@ use std::fmt::Write;
 
 use tumble_core::board::Board;
 use tumble_core::cycle::{Cycle, CycleError, Report, TriggerMode};
-use tumble_core::json::write_str;
 
 use crate::cli::{self, Failure, Secs};
 
@@ -87,52 +86,15 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
 }
 
 fn json_ok(cycle: &Cycle, report: &Report) -> String {
-    let mut s = String::from("{\"ok\":true,\"phases\":[");
-    for (i, p) in cycle.phases().iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        let _ = write!(s, "{{\"index\":{i},\"id\":");
-        let _ = write_str(&mut s, cycle.text(p.id));
-        let _ = write!(
-            s,
-            ",\"events\":{},\"duration_ms\":{}}}",
-            p.events(),
-            p.duration_ms()
-        );
-    }
-    let _ = write!(
-        s,
-        "],\"events\":{},\"duration_ms\":{},\"warnings\":[",
-        cycle.total_events(),
-        cycle.duration_ms()
-    );
-    for (i, w) in report.warnings.iter().enumerate() {
-        if i > 0 {
-            s.push(',');
-        }
-        path_and_message(&mut s, w.path.as_str(), w.message.as_str());
-    }
-    s.push(']');
-    // Only when some were not kept: the usual object has exactly the documented keys.
-    if report.more_warnings > 0 {
-        let _ = write!(s, ",\"more_warnings\":{}", report.more_warnings);
-    }
+    let mut s = String::from("{\"ok\":true,");
+    let _ = cycle.write_summary(report, &mut s);
     s.push_str("}\n");
     s
 }
 
 fn json_err(e: &CycleError) -> String {
     let mut s = String::from("{\"ok\":false,\"error\":");
-    path_and_message(&mut s, e.path.as_str(), e.message.as_str());
+    let _ = e.write_json(&mut s);
     s.push_str("}\n");
     s
-}
-
-fn path_and_message(s: &mut String, path: &str, message: &str) {
-    s.push_str("{\"path\":");
-    let _ = write_str(s, path);
-    s.push_str(",\"message\":");
-    let _ = write_str(s, message);
-    s.push('}');
 }

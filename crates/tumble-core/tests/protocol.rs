@@ -1,0 +1,437 @@
+//! Both protocol versions, frame by frame: exact v1 replies, v2 replies and error codes.
+
+mod common;
+
+use common::Pins;
+use serde_json::{Value, json};
+use tumble_core::board::Board;
+use tumble_core::cycle::Cycle;
+use tumble_core::protocol::{self, Controller, Handled, MAX_FRAME, Version};
+use tumble_core::runner::{Runner, Status};
+use tumble_core::telemetry;
+
+const CYCLE: &str = r#"{"phases":[
+    {"id":"fill","components":[{"compId":"Cold Valve","duration":5000}]},
+    {"id":"wash","components":[{"compId":"Retractor","duration":1000},
+        {"compId":"Motor","motorConfig":{"repeatTimes":2,"pattern":[{"stepTime":100,"pauseTime":50},{"stepTime":100,"pauseTime":50,"direction":"ccw"}]}}]},
+    {"id":"drain","components":[{"compId":"Drain Pump","duration":3000}]}]}"#;
+
+struct Device {
+    runner: Box<Runner>,
+    spare: Box<Cycle>,
+    pins: Pins,
+    now_us: u64,
+}
+
+impl Device {
+    fn new() -> Self {
+        let mut d = Device {
+            runner: Box::new(Runner::new(Board::washer())),
+            spare: Box::default(),
+            pins: Pins::new(),
+            now_us: 0,
+        };
+        d.runner.boot(0, &mut d.pins);
+        d
+    }
+
+    fn send_at(&mut self, ms: u64, frame: &str) -> (String, Option<String>, Version) {
+        self.now_us = ms * 1000;
+        let mut reply = String::new();
+        let mut c = Controller {
+            runner: &mut self.runner,
+            spare: &mut self.spare,
+            outputs: &mut self.pins,
+            now_us: self.now_us,
+        };
+        let h: Handled<'_> = protocol::handle(frame.as_bytes(), &mut c, &mut reply).unwrap();
+        let stored = h.store.map(|b| String::from_utf8(b.to_vec()).unwrap());
+        (reply, stored, h.version)
+    }
+
+    fn send(&mut self, frame: &str) -> String {
+        let now = self.now_us / 1000;
+        self.send_at(now, frame).0
+    }
+
+    fn v2(&mut self, frame: Value) -> Value {
+        let reply = self.send(&frame.to_string());
+        serde_json::from_str(&reply).unwrap_or_else(|e| panic!("{reply}: {e}"))
+    }
+}
+
+#[test]
+fn v1_replies_are_the_originals() {
+    let mut d = Device::new();
+    let load = format!(r#"{{"action":"write_json","data":{CYCLE}}}"#);
+    let cases: Vec<(String, &str)> = vec![
+        ("connect".into(), "ok: connected"),
+        (r#"{"action":"ping"}"#.into(), "ok: pong"),
+        ("not json".into(), "error: invalid json"),
+        (r#"{"act":"x"}"#.into(), "error: missing action"),
+        (r#"[1,2]"#.into(), "error: missing action"),
+        (r#"{"action":5}"#.into(), "error: missing action"),
+        (r#"{"action":"dance"}"#.into(), "error: unknown action"),
+        (
+            r#"{"action":"start_cycle"}"#.into(),
+            "error: no cycle loaded",
+        ),
+        (
+            r#"{"action":"stop_cycle"}"#.into(),
+            "error: cycle not running",
+        ),
+        (
+            r#"{"action":"skip_phase"}"#.into(),
+            "error: cycle not running",
+        ),
+        (
+            r#"{"action":"skip_to_phase","index":1}"#.into(),
+            "error: cycle not running",
+        ),
+        (
+            r#"{"action":"write_json"}"#.into(),
+            "error: missing data for write_json",
+        ),
+        (
+            r#"{"action":"write_json","data":[]}"#.into(),
+            "error: data field must be an object",
+        ),
+        (
+            r#"{"action":"write_json","data":{"phases":{}}}"#.into(),
+            "error: phases: expected an array, got an object",
+        ),
+        (load.clone(), "ok: cycle loaded"),
+        (
+            r#"{"action":"toggle_gpio","pin":7,"state":0}"#.into(),
+            "ok: GPIO 7 set to 0",
+        ),
+        (
+            r#"{"action":"toggle_gpio","pin":7,"state":1}"#.into(),
+            "ok: GPIO 7 set to 1",
+        ),
+        (
+            r#"{"action":"toggle_gpio","pin":3,"state":1}"#.into(),
+            "error: pin 3 is not an output (outputs: 7, 8, 5, 19, 9, 18, 4, 10)",
+        ),
+        (
+            r#"{"action":"toggle_gpio","state":1}"#.into(),
+            "error: missing or invalid pin number",
+        ),
+        (
+            r#"{"action":"toggle_gpio","pin":7,"state":2}"#.into(),
+            "error: missing or invalid state (0 or 1)",
+        ),
+        (
+            r#"{"action":"toggle_gpio","pin":7}"#.into(),
+            "error: missing or invalid state (0 or 1)",
+        ),
+        (r#"{"action":"start_cycle"}"#.into(), "ok: starting cycle"),
+        (
+            r#"{"action":"start_cycle"}"#.into(),
+            "error: cycle already running",
+        ),
+        (
+            r#"{"action":"toggle_gpio","pin":7,"state":0}"#.into(),
+            "error: cycle running",
+        ),
+        (
+            r#"{"action":"skip_to_phase"}"#.into(),
+            "error: missing or invalid index for skip_to_phase",
+        ),
+        (
+            r#"{"action":"skip_to_phase","index":-1}"#.into(),
+            "error: missing or invalid index for skip_to_phase",
+        ),
+        (
+            r#"{"action":"skip_to_phase","index":7}"#.into(),
+            "error: phase index 7 out of range (3 phases)",
+        ),
+        (
+            r#"{"action":"skip_to_phase","index":2}"#.into(),
+            "ok: skipping to phase",
+        ),
+        (r#"{"action":"skip_phase"}"#.into(), "ok: phase skipped"),
+        (r#"{"action":"start_cycle"}"#.into(), "ok: starting cycle"),
+        (r#"{"action":"pause_cycle"}"#.into(), "ok: cycle paused"),
+        (
+            r#"{"action":"pause_cycle"}"#.into(),
+            "error: cycle already paused",
+        ),
+        (r#"{"action":"resume_cycle"}"#.into(), "ok: cycle resumed"),
+        (r#"{"ACTION":"stop_cycle"}"#.into(), "ok: cycle stopped"),
+    ];
+    for (frame, want) in cases {
+        let (reply, _, version) = d.send_at(1, &frame);
+        assert_eq!(reply, want, "{frame}");
+        assert_eq!(version, Version::V1);
+    }
+}
+
+#[test]
+fn a_bad_document_changes_nothing_and_a_good_one_stops_the_run() {
+    let mut d = Device::new();
+    let (reply, stored, _) = d.send_at(0, &format!(r#"{{"data":{CYCLE},"action":"write_json"}}"#));
+    assert_eq!(reply, "ok: cycle loaded");
+    assert_eq!(
+        stored.as_deref(),
+        Some(CYCLE),
+        "the document to store, byte for byte"
+    );
+    d.send_at(0, r#"{"action":"start_cycle"}"#);
+    assert_eq!(d.pins.on(), [5]);
+    let (reply, stored, _) = d.send_at(
+        100,
+        r#"{"action":"write_json","data":{"phases":[{"components":[{"compId":"Pump","duration":5}]}]}}"#,
+    );
+    assert_eq!(
+        reply,
+        "error: phases[0].components[0].compId: unknown output \"Pump\" (known: Retractor, Detergent Valve, Cold Valve, Drain Pump, Hot Valve, Soft Valve, Motor, Motor Direction)"
+    );
+    assert_eq!(stored, None);
+    assert_eq!(
+        d.runner.status(),
+        Status::Running,
+        "the running cycle carries on"
+    );
+    assert_eq!(d.runner.cycle().phases().len(), 3);
+    assert_eq!(d.pins.on(), [5]);
+
+    let (reply, _, _) = d.send_at(
+        200,
+        r#"{"action":"write_json","data":{"phases":[{"id":"only"}]}}"#,
+    );
+    assert_eq!(reply, "ok: cycle loaded");
+    assert_eq!(
+        d.runner.status(),
+        Status::Idle,
+        "loading stops the run, and never starts"
+    );
+    assert!(d.pins.all_off());
+    assert_eq!(d.runner.cycle().phases().len(), 1);
+}
+
+#[test]
+fn toggle_gpio_never_breaks_the_motor_interlock() {
+    let mut d = Device::new();
+    assert_eq!(
+        d.send(r#"{"action":"toggle_gpio","pin":4,"state":0}"#),
+        "ok: GPIO 4 set to 0"
+    );
+    assert_eq!(
+        d.send(r#"{"action":"toggle_gpio","pin":10,"state":0}"#),
+        "error: motor direction cannot change while the motor is on"
+    );
+    assert_eq!(
+        d.send(r#"{"action":"toggle_gpio","pin":4,"state":1}"#),
+        "ok: GPIO 4 set to 1"
+    );
+    assert_eq!(
+        d.send(r#"{"action":"toggle_gpio","pin":10,"state":0}"#),
+        "ok: GPIO 10 set to 0"
+    );
+}
+
+#[test]
+fn v2_replies_carry_the_id_and_a_result() {
+    let mut d = Device::new();
+    let cycle: Value = serde_json::from_str(CYCLE).unwrap();
+    let r = d.v2(json!({"cmd":"validate_cycle","id":1,"cycle":cycle}));
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["id"], 1);
+    assert_eq!(r["result"]["events"], 2 + 2 + 12 + 2);
+    assert_eq!(d.runner.cycle().phases().len(), 0, "validate loads nothing");
+
+    let r = d.v2(json!({"cmd":"load_cycle","id":"a","cycle":cycle}));
+    assert_eq!(
+        (r["ok"].clone(), r["id"].clone()),
+        (json!(true), json!("a"))
+    );
+    assert_eq!(
+        r["result"]["phases"][1],
+        json!({"index":1,"id":"wash","events":14,"duration_ms":1000})
+    );
+
+    let r = d.v2(json!({"cmd":"start","id":{"n":[1,2]}}));
+    assert_eq!(r["id"], json!({"n":[1,2]}), "any id comes back as sent");
+    assert_eq!(r["result"]["cycle"]["status"], "running");
+    assert_eq!(r["result"]["cycle"]["current_phase_name"], "fill");
+
+    let r = d.v2(json!({"cmd":"start","id":2}));
+    assert_eq!(r["ok"], false);
+    assert_eq!(
+        r["error"],
+        json!({"code":"running","message":"cycle running","path":""})
+    );
+    for (cmd, status) in [("pause", "paused"), ("resume", "running")] {
+        let r = d.v2(json!({"cmd":cmd}));
+        assert_eq!(r["result"]["cycle"]["status"], status);
+        assert_eq!(r["id"], Value::Null);
+    }
+    let r = d.v2(json!({"cmd":"skip_to_phase","index":9}));
+    assert_eq!(r["error"]["code"], "out_of_range");
+    assert_eq!(
+        r["error"]["message"],
+        "phase index 9 out of range (3 phases)"
+    );
+    let r = d.v2(json!({"cmd":"skip_to_phase","index":1}));
+    assert_eq!(r["result"]["cycle"]["current_phase_index"], 2);
+    let r = d.v2(json!({"cmd":"set_output","output":"Cold Valve","on":true}));
+    assert_eq!(r["error"]["code"], "running");
+    let r = d.v2(json!({"cmd":"stop"}));
+    assert_eq!(r["result"]["cycle"]["cycle_running"], false);
+    let r = d.v2(json!({"cmd":"stop"}));
+    assert_eq!(r["error"]["code"], "not_running");
+
+    let r = d.v2(json!({"cmd":"set_output","output":" softener valve ","on":true}));
+    assert_eq!(r["ok"], true, "{r}");
+    let gpio = &r["result"]["gpio"];
+    assert_eq!(
+        gpio[5],
+        json!({"pin":18,"state":0,"name":"Soft Valve","on":true})
+    );
+    let r = d.v2(json!({"cmd":"set_output","output":18,"on":false}));
+    assert_eq!(r["result"]["gpio"][5]["state"], 1);
+    let r = d.v2(json!({"cmd":"set_output","output":"Pump","on":false}));
+    assert_eq!(r["error"]["code"], "unknown_output");
+    assert_eq!(r["error"]["path"], "output");
+    let r = d.v2(json!({"cmd":"set_output","output":"Motor","on":"yes"}));
+    assert_eq!(
+        r["error"],
+        json!({"code":"invalid_request","message":"on must be true or false","path":"on"})
+    );
+}
+
+#[test]
+fn v2_errors_have_codes_and_paths() {
+    let mut d = Device::new();
+    let r = d.v2(json!({"cmd":"load_cycle","id":7,"cycle":{"phases":[{"startTime":-5}]}}));
+    assert_eq!(
+        r,
+        json!({"type":"reply","id":7,"ok":false,"error":{"code":"invalid_cycle",
+            "message":"expected a whole number of milliseconds >= 0, got -5 (negative)","path":"phases[0].startTime"}})
+    );
+    let r = d.v2(json!({"cmd":"load_cycle"}));
+    assert_eq!(r["error"]["code"], "invalid_request");
+    assert_eq!(r["error"]["path"], "cycle");
+    let r = d.v2(json!({"cmd":"fly"}));
+    assert_eq!(
+        r["error"],
+        json!({"code":"unknown_command","message":"unknown command \"fly\"","path":"cmd"})
+    );
+    let r = d.v2(json!({"cmd":42}));
+    assert_eq!(r["error"]["code"], "invalid_request");
+    let r = d.v2(json!({"cmd":"start"}));
+    assert_eq!(r["error"]["code"], "no_cycle");
+    let reply = d.send(r#"{"cmd":"start","id":3"#);
+    let r: Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(
+        r["error"]["code"], "invalid_json",
+        "a broken v2 frame still gets a v2 reply"
+    );
+}
+
+#[test]
+fn get_cycle_and_get_timeline() {
+    let mut d = Device::new();
+    let r = d.v2(json!({"cmd":"get_cycle"}));
+    assert_eq!(r["result"], json!({"phases":[]}));
+    let cycle: Value = serde_json::from_str(CYCLE).unwrap();
+    d.v2(json!({"cmd":"load_cycle","cycle":cycle}));
+    let r = d.v2(json!({"cmd":"get_cycle"}));
+    let doc = &r["result"];
+    assert_eq!(
+        doc["phases"][1]["components"][1]["motorConfig"]["pattern"][1]["direction"],
+        "ccw"
+    );
+    assert_eq!(doc["phases"][0]["components"][0]["compId"], "Cold Valve");
+
+    let r = d.v2(json!({"cmd":"get_timeline","phase":1,"offset":2,"limit":3}));
+    let page = &r["result"];
+    assert_eq!(
+        (page["total"].clone(), page["offset"].clone()),
+        (json!(14), json!(2))
+    );
+    assert_eq!(
+        page["events"],
+        json!([
+            {"at_us":0,"pin":4,"output":"Motor","level":0,"on":true},
+            {"at_us":100000,"pin":4,"output":"Motor","level":1,"on":false},
+            {"at_us":150000,"pin":10,"output":"Motor Direction","level":1,"on":false}
+        ])
+    );
+    let r = d.v2(json!({"cmd":"get_timeline","phase":1,"limit":501}));
+    assert_eq!(r["error"]["path"], "limit");
+    let r = d.v2(json!({"cmd":"get_timeline","phase":3}));
+    assert_eq!(r["error"]["code"], "out_of_range");
+    let r = d.v2(json!({"cmd":"get_timeline","phase":1}));
+    assert_eq!(r["result"]["events"].as_array().unwrap().len(), 14);
+}
+
+#[test]
+fn oversized_frames_are_refused_in_either_version() {
+    let mut d = Device::new();
+    let big = format!(
+        r#"{{"action":"write_json","data":{{"x":"{}"}}}}"#,
+        "a".repeat(MAX_FRAME)
+    );
+    assert_eq!(
+        d.send(&big),
+        format!(
+            "error: frame of {} bytes is larger than the limit of 262144",
+            big.len()
+        )
+    );
+    let big = format!(
+        r#"{{"cmd":"load_cycle","id":1,"cycle":{{"x":"{}"}}}}"#,
+        "a".repeat(MAX_FRAME)
+    );
+    let r: Value = serde_json::from_str(&d.send(&big)).unwrap();
+    assert_eq!(r["error"]["code"], "too_large");
+}
+
+#[test]
+fn hello_and_telemetry_have_the_original_shape() {
+    let mut d = Device::new();
+    let mut hello = String::new();
+    protocol::write_hello(&mut hello, &d.runner, "0.1.0").unwrap();
+    let h: Value = serde_json::from_str(&hello).unwrap();
+    assert_eq!(h["type"], "hello");
+    assert_eq!(h["protocols"], json!([1, 2]));
+    assert_eq!(
+        h["outputs"][0],
+        json!({"name":"Retractor","pin":7,"active_low":true})
+    );
+
+    d.send_at(0, &format!(r#"{{"action":"write_json","data":{CYCLE}}}"#));
+    d.send_at(1000, r#"{"action":"start_cycle"}"#);
+    let mut frame = String::new();
+    telemetry::write_frame(&mut frame, &d.runner, 3_500_000).unwrap();
+    let t: Value = serde_json::from_str(&frame).unwrap();
+    assert_eq!(t["type"], "telemetry");
+    assert_eq!(t["packet_timestamp_ms"], 3500);
+    let pins: Vec<u64> = t["gpio"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["pin"].as_u64().unwrap())
+        .collect();
+    assert_eq!(pins, [7, 8, 5, 19, 9, 18, 4, 10]);
+    assert_eq!(t["gpio"][2]["state"], 0, "Cold Valve ON is level 0");
+    assert_eq!(
+        t["sensors"],
+        json!({"rpm":0.0,"pressure_freq":0.0,"sensor_error":true})
+    );
+    let c = &t["cycle"];
+    assert_eq!(c["cycle_running"], true);
+    assert_eq!(c["current_phase_index"], 1);
+    assert_eq!(c["current_phase_name"], "fill");
+    assert_eq!(c["total_phases"], 3);
+    assert_eq!(c["phase_elapsed_ms"], 2500);
+    assert_eq!(c["phase_total_duration_ms"], 5000);
+    assert_eq!(c["cycle_elapsed_ms"], 2500);
+    assert_eq!(c["cycle_total_duration_ms"], 5000 + 1000 + 3000);
+    assert_eq!(
+        (c["paused"].clone(), c["fault"].clone()),
+        (json!(false), Value::Null)
+    );
+}
