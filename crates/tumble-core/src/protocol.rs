@@ -65,7 +65,7 @@ pub fn handle<'a, O: Outputs>(
             "frame of {} bytes is larger than the limit of {MAX_FRAME}",
             frame.len()
         ));
-        write_error(reply, version, None, "too_large", msg, "")?;
+        write_refusal(frame, "too_large", msg, reply)?;
         return Ok(h);
     }
     if frame.trim_ascii() == b"connect" {
@@ -102,6 +102,25 @@ pub fn handle<'a, O: Outputs>(
         v1(&message, name, c, reply, &mut h)?;
     }
     Ok(h)
+}
+
+/// Replies to `frame` with an error the platform raised around the controller (busy, storage
+/// failed), in the frame's protocol version, echoing its id when it has one.
+pub fn write_refusal(
+    frame: &[u8],
+    code: &str,
+    message: impl fmt::Display,
+    w: &mut impl Write,
+) -> fmt::Result {
+    let message_of = Message::read(frame).ok();
+    let id = message_of.as_ref().and_then(|m| m.get(Key::Id));
+    let version = match &message_of {
+        Some(m) if m.get(Key::Cmd).is_some() => Version::V2,
+        Some(_) => Version::V1,
+        None if frame.windows(5).any(|w| w == b"\"cmd\"") => Version::V2,
+        None => Version::V1,
+    };
+    write_error(w, version, id, code, message, "")
 }
 
 /// `{"type":"hello",...}`: sent on connect, so a client knows the protocols and the outputs.

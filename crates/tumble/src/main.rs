@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod player;
 mod run;
+mod server;
 mod sim;
 mod timeline;
 
@@ -25,6 +26,9 @@ usage:
                                         play a cycle on the simulated washer
   tumble plot RECORD.jsonl -o CHART.svg [--from T] [--to T] [--board BOARD.toml]
                                         chart a recorded run, with water level and drum speed
+  tumble serve [--port 8080] [--bind 127.0.0.1] [--board FILE] [--state-dir DIR] [--speed X]
+               [--telemetry-ms 100] [--token T] [--allow-origin ORIGIN]... [--max-clients 16]
+                                        the controller on the simulated washer, WebSocket API at /ws
   tumble board                          print the default board profile (TOML)
   tumble help                           this text
 
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
             "timeline" => timeline::run(args),
             "run" => run::run(args),
             "plot" => chart::plot(args),
+            "serve" => server::serve(args),
             "board" => {
                 print!("{}", sim::profile::DEFAULT);
                 Ok(())

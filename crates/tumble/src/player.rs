@@ -137,7 +137,7 @@ impl Outputs for Pins<'_> {
 }
 
 /// Wall-clock or virtual time, in µs since the start.
-struct Clock {
+pub struct Clock {
     pace: Pace,
     origin: Instant,
     virtual_us: u64,
@@ -149,7 +149,16 @@ const SPIN_US: u64 = 250;
 const SLEEP_SLICE: Duration = Duration::from_millis(20);
 
 impl Clock {
-    fn now(&self) -> u64 {
+    /// Wall-clock time from now on, `speed` times faster than real.
+    pub fn real_time(speed: f64) -> Self {
+        Clock {
+            pace: Pace::RealTime { speed },
+            origin: Instant::now(),
+            virtual_us: 0,
+        }
+    }
+
+    pub fn now(&self) -> u64 {
         match self.pace {
             Pace::Instant => self.virtual_us,
             Pace::RealTime { speed } => {
@@ -177,6 +186,11 @@ impl Clock {
                 std::hint::spin_loop();
             }
         }
+    }
+
+    /// How long in real time until virtual time `t_us` (zero when it has passed).
+    pub fn real_until(&self, t_us: u64) -> Duration {
+        Duration::from_micros(self.real_us(t_us.saturating_sub(self.now())))
     }
 
     /// Virtual µs as real µs.
@@ -266,7 +280,7 @@ pub fn play(
 /// Asks for SCHED_FIFO at its lowest priority: above every ordinary thread, so a busy machine
 /// delays the alarm less, yet below the kernel's own real-time work. Unprivileged users get
 /// `false` and the ordinary scheduler.
-fn raise_priority() -> bool {
+pub fn raise_priority() -> bool {
     #[cfg(target_os = "linux")]
     {
         use thread_priority::{

@@ -1,0 +1,519 @@
+//! `tumble serve`: the controller on the simulated washer behind the original firmware's
+//! WebSocket API (v1) and Tumble's JSON protocol (v2), with telemetry, persistence and access
+//! control. The protocol itself is tumble-core's; this module is only the transport.
+
+mod controller;
+pub mod log;
+mod store;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, mpsc};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::sync::{oneshot, watch};
+use tumble_core::cycle::Cycle;
+use tumble_core::protocol;
+use tumble_core::runner::Runner;
+
+use self::controller::{ControlLoop, Msg, Reply, Request};
+use self::store::Store;
+use crate::cli::{self, Failure, Usage};
+use crate::player::Clock;
+use crate::sim::Washer;
+
+/// The transport takes frames up to this size so that the protocol can refuse those over
+/// `protocol::MAX_FRAME` with a clear reply and keep the connection; larger ones close it (code 1009).
+const MAX_TRANSPORT_FRAME: usize = 4 * 1024 * 1024;
+/// Frames waiting for the controller; beyond this a client is told the controller is busy.
+const INBOX: usize = 64;
+/// A client that cannot take a frame for this long is disconnected.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Options {
+    port: u16,
+    bind: String,
+    board: Option<String>,
+    state_dir: PathBuf,
+    speed: f64,
+    telemetry_ms: u64,
+    token: Option<String>,
+    allow_origins: Vec<String>,
+    max_clients: usize,
+}
+
+fn options(mut args: lexopt::Parser) -> cli::Result<Options> {
+    let mut o = Options {
+        port: 8080,
+        bind: "127.0.0.1".into(),
+        board: None,
+        state_dir: default_state_dir(),
+        speed: 1.0,
+        telemetry_ms: 100,
+        token: std::env::var("TUMBLE_TOKEN").ok().filter(|t| !t.is_empty()),
+        allow_origins: Vec::new(),
+        max_clients: 16,
+    };
+    while let Some(arg) = args.next()? {
+        let lexopt::Arg::Long(name) = arg else {
+            return Err(arg.unexpected().into());
+        };
+        let name = name.to_owned();
+        match name.as_str() {
+            "port" => o.port = cli::value(&mut args, &name)?,
+            "bind" => o.bind = cli::value(&mut args, &name)?,
+            "board" => o.board = Some(cli::value(&mut args, &name)?),
+            "state-dir" => o.state_dir = cli::value::<String>(&mut args, &name)?.into(),
+            "speed" => o.speed = cli::value(&mut args, &name)?,
+            "telemetry-ms" => o.telemetry_ms = cli::value(&mut args, &name)?,
+            "token" => o.token = Some(cli::value(&mut args, &name)?),
+            "allow-origin" => o.allow_origins.push(cli::value(&mut args, &name)?),
+            "max-clients" => o.max_clients = cli::value(&mut args, &name)?,
+            _ => return Err(Usage::new(format!("unknown option --{name}")).into()),
+        }
+    }
+    if !(o.speed > 0.0 && o.speed.is_finite()) {
+        return Err(Usage::new(format!("--speed: must be > 0, got {}", o.speed)).into());
+    }
+    if o.telemetry_ms == 0 {
+        return Err(Usage::new("--telemetry-ms: must be > 0".into()).into());
+    }
+    Ok(o)
+}
+
+fn default_state_dir() -> PathBuf {
+    match std::env::var_os("XDG_STATE_HOME").or_else(|| std::env::var_os("HOME")) {
+        Some(base) if std::env::var_os("XDG_STATE_HOME").is_some() => {
+            PathBuf::from(base).join("tumble")
+        }
+        Some(home) => PathBuf::from(home).join(".local/state/tumble"),
+        None => PathBuf::from(".tumble"),
+    }
+}
+
+/// What every connection shares.
+struct App {
+    inbox: SyncSender<Msg>,
+    telemetry: watch::Receiver<Arc<str>>,
+    hello: Arc<str>,
+    store: Store,
+    token: Option<String>,
+    allow_origins: Vec<String>,
+    clients: AtomicUsize,
+    max_clients: usize,
+    shutdown: watch::Receiver<bool>,
+}
+
+pub fn serve(args: lexopt::Parser) -> cli::Result {
+    let o = options(args)?;
+    let profile = crate::run::load_profile(o.board.as_deref())?;
+    let clock = Arc::new(Clock::real_time(o.speed));
+    log::start(clock.clone());
+    let store = Store::new(o.state_dir.clone());
+
+    let mut runner = Box::new(Runner::new(profile.board.clone()));
+    let mut spare = Box::<Cycle>::default();
+    let mut washer = Washer::new(profile);
+    runner.boot(0, &mut washer);
+    restore(&store, &mut runner, &mut spare, &mut washer);
+    let mut hello = String::new();
+    let _ = protocol::write_hello(&mut hello, &runner, env!("CARGO_PKG_VERSION"));
+
+    let (inbox, rx) = mpsc::sync_channel(INBOX);
+    let (telemetry_tx, telemetry) = watch::channel(Arc::<str>::from(""));
+    let control = ControlLoop {
+        runner,
+        spare,
+        washer,
+        clock: clock.clone(),
+        telemetry_every: Duration::from_millis(o.telemetry_ms),
+        telemetry: telemetry_tx,
+    };
+    let controller = std::thread::Builder::new()
+        .name("controller".into())
+        .spawn(move || {
+            if !crate::player::raise_priority() {
+                log::now(
+                    'W',
+                    "server",
+                    format_args!(
+                        "real-time scheduling not permitted; timing may suffer on a busy machine"
+                    ),
+                );
+            }
+            control.run(rx)
+        })
+        .map_err(|e| Failure::Io(format!("cannot start the controller thread: {e}")))?;
+
+    let (shutdown_tx, shutdown) = watch::channel(false);
+    let app = Arc::new(App {
+        inbox: inbox.clone(),
+        telemetry,
+        hello: hello.into(),
+        store,
+        token: o.token.clone(),
+        allow_origins: o.allow_origins.clone(),
+        clients: AtomicUsize::new(0),
+        max_clients: o.max_clients,
+        shutdown,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Io(format!("cannot start the network runtime: {e}")))?;
+    let served = runtime.block_on(async {
+        let addr = format!("{}:{}", o.bind, o.port);
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|e| Failure::Io(format!("cannot listen on {addr}: {e}")))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Failure::Io(e.to_string()))?;
+        log::now(
+            'I',
+            "server",
+            format_args!(
+                "listening on http://{local}/ (WebSocket ws://{local}/ws), state in {}, token {}",
+                o.state_dir.display(),
+                if o.token.is_some() {
+                    "required"
+                } else {
+                    "not required"
+                }
+            ),
+        );
+        let router = Router::new()
+            .route("/ws", get(upgrade))
+            .route("/", get(page))
+            .with_state(app.clone());
+        let stop = async move {
+            let _ = tokio::signal::ctrl_c().await;
+            log::now(
+                'W',
+                "server",
+                format_args!("interrupted: stopping the cycle, closing connections"),
+            );
+            let _ = shutdown_tx.send(true);
+        };
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await
+        .map_err(|e| Failure::Io(format!("server: {e}")))
+    });
+    let _ = inbox.send(Msg::Shutdown);
+    let _ = controller.join();
+    served
+}
+
+/// Loads the stored cycle, idle. A missing or broken file leaves an empty controller.
+fn restore(store: &Store, runner: &mut Runner, spare: &mut Cycle, washer: &mut Washer) {
+    let path = store.path();
+    match store.read() {
+        Ok(None) => log::now(
+            'I',
+            "store",
+            format_args!("no stored cycle at {}", path.display()),
+        ),
+        Err(e) => log::now(
+            'W',
+            "store",
+            format_args!("cannot read {}: {e}; starting empty", path.display()),
+        ),
+        Ok(Some(bytes)) => match spare.parse(&bytes, runner.board()) {
+            Ok(_) => {
+                runner.load(0, spare, washer);
+                log::now(
+                    'I',
+                    "store",
+                    format_args!(
+                        "loaded {} ({} phases, {} events), idle",
+                        path.display(),
+                        runner.cycle().phases().len(),
+                        runner.cycle().total_events()
+                    ),
+                );
+            }
+            Err(e) => log::now(
+                'W',
+                "store",
+                format_args!(
+                    "{} is not a valid cycle ({e}); starting empty",
+                    path.display()
+                ),
+            ),
+        },
+    }
+}
+
+async fn page() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Tumble washer controller. WebSocket API at /ws (see docs/protocol.md).\n",
+    )
+}
+
+async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(token) = &app.token {
+        let bearer = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let given = query.get("token").map(String::as_str).or(bearer);
+        if !given.is_some_and(|g| same(g.as_bytes(), token.as_bytes())) {
+            log::now(
+                'W',
+                "server",
+                format_args!("{peer}: refused, no valid token"),
+            );
+            return (
+                StatusCode::UNAUTHORIZED,
+                "401 Unauthorized: this controller needs a token (ws://HOST/ws?token=... or Authorization: Bearer ...)\n",
+            )
+                .into_response();
+        }
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !origin_allowed(origin, host, &app.allow_origins) {
+            log::now(
+                'W',
+                "server",
+                format_args!("{peer}: refused, origin {origin} not allowed"),
+            );
+            return (
+                StatusCode::FORBIDDEN,
+                format!("403 Forbidden: origin {origin} is not allowed (start the server with --allow-origin {origin})\n"),
+            )
+                .into_response();
+        }
+    }
+    ws.max_message_size(MAX_TRANSPORT_FRAME)
+        .max_frame_size(MAX_TRANSPORT_FRAME)
+        .on_upgrade(move |socket| client(socket, app, peer))
+}
+
+/// Compares secrets in time independent of where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A browser page may connect when it was served by this host, or its origin is allowed.
+fn origin_allowed(origin: &str, host: &str, allowed: &[String]) -> bool {
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    origin_host.eq_ignore_ascii_case(host) || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+}
+
+/// Releases a client's slot however its connection ends.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
+    let count = app.clients.fetch_add(1, Ordering::SeqCst) + 1;
+    let _slot = Slot(&app.clients);
+    if count > app.max_clients {
+        log::now(
+            'W',
+            "server",
+            format_args!("{peer}: refused, {} clients already", app.max_clients),
+        );
+        let reason = format!("too many clients: at most {}", app.max_clients);
+        let _ = socket.send(close(1013, &reason)).await;
+        return;
+    }
+    log::now(
+        'I',
+        "server",
+        format_args!("{peer} connected ({count} clients)"),
+    );
+    let mut telemetry = app.telemetry.clone();
+    let mut shutdown = app.shutdown.clone();
+    if send(&mut socket, app.hello.to_string()).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Text(text))) => {
+                    let reply = command(&app, text.as_bytes(), &peer).await;
+                    if send(&mut socket, reply).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Binary(frame))) => {
+                    let mut reply = String::new();
+                    let _ = protocol::write_refusal(&frame, "invalid_request", "binary frames are not supported: send JSON as text", &mut reply);
+                    if send(&mut socket, reply).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Err(e)) => {
+                    log::now('W', "server", format_args!("{peer}: {e}"));
+                    break;
+                }
+            },
+            changed = telemetry.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                let frame = telemetry.borrow_and_update().to_string();
+                if !frame.is_empty() && send(&mut socket, frame).await.is_err() {
+                    break;
+                }
+            }
+            _ = shutdown.changed() => {
+                let _ = socket.send(close(1001, "server shutting down")).await;
+                break;
+            }
+        }
+    }
+    log::now('I', "server", format_args!("{peer} disconnected"));
+}
+
+fn close(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
+        Ok(Ok(())) => Ok(()),
+        _ => Err(()),
+    }
+}
+
+/// Hands a frame to the controller and returns its reply, after storing a loaded cycle.
+async fn command(app: &App, frame: &[u8], peer: &SocketAddr) -> String {
+    let (tx, rx) = oneshot::channel();
+    let request = Request {
+        frame: frame.to_vec(),
+        reply: tx,
+    };
+    let refuse = |code: &str, msg: &str| {
+        let mut reply = String::new();
+        let _ = protocol::write_refusal(frame, code, msg, &mut reply);
+        reply
+    };
+    match app.inbox.try_send(Msg::Frame(request)) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            return refuse(
+                "busy",
+                "controller busy: too many commands at once, try again",
+            );
+        }
+        Err(TrySendError::Disconnected(_)) => return refuse("shutting_down", "controller stopped"),
+    }
+    let Ok(reply) = rx.await else {
+        return refuse("shutting_down", "controller stopped");
+    };
+    let Reply {
+        text,
+        command,
+        ok,
+        store,
+        ..
+    } = reply;
+    let text = match store {
+        None => text,
+        Some((seq, doc)) => {
+            let saved = tokio::task::block_in_place(|| app.store.save(seq, &doc));
+            match saved {
+                Ok(()) => text,
+                Err(e) => {
+                    log::now('E', "store", format_args!("cannot store the cycle: {e}"));
+                    refuse(
+                        "store_failed",
+                        &format!("cycle loaded, but storing it failed: {e}"),
+                    )
+                }
+            }
+        }
+    };
+    let name = if command.is_empty() {
+        "(no command)"
+    } else {
+        &command
+    };
+    log::now(
+        if ok { 'I' } else { 'W' },
+        "command",
+        format_args!("{peer}: {name}: {}", first_line(&text)),
+    );
+    text
+}
+
+fn first_line(text: &str) -> &str {
+    let line = text.lines().next().unwrap_or("");
+    match line.char_indices().nth(120) {
+        Some((i, _)) => &line[..i],
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked_against_the_host_and_the_allow_list() {
+        let allow = vec!["http://192.168.0.5:5173".to_owned()];
+        assert!(origin_allowed(
+            "http://127.0.0.1:8080",
+            "127.0.0.1:8080",
+            &[]
+        ));
+        assert!(!origin_allowed(
+            "http://evil.example",
+            "127.0.0.1:8080",
+            &[]
+        ));
+        assert!(origin_allowed(
+            "http://192.168.0.5:5173",
+            "127.0.0.1:8080",
+            &allow
+        ));
+        assert!(!origin_allowed(
+            "http://192.168.0.5:5174",
+            "127.0.0.1:8080",
+            &allow
+        ));
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same(b"abc", b"abc"));
+        assert!(!same(b"abc", b"abd"));
+        assert!(!same(b"abc", b"abcd"));
+    }
+}

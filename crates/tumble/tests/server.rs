@@ -1,0 +1,545 @@
+//! `tumble serve` for real: the binary on loopback, real WebSocket clients.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+const CYCLE: &str = r#"{"phases":[
+    {"id":"fill","components":[{"compId":"Cold Valve","duration":60000}]},
+    {"id":"wash","components":[{"compId":"Retractor","duration":60000}]},
+    {"id":"drain","components":[{"compId":"Drain Pump","duration":60000}]}]}"#;
+
+struct Server {
+    child: Child,
+    addr: String,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(state: &std::path::Path, extra: &[&str]) -> Server {
+        let mut child = Command::cargo_bin("tumble")
+            .unwrap()
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--state-dir",
+                state.to_str().unwrap(),
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(rest.split('/').next().unwrap().to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server starts");
+        Server { child, addr, log }
+    }
+
+    fn url(&self) -> String {
+        format!("ws://{}/ws", self.addr)
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn logged(&self, text: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn state_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{name}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn connect(url: &str) -> Ws {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let hello = next_text(&mut ws).await;
+    let hello: Value = serde_json::from_str(&hello).unwrap();
+    assert_eq!(hello["type"], "hello");
+    ws
+}
+
+async fn next_text(ws: &mut Ws) -> String {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a frame within 10 s")
+            .expect("the connection stays open")
+            .unwrap();
+        if let Message::Text(t) = msg {
+            return t.to_string();
+        }
+    }
+}
+
+/// The next frame that is not telemetry.
+async fn reply(ws: &mut Ws) -> String {
+    loop {
+        let text = next_text(ws).await;
+        if !text.starts_with("{\"type\":\"telemetry\"") {
+            return text;
+        }
+    }
+}
+
+async fn ask(ws: &mut Ws, frame: &str) -> String {
+    ws.send(Message::Text(frame.into())).await.unwrap();
+    reply(ws).await
+}
+
+async fn ask2(ws: &mut Ws, frame: Value) -> Value {
+    serde_json::from_str(&ask(ws, &frame.to_string()).await).unwrap()
+}
+
+async fn telemetry(ws: &mut Ws) -> Value {
+    loop {
+        let text = next_text(ws).await;
+        if text.starts_with("{\"type\":\"telemetry\"") {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_original_v1_session_works_unchanged() {
+    let server = Server::start(&state_dir("v1"), &["--speed", "100"]);
+    let mut ws = connect(&server.url()).await;
+    let load = format!(r#"{{"action":"write_json","data":{CYCLE}}}"#);
+    let session = [
+        ("connect", "ok: connected"),
+        (r#"{"action":"ping"}"#, "ok: pong"),
+        (r#"{"action":"start_cycle"}"#, "error: no cycle loaded"),
+        (r#"{"action":"stop_cycle"}"#, "error: cycle not running"),
+        (r#"{"action":"nope"}"#, "error: unknown action"),
+        ("{bad", "error: invalid json"),
+        (
+            r#"{"action":"write_json"}"#,
+            "error: missing data for write_json",
+        ),
+        (
+            r#"{"action":"write_json","data":{"phases":[{"startTime":-1}]}}"#,
+            "error: phases[0].startTime: expected a whole number of milliseconds >= 0, got -1 (negative)",
+        ),
+        (&load, "ok: cycle loaded"),
+        (
+            r#"{"action":"toggle_gpio","pin":19,"state":0}"#,
+            "ok: GPIO 19 set to 0",
+        ),
+        (r#"{"action":"start_cycle"}"#, "ok: starting cycle"),
+        (
+            r#"{"action":"start_cycle"}"#,
+            "error: cycle already running",
+        ),
+        (
+            r#"{"action":"toggle_gpio","pin":19,"state":1}"#,
+            "error: cycle running",
+        ),
+        (r#"{"action":"skip_phase"}"#, "ok: phase skipped"),
+        (
+            r#"{"action":"skip_to_phase","index":7}"#,
+            "error: phase index 7 out of range (3 phases)",
+        ),
+        (
+            r#"{"action":"skip_to_phase","index":0}"#,
+            "ok: skipping to phase",
+        ),
+        (r#"{"action":"stop_cycle"}"#, "ok: cycle stopped"),
+    ];
+    for (frame, want) in session {
+        assert_eq!(ask(&mut ws, frame).await, want, "{frame}");
+    }
+    let t = telemetry(&mut ws).await;
+    assert_eq!(t["cycle"]["cycle_running"], false);
+    assert!(
+        t["gpio"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|g| g["state"] == 1),
+        "all OFF after stop: {t}"
+    );
+    assert!(server.logged("command: 127.0.0.1"), "commands are logged");
+    assert!(
+        server.logged("Phase 'fill' (1/3) skipped"),
+        "phase changes are logged"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn v2_commands_reply_with_ids_and_telemetry_has_the_full_shape() {
+    let server = Server::start(
+        &state_dir("v2"),
+        &["--speed", "100", "--telemetry-ms", "50"],
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.url())
+        .await
+        .unwrap();
+    let hello: Value = serde_json::from_str(&next_text(&mut ws).await).unwrap();
+    assert_eq!(hello["protocols"], json!([1, 2]));
+    assert_eq!(hello["outputs"].as_array().unwrap().len(), 8);
+    let cycle: Value = serde_json::from_str(CYCLE).unwrap();
+    let r = ask2(&mut ws, json!({"cmd":"load_cycle","id":"L","cycle":cycle})).await;
+    assert_eq!(
+        (
+            r["id"].clone(),
+            r["ok"].clone(),
+            r["result"]["events"].clone()
+        ),
+        (json!("L"), json!(true), json!(6))
+    );
+    let r = ask2(&mut ws, json!({"cmd":"start","id":2})).await;
+    assert_eq!(r["result"]["cycle"]["status"], "running");
+    let r = ask2(&mut ws, json!({"cmd":"bogus","id":3})).await;
+    assert_eq!(r["error"]["code"], "unknown_command");
+    // At 100x, the fill phase (60 s) ends within a second of real time.
+    let mut t = telemetry(&mut ws).await;
+    for _ in 0..100 {
+        if t["cycle"]["current_phase_index"] == 2 {
+            break;
+        }
+        t = telemetry(&mut ws).await;
+    }
+    let c = &t["cycle"];
+    assert_eq!(c["current_phase_index"], 2, "{t}");
+    assert_eq!(c["current_phase_name"], "wash");
+    for key in [
+        "phase_elapsed_ms",
+        "phase_total_duration_ms",
+        "cycle_elapsed_ms",
+        "cycle_total_duration_ms",
+    ] {
+        assert!(c[key].is_u64(), "{key}: {t}");
+    }
+    assert_eq!(c["cycle_total_duration_ms"], 180_000);
+    assert!(
+        t["sensors"]["pressure_freq"].as_f64().unwrap() > 20_000.0,
+        "the simulated sensor reads: {t}"
+    );
+    assert_eq!(t["sensors"]["sensor_error"], false);
+    let r = ask2(&mut ws, json!({"cmd":"pause"})).await;
+    assert_eq!(r["result"]["cycle"]["paused"], true);
+    let r = ask2(&mut ws, json!({"cmd":"get_timeline","phase":0,"limit":1})).await;
+    assert_eq!(r["result"]["events"][0]["output"], "Cold Valve");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn telemetry_arrives_at_its_rate() {
+    let server = Server::start(&state_dir("rate"), &["--telemetry-ms", "50"]);
+    let mut ws = connect(&server.url()).await;
+    let start = std::time::Instant::now();
+    let mut frames = 0;
+    while start.elapsed() < Duration::from_secs(2) {
+        telemetry(&mut ws).await;
+        frames += 1;
+    }
+    // 2 s at one frame per 50 ms is 40; a loaded machine may lose a few, never double.
+    assert!((25..=45).contains(&frames), "{frames} frames in 2 s");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_loaded_cycle_survives_a_restart_and_a_broken_file_does_not_crash() {
+    let state = state_dir("persist");
+    let mut server = Server::start(&state, &[]);
+    let mut ws = connect(&server.url()).await;
+    assert_eq!(
+        ask(
+            &mut ws,
+            &format!(r#"{{"action":"write_json","data":{CYCLE}}}"#)
+        )
+        .await,
+        "ok: cycle loaded"
+    );
+    assert_eq!(
+        std::fs::read_to_string(state.join("cycle.json")).unwrap(),
+        CYCLE
+    );
+    server.kill();
+
+    let server = Server::start(&state, &[]);
+    assert!(server.logged("loaded"), "loaded at start");
+    let mut ws = connect(&server.url()).await;
+    let t = telemetry(&mut ws).await;
+    assert_eq!(t["cycle"]["total_phases"], 3);
+    assert_eq!(
+        t["cycle"]["cycle_running"], false,
+        "a stored cycle never starts by itself"
+    );
+    drop(server);
+
+    std::fs::write(
+        state.join("cycle.json"),
+        "{\"phases\":[{\"startTime\":\"x\"",
+    )
+    .unwrap();
+    let server = Server::start(&state, &[]);
+    assert!(
+        server.logged("is not a valid cycle"),
+        "a warning, not a crash"
+    );
+    let mut ws = connect(&server.url()).await;
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"start_cycle"}"#).await,
+        "error: no cycle loaded"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kill_during_a_store_leaves_the_old_or_the_new_cycle() {
+    let state = state_dir("kill");
+    let old = r#"{"phases":[{"id":"old"}]}"#;
+    std::fs::write(state.join("cycle.json"), old).unwrap();
+    // A big new document, so the write takes a while.
+    let big_phase = format!(
+        r#"{{"id":"new","components":[{{"compId":"Motor","motorConfig":{{"pattern":[{}]}}}}]}}"#,
+        vec![r#"{"stepTime":10,"pauseTime":5,"direction":"ccw"}"#; 4000].join(",")
+    );
+    let new = format!(r#"{{"phases":[{big_phase}]}}"#);
+    for delay_us in [0u64, 200, 500, 1000, 2000, 5000, 10_000] {
+        let mut server = Server::start(&state, &[]);
+        let mut ws = connect(&server.url()).await;
+        ws.send(Message::Text(
+            format!(r#"{{"action":"write_json","data":{new}}}"#).into(),
+        ))
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_micros(delay_us)).await;
+        server.child.kill().unwrap(); // SIGKILL: no chance to clean up
+        server.child.wait().unwrap();
+        let stored = std::fs::read_to_string(state.join("cycle.json")).unwrap();
+        assert!(
+            stored == old || stored == new,
+            "after {delay_us} us: {} bytes",
+            stored.len()
+        );
+        std::fs::write(state.join("cycle.json"), old).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_is_required_when_set() {
+    let server = Server::start(&state_dir("token"), &["--token", "s3cret"]);
+    let err = tokio_tungstenite::connect_async(server.url())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WsError::Http(ref r) if r.status() == 401),
+        "{err:?}"
+    );
+    let err = tokio_tungstenite::connect_async(format!("{}?token=wrong", server.url()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WsError::Http(ref r) if r.status() == 401),
+        "{err:?}"
+    );
+    let mut ws = connect(&format!("{}?token=s3cret", server.url())).await;
+    assert_eq!(ask(&mut ws, r#"{"action":"ping"}"#).await, "ok: pong");
+    let mut req = server.url().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", HeaderValue::from_static("Bearer s3cret"));
+    assert!(tokio_tungstenite::connect_async(req).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn browser_origins_are_checked() {
+    let server = Server::start(
+        &state_dir("origin"),
+        &["--allow-origin", "http://192.168.1.20:5173"],
+    );
+    let with_origin = |origin: &'static str| {
+        let mut req = server.url().into_client_request().unwrap();
+        req.headers_mut()
+            .insert("Origin", HeaderValue::from_static(origin));
+        req
+    };
+    let err = tokio_tungstenite::connect_async(with_origin("http://evil.example"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WsError::Http(ref r) if r.status() == 403),
+        "{err:?}"
+    );
+    assert!(
+        tokio_tungstenite::connect_async(with_origin("http://192.168.1.20:5173"))
+            .await
+            .is_ok()
+    );
+    let same_host = format!("http://{}", server.addr);
+    let mut req = server.url().into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Origin", HeaderValue::from_str(&same_host).unwrap());
+    assert!(
+        tokio_tungstenite::connect_async(req).await.is_ok(),
+        "the page the server serves may connect"
+    );
+    assert!(
+        tokio_tungstenite::connect_async(server.url()).await.is_ok(),
+        "scripts send no Origin"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oversized_frames_are_refused_and_the_connection_stays_usable() {
+    let server = Server::start(&state_dir("big"), &[]);
+    let mut ws = connect(&server.url()).await;
+    let big = format!(
+        r#"{{"action":"write_json","data":{{"pad":"{}"}}}}"#,
+        "x".repeat(300 * 1024)
+    );
+    let r = ask(&mut ws, &big).await;
+    assert!(
+        r.starts_with("error: frame of 307")
+            && r.ends_with("bytes is larger than the limit of 262144"),
+        "{r}"
+    );
+    assert_eq!(ask(&mut ws, r#"{"action":"ping"}"#).await, "ok: pong");
+    let r = ask2(
+        &mut ws,
+        json!({"cmd":"validate_cycle","id":9,"cycle":{"pad":"x".repeat(300 * 1024)}}),
+    )
+    .await;
+    assert_eq!(
+        (r["id"].clone(), r["error"]["code"].clone()),
+        (json!(9), json!("too_large"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sixteen_clients_at_once_and_the_seventeenth_is_told_why() {
+    let server = Server::start(&state_dir("many"), &[]);
+    let mut clients = Vec::new();
+    for _ in 0..16 {
+        clients.push(connect(&server.url()).await);
+    }
+    for ws in &mut clients {
+        assert_eq!(ask(ws, r#"{"action":"ping"}"#).await, "ok: pong");
+    }
+    let (mut extra, _) = tokio_tungstenite::connect_async(server.url())
+        .await
+        .unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(10), extra.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    match msg {
+        Message::Close(Some(frame)) => {
+            assert_eq!(u16::from(frame.code), 1013);
+            assert_eq!(frame.reason.as_str(), "too many clients: at most 16");
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    drop(clients.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = connect(&server.url()).await;
+    assert_eq!(
+        ask(&mut again, r#"{"action":"ping"}"#).await,
+        "ok: pong",
+        "a freed slot is usable"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_never_reads_does_not_hold_up_the_others() {
+    let server = Server::start(&state_dir("slow"), &["--telemetry-ms", "1"]);
+    // This one connects and then never reads: its socket buffers fill up.
+    let (_stuck, _) = tokio_tungstenite::connect_async(server.url())
+        .await
+        .unwrap();
+    let mut ws = connect(&server.url()).await;
+    let mut last = 0;
+    for second in 0..4 {
+        let start = std::time::Instant::now();
+        let mut frames = 0;
+        while start.elapsed() < Duration::from_secs(1) {
+            let t = telemetry(&mut ws).await;
+            let stamp = t["packet_timestamp_ms"].as_u64().unwrap();
+            assert!(stamp >= last, "latest wins, never older");
+            last = stamp;
+            frames += 1;
+        }
+        assert!(frames > 100, "second {second}: only {frames} frames");
+    }
+    assert_eq!(ask(&mut ws, r#"{"action":"ping"}"#).await, "ok: pong");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_at_full_speed_does_not_stall_the_controller() {
+    let server = Server::start(
+        &state_dir("garbage"),
+        &["--speed", "100", "--telemetry-ms", "20"],
+    );
+    let mut noisy = connect(&server.url()).await;
+    let mut ws = connect(&server.url()).await;
+    assert_eq!(
+        ask(
+            &mut ws,
+            &format!(r#"{{"action":"write_json","data":{CYCLE}}}"#)
+        )
+        .await,
+        "ok: cycle loaded"
+    );
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"start_cycle"}"#).await,
+        "ok: starting cycle"
+    );
+    let flood = tokio::spawn(async move {
+        for i in 0..20_000u32 {
+            let frame = format!("{{\"garbage\":{i},[[[[");
+            if noisy.send(Message::Text(frame.into())).await.is_err() {
+                break;
+            }
+        }
+        noisy
+    });
+    // The cycle keeps time: at 100x its 180 s end in under 2 s of real time.
+    let start = std::time::Instant::now();
+    loop {
+        let t = telemetry(&mut ws).await;
+        if t["cycle"]["cycle_running"] == false {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the cycle stalled: {t}"
+        );
+    }
+    let _ = flood.await;
+}

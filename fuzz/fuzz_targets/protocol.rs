@@ -1,0 +1,39 @@
+//! Any frame, in any state: `protocol::handle` never panics, always replies, and a frame it
+//! says was loaded is stored whole.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tumble_core::board::{Board, Level};
+use tumble_core::cycle::Cycle;
+use tumble_core::protocol::{self, Controller};
+use tumble_core::runner::{Outputs, Runner};
+
+struct Pins;
+
+impl Outputs for Pins {
+    fn set(&mut self, _pin: u8, _level: Level, _due_us: u64) {}
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut runner = Box::new(Runner::new(Board::washer()));
+    let mut spare = Box::<Cycle>::default();
+    runner.boot(0, &mut Pins);
+    // Two frames: the first may load a cycle or start one, the second meets that state.
+    let cut = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let (first, second) = data.split_at(cut);
+    for (i, frame) in [first, second.get(1..).unwrap_or(&[])].into_iter().enumerate() {
+        let mut c = Controller {
+            runner: &mut runner,
+            spare: &mut spare,
+            outputs: &mut Pins,
+            now_us: i as u64 * 1_000_000,
+        };
+        let mut reply = String::new();
+        let h = protocol::handle(frame, &mut c, &mut reply).expect("a String takes any reply");
+        assert!(!reply.is_empty());
+        if let Some(doc) = h.store {
+            let mut check = Box::<Cycle>::default();
+            assert!(check.parse(doc, &Board::washer()).is_ok());
+        }
+    }
+});
