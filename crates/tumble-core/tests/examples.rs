@@ -26,7 +26,7 @@ fn parse(
 fn valid_examples_expand_to_their_documented_counts() {
     let expected: &[(&str, &[u64], &[u32])] = &[
         ("original-example.json", &[182, 2], &[47_500, 6_000]),
-        ("wash-1600.json", &[1600], &[691_600]),
+        ("wash-1600.json", &[2, 1600, 2], &[120_000, 691_600, 60_000]),
         ("sensor-fill.json", &[2, 32, 2], &[120_000, 8_000, 30_000]),
         ("fill-wait.json", &[2, 2], &[180_000, 20_000]),
         ("million.json", &[1_000_004], &[33_333_400]),

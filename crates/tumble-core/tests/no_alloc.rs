@@ -75,7 +75,7 @@ fn parsing_and_expanding_a_million_events_allocates_nothing() {
     assert_eq!(count, 1_000_004);
     assert_eq!(last, 33_333_400_000);
 
-    let small_cursor = Cursor::new(&small, &small.phases()[0]);
+    let small_cursor = Cursor::new(&small, &small.phases()[1]);
     let big_cursor = Cursor::new(&big, &big.phases()[0]);
     let state = |c: &Cycle, cur: &Cursor| std::mem::size_of_val(c) + std::mem::size_of_val(cur);
     assert_eq!(state(&small, &small_cursor), state(&big, &big_cursor));
@@ -103,7 +103,7 @@ impl tumble_core::runner::Outputs for CountingPins {
 fn playing_phases_of_1600_and_a_million_events_allocates_nothing() {
     use tumble_core::runner::Runner;
     let board = Board::washer();
-    for (name, events) in [("wash-1600.json", 1600), ("million.json", 1_000_004)] {
+    for (name, events) in [("wash-1600.json", 1604), ("million.json", 1_000_004)] {
         let doc = example(name);
         let mut cycle = Box::<Cycle>::default();
         cycle.parse(&doc, &board).unwrap();

@@ -109,13 +109,20 @@ fn usage_and_io_errors_exit_2() {
 
 #[test]
 fn timeline_lists_every_event_in_order() {
-    let (code, out, _) = tumble(&["timeline", "--format", "jsonl", &example("wash-1600.json")]);
+    let (code, out, _) = tumble(&[
+        "timeline",
+        "--format",
+        "jsonl",
+        "--phase",
+        "1",
+        &example("wash-1600.json"),
+    ]);
     assert_eq!(code, 0);
     let events = jsonl(&out);
     assert_eq!(events.len(), 1600);
     assert_eq!(
         events[0],
-        serde_json::json!({"phase":0,"at_us":0,"pin":10,"output":"Motor Direction","level":0})
+        serde_json::json!({"phase":1,"at_us":0,"pin":10,"output":"Motor Direction","level":0})
     );
     let times: Vec<u64> = events
         .iter()
@@ -198,7 +205,7 @@ fn assert_record_follows_timeline(cycle: &str) {
 fn run_instant_records_the_timeline() {
     for cycle in [
         "original-example.json",
-        "wash-1600.json",
+        "rapid-pattern.json",
         "full-featured.json",
     ] {
         assert_record_follows_timeline(cycle);
@@ -324,7 +331,7 @@ fn ctrl_c_stops_the_cycle_with_every_output_off() {
     let mut seen = Vec::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        let started = line.contains("Phase 'wash'");
+        let started = line.contains("Phase 'fill'");
         seen.push(line);
         if started {
             break;
@@ -338,7 +345,7 @@ fn ctrl_c_stops_the_cycle_with_every_output_off() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen:?}");
     let text = seen.join("\n");
-    assert!(text.contains("Phase 'wash' (1/1) stopped"), "{text}");
+    assert!(text.contains("Phase 'fill' (1/3) stopped"), "{text}");
     assert!(text.contains("Cycle stopped, all outputs OFF"), "{text}");
     assert!(text.contains("result: interrupted"), "{text}");
     assert!(text.contains("outputs all OFF"), "{text}");

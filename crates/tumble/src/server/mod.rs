@@ -5,6 +5,7 @@
 mod controller;
 pub mod log;
 mod store;
+mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -194,7 +195,8 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
         );
         let router = Router::new()
             .route("/ws", get(upgrade))
-            .route("/", get(page))
+            .route("/", get(web::index))
+            .route("/{*path}", get(web::asset))
             .with_state(app.clone());
         let stop = async move {
             let _ = tokio::signal::ctrl_c().await;
@@ -256,13 +258,6 @@ fn restore(store: &Store, runner: &mut Runner, spare: &mut Cycle, washer: &mut W
             ),
         },
     }
-}
-
-async fn page() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        "Tumble washer controller. WebSocket API at /ws (see docs/protocol.md).\n",
-    )
 }
 
 async fn upgrade(

@@ -1,0 +1,104 @@
+//! The web page, compiled into the binary: plain files, no build step, no CDN.
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+/// (path, content type, body) of every file the page needs.
+const FILES: &[(&str, &str, &str)] = &[
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_str!("../../web/index.html"),
+    ),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("../../web/style.css"),
+    ),
+    (
+        "app.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/app.js"),
+    ),
+    (
+        "lib/conn.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/lib/conn.js"),
+    ),
+    (
+        "lib/cycle.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/lib/cycle.js"),
+    ),
+    (
+        "lib/draw.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/lib/draw.js"),
+    ),
+    (
+        "lib/editor.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/lib/editor.js"),
+    ),
+    (
+        "lib/format.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/lib/format.js"),
+    ),
+    (
+        "lib/telemetry.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../web/lib/telemetry.js"),
+    ),
+];
+
+pub async fn index() -> Response {
+    file("index.html")
+}
+
+pub async fn asset(Path(path): Path<String>) -> Response {
+    file(&path)
+}
+
+fn file(path: &str) -> Response {
+    match FILES.iter().find(|(p, _, _)| *p == path) {
+        Some((_, kind, body)) => (
+            [
+                (header::CONTENT_TYPE, *kind),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            *body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file in web/ (but its tests) is served: a new module cannot be forgotten here.
+    #[test]
+    fn every_page_file_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+        let mut on_disk = Vec::new();
+        for dir in ["", "lib"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                if name.ends_with(".js") || name.ends_with(".css") || name.ends_with(".html") {
+                    on_disk.push(if dir.is_empty() {
+                        name
+                    } else {
+                        format!("{dir}/{name}")
+                    });
+                }
+            }
+        }
+        on_disk.sort();
+        let mut served: Vec<String> = FILES.iter().map(|(p, _, _)| p.to_string()).collect();
+        served.sort();
+        assert_eq!(on_disk, served);
+    }
+}

@@ -1,0 +1,416 @@
+// Tumble's page: load, check, edit and run a cycle on the controller that serves it.
+
+import { Connection, controllerUrl } from "./lib/conn.js";
+import { normalise, summary } from "./lib/cycle.js";
+import { drawChart, drawTimeline, hit, phaseColor } from "./lib/draw.js";
+import { renderEditor } from "./lib/editor.js";
+import { clock, duration } from "./lib/format.js";
+import { fromTelemetry } from "./lib/telemetry.js";
+
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  doc: null,            // the cycle document being viewed and edited
+  name: "",
+  phases: [],           // normalise(doc)
+  outputs: [],          // from hello
+  live: null,           // the latest telemetry, as fromTelemetry made it
+  view: { fromMs: 0, toMs: 1000 },
+  geometry: null,
+  editing: null,        // phase index in the editor
+  errorPath: "",
+  errorPhase: null,
+  dirty: false,         // edited since loaded from or sent to the controller
+  rpm: [],
+  pressure: [],
+};
+
+const conn = new Connection(controllerUrl(location), {
+  onState: showConnection,
+  onHello: (h) => {
+    state.outputs = h.outputs.map((o) => ({ ...o, aliases: o.aliases ?? [] }));
+    renderOutputs();
+    if (!state.doc) fetchCycle(true);
+    redraw();
+  },
+  onTelemetry: telemetry,
+  onText: (text) => log(text, text.startsWith("error") ? "error" : ""),
+});
+
+// ---- connection -----------------------------------------------------------------------------
+
+function showConnection({ state: s, retryMs, reason }) {
+  const badge = $("conn");
+  badge.className = `conn ${s}`;
+  badge.textContent = s === "connected" ? "connected" : s === "connecting" ? "connecting…"
+    : `disconnected${reason ? `: ${reason}` : ""}, retrying in ${Math.round(retryMs / 100) / 10} s`;
+  if (s === "disconnected") log(`connection lost; retrying in ${duration(retryMs)}`, "warn");
+  if (s === "connected") log("connected to the controller");
+  updateButtons();
+}
+
+// ---- loading and checking -------------------------------------------------------------------
+
+async function loadText(text, name) {
+  let doc;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    showProblems([{ error: true, path: "", message: `not JSON: ${e.message}` }]);
+    log(`${name}: not JSON`, "error");
+    return;
+  }
+  setDoc(doc, name);
+  state.dirty = true;
+  log(`opened ${name}`);
+  await validate();
+}
+
+function setDoc(doc, name) {
+  state.doc = doc;
+  state.name = name;
+  state.phases = normalise(doc);
+  state.editing = null;
+  fitView();
+  render();
+}
+
+async function fetchCycle(quiet) {
+  const r = await conn.request("get_cycle");
+  if (!r.ok) return quiet || log(`get_cycle: ${r.error.message}`, "error");
+  if (quiet && !r.result.phases.length) return;
+  setDoc(r.result, "cycle on the controller");
+  state.dirty = false;
+  await validate();
+  log("loaded the cycle from the controller");
+}
+
+let validation = 0;
+async function validate() {
+  const mine = ++validation;
+  const r = await conn.request("validate_cycle", { cycle: state.doc });
+  if (mine !== validation) return; // a newer edit is being checked
+  if (r.ok) {
+    state.errorPath = "";
+    showProblems(r.result.warnings.map((w) => ({ path: w.path, message: w.message })));
+    renderCards(r.result);
+  } else {
+    state.errorPath = r.error.path;
+    showProblems([{ error: true, path: r.error.path, message: r.error.message }]);
+    renderCards(null);
+  }
+  const m = /^phases\[(\d+)\]/.exec(state.errorPath);
+  state.errorPhase = m ? Number(m[1]) : null;
+  if (state.errorPhase !== null && state.errorPhase < state.phases.length && state.editing === null) {
+    state.editing = state.errorPhase; // open the offending phase
+  }
+  renderPhaseList();
+  renderEditorPanel();
+  redraw();
+  updateButtons();
+}
+
+function showProblems(problems) {
+  const box = $("problems");
+  box.replaceChildren(...problems.slice(0, 12).map((p) => {
+    const div = document.createElement("div");
+    div.className = `problem${p.error ? "" : " warning"}`;
+    div.setAttribute("role", p.error ? "alert" : "note");
+    const where = document.createElement("code");
+    where.textContent = p.path || "(document)";
+    div.append(p.error ? "Refused: " : "Warning: ", where, ` ${p.message}`);
+    return div;
+  }));
+  if (problems.length > 12) box.append(`… and ${problems.length - 12} more`);
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+
+function render() {
+  $("cycle-title").textContent = state.doc ? state.name : "No cycle";
+  $("drop-hint").hidden = Boolean(state.doc);
+  renderCards(null);
+  renderPhaseList();
+  renderEditorPanel();
+  redraw();
+  updateButtons();
+}
+
+function renderCards(checked) {
+  const s = summary(state.phases);
+  const card = (label, big, detail = "") => {
+    const d = document.createElement("div");
+    d.className = "card";
+    d.innerHTML = `<div class="label"></div><div class="big"></div><div class="detail"></div>`;
+    d.children[0].textContent = label;
+    d.children[1].textContent = big;
+    d.children[2].textContent = detail;
+    return d;
+  };
+  if (!state.doc) return $("cards").replaceChildren();
+  const perPhase = s.eventsPerPhase.map((n, i) => `${i + 1}: ${n.toLocaleString("en")}`).join(" · ");
+  $("cards").replaceChildren(
+    card("Total duration", duration(s.durationMs), checked ? "as the controller computes it" : ""),
+    card("Phases", String(s.phases)),
+    card("Components", String(s.components)),
+    card("Events", s.events.toLocaleString("en"), perPhase),
+  );
+}
+
+function renderPhaseList() {
+  const list = $("phase-list");
+  const running = state.live?.running;
+  list.replaceChildren(...state.phases.map((p, i) => {
+    const li = document.createElement("li");
+    li.style.borderLeftColor = phaseColor({ color: p.color, index: i });
+    if (state.live?.phaseIndex === i) li.classList.add("current");
+    if (state.errorPhase === i) li.classList.add("error");
+    const label = document.createElement("span");
+    const trig = p.trigger ? ` · ends on ${p.trigger.type} ${p.trigger.above ? ">" : "<"} ${p.trigger.threshold}${p.trigger.mode === "wait" ? " (waits)" : ""}` : "";
+    label.textContent = `${i + 1}. ${p.id || p.name || "phase"} · ${duration(p.duration)} · ${p.events.toLocaleString("en")} events${trig}`;
+    const jump = document.createElement("button");
+    jump.type = "button";
+    jump.textContent = "Jump here";
+    jump.disabled = !running;
+    jump.setAttribute("aria-label", `jump to phase ${i + 1}`);
+    jump.onclick = () => command("skip_to_phase", { index: i });
+    const edit = document.createElement("button");
+    edit.type = "button";
+    edit.textContent = "Edit";
+    edit.setAttribute("aria-label", `edit phase ${i + 1}`);
+    edit.onclick = () => { state.editing = i; renderEditorPanel(); $("editor").scrollIntoView({ behavior: "smooth" }); };
+    li.append(label, jump, edit);
+    return li;
+  }));
+}
+
+function renderEditorPanel() {
+  if (!state.doc) return;
+  renderEditor($("editor"), state.doc, state.editing, state.outputs, edited, state.errorPath);
+}
+
+let pendingCheck = null;
+function edited(structural) {
+  state.phases = normalise(state.doc);
+  state.dirty = true;
+  if (structural) renderEditorPanel();
+  renderPhaseList();
+  redraw();
+  updateButtons();
+  clearTimeout(pendingCheck);
+  pendingCheck = setTimeout(validate, 250);
+}
+
+function renderOutputs() {
+  const list = $("outputs");
+  list.replaceChildren(...state.outputs.map((o) => {
+    const li = document.createElement("li");
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.pin = o.pin;
+    b.innerHTML = `<span class="name"></span><span class="state">OFF</span>`;
+    b.firstChild.textContent = `${o.name} (${o.pin})`;
+    b.onclick = () => {
+      const on = state.live?.outputs.find((x) => x.pin === o.pin)?.on ?? false;
+      command("set_output", { output: o.name, on: !on });
+    };
+    li.append(b);
+    return li;
+  }));
+}
+
+function fitView() {
+  const total = state.phases.reduce((t, p) => t + p.duration, 0);
+  state.view = { fromMs: 0, toMs: Math.max(total, 1) };
+}
+
+function redraw() {
+  const canvas = $("timeline");
+  state.geometry = drawTimeline(canvas, state.phases, state.outputs, state.view, state.live?.playheadMs ?? null, state.errorPhase);
+  $("window").textContent = state.doc ? `${clock(state.view.fromMs)} – ${clock(state.view.toMs)}` : "";
+}
+
+// ---- live -----------------------------------------------------------------------------------
+
+function telemetry(t) {
+  const before = state.live;
+  const live = fromTelemetry(t, state.phases);
+  state.live = live;
+  if (before && before.phaseIndex !== live.phaseIndex) {
+    if (live.phaseIndex >= 0) log(`phase ${live.phaseIndex + 1}/${live.totalPhases} '${live.phaseName}' started`, "phase");
+    else if (before.phaseIndex >= 0) log(live.fault ? `cycle stopped on a fault` : "cycle ended, all outputs OFF", live.fault ? "error" : "phase");
+    renderPhaseList();
+  }
+  if (live.fault && JSON.stringify(live.fault) !== JSON.stringify(before?.fault)) log(`FAULT: ${live.fault.message}`, "error");
+  const status = !live.running ? (live.fault ? `Stopped by a fault: ${live.fault.message}` : "Idle")
+    : `${live.paused ? "Paused" : "Running"}: phase ${live.phaseIndex + 1} of ${live.totalPhases}, '${live.phaseName}', ${clock(live.phaseElapsedMs)} of ${clock(live.phaseTotalMs)}`;
+  $("run-status").textContent = status;
+  $("progress-bar").style.width = `${Math.round(live.phaseProgress * 100)}%`;
+  for (const o of live.outputs) {
+    const b = document.querySelector(`#outputs button[data-pin="${o.pin}"]`);
+    if (!b) continue;
+    const s = b.querySelector(".state");
+    s.textContent = o.on ? "ON" : "OFF";
+    s.classList.toggle("on", o.on);
+    b.setAttribute("aria-label", `${o.name}: ${o.on ? "on" : "off"}; press to switch ${o.on ? "off" : "on"}`);
+  }
+  const push = (arr, v) => { arr.push({ t: live.timestampMs, v }); while (arr.length > 600) arr.shift(); };
+  push(state.rpm, live.rpm);
+  push(state.pressure, live.pressureHz);
+  $("rpm-now").textContent = `${live.rpm.toFixed(0)} rpm`;
+  $("pressure-now").textContent = live.sensorError ? "sensor error" : `${live.pressureHz.toFixed(1)} Hz`;
+  drawChart($("rpm-chart"), state.rpm, "#dc2626", "rpm");
+  drawChart($("pressure-chart"), state.pressure, "#2563eb", "Hz");
+  redraw();
+  updateButtons();
+}
+
+function updateButtons() {
+  const connected = conn.ws?.readyState === WebSocket.OPEN;
+  const live = state.live;
+  const running = Boolean(live?.running);
+  $("start-btn").disabled = !connected || running;
+  $("pause-btn").disabled = !connected || !running;
+  $("pause-btn").textContent = live?.paused ? "Resume" : "Pause";
+  $("skip-btn").disabled = !connected || !running;
+  $("stop-btn").disabled = !connected;
+  $("send-btn").disabled = !connected || !state.doc || Boolean(state.errorPath);
+  $("download-btn").disabled = !state.doc;
+  $("fetch-btn").disabled = !connected;
+}
+
+// ---- commands -------------------------------------------------------------------------------
+
+async function command(cmd, params = {}) {
+  const r = await conn.request(cmd, params);
+  const what = cmd + (params.index !== undefined ? ` ${params.index + 1}` : params.output ? ` ${params.output} ${params.on ? "ON" : "OFF"}` : "");
+  if (r.ok) log(`${what}: ok`);
+  else log(`${what}: refused: ${r.error.message}`, "error");
+  return r;
+}
+
+function log(text, kind = "") {
+  const li = document.createElement("li");
+  li.className = kind;
+  li.textContent = `${new Date().toLocaleTimeString()}  ${text}`;
+  const list = $("log");
+  list.prepend(li);
+  while (list.children.length > 300) list.lastChild.remove();
+}
+
+// ---- wiring ---------------------------------------------------------------------------------
+
+$("file").addEventListener("change", async (e) => {
+  const f = e.target.files[0];
+  if (f) await loadText(await f.text(), f.name);
+  e.target.value = "";
+});
+$("paste-btn").onclick = () => $("paste-dialog").showModal();
+$("paste-dialog").addEventListener("close", () => {
+  if ($("paste-dialog").returnValue === "load") loadText($("paste-text").value, "pasted cycle");
+});
+$("fetch-btn").onclick = () => fetchCycle(false);
+$("send-btn").onclick = async () => {
+  const r = await command("load_cycle", { cycle: state.doc });
+  if (r.ok) state.dirty = false;
+};
+$("download-btn").onclick = () => {
+  const blob = new Blob([JSON.stringify(state.doc, null, 2)], { type: "application/json" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = state.name.endsWith(".json") ? state.name : "cycle.json";
+  a.click();
+  URL.revokeObjectURL(a.href);
+};
+$("start-btn").onclick = async () => {
+  if (state.dirty && state.doc && !state.errorPath) {
+    const r = await command("load_cycle", { cycle: state.doc });
+    if (!r.ok) return;
+    state.dirty = false;
+  }
+  await command("start");
+};
+$("pause-btn").onclick = () => command(state.live?.paused ? "resume" : "pause");
+$("skip-btn").onclick = () => command("skip_phase");
+$("stop-btn").onclick = () => $("stop-dialog").showModal();
+$("stop-dialog").addEventListener("close", () => {
+  if ($("stop-dialog").returnValue === "stop") command("stop");
+});
+
+document.addEventListener("dragover", (e) => { e.preventDefault(); document.body.classList.add("dragging"); });
+document.addEventListener("dragleave", () => document.body.classList.remove("dragging"));
+document.addEventListener("drop", async (e) => {
+  e.preventDefault();
+  document.body.classList.remove("dragging");
+  const f = e.dataTransfer.files[0];
+  if (f) await loadText(await f.text(), f.name);
+});
+
+// Zoom and pan: wheel around the pointer, drag, keys, buttons.
+function zoom(factor, centerMs) {
+  const { fromMs, toMs } = state.view;
+  const total = Math.max(state.phases.reduce((t, p) => t + p.duration, 0), 1);
+  const c = centerMs ?? (fromMs + toMs) / 2;
+  const span = Math.min(Math.max((toMs - fromMs) * factor, 0.05), total * 1.05);
+  let from = c - (c - fromMs) * (span / (toMs - fromMs));
+  from = Math.min(Math.max(from, 0), Math.max(total - span, 0));
+  state.view = { fromMs: from, toMs: from + span };
+  redraw();
+}
+function pan(fraction) {
+  const span = state.view.toMs - state.view.fromMs;
+  const total = Math.max(state.phases.reduce((t, p) => t + p.duration, 0), span);
+  const from = Math.min(Math.max(state.view.fromMs + span * fraction, 0), total - span);
+  state.view = { fromMs: from, toMs: from + span };
+  redraw();
+}
+const canvas = $("timeline");
+canvas.addEventListener("wheel", (e) => {
+  e.preventDefault();
+  const rect = canvas.getBoundingClientRect();
+  zoom(e.deltaY > 0 ? 1.25 : 0.8, state.geometry?.toTime(e.clientX - rect.left));
+}, { passive: false });
+let drag = null;
+canvas.addEventListener("pointerdown", (e) => { drag = { x: e.clientX, from: state.view.fromMs, moved: false }; canvas.setPointerCapture(e.pointerId); });
+canvas.addEventListener("pointermove", (e) => {
+  const rect = canvas.getBoundingClientRect();
+  if (drag) {
+    const dx = e.clientX - drag.x;
+    if (Math.abs(dx) > 3) drag.moved = true;
+    if (drag.moved && state.geometry) {
+      const span = state.view.toMs - state.view.fromMs;
+      state.view = { fromMs: drag.from, toMs: drag.from + span };
+      pan((-dx / state.geometry.plotW));
+      drag.x = e.clientX;
+      drag.from = state.view.fromMs;
+    }
+  }
+  const h = hit(state.geometry, e.clientX - rect.left, e.clientY - rect.top);
+  const tip = $("tooltip");
+  tip.hidden = !h;
+  if (h) {
+    tip.textContent = h.text;
+    tip.style.left = `${Math.min(e.clientX - rect.left + 12, rect.width - tip.offsetWidth - 4)}px`;
+    tip.style.top = `${e.clientY - rect.top + 14}px`;
+  }
+});
+canvas.addEventListener("pointerleave", () => { $("tooltip").hidden = true; });
+canvas.addEventListener("pointerup", (e) => {
+  const wasDrag = drag?.moved;
+  drag = null;
+  if (wasDrag) return;
+  const rect = canvas.getBoundingClientRect();
+  const h = hit(state.geometry, e.clientX - rect.left, e.clientY - rect.top);
+  // A click on a phase jumps there while a cycle runs (forward or backward).
+  if (h?.band && state.live?.running && e.clientY - rect.top < 30) command("skip_to_phase", { index: h.band.index });
+});
+canvas.addEventListener("keydown", (e) => {
+  const keys = { "+": () => zoom(0.5), "=": () => zoom(0.5), "-": () => zoom(2), ArrowLeft: () => pan(-0.2), ArrowRight: () => pan(0.2), Home: () => { fitView(); redraw(); } };
+  if (keys[e.key]) { e.preventDefault(); keys[e.key](); }
+});
+$("zoom-in").onclick = () => zoom(0.5);
+$("zoom-out").onclick = () => zoom(2);
+$("zoom-fit").onclick = () => { fitView(); redraw(); };
+window.addEventListener("resize", redraw);
+
+render();

@@ -1,0 +1,69 @@
+// The controller connection: v2 requests matched to replies by id, telemetry and hello pushed
+// to listeners, and reconnection with backoff (0.5 s doubling to 10 s, forever).
+
+export class Connection {
+  constructor(url, { onState, onHello, onTelemetry, onText }) {
+    this.url = url;
+    this.handlers = { onState, onHello, onTelemetry, onText };
+    this.pending = new Map();
+    this.nextId = 1;
+    this.delay = 500;
+    this.ws = null;
+    this.open();
+  }
+
+  open() {
+    this.handlers.onState?.({ state: "connecting" });
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.delay = 500;
+      this.handlers.onState?.({ state: "connected" });
+    };
+    ws.onmessage = (e) => this.receive(e.data);
+    ws.onclose = (e) => {
+      for (const [, p] of this.pending) p.reject(new Error("connection lost"));
+      this.pending.clear();
+      const retryMs = this.delay;
+      this.delay = Math.min(this.delay * 2, 10000);
+      this.handlers.onState?.({ state: "disconnected", code: e.code, reason: e.reason, retryMs });
+      setTimeout(() => this.open(), retryMs);
+    };
+  }
+
+  receive(text) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      this.handlers.onText?.(text); // a v1 plain-text reply
+      return;
+    }
+    if (msg.type === "telemetry") this.handlers.onTelemetry?.(msg);
+    else if (msg.type === "hello") this.handlers.onHello?.(msg);
+    else if (msg.type === "reply" && this.pending.has(msg.id)) {
+      this.pending.get(msg.id).resolve(msg);
+      this.pending.delete(msg.id);
+    } else this.handlers.onText?.(text);
+  }
+
+  /** Sends a v2 command; resolves with the reply ({ok, result} or {ok:false, error}). */
+  request(cmd, params = {}) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
+      return Promise.resolve({ ok: false, error: { code: "disconnected", message: "not connected to the controller", path: "" } });
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.ws.send(JSON.stringify({ cmd, id, ...params }));
+    }).catch((e) => ({ ok: false, error: { code: "disconnected", message: e.message, path: "" } }));
+  }
+}
+
+/** The WebSocket URL of the controller that served this page, with its token if the page's
+ *  own URL carries one (`http://host:8080/?token=...`). */
+export function controllerUrl(location) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const token = new URLSearchParams(location.search).get("token");
+  return `${scheme}://${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ""}`;
+}

@@ -1,0 +1,142 @@
+// The phase editor: a form over one phase of the document. Every change writes the document
+// and calls `changed()`, which redraws the timeline and asks the controller to validate.
+
+function key(obj, name) {
+  return Object.keys(obj).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
+}
+
+function set(obj, name, value) {
+  obj[key(obj, name)] = value;
+}
+
+function getv(obj, name, fallback) {
+  const k = Object.keys(obj ?? {}).find((x) => x.toLowerCase() === name.toLowerCase());
+  return k === undefined ? fallback : obj[k];
+}
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function numberField(label, obj, name, fallback, changed, extra = {}) {
+  const input = el("input", {
+    type: "number", min: extra.min ?? 0, step: 1, value: getv(obj, name, fallback),
+    "data-field": extra.field ?? name,
+    oninput: (e) => {
+      const v = e.target.valueAsNumber;
+      if (Number.isFinite(v)) { set(obj, name, v); changed(); }
+    },
+  });
+  return el("label", {}, label, input);
+}
+
+/**
+ * Renders the editor for phase `index` of `doc` into `root`. `outputs` are the board's
+ * (from hello), `errorPath` the controller's last error path (its component is outlined).
+ */
+export function renderEditor(root, doc, index, outputs, changed, errorPath) {
+  root.replaceChildren(el("h2", {}, "Edit"));
+  const phases = getv(doc, "phases", []);
+  const phase = phases[index];
+  if (!phase) {
+    root.append(el("p", { class: "muted" }, "Choose “Edit” on a phase above."));
+    return;
+  }
+  const label = getv(phase, "id", "") || getv(phase, "name", "") || `phase ${index + 1}`;
+  const head = el("fieldset", { "data-phase": index }, el("legend", {}, `Phase ${index + 1} '${label}'`));
+  const nameInput = el("input", { type: "text", value: getv(phase, "name", ""), oninput: (e) => { set(phase, "name", e.target.value); changed(); } });
+  head.append(el("div", { class: "grid" },
+    el("label", {}, "Name", nameInput),
+    numberField("Start delay, startTime (ms)", phase, "startTime", 0, changed)));
+  root.append(head, triggerFields(phase, changed));
+
+  const comps = getv(phase, "components", []);
+  comps.forEach((c, ci) => root.append(componentFields(c, ci, index, outputs, changed, errorPath)));
+}
+
+function triggerFields(phase, changed) {
+  const box = el("fieldset", {}, el("legend", {}, "Sensor trigger"));
+  const trig = getv(phase, "sensorTrigger", null);
+  const toggle = el("input", {
+    type: "checkbox", checked: Boolean(trig),
+    onchange: (e) => {
+      set(phase, "sensorTrigger", e.target.checked ? { type: "Pressure", threshold: 26000, triggerAbove: false, cooldownMs: 15000 } : null);
+      changed(true);
+    },
+  });
+  box.append(el("label", { class: "inline" }, el("span", {}, "Ends the phase on a sensor reading"), toggle));
+  if (!trig) return box;
+  const select = (label, name, options, value) => el("label", {}, label, el("select", {
+    onchange: (e) => { set(trig, name, name === "triggerAbove" ? e.target.value === "true" : e.target.value); changed(true); },
+  }, ...options.map(([v, text]) => el("option", { value: v, selected: String(value) === v }, text))));
+  const mode = String(getv(trig, "mode", "end")).toLowerCase();
+  const grid = el("div", { class: "grid" },
+    select("Sensor", "type", [["RPM", "RPM"], ["Pressure", "Pressure"]], getv(trig, "type", "RPM")),
+    select("Fires when reading is", "triggerAbove", [["true", "above"], ["false", "below"]], getv(trig, "triggerAbove", true)),
+    numberField("Threshold", trig, "threshold", 0, changed),
+    numberField("Cooldown (ms)", trig, "cooldownMs", 15000, changed),
+    select("Mode", "mode", [["end", "end early"], ["wait", "wait for it"]], mode));
+  if (mode === "wait") grid.append(numberField("Timeout after last event (ms)", trig, "timeoutMs", 30000, changed));
+  box.append(grid);
+  return box;
+}
+
+function componentFields(c, ci, phaseIndex, outputs, changed, errorPath) {
+  const path = `phases[${phaseIndex}].components[${ci}]`;
+  const bad = errorPath && (errorPath === path || errorPath.startsWith(`${path}.`));
+  const motor = getv(c, "motorConfig", null);
+  const title = getv(c, "label", "") || getv(c, "compId", "") || "component";
+  const box = el("fieldset", { class: bad ? "error" : "", "data-component": `${phaseIndex}.${ci}` },
+    el("legend", {}, `Component ${ci + 1}: ${title}${motor ? " (motor pattern)" : ""}`));
+  const grid = el("div", { class: "grid" });
+  if (!motor) {
+    const current = String(getv(c, "compId", ""));
+    const options = outputs.map((o) => o.name);
+    if (!options.some((o) => o.toLowerCase() === current.trim().toLowerCase())) options.unshift(current);
+    grid.append(el("label", {}, "Output", el("select", {
+      onchange: (e) => { set(c, "compId", e.target.value); changed(); },
+    }, ...options.map((o) => el("option", { value: o, selected: o.toLowerCase() === current.trim().toLowerCase() || o === current }, o)))));
+  }
+  grid.append(
+    numberField("Start (ms after startTime)", c, "start", 0, changed),
+    numberField(motor ? "Duration (ms, informative)" : "Duration (ms)", c, "duration", 0, changed));
+  box.append(grid);
+  if (motor) box.append(patternFields(motor, changed));
+  return box;
+}
+
+function patternFields(motor, changed) {
+  const wrap = el("div", {});
+  wrap.append(el("div", { class: "grid" }, numberField("Repeat times", motor, "repeatTimes", 1, changed, { min: 1 })));
+  const steps = getv(motor, "pattern", []);
+  const table = el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "#"), el("th", {}, "Step (ms)"), el("th", {}, "Pause (ms)"), el("th", {}, "Direction"), el("th", {}, ""))));
+  const body = el("tbody", {});
+  steps.forEach((s, i) => {
+    const num = (name, fallback, min) => el("input", {
+      type: "number", min, step: 1, value: getv(s, name, fallback), "aria-label": `step ${i + 1} ${name}`,
+      oninput: (e) => { if (Number.isFinite(e.target.valueAsNumber)) { set(s, name, e.target.valueAsNumber); changed(); } },
+    });
+    const dir = String(getv(s, "direction", "cw")).toLowerCase();
+    body.append(el("tr", {},
+      el("td", {}, String(i + 1)),
+      el("td", {}, num("stepTime", 1000, 1)),
+      el("td", {}, num("pauseTime", 0, 0)),
+      el("td", {}, el("select", { "aria-label": `step ${i + 1} direction`, onchange: (e) => { set(s, "direction", e.target.value); changed(); } },
+        el("option", { value: "cw", selected: dir === "cw" }, "cw"), el("option", { value: "ccw", selected: dir === "ccw" }, "ccw"))),
+      el("td", {}, el("button", { type: "button", "aria-label": `remove step ${i + 1}`, disabled: steps.length <= 1,
+        onclick: () => { steps.splice(i, 1); changed(true); } }, "Remove"))));
+  });
+  table.append(body);
+  wrap.append(table, el("button", { type: "button", onclick: () => {
+    const last = steps[steps.length - 1] ?? {};
+    steps.push({ stepTime: getv(last, "stepTime", 1000), pauseTime: getv(last, "pauseTime", 0), direction: String(getv(last, "direction", "cw")).toLowerCase() === "cw" ? "ccw" : "cw" });
+    changed(true);
+  } }, "Add step"));
+  return wrap;
+}

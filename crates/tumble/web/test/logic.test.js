@@ -1,0 +1,98 @@
+// Unit tests for the page's logic: run with `node --test crates/tumble/web/test/`.
+import test from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+
+import { normalise, summary, layout, resolveOutput, phaseStarts } from "../lib/cycle.js";
+import { fromTelemetry } from "../lib/telemetry.js";
+import { duration, clock, tickStep, tick } from "../lib/format.js";
+
+const OUTPUTS = [
+  ["Retractor", 7], ["Detergent Valve", 8], ["Cold Valve", 5], ["Drain Pump", 19],
+  ["Hot Valve", 9], ["Soft Valve", 18, ["Softener Valve"]], ["Motor", 4], ["Motor Direction", 10],
+].map(([name, pin, aliases = []]) => ({ name, pin, aliases }));
+
+const example = (name) =>
+  JSON.parse(readFileSync(new URL(`../../../../examples/cycles/${name}`, import.meta.url)));
+
+test("the original example: durations and event counts as the controller computes them", () => {
+  const phases = normalise(example("original-example.json"));
+  assert.deepEqual(phases.map((p) => p.events), [182, 2]);
+  assert.deepEqual(phases.map((p) => p.duration), [47500, 6000]);
+  const s = summary(phases);
+  assert.equal(s.durationMs, 53500);
+  assert.equal(s.components, 3);
+  assert.deepEqual(phaseStarts(phases), [0, 47500]);
+});
+
+test("defaults, case-insensitive keys, a pure wait", () => {
+  const phases = normalise({ Phases: [
+    { components: [{ compId: "Motor", motorConfig: { pattern: [{}] } }] },
+    { StartTime: 30000 },
+  ] });
+  assert.equal(phases[0].duration, 1000, "stepTime 1000, one repeat");
+  assert.equal(phases[0].events, 3);
+  assert.equal(phases[1].duration, 30000, "a phase without events lasts its startTime");
+});
+
+test("a million events lay out in visible pieces, merged to pixels", () => {
+  const phases = normalise(example("million.json"));
+  assert.equal(phases[0].events, 1000004);
+  const total = phases[0].duration;
+  const whole = layout(phases, OUTPUTS, 0, total, total / 1000);
+  const motor = whole.rows.find((r) => r.name === "Motor");
+  assert.equal(motor.spans.length, 1, "at 33 s per pixel the 50 ms pulses are one bar");
+  const [s, e, on] = motor.spans[0];
+  assert.equal(s, 0);
+  assert.ok(Math.abs(on / (e - s) - 0.5) < 0.01, "it remembers the 50% duty cycle");
+  const zoom = layout(phases, OUTPUTS, 1000, 1500, 0.5);
+  const pulses = zoom.rows.find((r) => r.name === "Motor").spans;
+  assert.deepEqual(pulses, [[1000, 1050, 50], [1100, 1150, 50], [1200, 1250, 50], [1300, 1350, 50], [1400, 1450, 50], [1500, 1550, 50]]);
+});
+
+test("motor direction rows: cw shaded until the next ccw step", () => {
+  const phases = normalise(example("original-example.json"));
+  const l = layout(phases, OUTPUTS, 0, 2000, 0.1);
+  const dir = l.rows.find((r) => r.name === "Motor Direction").spans;
+  assert.deepEqual(dir.slice(0, 2).map(([s, e]) => [s, e]), [[0, 800], [1600, 2400]]);
+  const bands = l.bands.map((b) => [b.label, b.startMs, b.endMs]);
+  assert.deepEqual(bands, [["phase-1", 0, 47500], ["phase-2", 47500, 53500]]);
+});
+
+test("outputs resolve like the controller: case, spaces, aliases", () => {
+  assert.equal(resolveOutput(" cold VALVE ", OUTPUTS).pin, 5);
+  assert.equal(resolveOutput("Softener Valve", OUTPUTS).pin, 18);
+  assert.equal(resolveOutput("Pump", OUTPUTS), undefined);
+});
+
+test("telemetry becomes ON/OFF, progress and a playhead", () => {
+  const phases = normalise(example("original-example.json"));
+  const t = {
+    type: "telemetry", packet_timestamp_ms: 50000,
+    gpio: [{ pin: 5, state: 0, name: "Cold Valve", on: true }, { pin: 7, state: 1 }],
+    sensors: { rpm: 12.5, pressure_freq: 27000, sensor_error: false },
+    cycle: { cycle_running: true, paused: false, current_phase_index: 2, current_phase_name: "phase-2",
+      total_phases: 2, phase_elapsed_ms: 1500, phase_total_duration_ms: 6000, fault: null },
+  };
+  const s = fromTelemetry(t, phases);
+  assert.equal(s.phaseIndex, 1);
+  assert.equal(s.playheadMs, 47500 + 1500);
+  assert.equal(s.phaseProgress, 0.25);
+  assert.deepEqual(s.outputs.map((o) => o.on), [true, false], "state 0 is ON; a frame without 'on' is read by level");
+  const idle = fromTelemetry({ cycle: { cycle_running: false, current_phase_index: 0 } }, phases);
+  assert.equal(idle.playheadMs, null);
+  assert.equal(idle.phaseIndex, -1);
+});
+
+test("times read well from microseconds to hours", () => {
+  assert.equal(duration(0.05), "50 µs");
+  assert.equal(duration(300), "300 ms");
+  assert.equal(duration(47500), "47.5 s");
+  assert.equal(duration(691600), "11 min 31.6 s");
+  assert.equal(duration(33333400), "9 h 15 min");
+  assert.equal(clock(3723456), "1:02:03.456");
+  assert.equal(tickStep(50), 5);
+  assert.equal(tickStep(72e6), 7200000);
+  assert.equal(tick(7200000, 3600000), "2:00");
+  assert.equal(tick(250, 50), "250 ms");
+});
