@@ -25,7 +25,9 @@ const state = {
   pressure: [],
 };
 
-const conn = new Connection(controllerUrl(location), {
+// Assigned below; handlers that run while it is being made see it as not yet connected.
+let conn = null;
+conn = new Connection(controllerUrl(location), {
   onState: showConnection,
   onHello: (h) => {
     state.outputs = h.outputs.map((o) => ({ ...o, aliases: o.aliases ?? [] }));
@@ -227,6 +229,9 @@ function fitView() {
 function redraw() {
   const canvas = $("timeline");
   state.geometry = drawTimeline(canvas, state.phases, state.outputs, state.view, state.live?.playheadMs ?? null, state.errorPhase);
+  // The playhead's time as text too, for assistive technology and for tests.
+  canvas.dataset.playheadMs = String(state.live?.playheadMs ?? "");
+  canvas.setAttribute("aria-description", state.live?.playheadMs == null ? "" : `playhead at ${clock(state.live.playheadMs)}`);
   $("window").textContent = state.doc ? `${clock(state.view.fromMs)} – ${clock(state.view.toMs)}` : "";
 }
 
@@ -266,7 +271,7 @@ function telemetry(t) {
 }
 
 function updateButtons() {
-  const connected = conn.ws?.readyState === WebSocket.OPEN;
+  const connected = conn?.ws?.readyState === WebSocket.OPEN;
   const live = state.live;
   const running = Boolean(live?.running);
   $("start-btn").disabled = !connected || running;

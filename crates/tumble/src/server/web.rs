@@ -79,6 +79,30 @@ fn file(path: &str) -> Response {
 mod tests {
     use super::*;
 
+    /// The page must also fit the chip's flash: under 100 KB gzipped, all files together.
+    #[test]
+    fn the_page_stays_under_its_budget() {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut gzip = Command::new("gzip")
+            .args(["-9", "-c"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("gzip");
+        let mut stdin = gzip.stdin.take().unwrap();
+        for (_, _, body) in FILES {
+            stdin.write_all(body.as_bytes()).unwrap();
+        }
+        drop(stdin);
+        let out = gzip.wait_with_output().unwrap();
+        assert!(
+            out.stdout.len() < 100 * 1024,
+            "{} bytes gzipped",
+            out.stdout.len()
+        );
+    }
+
     /// Every file in web/ (but its tests) is served: a new module cannot be forgotten here.
     #[test]
     fn every_page_file_is_embedded() {

@@ -5,7 +5,8 @@ import { layout } from "./cycle.js";
 import { clock, duration, tick, tickStep } from "./format.js";
 
 const PALETTE = ["60A5FA", "4ADE80", "FBBF24", "F87171", "A78BFA", "2DD4BF", "FB923C", "94A3B8"];
-const LABEL_W = 150;
+/** Room for the output names: narrower on a phone, where names are shortened. */
+let LABEL_W = 150;
 const HEADER_H = 30;
 const AXIS_H = 24;
 
@@ -33,6 +34,7 @@ export function phaseColor(band) {
  */
 export function drawTimeline(canvas, phases, outputs, view, playheadMs, highlight) {
   const { ctx, w, h } = fit(canvas);
+  LABEL_W = w < 600 ? 92 : 150;
   const plotW = w - LABEL_W - 10;
   const span = Math.max(view.toMs - view.fromMs, 1e-3);
   const x = (t) => LABEL_W + ((t - view.fromMs) / span) * plotW;
@@ -75,7 +77,8 @@ export function drawTimeline(canvas, phases, outputs, view, playheadMs, highligh
     const y = rowsTop + i * rowH;
     ctx.fillStyle = "#1f2937";
     ctx.textAlign = "right";
-    ctx.fillText(`${r.name}${r.direction ? " (cw)" : ""}`, LABEL_W - 8, y + rowH / 2);
+    const name = LABEL_W < 150 ? r.name.replace("Motor Direction", "Direction").replace(" Valve", "") : r.name;
+    ctx.fillText(`${name}${r.direction ? " (cw)" : ""}`, LABEL_W - 8, y + rowH / 2);
     ctx.textAlign = "left";
     ctx.strokeStyle = "#e5e7eb";
     ctx.beginPath();

@@ -2,6 +2,7 @@
 
 /** A duration in ms as "300 ms", "47.5 s", "11 min 31.6 s" or "9 h 15 min". */
 export function duration(ms) {
+  if (ms === 0) return "0 ms";
   if (ms < 1) return `${Math.round(ms * 1000)} µs`;
   if (ms < 1000) return `${trim(ms, 3)} ms`;
   const s = ms / 1000;

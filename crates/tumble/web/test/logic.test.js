@@ -85,6 +85,7 @@ test("telemetry becomes ON/OFF, progress and a playhead", () => {
 });
 
 test("times read well from microseconds to hours", () => {
+  assert.equal(duration(0), "0 ms");
   assert.equal(duration(0.05), "50 µs");
   assert.equal(duration(300), "300 ms");
   assert.equal(duration(47500), "47.5 s");

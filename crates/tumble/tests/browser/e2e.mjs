@@ -1,0 +1,106 @@
+// End to end, in Debian's chromium: node e2e.mjs URL OUT_DIR CYCLE.json BROKEN.json
+// PLAYWRIGHT_CORE is the absolute path of playwright-core's index.mjs.
+const { chromium } = await import(process.env.PLAYWRIGHT_CORE);
+const [url, out, cycleFile, brokenFile] = process.argv.slice(2);
+
+const failures = [];
+const check = (ok, what) => { if (!ok) failures.push(what); console.log(`${ok ? "ok  " : "FAIL"} ${what}`); };
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+const errors = [];
+page.on("pageerror", (e) => errors.push(e.message));
+page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
+const text = (sel) => page.locator(sel).innerText();
+const until = async (what, fn, ms = 15000) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return check(true, what);
+    await page.waitForTimeout(50);
+  }
+  check(false, what);
+};
+const outputStates = () => page.locator("#outputs .state").allInnerTexts();
+
+try {
+  await page.goto(url);
+  await until("connects to the controller", async () => (await page.locator("#conn.connected").count()) === 1);
+  await until("lists the board's outputs", async () => (await outputStates()).length === 8);
+
+  await page.setInputFiles("#file", cycleFile);
+  await until("summary shows 1,604 events, 1,600 in the wash", async () => {
+    const cards = await text("#cards");
+    return cards.includes("1,604") && cards.includes("2: 1,600");
+  });
+  const drawn = await page.evaluate(() => {
+    const c = document.getElementById("timeline");
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let blue = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 150 && d[i] < 80 && d[i + 1] < 120) blue++;
+    return blue;
+  });
+  check(drawn > 2000, `the timeline shows ON intervals (${drawn} bar pixels)`);
+  check((await page.locator("#phase-list li").count()) === 3, "three phases listed");
+  await shot("1-loaded");
+
+  await page.click("#start-btn");
+  await until("the cycle runs", async () => (await text("#run-status")).startsWith("Running"));
+  const playhead = async () => Number(await page.locator("#timeline").getAttribute("data-playhead-ms"));
+  await until("an output turns ON", async () => (await outputStates()).includes("ON"));
+  const p1 = await playhead();
+  await page.waitForTimeout(400);
+  const p2 = await playhead();
+  check(p2 > p1, `the playhead moves (${p1} → ${p2} ms)`);
+  await until("the fill ends on its sensor and the wash starts", async () => (await text("#run-status")).includes("phase 2 of 3"));
+  await until("the motor switches", async () => {
+    const a = await outputStates();
+    await page.waitForTimeout(120);
+    return JSON.stringify(a) !== JSON.stringify(await outputStates());
+  });
+  await shot("2-running");
+
+  await page.click("#skip-btn");
+  await until("skip moves to the drain", async () => (await text("#run-status")).includes("phase 3 of 3"));
+  await page.click("#pause-btn");
+  await until("pause holds the phase with every output OFF", async () =>
+    (await text("#run-status")).startsWith("Paused") && (await outputStates()).every((s) => s === "OFF"));
+  await page.click("#pause-btn");
+  await until("resume restores the drain pump", async () =>
+    (await text("#run-status")).startsWith("Running") && (await outputStates()).includes("ON"));
+  await page.locator("#phase-list li").nth(1).getByRole("button", { name: /jump/i }).click();
+  await until("a click on a phase jumps back to it", async () => (await text("#run-status")).includes("phase 2 of 3"));
+
+  await page.click("#stop-btn");
+  await page.click("#stop-confirm");
+  await until("stop leaves every output OFF", async () =>
+    (await text("#run-status")).startsWith("Idle") && (await outputStates()).every((s) => s === "OFF"));
+  await shot("3-stopped");
+
+  await page.locator("#outputs button").first().click();
+  await until("a manual toggle works when idle", async () => (await outputStates())[0] === "ON");
+  await page.locator("#outputs button").first().click();
+
+  await page.setInputFiles("#file", brokenFile);
+  await until("a broken file shows its path", async () =>
+    (await text("#problems")).includes("phases[2].components[0].duration"));
+  check((await page.locator("#phase-list li.error").count()) === 1, "the offending phase is highlighted");
+  check((await page.locator("#editor fieldset.error").count()) === 1, "the offending component is outlined in the editor");
+  await shot("4-broken");
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.setInputFiles("#file", cycleFile);
+  await page.waitForTimeout(300);
+  await shot("5-phone");
+  check(errors.length === 0, `no errors in the page (${errors.join("; ")})`);
+} catch (e) {
+  check(false, `unexpected: ${e.stack}`);
+} finally {
+  await browser.close();
+}
+process.exit(failures.length ? 1 : 0);
