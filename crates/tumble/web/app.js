@@ -16,6 +16,7 @@ const state = {
   outputs: [],          // from hello
   live: null,           // the latest telemetry, as fromTelemetry made it
   view: { fromMs: 0, toMs: 1000 },
+  fitted: true,         // the view shows the whole cycle, and keeps doing so as it is edited
   geometry: null,
   editing: null,        // phase index in the editor
   errorPath: "",
@@ -194,6 +195,7 @@ function renderEditorPanel() {
 let pendingCheck = null;
 function edited(structural) {
   state.phases = normalise(state.doc);
+  if (state.fitted) fitView();
   state.dirty = true;
   if (structural) renderEditorPanel();
   renderPhaseList();
@@ -224,6 +226,7 @@ function renderOutputs() {
 function fitView() {
   const total = state.phases.reduce((t, p) => t + p.duration, 0);
   state.view = { fromMs: 0, toMs: Math.max(total, 1) };
+  state.fitted = true;
 }
 
 function redraw() {
@@ -360,6 +363,7 @@ function zoom(factor, centerMs) {
   let from = c - (c - fromMs) * (span / (toMs - fromMs));
   from = Math.min(Math.max(from, 0), Math.max(total - span, 0));
   state.view = { fromMs: from, toMs: from + span };
+  state.fitted = false;
   redraw();
 }
 function pan(fraction) {
@@ -367,6 +371,7 @@ function pan(fraction) {
   const total = Math.max(state.phases.reduce((t, p) => t + p.duration, 0), span);
   const from = Math.min(Math.max(state.view.fromMs + span * fraction, 0), total - span);
   state.view = { fromMs: from, toMs: from + span };
+  state.fitted = from === 0 && span >= total;
   redraw();
 }
 const canvas = $("timeline");

@@ -93,10 +93,22 @@ try {
   check((await page.locator("#editor fieldset.error").count()) === 1, "the offending component is outlined in the editor");
   await shot("4-broken");
 
+  const original = await import("node:fs").then((fs) => fs.readFileSync(cycleFile.replace("wash-1600.json", "original-example.json"), "utf8"));
+  await page.click("#paste-btn");
+  await page.fill("#paste-text", original);
+  await page.click("#paste-load");
+  await until("a pasted cycle loads", async () => (await text("#cards")).includes("184") && (await text("#cards")).includes("53.5 s"));
+  await page.locator("#phase-list li").first().getByRole("button", { name: /edit/i }).click();
+  await page.locator('#editor input[data-field="startTime"]').first().fill("5000");
+  await until("an edit redraws at once: 5 s more", async () => (await text("#cards")).includes("58.5 s"));
+  await page.locator('#editor input[aria-label="step 1 stepTime"]').fill("400");
+  await until("a pattern edit changes the phase length", async () => (await text("#phase-list")).includes("55.5 s"));
+  await shot("5-edited");
+
   await page.setViewportSize({ width: 390, height: 844 });
   await page.setInputFiles("#file", cycleFile);
   await page.waitForTimeout(300);
-  await shot("5-phone");
+  await shot("6-phone");
   check(errors.length === 0, `no errors in the page (${errors.join("; ")})`);
 } catch (e) {
   check(false, `unexpected: ${e.stack}`);
