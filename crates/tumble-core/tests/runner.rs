@@ -330,19 +330,11 @@ fn pause_freezes_the_phase_and_resume_restores_direction_before_motor() {
     assert_eq!(rig.runner.stats().late_events, 0);
 }
 
-fn board_with_dead_time(ms: u32) -> Board {
-    let outputs = Board::washer()
-        .outputs()
-        .map(|(_, o)| o.clone())
-        .collect::<heapless::Vec<OutputDef, 16>>();
-    Board::new(outputs, ms).unwrap()
-}
-
 #[test]
 fn resume_waits_out_the_reverse_dead_time() {
     let mut rig = Rig::on_board(
         r#"{"phases":[{"components":[{"compId":"Motor","start":500,"motorConfig":{"pattern":[{"stepTime":2000,"direction":"cw"}]}}]}]}"#,
-        board_with_dead_time(300),
+        common::board_with_dead_time(300),
     );
     rig.runner.start(0, &mut rig.pins).unwrap();
     rig.at(1000);
@@ -365,7 +357,7 @@ fn resume_waits_out_the_reverse_dead_time() {
 
 #[test]
 fn manual_outputs_respect_the_interlock_and_the_dead_time() {
-    let mut rig = Rig::on_board(TWO_PHASES, board_with_dead_time(200));
+    let mut rig = Rig::on_board(TWO_PHASES, common::board_with_dead_time(200));
     let (motor, dir) = (rig.out("Motor"), rig.out("Motor Direction"));
     let p = &mut rig.pins;
     rig.runner.set_output(0, motor, true, p).unwrap();

@@ -1,6 +1,8 @@
 //! The format's rules one by one: defaults, what is accepted with a warning, what is refused.
 
-use tumble_core::board::{Board, OutputDef};
+mod common;
+
+use tumble_core::board::Board;
 use tumble_core::cycle::{Cycle, CycleError, Direction, Drive, Report, Sensor, TriggerMode};
 use tumble_core::timeline::Timeline;
 
@@ -272,14 +274,6 @@ fn direction_may_not_change_while_the_motor_is_on() {
     );
 }
 
-fn board_with_dead_time(ms: u32) -> Board {
-    let outputs = Board::washer()
-        .outputs()
-        .map(|(_, o)| o.clone())
-        .collect::<heapless::Vec<OutputDef, 16>>();
-    Board::new(outputs, ms).unwrap()
-}
-
 #[test]
 fn a_board_can_require_a_reverse_dead_time() {
     let toggle = |pause: u32, start: u32| {
@@ -289,7 +283,7 @@ fn a_board_can_require_a_reverse_dead_time() {
                 {{"stepTime":300,"pauseTime":{pause},"direction":"ccw"}}]}}}}]}}]}}"#
         )
     };
-    let board = board_with_dead_time(200);
+    let board = common::board_with_dead_time(200);
     let err = parse_on(&toggle(150, 200), &board).1.unwrap_err();
     assert_eq!(
         err.to_string(),

@@ -31,6 +31,7 @@ pub enum Seen {
         actual_us: u64,
         pin: u8,
         level: Level,
+        on: bool,
     },
     Sample {
         at_us: u64,
@@ -120,11 +121,16 @@ struct Pins<'a> {
 impl Outputs for Pins<'_> {
     fn set(&mut self, pin: u8, level: Level, due_us: u64) {
         self.washer.set(pin, level, due_us);
+        let board = &self.washer.profile().board;
+        let on = board
+            .by_pin(pin)
+            .is_some_and(|id| board.output(id).is_on(level));
         let _ = self.seen.send(Seen::Output {
             due_us,
             actual_us: self.actual_us,
             pin,
             level,
+            on,
         });
     }
 

@@ -165,7 +165,7 @@ struct CycleInfo {
     events: u64,
     duration_ms: u64,
     /// Output name by pin.
-    names: Vec<(u8, String, bool)>,
+    names: Vec<(u8, String)>,
 }
 
 struct PhaseInfo {
@@ -192,16 +192,16 @@ impl CycleInfo {
             duration_ms: cycle.duration_ms(),
             names: board
                 .outputs()
-                .map(|(_, o)| (o.pin, o.name.as_str().to_owned(), o.active_low))
+                .map(|(_, o)| (o.pin, o.name.as_str().to_owned()))
                 .collect(),
         }
     }
 
-    fn output(&self, pin: u8) -> (&str, bool) {
+    fn output(&self, pin: u8) -> &str {
         self.names
             .iter()
-            .find(|(p, _, _)| *p == pin)
-            .map_or(("?", true), |(_, n, low)| (n.as_str(), *low))
+            .find(|(p, _)| *p == pin)
+            .map_or("?", |(_, n)| n.as_str())
     }
 
     fn phase(&self, index: u8) -> PhaseName<'_> {
@@ -259,9 +259,9 @@ impl Log<'_> {
                 actual_us,
                 pin,
                 level,
+                on,
             } => {
-                let (name, active_low) = info.output(pin);
-                let on = (level == Level::Low) == active_low;
+                let name = info.output(pin);
                 self.line(
                     'I',
                     due_us,
@@ -327,9 +327,9 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
             actual_us,
             pin,
             level,
+            on,
         } => {
-            let (name, active_low) = info.output(pin);
-            let on = (level == Level::Low) == active_low;
+            let name = info.output(pin);
             writeln!(
                 out,
                 r#"{{"t_us":{due_us},"kind":"output","pin":{pin},"output":{},"level":{},"on":{on},"actual_us":{actual_us}}}"#,

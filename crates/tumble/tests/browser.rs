@@ -1,16 +1,12 @@
 //! The page, end to end, in a real browser (Debian's chromium driven by playwright-core) against
 //! a real `tumble serve --speed 100`. Screenshots land in target/e2e/.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use common::{Server, repo, state_dir};
 
 /// playwright-core in target/node (installed by .ci/run; installed here when missing).
 fn playwright() -> PathBuf {
@@ -40,25 +36,8 @@ fn the_page_loads_runs_and_stops_a_cycle_in_chromium() {
         "this test needs Debian's chromium: apt-get install chromium"
     );
     let playwright = playwright();
-    let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-browser");
-    let _ = std::fs::remove_dir_all(&state);
-    let mut server = Command::cargo_bin("tumble")
-        .unwrap()
-        .args(["serve", "--port", "0", "--speed", "100", "--state-dir"])
-        .arg(&state)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.split('/').next().unwrap().to_owned());
-            }
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let server = Server::start(&state_dir("browser"), &["--speed", "100"]);
+    let addr = server.addr.clone();
     let shots = repo().join("target/e2e");
     std::fs::create_dir_all(&shots).unwrap();
     let out = Command::new("node")
@@ -73,8 +52,7 @@ fn the_page_loads_runs_and_stops_a_cycle_in_chromium() {
         .env("PLAYWRIGHT_CORE", &playwright)
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -2,15 +2,15 @@
 //! would. The package is installed in a virtual environment under target/ (`.ci/run` makes it
 //! first; this test makes it itself when it is missing).
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+mod common;
 
-use assert_cmd::cargo::CommandCargoExt;
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::{Server, repo, state_dir};
 
 fn python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/py-venv");
+    let venv = repo().join("target/py-venv");
     let python = venv.join("bin/python");
     let ready = python.exists()
         && Command::new(&python)
@@ -41,40 +41,15 @@ fn python() -> PathBuf {
 #[test]
 fn pythons_websockets_drives_the_original_protocol() {
     let python = python();
-    let state = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("serve-python");
-    let _ = std::fs::remove_dir_all(&state);
-    let mut server = Command::cargo_bin("tumble")
-        .unwrap()
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--speed",
-            "10",
-            "--state-dir",
-            state.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.split('/').next().unwrap().to_owned());
-            }
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    let server = Server::start(&state_dir("python"), &["--speed", "10"]);
+    let addr = server.addr.clone();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/original_client.py");
     let out = Command::new(python)
         .arg(script)
         .arg(format!("ws://{addr}/ws"))
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");

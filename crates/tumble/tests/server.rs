@@ -1,12 +1,10 @@
 //! `tumble serve` for real: the binary on loopback, real WebSocket clients.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+mod common;
+
 use std::time::Duration;
 
-use assert_cmd::cargo::CommandCargoExt;
+use common::{Server, state_dir};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -21,72 +19,6 @@ const CYCLE: &str = r#"{"phases":[
     {"id":"fill","components":[{"compId":"Cold Valve","duration":60000}]},
     {"id":"wash","components":[{"compId":"Retractor","duration":60000}]},
     {"id":"drain","components":[{"compId":"Drain Pump","duration":60000}]}]}"#;
-
-struct Server {
-    child: Child,
-    addr: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn start(state: &std::path::Path, extra: &[&str]) -> Server {
-        let mut child = Command::cargo_bin("tumble")
-            .unwrap()
-            .args([
-                "serve",
-                "--port",
-                "0",
-                "--state-dir",
-                state.to_str().unwrap(),
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.split('/').next().unwrap().to_owned());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let addr = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server starts");
-        Server { child, addr, log }
-    }
-
-    fn url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn logged(&self, text: &str) -> bool {
-        self.log.lock().unwrap().iter().any(|l| l.contains(text))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn state_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 async fn connect(url: &str) -> Ws {
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();

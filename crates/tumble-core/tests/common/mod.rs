@@ -305,3 +305,13 @@ impl tumble_core::runner::Outputs for Pins {
         self.notices.push(notice);
     }
 }
+
+/// The default board, with a reverse dead time of `ms`.
+pub fn board_with_dead_time(ms: u32) -> tumble_core::board::Board {
+    use tumble_core::board::{Board, OutputDef};
+    let outputs = Board::washer()
+        .outputs()
+        .map(|(_, o)| o.clone())
+        .collect::<heapless::Vec<OutputDef, 16>>();
+    Board::new(outputs, ms).unwrap()
+}
