@@ -20,6 +20,10 @@ impl OutputId {
     pub fn index(self) -> usize {
         self.0 as usize
     }
+
+    pub(crate) const fn from_index(i: u8) -> Self {
+        OutputId(i)
+    }
 }
 
 /// An electrical level on a pin.
@@ -73,6 +77,8 @@ pub enum BoardError {
     DuplicateName(Name),
     DuplicatePin(u8),
     MissingOutput(&'static str),
+    /// One output answers to both "Motor" and "Motor Direction".
+    MotorIsDirection,
 }
 
 impl fmt::Display for BoardError {
@@ -83,6 +89,9 @@ impl fmt::Display for BoardError {
             BoardError::DuplicateName(n) => write!(f, "two outputs answer to the name \"{n}\""),
             BoardError::DuplicatePin(p) => write!(f, "two outputs use pin {p}"),
             BoardError::MissingOutput(n) => write!(f, "the board has no \"{n}\" output"),
+            BoardError::MotorIsDirection => {
+                f.write_str("\"Motor\" and \"Motor Direction\" must be two different outputs")
+            }
         }
     }
 }
@@ -124,9 +133,13 @@ impl Board {
                 .map(|i| OutputId(i as u8))
                 .ok_or(BoardError::MissingOutput(name))
         };
+        let (motor, direction) = (find(MOTOR)?, find(MOTOR_DIRECTION)?);
+        if motor == direction {
+            return Err(BoardError::MotorIsDirection);
+        }
         Ok(Board {
-            motor: find(MOTOR)?,
-            direction: find(MOTOR_DIRECTION)?,
+            motor,
+            direction,
             outputs,
             reverse_dead_time_ms,
         })

@@ -259,23 +259,33 @@ impl Default for Cycle {
 
 impl Cycle {
     /// An empty cycle (no phases): storage to parse into.
-    pub fn new() -> Self {
-        let board = Board::washer();
+    pub const fn new() -> Self {
+        // An empty cycle has no motor events: which outputs they would drive does not matter
+        // until `parse` sets them from the board.
         Cycle {
             phases: heapless::Vec::new(),
             components: heapless::Vec::new(),
             step_times: heapless::Vec::new(),
             ccw: [0; MAX_STEPS / 32],
             text: heapless::String::new(),
-            motor: board.motor(),
-            direction: board.direction(),
+            motor: OutputId::from_index(0),
+            direction: OutputId::from_index(0),
         }
+    }
+
+    /// Empties the cycle in place (a `Cycle` is 64 KB: no temporary on the stack).
+    fn clear(&mut self) {
+        self.phases.clear();
+        self.components.clear();
+        self.step_times.clear();
+        self.ccw = [0; MAX_STEPS / 32];
+        self.text.clear();
     }
 
     /// Reads and validates `src` into `self`. On error `self` is left empty, so parse into
     /// spare storage and swap on success: the loaded cycle is never half-replaced.
     pub fn parse(&mut self, src: &[u8], board: &Board) -> Result<Report, CycleError> {
-        *self = Cycle::new();
+        self.clear();
         self.motor = board.motor();
         self.direction = board.direction();
         let mut report = Report::default();
@@ -294,7 +304,7 @@ impl Cycle {
         match result {
             Ok(()) => Ok(report),
             Err(e) => {
-                *self = Cycle::new();
+                self.clear();
                 Err(e)
             }
         }
@@ -472,11 +482,11 @@ impl<'a> Parser<'a, '_> {
         mark
     }
 
-    /// Walks an array's items, at most `max` of them.
+    /// Walks an array's items, at most `max` of them (`too_many` says why when there are more).
     fn items(
         &mut self,
         max: usize,
-        what: &str,
+        too_many: fmt::Arguments<'_>,
         mut read: impl FnMut(&mut Self, usize) -> Result<()>,
     ) -> Result<usize> {
         if self.r.peek()? != Kind::Array {
@@ -487,7 +497,7 @@ impl<'a> Parser<'a, '_> {
         while self.r.next_item(&mut items)? {
             let mark = self.push_index(n);
             if n == max {
-                return self.fail(format_args!("too many {what}: at most {max}"));
+                return self.fail(too_many);
             }
             read(self, n)?;
             self.path.truncate(mark);
@@ -567,7 +577,12 @@ impl<'a> Parser<'a, '_> {
         let mut has_phases = false;
         self.members("an object with a \"phases\" array", &["phases"], |p, _| {
             has_phases = true;
-            p.items(MAX_PHASES, "phases", |p, _| p.phase()).map(drop)
+            p.items(
+                MAX_PHASES,
+                format_args!("too many phases: at most {MAX_PHASES}"),
+                |p, _| p.phase(),
+            )
+            .map(drop)
         })?;
         if !has_phases {
             self.push_key("phases");
@@ -610,7 +625,9 @@ impl<'a> Parser<'a, '_> {
                 4 => {
                     let n = p.items(
                         MAX_COMPONENTS_PER_PHASE,
-                        "components in one phase",
+                        format_args!(
+                            "too many components in one phase: at most {MAX_COMPONENTS_PER_PHASE}"
+                        ),
                         |p, _| p.component(),
                     )?;
                     phase.components = n as u8;
@@ -704,8 +721,13 @@ impl<'a> Parser<'a, '_> {
                     has_pattern = true;
                     let first = m.first_step as usize;
                     let room = MAX_STEPS - first;
-                    let n =
-                        p.items(room, "pattern steps in the cycle", |p, i| p.step(first + i))?;
+                    let n = p.items(
+                        room,
+                        format_args!(
+                            "too many pattern steps: a cycle holds at most {MAX_STEPS} in all"
+                        ),
+                        |p, i| p.step(first + i),
+                    )?;
                     if n == 0 {
                         return p.fail(format_args!(
                             "empty pattern: a motor needs at least one step"
@@ -920,7 +942,7 @@ impl<'a> Parser<'a, '_> {
                 let last_pause = self.cycle.step(m.step_range().end - 1).pause_ms as u64;
                 let run = (m.repeat as u64 - 1)
                     .checked_mul(period)
-                    .map(|r| r + period - last_pause);
+                    .and_then(|r| r.checked_add(period - last_pause));
                 let last = run.and_then(|r| r.checked_add(base));
                 match last {
                     Some(t) if t <= u32::MAX as u64 => {
@@ -1045,10 +1067,33 @@ impl<'a> Parser<'a, '_> {
             // One motor pattern alone switches the Motor OFF before every direction change.
             return Ok(());
         }
+        // A lone motor pattern repeats itself: its first two passes show every direction
+        // change it will ever make (the first one from the phase start, and the wrap-around).
+        let lone_pattern = self
+            .cycle
+            .phase_components(phase)
+            .iter()
+            .find_map(|c| match c.drive {
+                Drive::Motor(m) if touching == 1 => Some((c.start_ms, m)),
+                _ => None,
+            });
+        let cutoff_us = match lone_pattern {
+            Some((start, m)) => {
+                let two_passes = 2 * m.period_ms(self.cycle);
+                (phase.start_ms as u64 + start as u64 + two_passes) * 1000
+            }
+            None if phase.events > MAX_INTERLOCK_SCAN => {
+                return self.fail(format_args!(
+                    "{} events with several components driving the motor: too many to check the motor interlock (at most {MAX_INTERLOCK_SCAN}); split the phase",
+                    phase.events
+                ));
+            }
+            None => u64::MAX,
+        };
         // The safe state between phases leaves the motor OFF and the direction OFF at t = 0.
         let (mut motor_on, mut dir_on, mut motor_off_at) = (false, false, 0u64);
         let mut violation = None;
-        for ev in Timeline::new(self.cycle, phase) {
+        for ev in Timeline::new(self.cycle, phase).take_while(|e| e.at_us <= cutoff_us) {
             if ev.output == motor {
                 if motor_on && !ev.on {
                     motor_off_at = ev.at_us;

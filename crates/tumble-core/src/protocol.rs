@@ -10,6 +10,7 @@ use core::fmt::{self, Write};
 use crate::board::OutputId;
 use crate::cycle::{Cycle, CycleError};
 use crate::json::{self, Kind, Reader, Str};
+use crate::limits::MAX_TIMELINE_OFFSET;
 use crate::runner::{CommandError, Outputs, Runner};
 use crate::telemetry;
 use crate::timeline::Timeline;
@@ -90,6 +91,7 @@ pub fn handle<'a, O: Outputs>(
         h.command = name;
         v2(&message, name, id, c, reply, &mut h)?;
     } else {
+        h.version = Version::V1;
         let Some(name) = message
             .get(Key::Action)
             .and_then(as_str)
@@ -102,6 +104,16 @@ pub fn handle<'a, O: Outputs>(
         v1(&message, name, c, reply, &mut h)?;
     }
     Ok(h)
+}
+
+/// The version of a frame that could not be read: v2 when it mentions a "cmd" key.
+fn guess_version(frame: &[u8]) -> Version {
+    let mentions_cmd = frame.windows(5).take(MAX_FRAME).any(|w| w == b"\"cmd\"");
+    if mentions_cmd {
+        Version::V2
+    } else {
+        Version::V1
+    }
 }
 
 /// Replies to `frame` with an error the platform raised around the controller (busy, storage
@@ -117,8 +129,7 @@ pub fn write_refusal(
     let version = match &message_of {
         Some(m) if m.get(Key::Cmd).is_some() => Version::V2,
         Some(_) => Version::V1,
-        None if frame.windows(5).any(|w| w == b"\"cmd\"") => Version::V2,
-        None => Version::V1,
+        None => guess_version(frame),
     };
     write_error(w, version, id, code, message, "")
 }
@@ -160,9 +171,10 @@ enum Key {
     Phase,
     Offset,
     Limit,
+    FromUs,
 }
 
-const KEYS: [(&str, Key); 13] = [
+const KEYS: [(&str, Key); 14] = [
     ("action", Key::Action),
     ("cmd", Key::Cmd),
     ("id", Key::Id),
@@ -176,6 +188,7 @@ const KEYS: [(&str, Key); 13] = [
     ("phase", Key::Phase),
     ("offset", Key::Offset),
     ("limit", Key::Limit),
+    ("from_us", Key::FromUs),
 ];
 
 /// The raw bytes of each known top-level value; unknown keys are ignored.
@@ -446,16 +459,19 @@ fn v2<'a, O: Outputs>(
                     );
                 }
             };
-            ok_header(w, id)?;
-            w.write_char('{')?;
-            c.spare.write_summary(&report, w)?;
-            w.write_str("}}")?;
-            if cmd == "load_cycle" {
+            // Load first: a reply too long for a small buffer must not undo the load.
+            let summarised: &Cycle = if cmd == "load_cycle" {
                 c.runner.load(now, c.spare, c.outputs);
                 h.store = Some(raw);
-            }
+                c.runner.cycle()
+            } else {
+                c.spare
+            };
             h.ok = true;
-            return Ok(());
+            ok_header(w, id)?;
+            w.write_char('{')?;
+            summarised.write_summary(&report, w)?;
+            return w.write_str("}}");
         }
         "get_status" => Ok(()),
         "get_cycle" => {
@@ -482,6 +498,14 @@ fn v2<'a, O: Outputs>(
             }
         },
         "set_output" => {
+            if m.get(Key::Output).is_none() {
+                return fail(
+                    w,
+                    "invalid_request",
+                    format_args!("set_output needs an output (a name or a pin)"),
+                    "output",
+                );
+            }
             let Some(output) = find_output(m, c.runner) else {
                 return fail(
                     w,
@@ -567,14 +591,29 @@ fn get_timeline<O: Outputs>(
         };
         return write_error(w, Version::V2, id, code(e), e, "phase");
     };
+    let from_us = match m.get(Key::FromUs) {
+        None => 0,
+        Some(_) => match m.unsigned(Key::FromUs, u64::MAX) {
+            Some(t) => t,
+            None => {
+                return bad(
+                    w,
+                    format_args!("from_us must be a whole number >= 0"),
+                    "from_us",
+                );
+            }
+        },
+    };
     let offset = match m.get(Key::Offset) {
         None => 0,
-        Some(_) => match m.unsigned(Key::Offset, u64::MAX) {
+        Some(_) => match m.unsigned(Key::Offset, MAX_TIMELINE_OFFSET) {
             Some(o) => o,
             None => {
                 return bad(
                     w,
-                    format_args!("offset must be a whole number >= 0"),
+                    format_args!(
+                        "offset must be a whole number from 0 to {MAX_TIMELINE_OFFSET} (page further with from_us)"
+                    ),
                     "offset",
                 );
             }
@@ -596,12 +635,12 @@ fn get_timeline<O: Outputs>(
     ok_header(w, id)?;
     write!(
         w,
-        "{{\"phase\":{index},\"offset\":{offset},\"total\":{},\"events\":[",
+        "{{\"phase\":{index},\"from_us\":{from_us},\"offset\":{offset},\"total\":{},\"events\":[",
         phase.events()
     )?;
     let board = c.runner.board();
-    let page = Timeline::new(cycle, phase)
-        .skip(offset.min(usize::MAX as u64) as usize)
+    let page = Timeline::starting_at(cycle, phase, from_us)
+        .skip(offset as usize)
         .take(limit as usize);
     for (i, ev) in page.enumerate() {
         if i > 0 {

@@ -189,6 +189,8 @@ pub struct Snapshot<'a> {
     pub phase_index: u8,
     pub phase_id: &'a str,
     pub phase_name: &'a str,
+    /// How logs and telemetry name the phase: its id, else its name, else "Unknown".
+    pub phase_label: &'a str,
     pub total_phases: u8,
     pub phase_elapsed_ms: u64,
     pub phase_total_ms: u64,
@@ -234,11 +236,11 @@ impl Runner {
 
     /// Drives every output to OFF, whatever the runner believed they were.
     pub fn boot(&mut self, now: u64, out: &mut impl Outputs) {
+        // Mark every output ON-unknown so the safe state writes each one.
         for (id, def) in self.board.outputs() {
-            self.levels[id.index()] = def.level(false);
-            out.set(def.pin, def.level(false), now);
+            self.levels[id.index()] = def.level(true);
         }
-        out.commit();
+        self.safe_state(now, out);
     }
 
     pub fn board(&self) -> &Board {
@@ -257,6 +259,8 @@ impl Runner {
         if self.run.is_some() {
             self.finish(now, PhaseEnd::Replaced, out);
         }
+        // A fault names a phase of the cycle it happened in.
+        self.fault = None;
         core::mem::swap(&mut self.cycle, cycle);
     }
 
@@ -405,7 +409,6 @@ impl Runner {
         }
         self.write(now, output, on, out);
         out.commit();
-        self.batch = None;
         Ok(())
     }
 
@@ -475,6 +478,7 @@ impl Runner {
             phase_index: 0,
             phase_id: "",
             phase_name: "",
+            phase_label: "",
             total_phases: cycle.phases().len() as u8,
             phase_elapsed_ms: 0,
             phase_total_ms: 0,
@@ -489,6 +493,7 @@ impl Runner {
             s.phase_index = run.phase + 1;
             s.phase_id = cycle.text(phase.id);
             s.phase_name = cycle.text(phase.name);
+            s.phase_label = cycle.phase_label(phase);
             s.phase_elapsed_ms = run.elapsed_us(now) / 1000;
             s.phase_total_ms = phase.duration_ms() as u64;
             s.cycle_elapsed_ms = run.cycle_elapsed_us(now) / 1000;
@@ -597,11 +602,13 @@ impl Runner {
         self.board.outputs().map(|(id, _)| id).collect()
     }
 
-    /// Every output OFF, the motor first. The only way outputs are forced off.
+    /// Every output OFF, the Motor first and on its own (a driver writes each commit at once).
+    /// The only way outputs are forced off.
     fn safe_state(&mut self, at: u64, out: &mut impl Outputs) {
         self.flush(out);
         let motor = self.board.motor();
         self.write(at, motor, false, out);
+        out.commit();
         for id in self.output_ids() {
             self.write(at, id, false, out);
         }
@@ -649,10 +656,15 @@ impl Runner {
         run.intended = [false; MAX_OUTPUTS];
         run.clock = match run.clock {
             Clock::Running { .. } => Clock::Running { phase_start_us: at },
-            Clock::Paused { since_us, .. } => Clock::Paused {
+            // A resume already asked for still stands in the new phase.
+            Clock::Paused {
+                since_us,
+                resume_at,
+                ..
+            } => Clock::Paused {
                 elapsed_us: 0,
                 since_us,
-                resume_at: None,
+                resume_at,
             },
         };
         out.notice(Notice::PhaseStarted {

@@ -64,9 +64,7 @@ fn write_fields(w: &mut impl Write, runner: &Runner, now_us: u64) -> fmt::Result
     )?;
     let name = match s.phase_index {
         0 => "N/A",
-        _ if !s.phase_id.is_empty() => s.phase_id,
-        _ if !s.phase_name.is_empty() => s.phase_name,
-        _ => "Unknown",
+        _ => s.phase_label,
     };
     json::write_str(w, name)?;
     write!(

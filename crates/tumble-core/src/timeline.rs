@@ -167,6 +167,41 @@ impl Generator {
     }
 }
 
+impl Generator {
+    /// Moves to the first event at or after `from_us`, in O(pattern steps), not O(events).
+    fn seek(&mut self, cycle: &Cycle, from_us: u64) {
+        let Some(head) = self.head else { return };
+        if head.at_us >= from_us {
+            return;
+        }
+        if let Source::Motor {
+            first_step,
+            steps,
+            repeats_left,
+            step,
+            cursor_ms,
+        } = &mut self.source
+        {
+            let period: u64 = (*first_step as usize..(*first_step + *steps) as usize)
+                .map(|i| {
+                    let s = cycle.step(i);
+                    s.step_ms as u64 + s.pause_ms as u64
+                })
+                .sum();
+            // Whole passes of the pattern that end before `from_us` are skipped at once.
+            let passes = ((from_us / 1000).saturating_sub(*cursor_ms) / period.max(1))
+                .min(*repeats_left as u64 - 1);
+            *cursor_ms += passes * period;
+            *repeats_left -= passes as u32;
+            *step = 0;
+            self.head = Some(self.direction_event(cycle, head.component));
+        }
+        while self.head.is_some_and(|h| h.at_us < from_us) {
+            self.advance(cycle);
+        }
+    }
+}
+
 /// The position in one phase's merged event stream. It holds no reference to the cycle, so a
 /// runner can keep it beside the cycle it reads from.
 #[derive(Debug, Clone, Default)]
@@ -203,6 +238,17 @@ impl Cursor {
         self.next = best.map(|(i, _)| i as u8);
     }
 
+    /// The first event at or after `from_us` of `phase`: a page of a long phase costs what the
+    /// page holds, not everything before it.
+    pub fn starting_at(cycle: &Cycle, phase: &Phase, from_us: u64) -> Self {
+        let mut cursor = Cursor::new(cycle, phase);
+        for g in &mut cursor.generators {
+            g.seek(cycle, from_us);
+        }
+        cursor.select();
+        cursor
+    }
+
     /// The next event, without consuming it.
     pub fn peek(&self) -> Option<&Event> {
         self.generators[self.next? as usize].head.as_ref()
@@ -229,6 +275,14 @@ impl<'c> Timeline<'c> {
         Timeline {
             cycle,
             cursor: Cursor::new(cycle, phase),
+        }
+    }
+
+    /// The events at or after `from_us`.
+    pub fn starting_at(cycle: &'c Cycle, phase: &Phase, from_us: u64) -> Self {
+        Timeline {
+            cycle,
+            cursor: Cursor::starting_at(cycle, phase, from_us),
         }
     }
 }

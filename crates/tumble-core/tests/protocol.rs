@@ -359,6 +359,17 @@ fn get_cycle_and_get_timeline() {
             {"at_us":150000,"pin":10,"output":"Motor Direction","level":1,"on":false}
         ])
     );
+    let r = d.v2(json!({"cmd":"get_timeline","phase":1,"from_us":100000,"limit":2}));
+    assert_eq!(
+        r["result"]["events"],
+        json!([
+            {"at_us":100000,"pin":4,"output":"Motor","level":1,"on":false},
+            {"at_us":150000,"pin":10,"output":"Motor Direction","level":1,"on":false}
+        ]),
+        "a page can start at a time"
+    );
+    let r = d.v2(json!({"cmd":"get_timeline","phase":1,"offset":100001}));
+    assert_eq!(r["error"]["path"], "offset");
     let r = d.v2(json!({"cmd":"get_timeline","phase":1,"limit":501}));
     assert_eq!(r["error"]["path"], "limit");
     let r = d.v2(json!({"cmd":"get_timeline","phase":3}));

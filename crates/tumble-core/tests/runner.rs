@@ -360,9 +360,15 @@ fn manual_outputs_respect_the_interlock_and_the_dead_time() {
     let mut rig = Rig::on_board(TWO_PHASES, common::board_with_dead_time(200));
     let (motor, dir) = (rig.out("Motor"), rig.out("Motor Direction"));
     let p = &mut rig.pins;
-    rig.runner.set_output(0, motor, true, p).unwrap();
+    // Boot parked the direction relay at t = 0: it counts as a change (the motor may have been
+    // spinning before a reset), so the motor waits out the dead time after boot too.
     assert_eq!(
-        rig.runner.set_output(10 * MS, dir, true, p),
+        rig.runner.set_output(0, motor, true, p),
+        Err(CommandError::DeadTime { wait_ms: 200 })
+    );
+    rig.runner.set_output(200 * MS, motor, true, p).unwrap();
+    assert_eq!(
+        rig.runner.set_output(210 * MS, dir, true, p),
         Err(CommandError::Interlock)
     );
     rig.runner.set_output(1000 * MS, motor, false, p).unwrap();
@@ -463,6 +469,63 @@ fn a_wait_phase_holds_until_its_condition() {
     assert_eq!(rig.runner.snapshot(12_000 * MS).phase_index, 2);
     rig.run_to_end();
     assert_eq!(rig.runner.snapshot(0).fault, None);
+}
+
+#[test]
+fn the_safe_state_switches_the_motor_off_alone_first() {
+    let mut rig = Rig::new(
+        r#"{"phases":[{"components":[{"compId":"Cold Valve","duration":5000},
+        {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":5000,"direction":"cw"}]}}]}]}"#,
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.pins.writes.clear();
+    rig.pins.batches.clear();
+    rig.runner.stop(1000 * MS, &mut rig.pins).unwrap();
+    assert_eq!(rig.pins.writes[0].1, MOTOR);
+    assert_eq!(
+        rig.pins.batches,
+        [1, 2],
+        "the motor in a commit of its own, then the rest"
+    );
+}
+
+#[test]
+fn a_new_cycle_clears_the_last_fault() {
+    let mut rig = Rig::new(WAIT_FILL);
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.run_to_end();
+    assert!(rig.runner.snapshot(20_000 * MS).fault.is_some());
+    let mut next = Box::<Cycle>::default();
+    next.parse(TWO_PHASES.as_bytes(), rig.runner.board())
+        .unwrap();
+    rig.runner.load(20_000 * MS, &mut next, &mut rig.pins);
+    assert_eq!(
+        rig.runner.snapshot(20_000 * MS).fault,
+        None,
+        "a fault names a phase of its own cycle"
+    );
+}
+
+#[test]
+fn a_skip_while_a_resume_waits_keeps_the_resume() {
+    let mut rig = Rig::on_board(
+        r#"{"phases":[{"components":[{"compId":"Motor","start":500,"motorConfig":{"pattern":[{"stepTime":2000,"direction":"cw"}]}}]},
+                      {"components":[{"compId":"Retractor","duration":1000}]}]}"#,
+        common::board_with_dead_time(300),
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.at(1000);
+    rig.runner.pause(1000 * MS, &mut rig.pins).unwrap();
+    rig.runner.resume(1100 * MS, &mut rig.pins).unwrap();
+    rig.runner.skip_phase(1200 * MS, &mut rig.pins).unwrap();
+    assert_eq!(
+        rig.runner.poll_timeout(),
+        Some(1300 * MS),
+        "the asked-for resume still comes"
+    );
+    rig.at(1300);
+    assert_eq!(rig.runner.status(), Status::Running);
+    assert_eq!(rig.pins.on(), [RETRACTOR]);
 }
 
 #[test]

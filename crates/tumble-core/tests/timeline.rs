@@ -31,6 +31,23 @@ proptest! {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn starting_at_a_time_skips_exactly_the_earlier_events(g in common::cycle(), from_ms in 0u64..400, extra_us in 0u64..1000) {
+        let board = Board::washer();
+        let mut cycle = Box::<Cycle>::default();
+        cycle.parse(g.to_json().as_bytes(), &board).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let from = from_ms * 1000 + extra_us;
+        for p in cycle.phases() {
+            let want: Vec<_> = Timeline::new(&cycle, p).filter(|e| e.at_us >= from).collect();
+            let got: Vec<_> = Timeline::starting_at(&cycle, p, from).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]

@@ -312,3 +312,34 @@ fn the_loaded_form_expands_like_the_document() {
     assert_eq!(events, [(110_000, true), (115_000, false)]);
     assert_eq!(c.phases()[0].duration_ms(), 115);
 }
+
+#[test]
+fn motor_times_that_overflow_are_refused_not_wrapped() {
+    // Found in review: 2 passes of 2^31 + 2^32 - 1 ms overflow u64 only in the last addition.
+    let err = refuse(
+        r#"{"phases":[{"components":[{"motorConfig":{"repeatTimes":2863311532,"pattern":[{"stepTime":2147483648,"pauseTime":4294967295}]}}]}]}"#,
+    );
+    assert_eq!(
+        err.path.as_str(),
+        "phases[0].components[0].motorConfig.repeatTimes"
+    );
+}
+
+#[test]
+fn the_interlock_check_of_a_huge_lone_pattern_is_bounded() {
+    // 42 million events on a dead-time board: checked over two passes, not walked.
+    let doc = r#"{"phases":[{"startTime":500,"components":[{"motorConfig":{"repeatTimes":7000000,"pattern":[
+        {"stepTime":1,"pauseTime":300,"direction":"cw"},{"stepTime":1,"pauseTime":300,"direction":"ccw"}]}}]}]}"#;
+    let (c, r) = parse_on(doc, &common::board_with_dead_time(250));
+    r.unwrap();
+    assert_eq!(c.phases()[0].events(), 3 * 2 * 7_000_000);
+    let tight = doc.replace("\"pauseTime\":300", "\"pauseTime\":200");
+    let err = parse_on(&tight, &common::board_with_dead_time(250))
+        .1
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("reverses the motor at 701 ms, 200 ms after"),
+        "{err}"
+    );
+}
