@@ -302,5 +302,10 @@ mod tests {
             Err(BoardError::MissingOutput("Motor Direction"))
         );
         assert!(mk(&[def("Motor", 1), def("Motor Direction", 2)]).is_ok());
+        let mut both = def("Motor", 1);
+        both.aliases
+            .push("Motor Direction".try_into().unwrap())
+            .unwrap();
+        assert_eq!(mk(&[both]), Err(BoardError::MotorIsDirection));
     }
 }

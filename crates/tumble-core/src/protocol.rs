@@ -140,15 +140,31 @@ pub fn write_hello(w: &mut impl Write, runner: &Runner, version: &str) -> fmt::R
     json::write_str(w, version)?;
     w.write_str(",\"protocols\":[1,2],\"max_frame\":")?;
     write!(w, "{MAX_FRAME},\"outputs\":[")?;
-    for (i, (_, def)) in runner.board().outputs().enumerate() {
+    let board = runner.board();
+    for (i, (id, def)) in board.outputs().enumerate() {
         if i > 0 {
             w.write_char(',')?;
         }
-        w.write_str("{\"name\":")?;
+        // What the output does for a motor pattern, so a client need not guess from names.
+        let role = if id == board.motor() {
+            "\"motor\""
+        } else if id == board.direction() {
+            "\"direction\""
+        } else {
+            "null"
+        };
+        write!(w, "{{\"role\":{role},\"name\":")?;
         json::write_str(w, &def.name)?;
+        w.write_str(",\"aliases\":[")?;
+        for (k, alias) in def.aliases.iter().enumerate() {
+            if k > 0 {
+                w.write_char(',')?;
+            }
+            json::write_str(w, alias)?;
+        }
         write!(
             w,
-            ",\"pin\":{},\"active_low\":{}}}",
+            "],\"pin\":{},\"active_low\":{}}}",
             def.pin, def.active_low
         )?;
     }

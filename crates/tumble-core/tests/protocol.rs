@@ -410,7 +410,15 @@ fn hello_and_telemetry_have_the_original_shape() {
     assert_eq!(h["protocols"], json!([1, 2]));
     assert_eq!(
         h["outputs"][0],
-        json!({"name":"Retractor","pin":7,"active_low":true})
+        json!({"role":null,"name":"Retractor","aliases":[],"pin":7,"active_low":true})
+    );
+    assert_eq!(h["outputs"][5]["aliases"], json!(["Softener Valve"]));
+    assert_eq!(
+        (
+            h["outputs"][6]["role"].clone(),
+            h["outputs"][7]["role"].clone()
+        ),
+        (json!("motor"), json!("direction"))
     );
 
     d.send_at(0, &format!(r#"{{"action":"write_json","data":{CYCLE}}}"#));

@@ -91,7 +91,7 @@ impl Intervals {
             (true, None) => self.on_since = Some(t_us),
             (false, Some(start)) => {
                 self.on_since = None;
-                let on = t_us - start;
+                let on = t_us.saturating_sub(start);
                 match self.spans.last_mut() {
                     Some(last) if start.saturating_sub(last.1) < self.merge_us => {
                         last.1 = t_us;
@@ -343,7 +343,7 @@ pub fn tick_step(span_us: u64) -> u64 {
         .chain(LONG.iter())
         .copied()
         .find(|&s| span_us / s <= 12)
-        .unwrap_or(86_400_000_000)
+        .unwrap_or_else(|| (span_us / 12).div_ceil(86_400_000_000) * 86_400_000_000)
 }
 
 /// A time for a tick: as precise as the tick step needs.
@@ -545,6 +545,7 @@ pub fn from_record(
         title: format!("{title}: run"),
         ..Chart::default()
     };
+    let mut last_output_us = 0;
     for (n, line) in record.lines().enumerate() {
         let bad = |what: &str| format!("line {}: {what}", n + 1);
         let v: serde_json::Value = serde_json::from_str(line).map_err(|e| bad(&e.to_string()))?;
@@ -554,9 +555,16 @@ pub fn from_record(
             "output" => {
                 let pin = v["pin"].as_u64().ok_or_else(|| bad("no pin"))?;
                 let on = v["on"].as_bool().ok_or_else(|| bad("no on"))?;
-                let id = board
-                    .by_pin(pin as u8)
+                let id = u8::try_from(pin)
+                    .ok()
+                    .and_then(|p| board.by_pin(p))
                     .ok_or_else(|| bad(&format!("pin {pin} is not on the board")))?;
+                if t < last_output_us {
+                    return Err(bad(&format!(
+                        "time goes backwards ({t} us after {last_output_us} us)"
+                    )));
+                }
+                last_output_us = t;
                 rows.set(id.index(), t, on);
             }
             "sensors" => {
@@ -680,7 +688,7 @@ pub fn plot(args: lexopt::Parser) -> cli::Result {
         Ok(true)
     })?;
     let out = out.ok_or_else(|| Usage::new("-o CHART.svg is needed".into()))?;
-    let profile = crate::run::load_profile(board.as_deref())?;
+    let profile = crate::cli::load_profile(board.as_deref())?;
     let text = std::fs::read_to_string(&file).map_err(|e| Failure::Io(format!("{file}: {e}")))?;
     let end_us = text
         .lines()
@@ -702,6 +710,11 @@ pub fn plot(args: lexopt::Parser) -> cli::Result {
 /// Reads a time such as `90s`, `1h20m`, `250ms`, `5m` or `1500us` (a bare number is seconds).
 pub fn parse_time(s: &str) -> Result<u64, String> {
     if let Ok(secs) = s.parse::<f64>() {
+        if !(secs.is_finite() && secs >= 0.0 && secs * 1e6 < u64::MAX as f64) {
+            return Err(format!(
+                "cannot read the time {s:?}: a time is a number >= 0"
+            ));
+        }
         return Ok((secs * 1e6) as u64);
     }
     let mut total = 0.0;
@@ -757,6 +770,14 @@ mod tests {
         assert_eq!(parse_time("250ms"), Ok(250_000));
         assert_eq!(parse_time("1.5s"), Ok(1_500_000));
         assert!(parse_time("5 parsecs").is_err());
+        for bad in ["inf", "nan", "-5", "1e300"] {
+            assert!(parse_time(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            tick_step(u64::MAX / 2) % 86_400_000_000,
+            0,
+            "days, at most about 12 ticks"
+        );
     }
 
     #[test]

@@ -2,18 +2,22 @@
 
 use std::fmt::Write;
 
-use tumble_core::board::Board;
 use tumble_core::cycle::{Cycle, CycleError, Report, TriggerMode};
 
 use crate::cli::{self, Failure, Secs};
 
 pub fn run(args: lexopt::Parser) -> cli::Result {
     let mut json = false;
-    let file = cli::file_and_options(args, |opt, _| {
-        json |= opt == "json";
-        Ok(opt == "json")
+    let mut board_file = None;
+    let file = cli::file_and_options(args, |opt, args| {
+        match opt {
+            "json" => json = true,
+            "board" => board_file = Some(cli::value::<String>(args, opt)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
     })?;
-    let board = Board::washer();
+    let board = cli::load_profile(board_file.as_deref())?.board;
     let (cycle, result) = cli::load(&file, &board)?;
     let out = match (&result, json) {
         (Ok(report), false) => human(&file, &cycle, report),

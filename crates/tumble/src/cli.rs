@@ -3,6 +3,8 @@
 use std::fmt;
 
 use tumble_core::board::Board;
+
+use crate::sim::Profile;
 use tumble_core::cycle::{Cycle, CycleError, Report};
 
 /// Why a command did not succeed; each maps to one exit code.
@@ -102,4 +104,13 @@ impl fmt::Display for Secs {
         }
         Ok(())
     }
+}
+
+/// The board profile of `--board FILE`, or the default washer.
+pub fn load_profile(path: Option<&str>) -> Result<Profile> {
+    let Some(path) = path else {
+        return Ok(Profile::default_washer());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::Io(format!("{path}: {e}")))?;
+    Profile::parse(&text).map_err(|e| Failure::Io(format!("{path}: {e}")))
 }

@@ -17,8 +17,9 @@ const HELP: &str = "\
 tumble: washer-cycle controller on the host
 
 usage:
-  tumble check [--json] FILE            validate a cycle and summarise it
-  tumble timeline FILE [--phase N] [--format text|jsonl]
+  tumble check [--json] [--board BOARD.toml] FILE
+                                        validate a cycle and summarise it
+  tumble timeline FILE [--phase N] [--format text|jsonl] [--board BOARD.toml]
                                         print the expanded output events
   tumble timeline FILE --svg CHART.svg [--from T] [--to T]
                                         chart the plan (times like 90s, 1h20m, 250ms)

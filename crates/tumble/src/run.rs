@@ -16,7 +16,7 @@ use tumble_core::runner::{Fault, Notice, Outputs, PhaseEnd, Runner};
 
 use crate::cli::{self, Failure, Secs, Usage};
 use crate::player::{self, Outcome, Pace, Progress, Seen};
-use crate::sim::{Profile, Washer};
+use crate::sim::Washer;
 
 /// Exit code of a cycle that stopped on a fault.
 pub const EXIT_FAULT: u8 = 3;
@@ -58,7 +58,7 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     if instant {
         o.pace = Pace::Instant;
     }
-    let profile = load_profile(o.board.as_deref())?;
+    let profile = cli::load_profile(o.board.as_deref())?;
     let (mut cycle, report) = cli::load(&file, &profile.board)?;
     if let Err(e) = report {
         eprintln!("{file}: refused\n{e}");
@@ -95,6 +95,7 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     };
 
     let bar = progress_bar(&info);
+    let mut record_error = None;
     let log = Log {
         quiet: o.quiet,
         bar: &bar,
@@ -114,9 +115,13 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     loop {
         match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(seen) => {
-                if let Some(rec) = record.as_mut() {
-                    write_record(rec, &seen, &info)
-                        .map_err(|e| Failure::Io(format!("record: {e}")))?;
+                let written = record.as_mut().map(|rec| write_record(rec, &seen, &info));
+                if let Some(Err(e)) = written {
+                    // Stop the cycle the safe way (the timing thread switches everything OFF),
+                    // then report: never exit with a cycle still playing.
+                    record_error = Some(e);
+                    record = None;
+                    stop.store(true, Ordering::Relaxed);
                 }
                 log.seen(&seen);
             }
@@ -129,12 +134,16 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     let (outcome, runner) = timing
         .join()
         .map_err(|_| Failure::Io("the timing thread panicked".into()))?;
-    if let Some(rec) = record.as_mut() {
-        rec.flush()
-            .map_err(|e| Failure::Io(format!("record: {e}")))?;
+    if let Some(rec) = record.as_mut()
+        && let Err(e) = rec.flush()
+    {
+        record_error = Some(e);
     }
     let fault = runner.snapshot(outcome.end_us).fault;
     summary(&outcome, fault.is_some(), o.pace);
+    if let Some(e) = record_error {
+        return Err(Failure::Io(format!("record: {e}; the cycle was stopped")));
+    }
     if outcome.interrupted {
         Err(Failure::Exit(EXIT_INTERRUPTED))
     } else if fault.is_some() {
@@ -142,14 +151,6 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     } else {
         Ok(())
     }
-}
-
-pub fn load_profile(path: Option<&str>) -> cli::Result<Profile> {
-    let Some(path) = path else {
-        return Ok(Profile::default_washer());
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| Failure::Io(format!("{path}: {e}")))?;
-    Profile::parse(&text).map_err(|e| Failure::Io(format!("{path}: {e}")))
 }
 
 /// Loading an idle runner switches nothing; this stands in for the pins until the player runs.

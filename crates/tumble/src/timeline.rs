@@ -2,7 +2,6 @@
 
 use std::io::{BufWriter, Write};
 
-use tumble_core::board::Board;
 use tumble_core::cycle::Millis;
 use tumble_core::json::write_str;
 use tumble_core::timeline::Timeline;
@@ -21,10 +20,12 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     let mut format = Format::Text;
     let mut svg = None;
     let mut window = chart::Window::default();
+    let mut board_file = None;
     let file = cli::file_and_options(args, |opt, args| {
         match opt {
             "phase" => phase = Some(cli::value::<usize>(args, opt)?),
             "svg" => svg = Some(cli::value::<String>(args, opt)?),
+            "board" => board_file = Some(cli::value::<String>(args, opt)?),
             "from" | "to" => window.set(opt, &cli::value::<String>(args, opt)?)?,
             "format" => {
                 format = match cli::value::<String>(args, opt)?.as_str() {
@@ -41,7 +42,7 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
         }
         Ok(true)
     })?;
-    let board = Board::washer();
+    let board = cli::load_profile(board_file.as_deref())?.board;
     let (cycle, result) = cli::load(&file, &board)?;
     if let Err(e) = result {
         eprintln!("{file}: refused\n{e}");

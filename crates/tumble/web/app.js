@@ -11,6 +11,7 @@ const $ = (id) => document.getElementById(id);
 
 const state = {
   doc: null,            // the cycle document being viewed and edited
+  text: null,           // the document as written, until the first edit (sent as is)
   name: "",
   phases: [],           // normalise(doc)
   outputs: [],          // from hello
@@ -64,6 +65,7 @@ async function loadText(text, name) {
     return;
   }
   setDoc(doc, name);
+  state.text = text;
   state.dirty = true;
   log(`opened ${name}`);
   await validate();
@@ -71,6 +73,7 @@ async function loadText(text, name) {
 
 function setDoc(doc, name) {
   state.doc = doc;
+  state.text = null;
   state.name = name;
   state.phases = normalise(doc);
   state.editing = null;
@@ -91,7 +94,7 @@ async function fetchCycle(quiet) {
 let validation = 0;
 async function validate() {
   const mine = ++validation;
-  const r = await conn.request("validate_cycle", { cycle: state.doc });
+  const r = await conn.requestWithCycle("validate_cycle", cycleText());
   if (mine !== validation) return; // a newer edit is being checked
   if (r.ok) {
     state.errorPath = "";
@@ -151,12 +154,15 @@ function renderCards(checked) {
     return d;
   };
   if (!state.doc) return $("cards").replaceChildren();
-  const perPhase = s.eventsPerPhase.map((n, i) => `${i + 1}: ${n.toLocaleString("en")}`).join(" · ");
+  // The controller's numbers when it has checked the cycle, the page's own until then.
+  const events = checked ? checked.events : s.events;
+  const perPhaseCounts = checked ? checked.phases.map((p) => p.events) : s.eventsPerPhase;
+  const perPhase = perPhaseCounts.map((n, i) => `${i + 1}: ${n.toLocaleString("en")}`).join(" · ");
   $("cards").replaceChildren(
-    card("Total duration", duration(s.durationMs), checked ? "as the controller computes it" : ""),
+    card("Total duration", duration(checked ? checked.duration_ms : s.durationMs), checked ? "checked by the controller" : ""),
     card("Phases", String(s.phases)),
     card("Components", String(s.components)),
-    card("Events", s.events.toLocaleString("en"), perPhase),
+    card("Events", events.toLocaleString("en"), perPhase),
   );
 }
 
@@ -192,8 +198,25 @@ function renderEditorPanel() {
   renderEditor($("editor"), state.doc, state.editing, state.outputs, edited, state.errorPath);
 }
 
+/** What to send: the text as written until the first edit, then the edited document. */
+function cycleText() {
+  return state.text ?? JSON.stringify(state.doc);
+}
+
+async function sendCycle() {
+  const r = await conn.requestWithCycle("load_cycle", cycleText());
+  if (r.ok) {
+    state.dirty = false;
+    log("load_cycle: ok");
+  } else {
+    log(`load_cycle: refused: ${r.error.path ? `${r.error.path}: ` : ""}${r.error.message}`, "error");
+  }
+  return r.ok;
+}
+
 let pendingCheck = null;
 function edited(structural) {
+  state.text = null;
   state.phases = normalise(state.doc);
   if (state.fitted) fitView();
   state.dirty = true;
@@ -318,10 +341,7 @@ $("paste-dialog").addEventListener("close", () => {
   if ($("paste-dialog").returnValue === "load") loadText($("paste-text").value, "pasted cycle");
 });
 $("fetch-btn").onclick = () => fetchCycle(false);
-$("send-btn").onclick = async () => {
-  const r = await command("load_cycle", { cycle: state.doc });
-  if (r.ok) state.dirty = false;
-};
+$("send-btn").onclick = sendCycle;
 $("download-btn").onclick = () => {
   const blob = new Blob([JSON.stringify(state.doc, null, 2)], { type: "application/json" });
   const a = document.createElement("a");
@@ -331,11 +351,8 @@ $("download-btn").onclick = () => {
   URL.revokeObjectURL(a.href);
 };
 $("start-btn").onclick = async () => {
-  if (state.dirty && state.doc && !state.errorPath) {
-    const r = await command("load_cycle", { cycle: state.doc });
-    if (!r.ok) return;
-    state.dirty = false;
-  }
+  // Start what the page shows: load it first when it changed; a refused cycle starts nothing.
+  if (state.dirty && state.doc && !(await sendCycle())) return;
   await command("start");
 };
 $("pause-btn").onclick = () => command(state.live?.paused ? "resume" : "pause");

@@ -157,7 +157,11 @@ impl ControlLoop {
             if next_sample <= now {
                 let readings = pins.washer.read(now);
                 self.runner.handle_readings(now, readings, &mut pins);
-                next_sample = now + sample_us;
+                // On the sample grid, so the rate does not drift with call lateness.
+                next_sample += sample_us;
+                if next_sample <= now {
+                    next_sample = now + sample_us;
+                }
             }
             if next_telemetry <= std::time::Instant::now() {
                 let mut frame = String::with_capacity(1024);

@@ -116,7 +116,7 @@ struct App {
 
 pub fn serve(args: lexopt::Parser) -> cli::Result {
     let o = options(args)?;
-    let profile = crate::run::load_profile(o.board.as_deref())?;
+    let profile = crate::cli::load_profile(o.board.as_deref())?;
     let clock = Arc::new(Clock::real_time(o.speed));
     log::start(clock.clone());
     let store = Store::new(o.state_dir.clone());
@@ -199,7 +199,7 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
             .route("/{*path}", get(web::asset))
             .with_state(app.clone());
         let stop = async move {
-            let _ = tokio::signal::ctrl_c().await;
+            terminated().await;
             log::now(
                 'W',
                 "server",
@@ -218,6 +218,27 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
     let _ = inbox.send(Msg::Shutdown);
     let _ = controller.join();
     served
+}
+
+/// Ctrl-C, or SIGTERM from a service manager: both stop the cycle before exiting.
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Loads the stored cycle, idle. A missing or broken file leaves an empty controller.
@@ -291,7 +312,11 @@ async fn upgrade(
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if !origin_allowed(origin, host, &app.allow_origins) {
+        // A page on any name can make that name resolve to this machine (DNS rebinding) and so
+        // look same-origin: same-origin counts only for an address, not a name, unless a token
+        // guards the door anyway.
+        let same_origin_trusted = app.token.is_some() || host_is_address(host);
+        if !origin_allowed(origin, host, &app.allow_origins, same_origin_trusted) {
             log::now(
                 'W',
                 "server",
@@ -314,10 +339,21 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A browser page may connect when it was served by this host, or its origin is allowed.
-fn origin_allowed(origin: &str, host: &str, allowed: &[String]) -> bool {
+/// A browser page may connect when its origin is allowed, or when it was served by this host and
+/// `same_origin_trusted` (see the DNS-rebinding note at the caller).
+fn origin_allowed(origin: &str, host: &str, allowed: &[String], same_origin_trusted: bool) -> bool {
     let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    origin_host.eq_ignore_ascii_case(host) || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+    (same_origin_trusted && origin_host.eq_ignore_ascii_case(host))
+        || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
+}
+
+/// Host header names an IP address or localhost (with or without a port).
+fn host_is_address(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// Releases a client's slot however its connection ends.
@@ -486,23 +522,50 @@ mod tests {
         assert!(origin_allowed(
             "http://127.0.0.1:8080",
             "127.0.0.1:8080",
-            &[]
+            &[],
+            true
         ));
         assert!(!origin_allowed(
             "http://evil.example",
             "127.0.0.1:8080",
-            &[]
+            &[],
+            true
         ));
         assert!(origin_allowed(
             "http://192.168.0.5:5173",
             "127.0.0.1:8080",
-            &allow
+            &allow,
+            false
         ));
         assert!(!origin_allowed(
             "http://192.168.0.5:5174",
             "127.0.0.1:8080",
-            &allow
+            &allow,
+            true
         ));
+        // DNS rebinding: the attacker's name now points here; Origin and Host agree.
+        assert!(!origin_allowed(
+            "http://evil.example:8080",
+            "evil.example:8080",
+            &[],
+            false
+        ));
+    }
+
+    #[test]
+    fn hosts_that_are_addresses() {
+        for h in [
+            "127.0.0.1:8080",
+            "192.168.1.20",
+            "[::1]:8080",
+            "localhost:8080",
+            "LOCALHOST",
+        ] {
+            assert!(host_is_address(h), "{h}");
+        }
+        for h in ["evil.example:8080", "washer.local", ""] {
+            assert!(!host_is_address(h), "{h}");
+        }
     }
 
     #[test]

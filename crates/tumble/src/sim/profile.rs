@@ -89,6 +89,24 @@ impl Profile {
     /// Reads a profile; the error says which key is wrong and why.
     pub fn parse(text: &str) -> Result<Self, String> {
         let f: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        if f.outputs.len() > tumble_core::board::MAX_OUTPUTS {
+            return Err(format!(
+                "outputs: at most {} outputs",
+                tumble_core::board::MAX_OUTPUTS
+            ));
+        }
+        if let Some(o) = f
+            .outputs
+            .iter()
+            .find(|o| o.aliases.len() > tumble_core::board::MAX_ALIASES)
+        {
+            return Err(format!(
+                "outputs: \"{}\" has {} aliases, at most {}",
+                o.name,
+                o.aliases.len(),
+                tumble_core::board::MAX_ALIASES
+            ));
+        }
         let outputs = f
             .outputs
             .iter()
@@ -140,6 +158,14 @@ impl Profile {
             ("drum.pulses_per_rev", f.drum.pulses_per_rev),
             ("sensors.sample_ms", f.sensors.sample_ms as f64),
         ];
+        let curve = [
+            ("water.c0", f.water.c0),
+            ("water.c1", f.water.c1),
+            ("water.c2", f.water.c2),
+        ];
+        if let Some((key, v)) = curve.iter().find(|(_, v)| !v.is_finite()) {
+            return Err(format!("{key}: must be a finite number, got {v}"));
+        }
         if let Some((key, v)) = positive.iter().find(|(_, v)| !(*v > 0.0 && v.is_finite())) {
             return Err(format!("{key}: must be a number > 0, got {v}"));
         }
@@ -192,5 +218,13 @@ mod tests {
         );
         assert!(swap("sample_ms = 100", "sample_ms = 100\nextra = 1").contains("unknown field"));
         assert!(swap("pin = 7", "pin = \"7\"").contains("pin"));
+        assert!(
+            swap(
+                "aliases = [\"Softener Valve\"]",
+                "aliases = [\"a\", \"b\", \"c\"]"
+            )
+            .contains("\"Soft Valve\" has 3 aliases, at most 2")
+        );
+        assert!(swap("c0 = 28116.48", "c0 = nan").contains("water.c0: must be a finite number"));
     }
 }

@@ -49,13 +49,23 @@ export class Connection {
 
   /** Sends a v2 command; resolves with the reply ({ok, result} or {ok:false, error}). */
   request(cmd, params = {}) {
+    return this.send((id) => JSON.stringify({ cmd, id, ...params }));
+  }
+
+  /** Sends a v2 command whose `cycle` is JSON text as the user wrote it (so duplicate keys and
+   *  key case reach the controller unchanged, and it warns about them). */
+  requestWithCycle(cmd, cycleText) {
+    return this.send((id) => `{"cmd":${JSON.stringify(cmd)},"id":${id},"cycle":${cycleText}}`);
+  }
+
+  send(frame) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) {
       return Promise.resolve({ ok: false, error: { code: "disconnected", message: "not connected to the controller", path: "" } });
     }
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.ws.send(JSON.stringify({ cmd, id, ...params }));
+      this.ws.send(frame(id));
     }).catch((e) => ({ ok: false, error: { code: "disconnected", message: e.message, path: "" } }));
   }
 }

@@ -120,8 +120,9 @@ export function resolveOutput(compId, outputs) {
  */
 export function layout(phases, outputs, fromMs, toMs, mergeMs) {
   const starts = phaseStarts(phases);
-  const rows = outputs.map((o) => ({ name: o.name, pin: o.pin, direction: o.name === "Motor Direction", spans: [] }));
+  const rows = outputs.map((o) => ({ name: o.name, pin: o.pin, role: o.role ?? null, direction: o.role === "direction", spans: [] }));
   const row = (name) => rows.find((r) => r.name === name);
+  const byRole = (role) => rows.find((r) => r.role === role);
   const bands = phases.map((p, i) => ({
     index: i, startMs: starts[i], endMs: starts[i] + p.duration,
     label: p.id || p.name || `phase ${i + 1}`, name: p.name, color: p.color, trigger: p.trigger,
@@ -132,7 +133,7 @@ export function layout(phases, outputs, fromMs, toMs, mergeMs) {
     for (const c of p.components) {
       const base = t0 + p.startTime + c.start;
       if (c.motor) {
-        motorSpans(c.motor, base, fromMs, toMs, mergeMs, row("Motor"), row("Motor Direction"), t0 + p.duration);
+        motorSpans(c.motor, base, fromMs, toMs, mergeMs, byRole("motor"), byRole("direction"), t0 + p.duration);
       } else if (c.duration > 0) {
         const out = resolveOutput(c.compId, outputs);
         if (out) add(row(out.name), base, base + c.duration, mergeMs, fromMs, toMs);
@@ -154,9 +155,31 @@ function add(r, s, e, mergeMs, fromMs, toMs) {
   }
 }
 
+/** A span ON for `share` of its length, clipped to the window. */
+function addShare(r, s, e, share, mergeMs, fromMs, toMs) {
+  if (!r || share <= 0) return;
+  const cs = Math.max(s, fromMs);
+  const ce = Math.min(e, toMs);
+  if (ce <= cs) return;
+  add(r, cs, ce, mergeMs, fromMs, toMs);
+  const last = r.spans[r.spans.length - 1];
+  last[2] += (ce - cs) * share - (ce - cs);
+}
+
 function motorSpans(motor, base, fromMs, toMs, mergeMs, motorRow, dirRow, phaseEnd) {
   const P = period(motor);
   if (P <= 0 || motor.pattern.length === 0) return;
+  if (P < mergeMs) {
+    // A whole pass is narrower than a pixel: one bar whose shade is the duty cycle, computed,
+    // not generated (a pattern can repeat billions of times).
+    const last = motor.pattern[motor.pattern.length - 1];
+    const end = base + motor.repeat * P - last.pause;
+    const on = motor.pattern.reduce((t, s) => t + s.step, 0) / P;
+    const cw = motor.pattern.reduce((t, s) => t + (s.ccw ? 0 : s.step + s.pause), 0) / P;
+    addShare(motorRow, base, end, on, mergeMs, fromMs, toMs);
+    addShare(dirRow, base, Math.min(phaseEnd, end + last.pause), cw, mergeMs, fromMs, toMs);
+    return;
+  }
   const first = Math.max(0, Math.floor((fromMs - base) / P) - 1);
   const last = Math.min(motor.repeat - 1, Math.ceil((toMs - base) / P));
   // The direction relay is ON (clockwise) from a cw step's start until the next ccw step,

@@ -73,7 +73,12 @@ function triggerFields(phase, changed) {
   box.append(el("label", { class: "inline" }, el("span", {}, "Ends the phase on a sensor reading"), toggle));
   if (!trig) return box;
   const select = (label, name, options, value) => el("label", {}, label, el("select", {
-    onchange: (e) => { set(trig, name, name === "triggerAbove" ? e.target.value === "true" : e.target.value); changed(true); },
+    onchange: (e) => {
+      set(trig, name, name === "triggerAbove" ? e.target.value === "true" : e.target.value);
+      // "wait" needs a timeout: write the one the form shows, so the document has it too.
+      if (name === "mode" && e.target.value === "wait" && getv(trig, "timeoutMs", undefined) === undefined) set(trig, "timeoutMs", 30000);
+      changed(true);
+    },
   }, ...options.map(([v, text]) => el("option", { value: v, selected: String(value) === v }, text))));
   const mode = String(getv(trig, "mode", "end")).toLowerCase();
   const grid = el("div", { class: "grid" },

@@ -7,10 +7,13 @@ import { normalise, summary, layout, resolveOutput, phaseStarts } from "../lib/c
 import { fromTelemetry } from "../lib/telemetry.js";
 import { duration, clock, tickStep, tick } from "../lib/format.js";
 
+// The outputs of the default board as the controller's hello lists them (copied from a real
+// hello: crates/tumble-core/tests/protocol.rs checks the same shape).
 const OUTPUTS = [
   ["Retractor", 7], ["Detergent Valve", 8], ["Cold Valve", 5], ["Drain Pump", 19],
-  ["Hot Valve", 9], ["Soft Valve", 18, ["Softener Valve"]], ["Motor", 4], ["Motor Direction", 10],
-].map(([name, pin, aliases = []]) => ({ name, pin, aliases }));
+  ["Hot Valve", 9], ["Soft Valve", 18, ["Softener Valve"]], ["Motor", 4, [], "motor"],
+  ["Motor Direction", 10, [], "direction"],
+].map(([name, pin, aliases = [], role = null]) => ({ role, name, aliases, pin, active_low: true }));
 
 const example = (name) =>
   JSON.parse(readFileSync(new URL(`../../../../examples/cycles/${name}`, import.meta.url)));
@@ -48,6 +51,15 @@ test("a million events lay out in visible pieces, merged to pixels", () => {
   const zoom = layout(phases, OUTPUTS, 1000, 1500, 0.5);
   const pulses = zoom.rows.find((r) => r.name === "Motor").spans;
   assert.deepEqual(pulses, [[1000, 1050, 50], [1100, 1150, 50], [1200, 1250, 50], [1300, 1350, 50], [1400, 1450, 50], [1500, 1550, 50]]);
+});
+
+test("a pattern of billions of repeats draws as one shaded bar, at once", () => {
+  const phases = normalise({ phases: [{ components: [{ compId: "Motor", motorConfig: {
+    repeatTimes: 4294967295, pattern: [{ stepTime: 1, pauseTime: 0 }] } }] }] });
+  // Generating 4.3 billion pulses would take minutes; this returns at once.
+  const l = layout(phases, OUTPUTS, 0, phases[0].duration, phases[0].duration / 1000);
+  const [s, e, on] = l.rows.find((r) => r.role === "motor").spans[0];
+  assert.deepEqual([s, e, on], [0, 4294967295, 4294967295], "ON all the time (no pauses)");
 });
 
 test("motor direction rows: cw shaded until the next ccw step", () => {
