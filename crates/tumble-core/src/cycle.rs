@@ -398,12 +398,13 @@ impl<'a> Parser<'a, '_> {
         self.report.warn(&self.path, args);
     }
 
-    fn push_key(&mut self, key: &str) -> usize {
+    /// Appends `.key` to the path; returns the length to truncate back to.
+    fn push_key(&mut self, key: impl fmt::Display) -> usize {
         let mark = self.path.len();
         if mark > 0 {
             let _ = self.path.write_char('.');
         }
-        let _ = self.path.write_str(key);
+        let _ = write!(self.path, "{key}");
         mark
     }
 
@@ -445,7 +446,7 @@ impl<'a> Parser<'a, '_> {
             let known = fields.iter().position(|f| key.eq_ignore_ascii_case(f));
             let mark = match known {
                 Some(i) => self.push_key(fields[i]),
-                None => self.push_key_text(key),
+                None => self.push_key(key),
             };
             match known {
                 None => {
@@ -473,14 +474,6 @@ impl<'a> Parser<'a, '_> {
         Ok(())
     }
 
-    fn push_key_text(&mut self, key: Str<'_>) -> usize {
-        let mark = self.path.len();
-        if mark > 0 {
-            let _ = self.path.write_char('.');
-        }
-        let _ = write!(self.path, "{key}");
-        mark
-    }
 
     /// Walks an array's items, at most `max` of them (`too_many` says why when there are more).
     fn items(
