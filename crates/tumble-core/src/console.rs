@@ -106,9 +106,10 @@ mod tests {
                 assert!(used > 0 && used <= rest.len());
                 rest = &rest[used..];
                 match ev {
-                    Some(Event::Line { len }) => out.push(Ok(
-                        std::string::String::from_utf8(buf[..len].to_vec()).unwrap()
-                    )),
+                    Some(Event::Line { len }) => out
+                        .push(Ok(
+                            std::string::String::from_utf8(buf[..len].to_vec()).unwrap()
+                        )),
                     Some(Event::TooLong { len }) => out.push(Err(len)),
                     None => assert!(rest.is_empty(), "no event means the input was used up"),
                 }
@@ -124,12 +125,18 @@ mod tests {
     #[test]
     fn every_line_end_works_and_crlf_counts_once() {
         assert_eq!(run(64, &[b"a\nb\rc\r\nd\n"]), lines(&["a", "b", "c", "d"]));
-        assert_eq!(run(64, &[b"{\"action\":\"ping\"}\r\n"]), lines(&["{\"action\":\"ping\"}"]));
+        assert_eq!(
+            run(64, &[b"{\"action\":\"ping\"}\r\n"]),
+            lines(&["{\"action\":\"ping\"}"])
+        );
     }
 
     #[test]
     fn crlf_split_across_reads_is_one_line_end() {
-        assert_eq!(run(64, &[b"one\r", b"\ntwo\r", b"\n"]), lines(&["one", "two"]));
+        assert_eq!(
+            run(64, &[b"one\r", b"\ntwo\r", b"\n"]),
+            lines(&["one", "two"])
+        );
     }
 
     #[test]
@@ -142,7 +149,10 @@ mod tests {
     fn a_line_may_arrive_byte_by_byte() {
         let text = b"{\"cmd\":\"get_status\",\"id\":7}\n";
         let chunks: Vec<&[u8]> = text.chunks(1).collect();
-        assert_eq!(run(64, &chunks), lines(&["{\"cmd\":\"get_status\",\"id\":7}"]));
+        assert_eq!(
+            run(64, &chunks),
+            lines(&["{\"cmd\":\"get_status\",\"id\":7}"])
+        );
     }
 
     #[test]
@@ -163,7 +173,10 @@ mod tests {
         let input = b"ab\ncd\n";
         assert_eq!(f.feed(&mut buf, input), (3, Some(Event::Line { len: 2 })));
         assert_eq!(&buf[..2], b"ab");
-        assert_eq!(f.feed(&mut buf, &input[3..]), (3, Some(Event::Line { len: 2 })));
+        assert_eq!(
+            f.feed(&mut buf, &input[3..]),
+            (3, Some(Event::Line { len: 2 }))
+        );
         assert_eq!(&buf[..2], b"cd");
     }
 
@@ -191,7 +204,10 @@ mod tests {
         let mut f = LineFramer::new();
         assert_eq!(f.feed(&mut buf, b"abcdef"), (6, None));
         assert_eq!(f.pending(), 6);
-        assert_eq!(f.feed(&mut buf, b"\n"), (1, Some(Event::TooLong { len: 6 })));
+        assert_eq!(
+            f.feed(&mut buf, b"\n"),
+            (1, Some(Event::TooLong { len: 6 }))
+        );
         assert_eq!(f.feed(&mut buf, b"z\n"), (2, Some(Event::Line { len: 1 })));
         assert_eq!(&buf[..1], b"z");
     }

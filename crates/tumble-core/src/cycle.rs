@@ -474,7 +474,6 @@ impl<'a> Parser<'a, '_> {
         Ok(())
     }
 
-
     /// Walks an array's items, at most `max` of them (`too_many` says why when there are more).
     fn items(
         &mut self,

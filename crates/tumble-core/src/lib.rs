@@ -8,10 +8,12 @@
 extern crate std;
 
 pub mod board;
+pub mod console;
 pub mod cycle;
 pub mod json;
 pub mod limits;
 pub mod protocol;
+pub mod record;
 pub mod runner;
 pub mod sensor;
 pub mod telemetry;

@@ -1,0 +1,29 @@
+//! The parts of the ESP32-C3 firmware that are not hardware, kept in a crate that builds and is
+//! tested on the host (`cargo test -p tumble-fw-logic --target x86_64-unknown-linux-gnu`):
+//!
+//! - [`pins`]: the runner's output changes as set/clear masks, one register write per group;
+//! - [`alarm`]: the control loop's use of the runner: one deadline, samples, telemetry;
+//! - [`session`]: one command frame through tumble-core's protocol, reply in a fixed buffer,
+//!   the document to store located in the frame so it can be sealed in place;
+//! - [`access`]: the token and Origin checks of the WebSocket upgrade;
+//! - [`local`]: console-only commands (Wi-Fi credentials);
+//! - [`logline`]: ESP-IDF style log lines and the phase notices in the host's words;
+//! - [`writer`]: `fmt::Write` into fixed buffers.
+//!
+//! No unsafe, no allocation, no clock: the firmware passes `now` in, as it does to the runner.
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+pub mod access;
+pub mod alarm;
+pub mod local;
+pub mod logline;
+pub mod pins;
+pub mod session;
+pub mod writer;
+
+#[cfg(test)]
+mod testutil;

@@ -1,0 +1,297 @@
+//! Commands only the serial console takes, in the v2 shape (one JSON object per line):
+//!
+//! ```text
+//! {"cmd":"set_wifi","ssid":"Laundry","password":"secret","id":1}   store and use these
+//! {"cmd":"set_wifi","ssid":"Cafe"}                                  an open network
+//! {"cmd":"clear_wifi"}                                              forget the stored ones
+//! help                                                              this list
+//! ```
+//!
+//! Anything else on the console goes to tumble-core's protocol, like a WebSocket frame. Wi-Fi
+//! credentials are not accepted over the network: whoever can reach the WebSocket could
+//! otherwise move the controller to another network.
+
+use core::fmt::{self, Write};
+
+use tumble_core::json::{self, Kind, Reader};
+use tumble_core::record::{MAX_PASSWORD, MAX_SSID};
+
+/// A console-only command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Local<'a> {
+    SetWifi {
+        id: Option<&'a [u8]>,
+        ssid: heapless::String<MAX_SSID>,
+        password: heapless::String<MAX_PASSWORD>,
+    },
+    ClearWifi {
+        id: Option<&'a [u8]>,
+    },
+    Help,
+    /// A console command with bad parameters.
+    Refused {
+        id: Option<&'a [u8]>,
+        message: &'static str,
+        path: &'static str,
+    },
+}
+
+/// The console-only command on this line, or None when the line is for the protocol.
+pub fn parse(line: &[u8]) -> Option<Local<'_>> {
+    let trimmed = line.trim_ascii();
+    if trimmed.eq_ignore_ascii_case(b"help") || trimmed == b"?" {
+        return Some(Local::Help);
+    }
+    json::check_syntax(line).ok()?;
+    let mut r = Reader::new(line);
+    if r.peek().ok()? != Kind::Object {
+        return None;
+    }
+    let mut cmd = None;
+    let mut id = None;
+    let mut ssid = None;
+    let mut password = None;
+    let mut members = r.object().ok()?;
+    while let Some(key) = r.next_key(&mut members).ok()? {
+        r.peek().ok()?;
+        let start = r.offset();
+        r.skip_value().ok()?;
+        let raw = &line[start..r.offset()];
+        let slot = if key.eq_ignore_ascii_case("cmd") {
+            &mut cmd
+        } else if key.eq_ignore_ascii_case("id") {
+            &mut id
+        } else if key.eq_ignore_ascii_case("ssid") {
+            &mut ssid
+        } else if key.eq_ignore_ascii_case("password") {
+            &mut password
+        } else {
+            continue;
+        };
+        // The first of duplicate keys counts, as in the protocol.
+        if slot.is_none() {
+            *slot = Some(raw);
+        }
+    }
+    let name = cmd.and_then(|raw| {
+        let mut r = Reader::new(raw);
+        (r.peek().ok()? == Kind::String).then_some(())?;
+        r.string().ok()
+    })?;
+    if name.eq_exact("clear_wifi") {
+        return Some(Local::ClearWifi { id });
+    }
+    if !name.eq_exact("set_wifi") {
+        return None;
+    }
+    let refused = |message, path| Some(Local::Refused { id, message, path });
+    let Some(ssid) = ssid else {
+        return refused("set_wifi needs an ssid (a string)", "ssid");
+    };
+    let Some(ssid) = text::<MAX_SSID>(ssid) else {
+        return refused("ssid must be a string of 1 to 32 bytes", "ssid");
+    };
+    if ssid.is_empty() {
+        return refused("ssid must be a string of 1 to 32 bytes", "ssid");
+    }
+    let password = match password {
+        None => heapless::String::new(),
+        Some(raw) => match text::<MAX_PASSWORD>(raw) {
+            Some(p) if p.is_empty() || p.len() >= 8 => p,
+            _ => {
+                return refused(
+                    "password must be a string of 8 to 64 bytes, or empty for an open network",
+                    "password",
+                );
+            }
+        },
+    };
+    Some(Local::SetWifi { id, ssid, password })
+}
+
+/// A JSON string value, unescaped, if it fits `N` bytes.
+fn text<const N: usize>(raw: &[u8]) -> Option<heapless::String<N>> {
+    let mut r = Reader::new(raw);
+    if r.peek().ok()? != Kind::String {
+        return None;
+    }
+    let s = r.string().ok()?;
+    let mut out = heapless::String::new();
+    for ch in s.chars() {
+        out.push(ch).ok()?;
+    }
+    Some(out)
+}
+
+/// When the credentials reach flash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Saved {
+    /// Written now.
+    Now,
+    /// A cycle is running: flash is not written while a phase runs, so the write waits until
+    /// the controller is idle.
+    WhenIdle,
+}
+
+impl Saved {
+    fn word(self) -> &'static str {
+        match self {
+            Saved::Now => "now",
+            Saved::WhenIdle => "when_idle",
+        }
+    }
+}
+
+/// `{"type":"reply","id":ID,"ok":true,"result":{"ssid":"...","saved":"now"}}`.
+pub fn write_wifi_ok(
+    w: &mut impl Write,
+    id: Option<&[u8]>,
+    ssid: &str,
+    saved: Saved,
+) -> fmt::Result {
+    header(w, id)?;
+    w.write_str(",\"ok\":true,\"result\":{\"ssid\":")?;
+    json::write_str(w, ssid)?;
+    write!(w, ",\"saved\":\"{}\"}}}}", saved.word())
+}
+
+/// `{"type":"reply","id":ID,"ok":false,"error":{"code":..,"message":..,"path":..}}`.
+pub fn write_error(
+    w: &mut impl Write,
+    id: Option<&[u8]>,
+    code: &str,
+    message: impl fmt::Display,
+    path: &str,
+) -> fmt::Result {
+    header(w, id)?;
+    write!(
+        w,
+        ",\"ok\":false,\"error\":{{\"code\":\"{code}\",\"message\":{},\"path\":",
+        json::Quoted(message)
+    )?;
+    json::write_str(w, path)?;
+    w.write_str("}}")
+}
+
+fn header(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
+    w.write_str("{\"type\":\"reply\",\"id\":")?;
+    // The id was syntax-checked with the line, so it is JSON.
+    match id.and_then(|raw| core::str::from_utf8(raw).ok()) {
+        Some(text) => w.write_str(text),
+        None => w.write_str("null"),
+    }
+}
+
+/// The console's help text.
+pub const HELP: &str = "\
+Tumble console: one command per line, replies as on ws://HOST:8080/ws.
+  {\"action\":\"start_cycle\"}                    v1 commands (plain-text replies)
+  {\"cmd\":\"get_status\",\"id\":1}                 v2 commands (JSON replies); see docs/protocol.md
+  {\"action\":\"write_json\",\"data\":{\"phases\":[...]}}   load a cycle (the whole document on one line)
+  {\"cmd\":\"set_wifi\",\"ssid\":\"NAME\",\"password\":\"PASS\"}   store Wi-Fi credentials (console only)
+  {\"cmd\":\"clear_wifi\"}                          forget them (the build-time ones apply again)
+  help                                           this text";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::String;
+
+    #[test]
+    fn set_wifi_with_and_without_password() {
+        let l =
+            parse(br#"{"cmd":"set_wifi","ssid":"Laundry \"2\"","password":"secret123","id":7}"#);
+        assert_eq!(
+            l,
+            Some(Local::SetWifi {
+                id: Some(b"7"),
+                ssid: "Laundry \"2\"".try_into().unwrap(),
+                password: "secret123".try_into().unwrap()
+            })
+        );
+        let l = parse(br#"  {"CMD":"set_wifi","Ssid":"Cafe"}  "#);
+        assert_eq!(
+            l,
+            Some(Local::SetWifi {
+                id: None,
+                ssid: "Cafe".try_into().unwrap(),
+                password: heapless::String::new()
+            })
+        );
+    }
+
+    #[test]
+    fn clear_and_help() {
+        assert_eq!(
+            parse(br#"{"cmd":"clear_wifi","id":{"a":[1]}}"#),
+            Some(Local::ClearWifi {
+                id: Some(br#"{"a":[1]}"#)
+            })
+        );
+        assert_eq!(parse(b"help"), Some(Local::Help));
+        assert_eq!(parse(b" HELP \r"), Some(Local::Help));
+    }
+
+    #[test]
+    fn everything_else_is_for_the_protocol() {
+        for line in [
+            &br#"{"cmd":"start","id":1}"#[..],
+            br#"{"action":"set_wifi"}"#,
+            br#"{"cmd":"SET_WIFI","ssid":"x"}"#,
+            br#"{"cmd":5}"#,
+            b"connect",
+            b"{not json",
+            b"[1,2]",
+            b"",
+        ] {
+            assert_eq!(parse(line), None, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    #[test]
+    fn bad_parameters_are_refused_with_their_path() {
+        let cases: [(&[u8], &str); 6] = [
+            (br#"{"cmd":"set_wifi"}"#, "ssid"),
+            (br#"{"cmd":"set_wifi","ssid":""}"#, "ssid"),
+            (br#"{"cmd":"set_wifi","ssid":5}"#, "ssid"),
+            (
+                br#"{"cmd":"set_wifi","ssid":"123456789012345678901234567890123"}"#,
+                "ssid",
+            ),
+            (
+                br#"{"cmd":"set_wifi","ssid":"x","password":"short"}"#,
+                "password",
+            ),
+            (
+                br#"{"cmd":"set_wifi","ssid":"x","password":null}"#,
+                "password",
+            ),
+        ];
+        for (line, want) in cases {
+            match parse(line) {
+                Some(Local::Refused { path, .. }) => assert_eq!(path, want),
+                other => panic!("{}: {other:?}", String::from_utf8_lossy(line)),
+            }
+        }
+        // 32 bytes of SSID and 64 of password are the limits, not past them.
+        let ok = br#"{"cmd":"set_wifi","ssid":"12345678901234567890123456789012","password":"1234567890123456789012345678901234567890123456789012345678901234"}"#;
+        assert!(matches!(parse(ok), Some(Local::SetWifi { .. })));
+    }
+
+    #[test]
+    fn replies_are_v2_json() {
+        let mut s = String::new();
+        write_wifi_ok(&mut s, Some(b"\"x\""), "Net \"A\"", Saved::WhenIdle).unwrap();
+        assert_eq!(
+            s,
+            r#"{"type":"reply","id":"x","ok":true,"result":{"ssid":"Net \"A\"","saved":"when_idle"}}"#
+        );
+        serde_json::from_str::<serde_json::Value>(&s).unwrap();
+        s.clear();
+        write_error(&mut s, None, "invalid_request", "bad \"ssid\"", "ssid").unwrap();
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["id"], serde_json::Value::Null);
+        assert_eq!(v["error"]["message"], "bad \"ssid\"");
+        assert_eq!(v["error"]["path"], "ssid");
+    }
+}

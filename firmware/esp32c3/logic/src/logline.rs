@@ -1,0 +1,220 @@
+//! ESP-IDF style log lines, `I (5000) cycle: Phase 'fill' (1/3) started`, with the phase
+//! notices in the same words as `tumble serve`, so a console log reads like the host's.
+
+use core::fmt::{self, Write};
+
+use tumble_core::cycle::Cycle;
+use tumble_core::runner::{Notice, PhaseEnd};
+
+/// `{level} ({ms}) {tag}: {message}` (no line end).
+pub fn write_line(
+    w: &mut impl Write,
+    level: char,
+    at_us: u64,
+    tag: &str,
+    message: fmt::Arguments<'_>,
+) -> fmt::Result {
+    write!(w, "{level} ({}) {tag}: {message}", at_us / 1000)
+}
+
+/// A notice as a log line's level, instant and message.
+#[derive(Clone, Copy)]
+pub struct NoticeLine<'a> {
+    pub level: char,
+    pub at_us: u64,
+    pub message: NoticeText<'a>,
+}
+
+/// The message of a notice; the phase names come from the cycle the notice is about.
+#[derive(Clone, Copy)]
+pub struct NoticeText<'a> {
+    notice: Notice,
+    cycle: &'a Cycle,
+}
+
+/// Describes a notice. `cycle` must be the cycle it is about: the loaded one, except for the
+/// notices of a reload ([`PhaseEnd::Replaced`]), which are about the cycle that was replaced.
+pub fn describe(notice: Notice, cycle: &Cycle) -> NoticeLine<'_> {
+    let (level, at_us) = match notice {
+        Notice::PhaseStarted { at_us, .. } | Notice::CycleEnded { at_us, .. } => ('I', at_us),
+        Notice::PhaseEnded { at_us, end, .. } => match end {
+            PhaseEnd::Faulted(_) => ('E', at_us),
+            _ => ('I', at_us),
+        },
+    };
+    NoticeLine {
+        level,
+        at_us,
+        message: NoticeText { notice, cycle },
+    }
+}
+
+/// Whether a batch of notices is about a cycle that a load has just replaced.
+pub fn about_replaced_cycle(notices: &[Notice]) -> bool {
+    notices.iter().any(|n| {
+        matches!(
+            n,
+            Notice::PhaseEnded {
+                end: PhaseEnd::Replaced,
+                ..
+            }
+        )
+    })
+}
+
+impl fmt::Display for NoticeText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let phases = self.cycle.phases();
+        let total = phases.len();
+        let name = |phase: u8| {
+            phases
+                .get(phase as usize)
+                .map_or("?", |p| self.cycle.phase_label(p))
+        };
+        match self.notice {
+            Notice::PhaseStarted { phase, .. } => write!(
+                f,
+                "Phase '{}' ({}/{total}) started",
+                name(phase),
+                phase as usize + 1
+            ),
+            Notice::PhaseEnded { phase, end, .. } => {
+                let how = match end {
+                    PhaseEnd::Faulted(_) => {
+                        "FAULT: its sensor condition did not hold before the timeout"
+                    }
+                    PhaseEnd::Completed => "completed",
+                    PhaseEnd::Triggered => "ended by its sensor trigger",
+                    PhaseEnd::Skipped => "skipped",
+                    PhaseEnd::Stopped => "stopped",
+                    PhaseEnd::Replaced => "stopped: a new cycle was loaded",
+                };
+                write!(
+                    f,
+                    "Phase '{}' ({}/{total}) {how}",
+                    name(phase),
+                    phase as usize + 1
+                )
+            }
+            Notice::CycleEnded { completed, .. } => write!(
+                f,
+                "Cycle {}, all outputs OFF",
+                if completed { "completed" } else { "stopped" }
+            ),
+        }
+    }
+}
+
+/// The first line of a reply, at most 120 characters: what the host logs for a command.
+pub fn first_line(text: &str) -> &str {
+    let line = text.lines().next().unwrap_or("");
+    match line.char_indices().nth(120) {
+        Some((i, _)) => &line[..i],
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::example;
+    use std::string::String;
+    use tumble_core::board::Board;
+    use tumble_core::runner::Fault;
+
+    fn text(n: Notice, c: &Cycle) -> (char, String) {
+        let l = describe(n, c);
+        (l.level, std::format!("{}", l.message))
+    }
+
+    #[test]
+    fn lines_look_like_esp_idf() {
+        let mut s = String::new();
+        write_line(&mut s, 'I', 5_000_999, "cycle", format_args!("x {}", 1)).unwrap();
+        assert_eq!(s, "I (5000) cycle: x 1");
+    }
+
+    #[test]
+    fn notices_read_like_the_hosts() {
+        let mut c = Cycle::new();
+        c.parse(
+            example("original-example.json").as_bytes(),
+            &Board::washer(),
+        )
+        .unwrap();
+        assert_eq!(
+            text(Notice::PhaseStarted { at_us: 0, phase: 0 }, &c),
+            ('I', "Phase 'phase-1' (1/2) started".into())
+        );
+        assert_eq!(
+            text(
+                Notice::PhaseEnded {
+                    at_us: 0,
+                    phase: 1,
+                    end: PhaseEnd::Triggered
+                },
+                &c
+            ),
+            (
+                'I',
+                "Phase 'phase-2' (2/2) ended by its sensor trigger".into()
+            )
+        );
+        assert_eq!(
+            text(
+                Notice::PhaseEnded {
+                    at_us: 0,
+                    phase: 0,
+                    end: PhaseEnd::Faulted(Fault::WaitTimeout { phase: 0 })
+                },
+                &c
+            ),
+            (
+                'E',
+                "Phase 'phase-1' (1/2) FAULT: its sensor condition did not hold before the timeout"
+                    .into()
+            )
+        );
+        assert_eq!(
+            text(
+                Notice::CycleEnded {
+                    at_us: 0,
+                    completed: false
+                },
+                &c
+            ),
+            ('I', "Cycle stopped, all outputs OFF".into())
+        );
+        // A phase the cycle does not have (a notice about another cycle) does not panic.
+        assert_eq!(
+            text(Notice::PhaseStarted { at_us: 0, phase: 9 }, &c).1,
+            "Phase '?' (10/2) started"
+        );
+    }
+
+    #[test]
+    fn reload_notices_are_recognised() {
+        let replaced = [
+            Notice::PhaseEnded {
+                at_us: 0,
+                phase: 0,
+                end: PhaseEnd::Replaced,
+            },
+            Notice::CycleEnded {
+                at_us: 0,
+                completed: false,
+            },
+        ];
+        assert!(about_replaced_cycle(&replaced));
+        assert!(!about_replaced_cycle(&replaced[1..]));
+    }
+
+    #[test]
+    fn first_line_is_bounded() {
+        assert_eq!(first_line("ok: pong"), "ok: pong");
+        assert_eq!(first_line("a\nb"), "a");
+        let long = "é".repeat(200);
+        assert_eq!(first_line(&long).chars().count(), 120);
+        assert_eq!(first_line(""), "");
+    }
+}

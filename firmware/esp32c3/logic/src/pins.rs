@@ -1,0 +1,223 @@
+//! The runner's output changes as GPIO set/clear masks. The runner calls `set` for each change
+//! of a same-instant group (all OFF, all direction, or all ON) and then `commit`; the group goes
+//! out in one write of the set mask and one of the clear mask, i.e. one `GPIO_OUT_W1TS` and one
+//! `GPIO_OUT_W1TC` register write on the ESP32-C3, and only the registers with a bit set are
+//! written. Pins that are not the board's outputs are never touched.
+
+use tumble_core::board::{Board, Level};
+use tumble_core::runner::{Notice, Outputs};
+
+/// Where a group of changes goes: on the chip the W1TS/W1TC registers, in tests a recorder.
+pub trait GpioWrite {
+    /// Drives the pins of `set` high and those of `clear` low (bit n = GPIO n). At least one of
+    /// the two is non-zero, and they never share a bit.
+    fn write(&mut self, set: u32, clear: u32);
+}
+
+/// Notices kept between two drains. A late wake-up after a run of zero-length phases can produce
+/// more; the rest are counted and the log says how many were lost.
+pub const MAX_NOTICES: usize = 16;
+
+/// The runner's [`Outputs`] on a chip with memory-mapped set/clear registers.
+pub struct MaskPins<G> {
+    gpio: G,
+    /// The board's output pins.
+    mask: u32,
+    set: u32,
+    clear: u32,
+    notices: heapless::Vec<Notice, MAX_NOTICES>,
+    lost_notices: u32,
+    /// Changes refused because the pin is not one of the board's outputs (a bug if ever > 0).
+    stray: u32,
+}
+
+impl<G: GpioWrite> MaskPins<G> {
+    /// Pins come from the board profile; a pin number of 32 or more cannot be an output here
+    /// (the ESP32-C3 has GPIO0..21).
+    pub fn new(gpio: G, board: &Board) -> Self {
+        MaskPins {
+            gpio,
+            mask: output_mask(board),
+            set: 0,
+            clear: 0,
+            notices: heapless::Vec::new(),
+            lost_notices: 0,
+            stray: 0,
+        }
+    }
+
+    pub fn mask(&self) -> u32 {
+        self.mask
+    }
+
+    pub fn gpio(&self) -> &G {
+        &self.gpio
+    }
+
+    pub fn gpio_mut(&mut self) -> &mut G {
+        &mut self.gpio
+    }
+
+    pub fn stray(&self) -> u32 {
+        self.stray
+    }
+
+    /// The notices since the last drain, in order, and how many did not fit.
+    pub fn drain_notices(&mut self) -> (heapless::Vec<Notice, MAX_NOTICES>, u32) {
+        let lost = core::mem::take(&mut self.lost_notices);
+        (core::mem::take(&mut self.notices), lost)
+    }
+}
+
+/// Bit mask of a board's output pins (pins of 32 and above are left out).
+pub fn output_mask(board: &Board) -> u32 {
+    board
+        .outputs()
+        .filter(|(_, o)| o.pin < 32)
+        .fold(0, |m, (_, o)| m | 1 << o.pin)
+}
+
+impl<G: GpioWrite> Outputs for MaskPins<G> {
+    fn set(&mut self, pin: u8, level: Level, _due_us: u64) {
+        let bit = 1u32.checked_shl(pin as u32).unwrap_or(0) & self.mask;
+        if bit == 0 {
+            self.stray += 1;
+            return;
+        }
+        match level {
+            Level::High => {
+                self.set |= bit;
+                self.clear &= !bit;
+            }
+            Level::Low => {
+                self.clear |= bit;
+                self.set &= !bit;
+            }
+        }
+    }
+
+    fn commit(&mut self) {
+        let (set, clear) = (self.set, self.clear);
+        self.set = 0;
+        self.clear = 0;
+        if set | clear != 0 {
+            self.gpio.write(set, clear);
+        }
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        if self.notices.push(notice).is_err() {
+            self.lost_notices += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{Recorder, load};
+    use std::vec::Vec;
+    use tumble_core::runner::Runner;
+
+    #[test]
+    fn the_mask_is_the_boards_pins() {
+        let pins = MaskPins::new(Recorder::default(), &Board::washer());
+        let expected = [7, 8, 5, 19, 9, 18, 4, 10]
+            .iter()
+            .fold(0u32, |m, p| m | 1 << p);
+        assert_eq!(pins.mask(), expected);
+    }
+
+    #[test]
+    fn boot_writes_the_motor_off_first_then_every_other_output() {
+        let board = Board::washer();
+        let mut runner = Runner::new(board.clone());
+        let mut pins = MaskPins::new(Recorder::default(), &board);
+        runner.boot(0, &mut pins);
+        let motor = 1u32 << 4;
+        assert_eq!(
+            pins.gpio().writes,
+            [(motor, 0), (pins.mask() & !motor, 0)],
+            "two register writes: the motor alone, then the rest, all high (OFF)"
+        );
+    }
+
+    #[test]
+    fn a_group_is_one_write_and_the_last_level_wins() {
+        let mut pins = MaskPins::new(Recorder::default(), &Board::washer());
+        pins.set(7, Level::Low, 0);
+        pins.set(8, Level::Low, 0);
+        pins.set(7, Level::High, 0);
+        pins.commit();
+        pins.commit(); // nothing pending: no write
+        assert_eq!(pins.gpio().writes, [(1 << 7, 1 << 8)]);
+    }
+
+    #[test]
+    fn pins_that_are_not_outputs_are_never_written() {
+        let mut pins = MaskPins::new(Recorder::default(), &Board::washer());
+        pins.set(3, Level::Low, 0); // the HX710 DOUT pin
+        pins.set(40, Level::Low, 0);
+        pins.set(255, Level::High, 0);
+        pins.commit();
+        assert!(pins.gpio().writes.is_empty());
+        assert_eq!(pins.stray(), 3);
+    }
+
+    #[test]
+    fn a_motor_pattern_goes_out_in_groups() {
+        // Two seconds CW, one second pause, at 1 s: direction ON then motor ON are two groups.
+        let board = Board::washer();
+        let mut runner = Runner::new(board.clone());
+        let mut pins = MaskPins::new(Recorder::default(), &board);
+        let mut spare = tumble_core::cycle::Cycle::new();
+        runner.boot(0, &mut pins);
+        load(
+            &mut runner,
+            &mut spare,
+            &mut pins,
+            r#"{"phases":[{"id":"wash","components":[{"compId":"Motor","start":1000,"duration":3000,
+               "motorConfig":{"repeatTimes":1,"pattern":[{"stepTime":2000,"pauseTime":1000,"direction":"cw"}]}}]}]}"#,
+        );
+        pins.gpio_mut().writes.clear();
+        runner.start(0, &mut pins).unwrap();
+        let mut now = 0;
+        while let Some(t) = runner.poll_timeout() {
+            now = t;
+            runner.handle_timeout(now, &mut pins);
+        }
+        assert!(now > 0);
+        let (motor, dir) = (1u32 << 4, 1u32 << 10);
+        let writes: Vec<(u32, u32)> = pins.gpio().writes.clone();
+        // Direction ON (low), motor ON (low), motor OFF (high) ... and every output is OFF at
+        // the end: the last write sets bits only.
+        assert!(writes.contains(&(0, dir)), "{writes:x?}");
+        assert!(writes.contains(&(0, motor)), "{writes:x?}");
+        let i_dir = writes.iter().position(|w| *w == (0, dir)).unwrap();
+        let i_motor = writes.iter().position(|w| *w == (0, motor)).unwrap();
+        assert!(i_dir < i_motor, "direction before motor: {writes:x?}");
+        for (set, clear) in &writes {
+            assert_eq!(set & clear, 0);
+            assert!(*set != 0 || *clear != 0);
+        }
+        assert_eq!(writes.last().unwrap().1, 0);
+    }
+
+    #[test]
+    fn notices_are_kept_in_order_and_overflow_is_counted() {
+        let mut pins = MaskPins::new(Recorder::default(), &Board::washer());
+        for i in 0..(MAX_NOTICES as u64 + 3) {
+            pins.notice(Notice::CycleEnded {
+                at_us: i,
+                completed: true,
+            });
+        }
+        let (notices, lost) = pins.drain_notices();
+        assert_eq!(notices.len(), MAX_NOTICES);
+        assert_eq!(lost, 3);
+        assert!(matches!(notices[0], Notice::CycleEnded { at_us: 0, .. }));
+        let (notices, lost) = pins.drain_notices();
+        assert!(notices.is_empty());
+        assert_eq!(lost, 0);
+    }
+}

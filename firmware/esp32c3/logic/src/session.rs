@@ -1,0 +1,432 @@
+//! One command through tumble-core's protocol, with the chip's fixed buffers.
+//!
+//! Every transport (a WebSocket client, the console) owns one buffer laid out as
+//!
+//! ```text
+//! [ HEADROOM | frame (at most FRAME_MAX) | reply (the rest) ]
+//! ```
+//!
+//! The frame is received after the headroom; the reply is written right after the frame; and a
+//! document to store is sealed into a flash record in place, its header written over the frame
+//! bytes before the document (there are always at least `{"data":` or the headroom there). So a
+//! command needs no buffer but its own, and a slow client holds nobody else's memory.
+
+use core::fmt::{self, Write};
+use core::ops::Range;
+
+use tumble_core::protocol::{self, Controller, Version};
+use tumble_core::record;
+use tumble_core::runner::{Outputs, Runner};
+
+use crate::writer::{Overflowing, SliceWriter, Truncating};
+
+/// Bytes kept free before a frame, for the flash record header.
+pub const HEADROOM: usize = record::HEADER_LEN;
+/// Each client's buffer: headroom, frame and reply together.
+pub const CLIENT_BUF: usize = 8 * 1024;
+/// The largest frame (WebSocket message or console line) the chip accepts. The rest of the
+/// buffer, at least `CLIENT_BUF - HEADROOM - FRAME_MAX` bytes, holds the reply.
+pub const FRAME_MAX: usize = 6 * 1024;
+/// The reply room a frame of the largest size leaves.
+pub const MIN_REPLY: usize = CLIENT_BUF - HEADROOM - FRAME_MAX;
+/// Longest command name kept for the log.
+pub const MAX_COMMAND: usize = 24;
+
+const _: () = assert!(
+    MIN_REPLY >= 1024,
+    "a reply needs room for the status or a summary"
+);
+
+/// What a command did, besides its reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Done {
+    pub version: Version,
+    /// The command's name ("" when the frame was not a command), cut to [`MAX_COMMAND`].
+    pub command: heapless::String<MAX_COMMAND>,
+    pub ok: bool,
+    /// Bytes of the reply at the start of the reply buffer.
+    pub reply_len: usize,
+    /// A cycle was loaded: the document to store, as a range of the frame.
+    pub store: Option<Range<usize>>,
+    /// The reply did not fit; a `too_large` refusal was sent instead.
+    pub reply_overflow: bool,
+}
+
+/// Handles `frame` and writes the reply to `reply`. A reply that does not fit is replaced by a
+/// `too_large` error in the frame's protocol version: for a query (get_timeline, get_cycle)
+/// nothing else happened; for a load, which tumble-core applies before it writes the summary,
+/// the message says the cycle was loaded (and it is stored, like any load), as a store failure
+/// says it on the host.
+pub fn run<O: Outputs>(frame: &[u8], c: &mut Controller<'_, O>, reply: &mut [u8]) -> Done {
+    let capacity = reply.len();
+    let mut w = Overflowing::new(reply);
+    // Writing to an Overflowing writer never fails, so neither does handle(); were it to, the
+    // reply would be replaced as an overflowing one is.
+    let handled = protocol::handle(frame, c, &mut w).ok();
+    let store = handled.and_then(|h| h.store).map(|doc| {
+        let start = doc.as_ptr() as usize - frame.as_ptr() as usize;
+        start..start + doc.len()
+    });
+    let mut done = Done {
+        version: handled.map_or(Version::V1, |h| h.version),
+        command: short(handled.map_or("", |h| h.command)),
+        ok: handled.is_some_and(|h| h.ok),
+        reply_len: w.len(),
+        store,
+        reply_overflow: false,
+    };
+    if handled.is_some() && !w.overflowed() {
+        return done;
+    }
+    let needed = w.total();
+    let mut t = Truncating::new(w.into_inner());
+    let _ = if done.store.is_some() {
+        protocol::write_refusal(
+            frame,
+            "too_large",
+            format_args!(
+                "cycle loaded, but its summary ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer"
+            ),
+            &mut t,
+        )
+    } else {
+        protocol::write_refusal(
+            frame,
+            "too_large",
+            format_args!(
+                "the reply ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer (for get_timeline, ask for fewer events with \"limit\")"
+            ),
+            &mut t,
+        )
+    };
+    done.reply_len = t.len();
+    done.reply_overflow = true;
+    done.ok = false;
+    done
+}
+
+fn short(s: &str) -> heapless::String<MAX_COMMAND> {
+    let mut out = heapless::String::new();
+    for ch in s.chars() {
+        if out.push(ch).is_err() {
+            break;
+        }
+    }
+    out
+}
+
+/// The reply to a frame the transport could not take whole: `frame` is what was received of it
+/// (possibly nothing), `len` its full length when known.
+pub fn write_too_large(
+    w: &mut impl Write,
+    frame: &[u8],
+    len: Option<usize>,
+    limit: usize,
+) -> fmt::Result {
+    match len {
+        Some(len) => protocol::write_refusal(
+            frame,
+            "too_large",
+            format_args!("frame of {len} bytes is larger than this controller's limit of {limit}"),
+            w,
+        ),
+        None => protocol::write_refusal(
+            frame,
+            "too_large",
+            format_args!("frame is larger than this controller's limit of {limit} bytes"),
+            w,
+        ),
+    }
+}
+
+/// The hello, with the chip's real frame limit instead of tumble-core's [`protocol::MAX_FRAME`].
+/// Returns the length written to `buf`.
+pub fn write_hello(
+    buf: &mut [u8],
+    runner: &Runner,
+    version: &str,
+    max_frame: usize,
+) -> Result<usize, fmt::Error> {
+    let mut w = SliceWriter::new(buf);
+    protocol::write_hello(&mut w, runner, version)?;
+    let len = w.len();
+    let buf = w.into_inner();
+    let mut from = heapless::String::<32>::new();
+    write!(from, "\"max_frame\":{},", protocol::MAX_FRAME)?;
+    let mut to = heapless::String::<32>::new();
+    write!(to, "\"max_frame\":{max_frame},")?;
+    let at = buf[..len]
+        .windows(from.len())
+        .position(|w| w == from.as_bytes())
+        .ok_or(fmt::Error)?;
+    let new_len = len - from.len() + to.len();
+    if new_len > buf.len() {
+        return Err(fmt::Error);
+    }
+    buf.copy_within(at + from.len()..len, at + to.len());
+    buf[at..at + to.len()].copy_from_slice(to.as_bytes());
+    Ok(new_len)
+}
+
+/// Seals the document of a load, `frame_at + doc` in `buf`, into a flash record in place.
+/// Returns the record's range in `buf`.
+pub fn seal(
+    buf: &mut [u8],
+    frame_at: usize,
+    doc: Range<usize>,
+) -> Result<Range<usize>, record::RecordError> {
+    record::seal_in_place(
+        buf,
+        frame_at + doc.start..frame_at + doc.end,
+        record::Kind::Cycle,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pins::MaskPins;
+    use crate::testutil::{Recorder, example};
+    use std::vec::Vec;
+    use tumble_core::board::Board;
+    use tumble_core::cycle::Cycle;
+
+    struct Rig {
+        runner: Runner,
+        spare: Cycle,
+        pins: MaskPins<Recorder>,
+    }
+
+    fn rig() -> Rig {
+        let board = Board::washer();
+        let mut runner = Runner::new(board.clone());
+        let mut pins = MaskPins::new(Recorder::default(), &board);
+        runner.boot(0, &mut pins);
+        Rig {
+            runner,
+            spare: Cycle::new(),
+            pins,
+        }
+    }
+
+    /// A client buffer with `frame` received after the headroom, as the firmware lays it out.
+    fn buffer(frame: &str) -> Vec<u8> {
+        assert!(frame.len() <= FRAME_MAX);
+        let mut buf = std::vec![0u8; CLIENT_BUF];
+        buf[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame.as_bytes());
+        buf
+    }
+
+    /// What the firmware does with a frame: run it, reply after it.
+    fn exec(r: &mut Rig, buf: &mut [u8], len: usize, now: u64) -> (Done, std::string::String) {
+        let (head, tail) = buf.split_at_mut(HEADROOM + len);
+        let mut c = Controller {
+            runner: &mut r.runner,
+            spare: &mut r.spare,
+            outputs: &mut r.pins,
+            now_us: now,
+        };
+        let done = run(&head[HEADROOM..], &mut c, tail);
+        let reply = std::str::from_utf8(&tail[..done.reply_len]).unwrap().into();
+        (done, reply)
+    }
+
+    #[test]
+    fn replies_are_the_protocols() {
+        let mut r = rig();
+        let frame = r#"{"action":"ping"}"#;
+        let mut buf = buffer(frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert_eq!(reply, "ok: pong");
+        assert!(done.ok);
+        assert_eq!(done.command, "ping");
+        assert_eq!(done.version, Version::V1);
+        assert_eq!(done.store, None);
+
+        let frame = r#"{"cmd":"start","id":"a"}"#;
+        let mut buf = buffer(frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(!done.ok);
+        assert_eq!(done.version, Version::V2);
+        assert!(
+            reply.starts_with(r#"{"type":"reply","id":"a","ok":false,"error":{"code":"no_cycle""#),
+            "{reply}"
+        );
+    }
+
+    #[test]
+    fn a_v1_load_is_stored_from_the_frame_itself() {
+        let mut r = rig();
+        let doc = example("original-example.json");
+        let frame = std::format!(r#"{{"action":"write_json","data":{doc}}}"#);
+        let mut buf = buffer(&frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert_eq!(reply, "ok: cycle loaded");
+        let store = done.store.clone().expect("a load is stored");
+        assert_eq!(&frame.as_bytes()[store.clone()], doc.as_bytes());
+        let rec = seal(&mut buf, HEADROOM, store).unwrap();
+        let got = record::decode(&buf[rec]).unwrap();
+        assert_eq!(got.kind, record::Kind::Cycle);
+        assert_eq!(got.payload, doc.as_bytes());
+        // And what was stored loads back to the same cycle.
+        let mut again = Cycle::new();
+        again.parse(got.payload, r.runner.board()).unwrap();
+        assert_eq!(again.total_events(), r.runner.cycle().total_events());
+    }
+
+    #[test]
+    fn a_v2_load_is_stored_even_when_the_document_comes_first() {
+        let mut r = rig();
+        let doc = example("wash-1600.json");
+        // No space at all: the cycle right after `{"cycle":`, the header must use the headroom.
+        let frame = std::format!(r#"{{"cycle":{doc},"cmd":"load_cycle","id":1}}"#);
+        let mut buf = buffer(&frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(
+            reply.starts_with(r#"{"type":"reply","id":1,"ok":true,"result":{"phases":"#),
+            "{reply}"
+        );
+        let store = done.store.clone().unwrap();
+        assert_eq!(store.start, r#"{"cycle":"#.len());
+        let rec = seal(&mut buf, HEADROOM, store).unwrap();
+        assert_eq!(record::decode(&buf[rec]).unwrap().payload, doc.as_bytes());
+    }
+
+    #[test]
+    fn validate_is_not_stored_and_a_bad_cycle_changes_nothing() {
+        let mut r = rig();
+        let doc = example("original-example.json");
+        let frame = std::format!(r#"{{"cmd":"validate_cycle","cycle":{doc}}}"#);
+        let mut buf = buffer(&frame);
+        let (done, _) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(done.ok);
+        assert_eq!(done.store, None);
+        assert!(r.runner.cycle().phases().is_empty());
+
+        let frame = r#"{"action":"write_json","data":{"phases":[{"components":[{"compId":"Nope","duration":5}]}]}}"#;
+        let mut buf = buffer(frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(!done.ok);
+        assert_eq!(done.store, None);
+        assert!(
+            reply.starts_with("error: phases[0].components[0]"),
+            "{reply}"
+        );
+    }
+
+    #[test]
+    fn a_reply_too_large_for_the_buffer_is_refused_in_the_frames_version() {
+        let mut r = rig();
+        let doc = example("wash-1600.json");
+        let frame = std::format!(r#"{{"action":"write_json","data":{doc}}}"#);
+        let mut buf = buffer(&frame);
+        exec(&mut r, &mut buf, frame.len(), 0);
+        // A page of 500 events is ~38 KB: far more than the buffer.
+        let frame = r#"{"cmd":"get_timeline","id":9,"phase":1,"limit":500}"#;
+        let mut buf = buffer(frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(done.reply_overflow && !done.ok);
+        assert!(
+            reply.starts_with(r#"{"type":"reply","id":9,"ok":false,"error":{"code":"too_large""#),
+            "{reply}"
+        );
+        serde_json::from_str::<serde_json::Value>(&reply).unwrap();
+    }
+
+    #[test]
+    fn a_load_whose_summary_does_not_fit_is_still_loaded_and_stored() {
+        let mut r = rig();
+        let doc = example("wash-1600.json");
+        let frame = std::format!(r#"{{"cmd":"load_cycle","id":"L","cycle":{doc}}}"#);
+        let mut buf = std::vec![0u8; HEADROOM + frame.len() + 200];
+        buf[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame.as_bytes());
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(done.reply_overflow && !done.ok);
+        assert!(done.store.is_some(), "the load happened: it is stored");
+        assert_eq!(r.runner.cycle().phases().len(), 3);
+        let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(v["id"], "L");
+        assert_eq!(v["error"]["code"], "too_large");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("cycle loaded, but")
+        );
+    }
+
+    #[test]
+    fn the_default_timeline_page_and_the_status_fit() {
+        let mut r = rig();
+        for (name, phase) in [
+            ("wash-1600.json", 1),
+            ("full-featured.json", 2),
+            ("original-example.json", 0),
+        ] {
+            let doc = example(name);
+            let frame = std::format!(r#"{{"action":"write_json","data":{doc}}}"#);
+            let mut buf = buffer(&frame);
+            assert!(exec(&mut r, &mut buf, frame.len(), 0).0.ok);
+            let frame = std::format!(r#"{{"cmd":"get_timeline","id":1,"phase":{phase}}}"#);
+            let mut buf = buffer(&frame);
+            let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+            assert!(done.ok, "{name}: {reply}");
+            std::println!("{name}: default timeline page {} bytes", reply.len());
+            let frame = r#"{"cmd":"get_cycle","id":1}"#;
+            let mut buf = buffer(frame);
+            let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+            assert!(done.ok, "{name}: {reply}");
+            std::println!("{name}: get_cycle {} bytes", reply.len());
+        }
+        let frame = r#"{"cmd":"start","id":1}"#;
+        let mut buf = buffer(frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(done.ok);
+        std::println!("status reply {} bytes", reply.len());
+        assert!(reply.len() < MIN_REPLY, "{}", reply.len());
+    }
+
+    #[test]
+    fn too_large_frames_are_refused_in_the_protocol_they_seem_to_speak() {
+        let mut s = std::string::String::new();
+        write_too_large(&mut s, b"", None, FRAME_MAX).unwrap();
+        assert_eq!(
+            s,
+            "error: frame is larger than this controller's limit of 6144 bytes"
+        );
+        s.clear();
+        write_too_large(
+            &mut s,
+            br#"{"cmd":"load_cycle","id":3,"cycle":{"pha"#,
+            Some(9000),
+            FRAME_MAX,
+        )
+        .unwrap();
+        assert!(s.starts_with(r#"{"type":"reply","id":null,"ok":false,"error":{"code":"too_large","message":"frame of 9000 bytes"#), "{s}");
+    }
+
+    #[test]
+    fn hello_tells_the_chips_frame_limit() {
+        let r = rig();
+        let mut buf = [0u8; 1024];
+        let n = write_hello(&mut buf, &r.runner, "0.1.0", FRAME_MAX).unwrap();
+        std::println!("hello: {n} bytes");
+        assert!(n <= 1024 - 64, "the firmware's HELLO_MAX must hold it: {n}");
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(v["max_frame"], 6144);
+        assert_eq!(v["protocols"], serde_json::json!([1, 2]));
+        assert_eq!(v["outputs"].as_array().unwrap().len(), 8);
+        assert!(write_hello(&mut buf[..100], &r.runner, "0.1.0", FRAME_MAX).is_err());
+    }
+
+    #[test]
+    fn long_command_names_are_cut_for_the_log() {
+        let mut r = rig();
+        let name = "x".repeat(100);
+        let frame = std::format!(r#"{{"cmd":"{name}"}}"#);
+        let mut buf = buffer(&frame);
+        let (done, _) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert_eq!(done.command.len(), MAX_COMMAND);
+    }
+}

@@ -1,0 +1,53 @@
+//! Helpers shared by the unit tests.
+
+use std::vec::Vec;
+
+use tumble_core::board::{Readings, Sensors};
+use tumble_core::cycle::Cycle;
+use tumble_core::runner::{Outputs, Runner};
+
+use crate::pins::GpioWrite;
+
+/// Records every register write.
+#[derive(Debug, Default, Clone)]
+pub struct Recorder {
+    pub writes: Vec<(u32, u32)>,
+}
+
+impl GpioWrite for Recorder {
+    fn write(&mut self, set: u32, clear: u32) {
+        self.writes.push((set, clear));
+    }
+}
+
+/// Parses `json` against the runner's board and loads it.
+pub fn load(runner: &mut Runner, spare: &mut Cycle, out: &mut impl Outputs, json: &str) {
+    spare
+        .parse(json.as_bytes(), runner.board())
+        .unwrap_or_else(|e| panic!("test cycle refused: {e}"));
+    runner.load(0, spare, out);
+}
+
+/// Sensors that read what the test says.
+#[derive(Debug, Default, Clone)]
+pub struct FakeSensors {
+    pub readings: Readings,
+    pub reads: Vec<u64>,
+}
+
+impl Sensors for FakeSensors {
+    fn read(&mut self, now_us: u64) -> Readings {
+        self.reads.push(now_us);
+        self.readings
+    }
+}
+
+/// An example cycle from the repository.
+pub fn example(name: &str) -> std::string::String {
+    let path = std::format!(
+        "{}/../../../examples/cycles/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.trim_end().into()
+}

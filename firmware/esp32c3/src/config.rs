@@ -1,0 +1,102 @@
+//! Every setting of the firmware in one place: pins that are not the board profile's outputs,
+//! periods, buffer sizes, watchdog timeouts and the build-time environment. The outputs, their
+//! pins and active levels come from the board profile, `tumble_core::board::Board::washer()`.
+
+use embassy_time::Duration;
+
+pub use tumble_fw_logic::session::{CLIENT_BUF, FRAME_MAX, HEADROOM};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Sensor samples handed to the runner (as the host's default board profile).
+pub const SAMPLE_US: u64 = 100_000;
+/// Telemetry frames to every client.
+pub const TELEMETRY_US: u64 = 100_000;
+
+/// Tachometer input: rising edges, internal pull-up (the original's GPIO0).
+pub const RPM_PIN: u8 = 0;
+/// Tachometer pulses per drum revolution.
+pub const PULSES_PER_REV: f32 = 1.0;
+/// HX710 pressure ADC, bit-banged: clock out, data in (the original's GPIO2 and GPIO3).
+pub const HX710_SCK_PIN: u8 = 2;
+pub const HX710_DOUT_PIN: u8 = 3;
+/// A pressure value older than this is no value: `sensor_error` in telemetry, and a pressure
+/// trigger cannot fire. The HX710 converts at 10 Hz (40 Hz on RATE high).
+pub const PRESSURE_STALE_US: u64 = 500_000;
+/// Pressure samples averaged (the original averaged 10 blocking reads).
+pub const PRESSURE_AVERAGE: usize = 4;
+
+/// UART0 console, on the pins most ESP32-C3 boards bridge to USB.
+pub const CONSOLE_TX_PIN: u8 = 21;
+pub const CONSOLE_RX_PIN: u8 = 20;
+pub const CONSOLE_BAUD: u32 = 115_200;
+/// Log lines waiting for the UART; more are dropped and counted.
+pub const LOG_LINES: usize = 8;
+pub const LOG_LINE: usize = 160;
+/// A console line left unfinished this long is dropped (a half-pasted document).
+pub const CONSOLE_LINE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Timer-group watchdog, fed by the control loop (at least every `TELEMETRY_US`): a stalled
+/// controller resets the chip, and the chip boots with every output OFF.
+pub const MWDT_TIMEOUT_MS: u64 = 2_000;
+/// RTC watchdog, fed by the control loop only while the thread-mode executor (network, console,
+/// storage) shows signs of life: a stalled network stack resets the chip too.
+pub const RWDT_TIMEOUT_MS: u64 = 10_000;
+/// Age of the thread-mode heartbeat beyond which the RTC watchdog is no longer fed.
+pub const HEARTBEAT_MAX_US: u64 = 5_000_000;
+
+/// WebSocket clients at once (each has a `CLIENT_BUF` buffer); the next is closed with 1013.
+pub const WS_CLIENTS: usize = 4;
+/// HTTP connections at once (each task serves one connection, page or WebSocket). One per
+/// WebSocket client: a fifth connection is refused by TCP while four clients are connected
+/// (the host closes it with 1013; that would cost another 5.5 KB of static RAM here).
+#[cfg(feature = "wifi")]
+pub const WEB_TASKS: usize = WS_CLIENTS;
+#[cfg(feature = "wifi")]
+pub const HTTP_PORT: u16 = 8080;
+#[cfg(feature = "wifi")]
+pub const TCP_RX: usize = 768;
+#[cfg(feature = "wifi")]
+pub const TCP_TX: usize = 1024;
+#[cfg(feature = "wifi")]
+pub const HTTP_BUF: usize = 1024;
+/// A telemetry frame (about 1.1 KB on the default board).
+pub const TELEMETRY_MAX: usize = 1536;
+#[cfg(feature = "wifi")]
+pub const HELLO_MAX: usize = 1024;
+
+/// Heap for the Wi-Fi driver (esp-radio measures 47-57 KB for a station with its default
+/// buffers; ours are fewer, see `net::controller_config`).
+#[cfg(feature = "wifi")]
+pub const WIFI_HEAP: usize = 56 * 1024;
+
+/// Wi-Fi reconnect backoff.
+#[cfg(feature = "wifi")]
+pub const WIFI_BACKOFF_MIN: Duration = Duration::from_secs(1);
+#[cfg(feature = "wifi")]
+pub const WIFI_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// Build-time settings (`TUMBLE_WIFI_SSID=... cargo build --release`).
+pub const WIFI_SSID: &str = match option_env!("TUMBLE_WIFI_SSID") {
+    Some(s) => s,
+    None => "",
+};
+pub const WIFI_PASSWORD: &str = match option_env!("TUMBLE_WIFI_PASSWORD") {
+    Some(s) => s,
+    None => "",
+};
+/// The WebSocket token; empty: none required.
+#[cfg(feature = "wifi")]
+pub const TOKEN: &str = match option_env!("TUMBLE_TOKEN") {
+    Some(s) => s,
+    None => "",
+};
+/// Extra allowed browser origins, comma separated (the host's `--allow-origin`).
+#[cfg(feature = "wifi")]
+pub const ALLOW_ORIGIN: &str = match option_env!("TUMBLE_ALLOW_ORIGIN") {
+    Some(s) => s,
+    None => "",
+};
+
+/// The flash partition for the stored cycle and Wi-Fi credentials (partitions.csv).
+pub const PARTITION_LABEL: &str = "tumble";

@@ -1,0 +1,54 @@
+//! The one alarm that drives the runner. It runs as the only task of a high-priority interrupt
+//! executor (esp-rtos, software interrupt FROM_CPU_INTR1), so it preempts the network, the
+//! console and the Wi-Fi threads the moment its deadline comes: an embassy `Timer::at` on the
+//! earliest of the runner's `poll_timeout()`, the next sensor sample and the next telemetry
+//! tick. A command that changes the runner signals `WAKE` and the alarm is re-armed. No heap,
+//! no per-event timers: a 1,000,000-event phase is one deadline at a time, like a 10-event one.
+//!
+//! What the loop does at each wake-up is `tumble_fw_logic::alarm::Schedule::step`, tested on the
+//! host. Here: the clock, the lock, the watchdogs. The loop holds the controller only while it
+//! applies events, and formats nothing (telemetry and log lines are done in thread mode).
+
+use embassy_futures::select::select;
+use embassy_time::{Instant, Timer};
+use esp_hal::peripherals::TIMG0;
+use esp_hal::rtc_cntl::Rwdt;
+use esp_hal::timer::timg::Wdt;
+use tumble_fw_logic::alarm::Schedule;
+
+use crate::clock::now_us;
+use crate::config::{HEARTBEAT_MAX_US, SAMPLE_US, TELEMETRY_US};
+use crate::sensors::BoardSensors;
+use crate::shared::{Shared, WAKE};
+
+pub struct Watchdogs {
+    /// Timer-group watchdog: fed on every wake-up (at least every 100 ms).
+    pub mwdt: Wdt<TIMG0<'static>>,
+    /// RTC watchdog: fed while the thread-mode executor is alive too.
+    pub rwdt: Rwdt,
+}
+
+#[embassy_executor::task]
+pub async fn alarm(shared: &'static Shared, mut sensors: BoardSensors, mut dogs: Watchdogs) {
+    let mut schedule = Schedule::new(now_us(), SAMPLE_US, TELEMETRY_US);
+    let mut deadline = now_us();
+    loop {
+        // The one alarm. A command may have moved the runner's next deadline: WAKE re-arms.
+        select(Timer::at(Instant::from_micros(deadline)), WAKE.wait()).await;
+        let telemetry_due = {
+            let mut c = shared.lock().await;
+            let now = now_us();
+            let ctl = &mut *c;
+            let step = schedule.step(now, ctl.runner, &mut ctl.pins, &mut sensors);
+            deadline = schedule.deadline(ctl.runner);
+            step.telemetry
+        };
+        if telemetry_due {
+            crate::telemetry::DUE.signal(());
+        }
+        dogs.mwdt.feed();
+        if now_us().saturating_sub(crate::telemetry::heartbeat()) < HEARTBEAT_MAX_US {
+            dogs.rwdt.feed();
+        }
+    }
+}

@@ -1,0 +1,266 @@
+//! Tumble on the ESP32-C3: tumble-core's runner on the chip, with the cycle format, protocol and
+//! behaviour of `tumble serve`. See docs/firmware.md.
+//!
+//! Build: `cargo build --release` (Wi-Fi) or
+//!        `cargo build --release --no-default-features --features no-wifi`.
+#![no_std]
+#![no_main]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+#[cfg(feature = "wifi")]
+extern crate alloc;
+
+mod log;
+
+mod clock;
+mod commands;
+mod config;
+mod console;
+mod control;
+mod memory;
+#[cfg(feature = "wifi")]
+mod net;
+mod outputs;
+mod sensors;
+mod shared;
+mod storage;
+mod telemetry;
+mod wifi_settings;
+
+use embassy_executor::Spawner;
+use embassy_sync::mutex::Mutex;
+use esp_backtrace as _;
+use esp_hal::clock::CpuClock;
+use esp_hal::gpio::Io;
+#[cfg(not(feature = "control-thread"))]
+use esp_hal::interrupt::Priority;
+use esp_hal::rtc_cntl::{Rtc, RwdtStage};
+use esp_hal::timer::timg::{MwdtStage, TimerGroup};
+use esp_hal::uart::{Config as UartConfig, Uart};
+#[cfg(not(feature = "control-thread"))]
+use esp_rtos::embassy::InterruptExecutor;
+use static_cell::StaticCell;
+use tumble_core::board::Board;
+use tumble_core::record::Kind;
+use tumble_core::runner::Runner;
+use tumble_core::sensor::PressureCurve;
+use tumble_fw_logic::pins::MaskPins;
+
+use crate::clock::now_us;
+use crate::config::*;
+use crate::log::{info, warning};
+use crate::outputs::PinBank;
+use crate::shared::{Ctl, Shared};
+
+// The application descriptor the ESP-IDF second-stage bootloader and espflash expect.
+esp_bootloader_esp_idf::esp_app_desc!();
+
+static RUNNER: StaticCell<Runner> = StaticCell::new();
+static SHARED: StaticCell<Shared> = StaticCell::new();
+static CONSOLE_TX: StaticCell<console::Tx> = StaticCell::new();
+#[cfg(not(feature = "control-thread"))]
+static CONTROL_EXECUTOR: StaticCell<InterruptExecutor<1>> = StaticCell::new();
+
+#[esp_rtos::main]
+async fn main(spawner: Spawner) -> ! {
+    // Everything is set up without waiting; this task then only keeps the executor alive.
+    start(spawner);
+    loop {
+        embassy_time::Timer::after(embassy_time::Duration::from_secs(3600)).await;
+    }
+}
+
+fn start(spawner: Spawner) {
+    let p = esp_hal::init(esp_hal::Config::default().with_cpu_clock(CpuClock::max()));
+
+    // 1. Every output OFF, before anything else. GPIO18/19 are the USB D-/D+ pads: taking them
+    // as outputs switches the USB-Serial-JTAG off until the next reset (docs/firmware.md).
+    let board = Board::washer();
+    let mut bank = PinBank::new([
+        Some(p.GPIO0.into()),
+        Some(p.GPIO1.into()),
+        Some(p.GPIO2.into()),
+        Some(p.GPIO3.into()),
+        Some(p.GPIO4.into()),
+        Some(p.GPIO5.into()),
+        Some(p.GPIO6.into()),
+        Some(p.GPIO7.into()),
+        Some(p.GPIO8.into()),
+        Some(p.GPIO9.into()),
+        Some(p.GPIO10.into()),
+        None, // GPIO11..17: SPI flash
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        Some(p.GPIO18.into()),
+        Some(p.GPIO19.into()),
+        Some(p.GPIO20.into()),
+        Some(p.GPIO21.into()),
+    ]);
+    static OUTPUTS: StaticCell<heapless::Vec<esp_hal::gpio::Output<'static>, 16>> =
+        StaticCell::new();
+    OUTPUTS.init(outputs::claim(&mut bank, &board));
+
+    // 2. The watchdogs esp_hal::init turned off, back on; the control loop feeds them.
+    let mut rtc = Rtc::new(p.RTC_TIMER);
+    rtc.rwdt.set_timeout(
+        RwdtStage::Stage0,
+        esp_hal::time::Duration::from_millis(RWDT_TIMEOUT_MS),
+    );
+    rtc.rwdt.enable();
+    rtc.rwdt.feed();
+    let timg0 = TimerGroup::new(p.TIMG0);
+    let mut mwdt = timg0.wdt;
+    mwdt.set_timeout(
+        MwdtStage::Stage0,
+        esp_hal::time::Duration::from_millis(MWDT_TIMEOUT_MS),
+    );
+    mwdt.enable();
+    mwdt.feed();
+
+    // 3. The Wi-Fi heap, then the scheduler and time driver (needed before the radio).
+    #[cfg(feature = "wifi")]
+    memory::wifi_heap();
+    esp_rtos::start(timg0.timer0, p.FROM_CPU_INTR0);
+
+    // 4. The console, so everything after this is logged.
+    let uart = Uart::new(p.UART0, UartConfig::default().with_baudrate(CONSOLE_BAUD))
+        .expect("UART0 configuration")
+        .with_rx(bank.take(CONSOLE_RX_PIN))
+        .with_tx(bank.take(CONSOLE_TX_PIN))
+        .into_async();
+    let (uart_rx, uart_tx) = uart.split();
+    let console_tx = CONSOLE_TX.init(Mutex::new(uart_tx));
+    spawner.spawn(console::log_writer(console_tx).unwrap());
+    info!(
+        "boot",
+        "Tumble {VERSION} on ESP32-C3 ({}), every output OFF",
+        if cfg!(feature = "wifi") {
+            "Wi-Fi"
+        } else {
+            "no Wi-Fi"
+        }
+    );
+
+    // 5. The runner, its spare cycle storage in reclaimed RAM, and the pins.
+    let runner = RUNNER.init(Runner::new(board.clone()));
+    let spare = memory::spare_cycle();
+    let mut pins = MaskPins::new(outputs::Gpio::new(&board), &board);
+    runner.boot(now_us(), &mut pins);
+
+    // 6. The stored cycle (loaded idle) and Wi-Fi credentials, before anything can run.
+    let console_buf = memory::console_buffer();
+    let mut store = match storage::Store::open(p.FLASH) {
+        Ok(s) => {
+            let r = s.range();
+            info!("store", "flash partition {:#x}..{:#x}", r.start, r.end);
+            Some(s)
+        }
+        Err(why) => {
+            warning!("store", "{why}: nothing will be stored");
+            None
+        }
+    };
+    let mut stored_creds = None;
+    if let Some(store) = store.as_mut() {
+        load_cycle(store, runner, spare, &mut pins, console_buf);
+        stored_creds = match store.newest(Kind::Credentials, &mut console_buf[..]) {
+            Ok((Some(payload), _)) => wifi_settings::decode(payload),
+            Ok((None, _)) => None,
+            Err(e) => {
+                warning!("store", "cannot read the Wi-Fi credentials: {e:?}");
+                None
+            }
+        };
+    }
+    wifi_settings::init(stored_creds);
+
+    #[cfg(feature = "wifi")]
+    let hello = net::hello(runner);
+
+    let shared: &'static Shared = SHARED.init(Mutex::new(Ctl {
+        runner,
+        spare,
+        pins,
+        store,
+    }));
+
+    // 7. Sensors: the tachometer interrupt and the pressure ADC.
+    let mut io = Io::new(p.IO_MUX);
+    sensors::start_rpm(&mut io, bank.take(RPM_PIN));
+    let board_sensors = sensors::BoardSensors {
+        hx710: sensors::Hx710::new(bank.take(HX710_SCK_PIN), bank.take(HX710_DOUT_PIN)),
+        curve: PressureCurve::ORIGINAL,
+    };
+
+    // 8. The control loop, alone on a high-priority interrupt executor (or, with the
+    // `control-thread` feature, on this thread-mode executor).
+    let alarm = control::alarm(
+        shared,
+        board_sensors,
+        control::Watchdogs {
+            mwdt,
+            rwdt: rtc.rwdt,
+        },
+    )
+    .unwrap();
+    #[cfg(not(feature = "control-thread"))]
+    {
+        let executor = CONTROL_EXECUTOR.init(InterruptExecutor::new(p.FROM_CPU_INTR1));
+        executor.start(Priority::Priority3).spawn(alarm);
+    }
+    #[cfg(feature = "control-thread")]
+    spawner.spawn(alarm);
+
+    // 9. Thread-mode tasks: telemetry, console, deferred credential writes, network.
+    spawner.spawn(telemetry::run(shared).unwrap());
+    spawner.spawn(console::reader(shared, uart_rx, console_tx, console_buf).unwrap());
+    spawner.spawn(wifi_settings::deferred_writer(shared).unwrap());
+    #[cfg(feature = "wifi")]
+    net::start(&spawner, p.WIFI, shared, hello);
+}
+
+/// Loads the stored cycle, idle, as `tumble serve` does at start.
+fn load_cycle(
+    store: &mut storage::Store,
+    runner: &mut Runner,
+    spare: &mut tumble_core::cycle::Cycle,
+    pins: &mut MaskPins<outputs::Gpio>,
+    buf: &mut [u8],
+) {
+    let (doc, corrupt) = match store.newest(Kind::Cycle, buf) {
+        Ok(found) => found,
+        Err(e) => {
+            warning!(
+                "store",
+                "cannot read the stored cycle ({e:?}); starting empty"
+            );
+            return;
+        }
+    };
+    if corrupt > 0 {
+        warning!("store", "{corrupt} corrupt records skipped");
+    }
+    let Some(doc) = doc else {
+        info!("store", "no stored cycle");
+        return;
+    };
+    match spare.parse(doc, runner.board()) {
+        Ok(_) => {
+            runner.load(now_us(), spare, pins);
+            info!(
+                "store",
+                "loaded the stored cycle ({} phases, {} events), idle",
+                runner.cycle().phases().len(),
+                runner.cycle().total_events()
+            );
+        }
+        Err(e) => warning!(
+            "store",
+            "the stored cycle is not valid ({e}); starting empty"
+        ),
+    }
+}

@@ -1,0 +1,493 @@
+//! Wi-Fi station, HTTP on port 8080 and the WebSocket at `/ws`, speaking tumble-core's protocol
+//! (v1 and v2) exactly as `tumble serve` does: the hello on connect, one reply per frame,
+//! telemetry every 100 ms, the token and Origin rules, `too_large` for frames over the chip's
+//! limit. Wi-Fi is optional at run time: a radio that does not start, a network that does not
+//! answer or missing credentials leave the controller and the console running, and the
+//! connection task keeps retrying with backoff, forever.
+
+use core::str;
+
+use embassy_executor::Spawner;
+use embassy_futures::select::{Either, select};
+use embassy_net::{Runner as NetRunner, Stack, StackResources};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::mutex::Mutex;
+use embassy_time::{Duration, Timer};
+use esp_hal::peripherals::WIFI;
+use esp_radio::wifi::sta::StationConfig;
+use esp_radio::wifi::{
+    AuthenticationMethodConfig, Config, ControllerConfig, Interface, WifiController,
+};
+use picoserve::extract::FromRequestParts;
+use picoserve::futures::Either as WsEither;
+use picoserve::io::{Read, Write};
+use picoserve::request::RequestParts;
+use picoserve::response::StatusCode;
+use picoserve::response::ws::{
+    Control, Data, Frame, Opcode, ReadFrameError, SocketRx, SocketTx, WebSocketCallback,
+    WebSocketUpgrade,
+};
+use picoserve::routing::{get, get_service};
+use static_cell::StaticCell;
+use tumble_core::protocol;
+use tumble_fw_logic::access::{self, Denied};
+use tumble_fw_logic::session::{self, write_too_large};
+use tumble_fw_logic::writer::Truncating;
+
+use crate::config::{
+    ALLOW_ORIGIN, CLIENT_BUF, FRAME_MAX, HEADROOM, HELLO_MAX, HTTP_BUF, HTTP_PORT, TCP_RX, TCP_TX,
+    TOKEN, VERSION, WEB_TASKS, WIFI_BACKOFF_MAX, WIFI_BACKOFF_MIN, WS_CLIENTS,
+};
+use crate::log::{info, warning};
+use crate::shared::Shared;
+use crate::wifi_settings;
+
+/// Sockets: one per web task, one for DHCP.
+const SOCKETS: usize = WEB_TASKS + 1;
+
+/// The hello every client gets first (board outputs, protocols, the chip's frame limit).
+static HELLO: StaticCell<[u8; HELLO_MAX]> = StaticCell::new();
+
+/// Writes the hello once, from the runner's board.
+pub fn hello(runner: &tumble_core::runner::Runner) -> &'static str {
+    let buf = HELLO.init([0; HELLO_MAX]);
+    let len = session::write_hello(buf, runner, VERSION, FRAME_MAX).unwrap_or(0);
+    str::from_utf8(&buf[..len]).unwrap_or("")
+}
+
+/// One buffer per WebSocket client: frame, reply and telemetry copies (see
+/// `tumble_fw_logic::session`). A client holds its slot while connected.
+static SLOTS: [Mutex<CriticalSectionRawMutex, [u8; CLIENT_BUF]>; WS_CLIENTS] =
+    [const { Mutex::new([0; CLIENT_BUF]) }; WS_CLIENTS];
+
+/// Fewer Wi-Fi buffers than esp-radio's defaults (10 static RX, 32 dynamic RX and TX), to fit
+/// `WIFI_HEAP`: a controller exchanges small frames with a handful of clients.
+fn controller_config() -> ControllerConfig {
+    ControllerConfig::default()
+        .with_static_rx_buf_num(6)
+        .with_dynamic_rx_buf_num(16)
+        .with_dynamic_tx_buf_num(16)
+        .with_rx_ba_win(4)
+}
+
+pub fn start(spawner: &Spawner, wifi: WIFI<'static>, shared: &'static Shared, hello: &'static str) {
+    let seed = {
+        let rng = esp_hal::rng::Rng::new();
+        (u64::from(rng.random()) << 32) | u64::from(rng.random())
+    };
+    static RESOURCES: StaticCell<StackResources<SOCKETS>> = StaticCell::new();
+    let (stack, runner) = embassy_net::new(
+        Interface::station(),
+        embassy_net::Config::dhcpv4(Default::default()),
+        RESOURCES.init(StackResources::new()),
+        seed,
+    );
+    spawner.spawn(connection(wifi).unwrap());
+    spawner.spawn(net_task(runner).unwrap());
+    spawner.spawn(address(stack).unwrap());
+    for id in 0..WEB_TASKS {
+        spawner.spawn(web(id, stack, shared, hello).unwrap());
+    }
+}
+
+/// Starts the radio, joins the network, and rejoins it forever with backoff. New credentials
+/// from the console reconnect at once.
+#[embassy_executor::task]
+async fn connection(mut wifi: WIFI<'static>) {
+    let mut backoff = WIFI_BACKOFF_MIN;
+    loop {
+        let mut controller = match WifiController::new(wifi.reborrow(), controller_config()) {
+            Ok(c) => c,
+            Err(e) => {
+                warning!(
+                    "wifi",
+                    "radio did not start ({e:?}); retry in {} s",
+                    backoff.as_secs()
+                );
+                Timer::after(backoff).await;
+                backoff = (backoff * 2).min(WIFI_BACKOFF_MAX);
+                continue;
+            }
+        };
+        loop {
+            let Some(creds) = wifi_settings::current() else {
+                // Nothing to join until the console sets a network.
+                wifi_settings::CHANGED.wait().await;
+                continue;
+            };
+            let auth = if creds.password.is_empty() {
+                Ok(AuthenticationMethodConfig::Open)
+            } else {
+                creds
+                    .password
+                    .as_str()
+                    .try_into()
+                    .map(AuthenticationMethodConfig::Wpa2Personal)
+            };
+            let config = match (creds.ssid.as_str().try_into(), auth) {
+                (Ok(ssid), Ok(auth)) => Config::Station(
+                    StationConfig::default()
+                        .with_ssid(ssid)
+                        .with_authentication(auth),
+                ),
+                _ => {
+                    warning!("wifi", "credentials for \"{}\" are not usable", creds.ssid);
+                    wifi_settings::CHANGED.wait().await;
+                    continue;
+                }
+            };
+            if let Err(e) = controller.set_config(&config) {
+                warning!(
+                    "wifi",
+                    "cannot configure the station: {e:?}; retry in {} s",
+                    backoff.as_secs()
+                );
+                Timer::after(backoff).await;
+                backoff = (backoff * 2).min(WIFI_BACKOFF_MAX);
+                continue;
+            }
+            info!("wifi", "joining \"{}\"", creds.ssid);
+            match select(controller.connect_async(), wifi_settings::CHANGED.wait()).await {
+                Either::First(Ok(_)) => {
+                    info!("wifi", "connected to \"{}\"", creds.ssid);
+                    backoff = WIFI_BACKOFF_MIN;
+                    match select(
+                        controller.wait_for_disconnect_async(),
+                        wifi_settings::CHANGED.wait(),
+                    )
+                    .await
+                    {
+                        Either::First(r) => {
+                            warning!("wifi", "disconnected ({:?})", r.map(|i| i.reason))
+                        }
+                        Either::Second(()) => {
+                            info!("wifi", "new credentials: leaving \"{}\"", creds.ssid);
+                            let _ = controller.disconnect_async().await;
+                            continue;
+                        }
+                    }
+                }
+                Either::First(Err(e)) => {
+                    warning!(
+                        "wifi",
+                        "cannot join \"{}\" ({e:?}); retry in {} s",
+                        creds.ssid,
+                        backoff.as_secs()
+                    );
+                    if let Either::Second(()) =
+                        select(Timer::after(backoff), wifi_settings::CHANGED.wait()).await
+                    {
+                        backoff = WIFI_BACKOFF_MIN;
+                        continue;
+                    }
+                    backoff = (backoff * 2).min(WIFI_BACKOFF_MAX);
+                }
+                Either::Second(()) => {
+                    let _ = controller.disconnect_async().await;
+                    backoff = WIFI_BACKOFF_MIN;
+                }
+            }
+        }
+    }
+}
+
+#[embassy_executor::task]
+async fn net_task(mut runner: NetRunner<'static, Interface>) -> ! {
+    runner.run().await
+}
+
+/// Logs the address to connect to, each time DHCP gives one.
+#[embassy_executor::task]
+async fn address(stack: Stack<'static>) {
+    loop {
+        stack.wait_config_up().await;
+        if let Some(cfg) = stack.config_v4() {
+            let ip = cfg.address.address();
+            info!("wifi", "got IP {ip}: ws://{ip}:{HTTP_PORT}/ws");
+        }
+        stack.wait_config_down().await;
+        warning!("wifi", "lost the IP address");
+    }
+}
+
+/// The page `tumble serve` serves (crates/tumble/web), from flash, file by file. ci.sh checks
+/// that this list and the folder agree.
+mod page {
+    use picoserve::response::File;
+
+    macro_rules! web {
+        ($file:literal) => {
+            include_str!(concat!("../../../crates/tumble/web/", $file))
+        };
+    }
+
+    pub const INDEX: File = File::html(web!("index.html"));
+    pub const STYLE: File = File::css(web!("style.css"));
+    pub const APP: File = File::javascript(web!("app.js"));
+    pub const CONN: File = File::javascript(web!("lib/conn.js"));
+    pub const CYCLE: File = File::javascript(web!("lib/cycle.js"));
+    pub const DRAW: File = File::javascript(web!("lib/draw.js"));
+    pub const EDITOR: File = File::javascript(web!("lib/editor.js"));
+    pub const FORMAT: File = File::javascript(web!("lib/format.js"));
+    pub const TELEMETRY: File = File::javascript(web!("lib/telemetry.js"));
+}
+
+#[embassy_executor::task(pool_size = WEB_TASKS)]
+async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared, hello: &'static str) -> ! {
+    // Built in each task: naming the router's type in a static needs nightly features.
+    let app = picoserve::Router::new()
+        .route("/", get_service(page::INDEX))
+        .route("/index.html", get_service(page::INDEX))
+        .route("/style.css", get_service(page::STYLE))
+        .route("/app.js", get_service(page::APP))
+        .route("/lib/conn.js", get_service(page::CONN))
+        .route("/lib/cycle.js", get_service(page::CYCLE))
+        .route("/lib/draw.js", get_service(page::DRAW))
+        .route("/lib/editor.js", get_service(page::EDITOR))
+        .route("/lib/format.js", get_service(page::FORMAT))
+        .route("/lib/telemetry.js", get_service(page::TELEMETRY))
+        .route(
+            "/ws",
+            get(move |_: Access, upgrade: WebSocketUpgrade| async move {
+                upgrade.on_upgrade(Client { shared, hello })
+            }),
+        );
+    static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
+        start_read_request: Duration::from_secs(5),
+        persistent_start_read_request: Duration::from_secs(1),
+        read_request: Duration::from_secs(3),
+        // A client that takes more than this to accept a reply or a frame is dropped.
+        write: Duration::from_secs(5),
+    })
+    // A browser fetches the page's nine files over few connections: keep them open (each
+    // idle one is closed after a second) rather than refuse the fifth at once.
+    .keep_connection_alive();
+    let mut tcp_rx = [0u8; TCP_RX];
+    let mut tcp_tx = [0u8; TCP_TX];
+    let mut http = [0u8; HTTP_BUF];
+    picoserve::Server::new(&app, &CONFIG, &mut http)
+        .listen_and_serve(id, stack, HTTP_PORT, &mut tcp_rx, &mut tcp_tx)
+        .await
+        .into_never()
+}
+
+/// The token and Origin checks of `tumble serve` (tested in `tumble_fw_logic::access`).
+struct Access;
+
+impl<'r, State> FromRequestParts<'r, State> for Access {
+    type Rejection = (StatusCode, &'static str);
+
+    async fn from_request_parts(
+        _state: &'r State,
+        parts: &RequestParts<'r>,
+    ) -> Result<Self, Self::Rejection> {
+        let headers = parts.headers();
+        let header = |name| headers.get(name).and_then(|v| v.as_str().ok());
+        let req = access::Request {
+            query: parts.query().map(|q| q.0),
+            authorization: header("authorization"),
+            origin: header("origin"),
+            host: header("host"),
+        };
+        match access::check(&req, Some(TOKEN), ALLOW_ORIGIN) {
+            Ok(()) => Ok(Access),
+            Err(Denied::Token) => {
+                warning!("server", "refused a WebSocket: no valid token");
+                Err((
+                    StatusCode::UNAUTHORIZED,
+                    "401 Unauthorized: this controller needs a token (ws://HOST/ws?token=... or Authorization: Bearer ...)\n",
+                ))
+            }
+            Err(Denied::Origin) => {
+                warning!(
+                    "server",
+                    "refused a WebSocket: origin {} not allowed",
+                    req.origin.unwrap_or("")
+                );
+                Err((
+                    StatusCode::FORBIDDEN,
+                    "403 Forbidden: origin not allowed (build with TUMBLE_ALLOW_ORIGIN=ORIGIN)\n",
+                ))
+            }
+        }
+    }
+}
+
+/// One WebSocket connection.
+struct Client {
+    shared: &'static Shared,
+    hello: &'static str,
+}
+
+impl WebSocketCallback for Client {
+    async fn run<R: Read, W: Write<Error = R::Error>>(
+        self,
+        mut rx: SocketRx<R>,
+        mut tx: SocketTx<W>,
+    ) -> Result<(), W::Error> {
+        let Some((slot, mut buf)) = SLOTS
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| m.try_lock().ok().map(|g| (i, g)))
+        else {
+            warning!(
+                "server",
+                "refused a WebSocket: {WS_CLIENTS} clients already"
+            );
+            return tx.close(Some((1013, "too many clients: at most 4"))).await;
+        };
+        let clients = SLOTS.iter().filter(|m| m.try_lock().is_err()).count();
+        let mut name = heapless::String::<8>::new();
+        let _ = core::fmt::write(&mut name, format_args!("ws#{}", slot + 1));
+        info!("server", "{name} connected ({clients} clients)");
+        let result = serve(&mut rx, &mut tx, &mut buf[..], slot, &name, self).await;
+        info!("server", "{name} disconnected");
+        match result {
+            Ok(Some((code, reason))) => tx.close(Some((code, reason))).await,
+            Ok(None) => tx.close(None).await,
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// Why a connection ends: a close code and reason to send, or none.
+type End = Option<(u16, &'static str)>;
+
+async fn serve<R: Read, W: Write<Error = R::Error>>(
+    rx: &mut SocketRx<R>,
+    tx: &mut SocketTx<W>,
+    buf: &mut [u8],
+    slot: usize,
+    name: &str,
+    client: Client,
+) -> Result<End, W::Error> {
+    tx.send_text(client.hello).await?;
+    // Only frames that start after the connection count.
+    crate::telemetry::READY[slot].reset();
+    loop {
+        let first = rx
+            .next_frame(
+                &mut buf[HEADROOM..HEADROOM + FRAME_MAX],
+                crate::telemetry::READY[slot].wait(),
+            )
+            .await?;
+        let frame = match first {
+            WsEither::Second(()) => {
+                let n = crate::telemetry::copy_latest(buf).await;
+                if n > 0 {
+                    tx.send_text(str::from_utf8(&buf[..n]).unwrap_or(""))
+                        .await?;
+                }
+                continue;
+            }
+            WsEither::First(Ok(frame)) => frame,
+            WsEither::First(Err(e)) => return refuse_frame(tx, buf, 0, e).await,
+        };
+        let Frame {
+            is_final,
+            opcode,
+            length,
+        } = frame;
+        let text = match opcode {
+            Opcode::Control(Control::Ping) => {
+                tx.send_pong(&buf[HEADROOM..HEADROOM + length]).await?;
+                continue;
+            }
+            Opcode::Control(Control::Pong) => continue,
+            Opcode::Control(Control::Close) => return Ok(None),
+            Opcode::Data(Data::Text) => true,
+            Opcode::Data(Data::Binary) => false,
+            _ => return Ok(Some((1002, "unexpected frame"))),
+        };
+        // A fragmented message: the rest of it, with control frames allowed in between.
+        let mut len = length;
+        let mut done = is_final;
+        while !done {
+            let next = rx
+                .next_frame(
+                    &mut buf[HEADROOM + len..HEADROOM + FRAME_MAX],
+                    core::future::pending(),
+                )
+                .await?
+                .ignore_never_b();
+            match next {
+                Err(e) => return refuse_frame(tx, buf, len, e).await,
+                Ok(Frame {
+                    is_final,
+                    opcode: Opcode::Data(Data::Continue),
+                    length,
+                }) => {
+                    len += length;
+                    done = is_final;
+                }
+                Ok(Frame {
+                    opcode: Opcode::Control(Control::Ping),
+                    length,
+                    ..
+                }) => {
+                    let at = HEADROOM + len;
+                    tx.send_pong(&buf[at..at + length]).await?;
+                }
+                Ok(Frame {
+                    opcode: Opcode::Control(Control::Pong),
+                    ..
+                }) => {}
+                Ok(Frame {
+                    opcode: Opcode::Control(Control::Close),
+                    ..
+                }) => return Ok(None),
+                Ok(_) => {
+                    return Ok(Some((
+                        1002,
+                        "a new message started inside a fragmented one",
+                    )));
+                }
+            }
+        }
+        if !text {
+            let (head, tail) = buf.split_at_mut(HEADROOM + len);
+            let mut w = Truncating::new(tail);
+            let _ = protocol::write_refusal(
+                &head[HEADROOM..],
+                "invalid_request",
+                "binary frames are not supported: send JSON as text",
+                &mut w,
+            );
+            let n = w.len();
+            let at = HEADROOM + len;
+            tx.send_text(str::from_utf8(&buf[at..at + n]).unwrap_or(""))
+                .await?;
+            continue;
+        }
+        if str::from_utf8(&buf[HEADROOM..HEADROOM + len]).is_err() {
+            return Ok(Some((1007, "text frame is not UTF-8")));
+        }
+        let reply = crate::commands::execute(client.shared, buf, len, name).await;
+        tx.send_text(str::from_utf8(&buf[reply]).unwrap_or(""))
+            .await?;
+    }
+}
+
+/// A frame the buffer cannot take: the rest of it cannot be skipped (picoserve reads a frame
+/// into the buffer whole), so the client is told `too_large` and the connection is closed with
+/// 1009, as the host does for frames over its transport limit.
+async fn refuse_frame<W: Write>(
+    tx: &mut SocketTx<W>,
+    buf: &mut [u8],
+    received: usize,
+    e: ReadFrameError,
+) -> Result<End, W::Error> {
+    match e {
+        ReadFrameError::OutOfSpace | ReadFrameError::MessageIsTooLong(_) => {
+            let (head, tail) = buf.split_at_mut(HEADROOM + received);
+            let mut w = Truncating::new(tail);
+            let _ = write_too_large(&mut w, &head[HEADROOM..], None, FRAME_MAX);
+            let n = w.len();
+            let at = HEADROOM + received;
+            tx.send_text(str::from_utf8(&buf[at..at + n]).unwrap_or(""))
+                .await?;
+            Ok(Some((1009, "frame too large for this controller")))
+        }
+        ReadFrameError::UnexpectedEof => Ok(None),
+    }
+}

@@ -1,0 +1,184 @@
+//! The stored cycle and Wi-Fi credentials: tumble-core records (magic, version, length,
+//! CRC-32) in sequential-storage queues on the `tumble` data partition. sequential-storage
+//! writes power-fail safely; the record's CRC catches anything else. The newest valid record of
+//! a kind wins; older ones are erased as the queue wraps.
+//!
+//! Flash is written only by a task holding the controller, and only when no cycle runs: erasing
+//! and writing stall the CPU's flash cache and interrupts (esp-storage runs each ROM flash call
+//! in a critical section), which would delay the runner's events by milliseconds.
+
+use core::ops::Range;
+
+use embedded_storage::nor_flash as blocking;
+use embedded_storage_async::nor_flash::{ErrorType, MultiwriteNorFlash, NorFlash, ReadNorFlash};
+use esp_bootloader_esp_idf::partitions::{self, PARTITION_TABLE_MAX_LEN};
+use esp_storage::{FlashStorage, FlashStorageError};
+use sequential_storage::cache::Cache;
+use sequential_storage::queue::{QueueConfig, QueueStorage};
+use tumble_core::record::{self, Kind};
+
+use crate::config::{FRAME_MAX, HEADROOM, PARTITION_LABEL};
+
+/// The erase unit sequential-storage sees: two 4 KiB sectors, so that one record (at most
+/// `FRAME_MAX` + its 16-byte header) fits in a page, as a queue item must.
+pub const PAGE: usize = 8 * 1024;
+/// Pages for the credentials; the cycles get the rest of the partition.
+const CREDENTIAL_PAGES: u32 = 2;
+/// Smallest partition: two pages per queue.
+const MIN_PAGES: u32 = CREDENTIAL_PAGES + 2;
+
+const _: () = assert!(
+    HEADROOM + FRAME_MAX + 64 <= PAGE,
+    "a record must fit in a page"
+);
+
+pub type Error = sequential_storage::Error<FlashStorageError>;
+
+/// esp-storage's blocking flash with larger pages, as the async traits sequential-storage uses.
+pub struct Paged(FlashStorage<'static>);
+
+impl ErrorType for Paged {
+    type Error = FlashStorageError;
+}
+
+impl ReadNorFlash for Paged {
+    const READ_SIZE: usize = FlashStorage::READ_SIZE;
+
+    async fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+        blocking::ReadNorFlash::read(&mut self.0, offset, bytes)
+    }
+
+    fn capacity(&self) -> usize {
+        blocking::ReadNorFlash::capacity(&self.0)
+    }
+}
+
+impl NorFlash for Paged {
+    const WRITE_SIZE: usize = FlashStorage::WRITE_SIZE;
+    const ERASE_SIZE: usize = PAGE;
+
+    async fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+        blocking::NorFlash::erase(&mut self.0, from, to)
+    }
+
+    async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+        blocking::NorFlash::write(&mut self.0, offset, bytes)
+    }
+}
+
+// esp-storage's flash allows rewriting a word with fewer 1 bits, as NOR flash does.
+impl MultiwriteNorFlash for Paged {}
+
+pub struct Store {
+    flash: Paged,
+    cycles: Range<u32>,
+    credentials: Range<u32>,
+}
+
+impl Store {
+    /// Finds the `tumble` data partition (see partitions.csv).
+    pub fn open(flash: esp_hal::peripherals::FLASH<'static>) -> Result<Store, &'static str> {
+        let mut flash = FlashStorage::new(flash);
+        let mut table = [0u8; PARTITION_TABLE_MAX_LEN];
+        let table = partitions::read_partition_table(&mut flash, &mut table)
+            .map_err(|_| "cannot read the partition table")?;
+        let part = table
+            .iter()
+            .find(|p| p.label_as_str() == PARTITION_LABEL)
+            .ok_or("no \"tumble\" data partition (flash with partitions.csv)")?;
+        let page = PAGE as u32;
+        let (start, len) = (part.offset(), part.len());
+        if start % page != 0 || len < MIN_PAGES * page {
+            return Err("the \"tumble\" partition must be 8 KiB aligned and at least 32 KiB");
+        }
+        let end = start + len / page * page;
+        let split = end - CREDENTIAL_PAGES * page;
+        Ok(Store {
+            flash: Paged(flash),
+            cycles: start..split,
+            credentials: split..end,
+        })
+    }
+
+    pub fn range(&self) -> Range<u32> {
+        self.cycles.start..self.credentials.end
+    }
+
+    fn queue(
+        &mut self,
+        kind: Kind,
+    ) -> QueueStorage<
+        &mut Paged,
+        Cache<
+            sequential_storage::cache::Uncached,
+            sequential_storage::cache::Uncached,
+            sequential_storage::cache::Uncached,
+            (),
+        >,
+    > {
+        let range = match kind {
+            Kind::Cycle => self.cycles.clone(),
+            Kind::Credentials => self.credentials.clone(),
+        };
+        QueueStorage::new(
+            &mut self.flash,
+            QueueConfig::new(range),
+            Cache::new_uncached(),
+        )
+    }
+
+    /// Appends a sealed record (see `tumble_core::record`); the oldest are erased to make room.
+    ///
+    /// Blocking: the flash is, and sequential-storage's future therefore completes in one poll.
+    /// Driving it here keeps that large future on the stack of the one call instead of inside
+    /// every task that may store something.
+    pub fn save(&mut self, kind: Kind, record: &[u8]) -> Result<(), Error> {
+        embassy_futures::block_on(self.queue(kind).push(record, true))
+    }
+
+    /// The payload of the newest valid record of `kind`, read into `buf`. Corrupt records are
+    /// skipped and counted in the second value. Blocking, as `save`.
+    pub fn newest<'b>(
+        &mut self,
+        kind: Kind,
+        buf: &'b mut [u8],
+    ) -> Result<(Option<&'b [u8]>, u32), Error> {
+        embassy_futures::block_on(self.find_newest(kind, buf))
+    }
+
+    async fn find_newest<'b>(
+        &mut self,
+        kind: Kind,
+        buf: &'b mut [u8],
+    ) -> Result<(Option<&'b [u8]>, u32), Error> {
+        let mut q = self.queue(kind);
+        let mut best = None;
+        let mut corrupt = 0;
+        {
+            let mut it = q.iter().await?;
+            let mut i = 0usize;
+            while let Some(entry) = it.next(&mut *buf).await? {
+                match record::decode(&entry) {
+                    Ok(r) if r.kind == kind => best = Some(i),
+                    Ok(_) => {}
+                    Err(_) => corrupt += 1,
+                }
+                i += 1;
+            }
+        }
+        let Some(best) = best else {
+            return Ok((None, corrupt));
+        };
+        let mut it = q.iter().await?;
+        for _ in 0..best {
+            if it.next(&mut *buf).await?.is_none() {
+                return Ok((None, corrupt));
+            }
+        }
+        let Some(entry) = it.next(buf).await? else {
+            return Ok((None, corrupt));
+        };
+        let data: &'b [u8] = entry.into_buf();
+        Ok((record::decode(data).ok().map(|r| r.payload), corrupt))
+    }
+}

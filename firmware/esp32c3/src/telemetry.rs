@@ -1,0 +1,91 @@
+//! Telemetry for every WebSocket client: the control loop says when a frame is due (every
+//! 100 ms on its clock); this thread-mode task formats it from the runner into one shared
+//! buffer and wakes the clients, each of which copies the latest frame when it is ready for
+//! one. A slow client skips frames; it never delays the controller or the other clients.
+//!
+//! Formatting runs here, not in the control loop's interrupt, to keep that interrupt short and
+//! its stack small (it may run on top of a Wi-Fi thread's stack).
+
+use core::cell::Cell;
+
+use critical_section::Mutex as CsMutex;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::mutex::Mutex;
+use embassy_sync::signal::Signal;
+use tumble_core::telemetry;
+use tumble_fw_logic::writer::SliceWriter;
+
+use crate::clock::now_us;
+use crate::config::{TELEMETRY_MAX, WS_CLIENTS};
+use crate::log::warning;
+use crate::shared::Shared;
+
+/// Raised by the control loop when a frame is due.
+pub static DUE: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+/// One per WebSocket client slot: a new frame is there.
+pub static READY: [Signal<CriticalSectionRawMutex, ()>; WS_CLIENTS] =
+    [const { Signal::new() }; WS_CLIENTS];
+/// When the thread-mode executor last ran this task: the control loop feeds the RTC watchdog
+/// only while this is recent.
+static HEARTBEAT: CsMutex<Cell<u64>> = CsMutex::new(Cell::new(0));
+
+pub struct Frame {
+    buf: [u8; TELEMETRY_MAX],
+    len: usize,
+}
+
+/// The latest frame. An async mutex: the frame is formatted in place while it is held, with
+/// interrupts enabled, and clients copy it out under it.
+static FRAME: Mutex<CriticalSectionRawMutex, Frame> = Mutex::new(Frame {
+    buf: [0; TELEMETRY_MAX],
+    len: 0,
+});
+
+pub fn heartbeat() -> u64 {
+    critical_section::with(|cs| HEARTBEAT.borrow(cs).get())
+}
+
+/// Copies the latest frame into `out`; returns its length (0: none yet).
+#[cfg_attr(not(feature = "wifi"), allow(dead_code))]
+pub async fn copy_latest(out: &mut [u8]) -> usize {
+    let f = FRAME.lock().await;
+    let n = f.len.min(out.len());
+    out[..n].copy_from_slice(&f.buf[..n]);
+    n
+}
+
+#[embassy_executor::task]
+pub async fn run(shared: &'static Shared) {
+    let mut overflow_warned = false;
+    loop {
+        DUE.wait().await;
+        let len = {
+            let mut frame = FRAME.lock().await;
+            let mut c = shared.lock().await;
+            let now = now_us();
+            c.log_notices();
+            let f = &mut *frame;
+            let mut w = SliceWriter::new(&mut f.buf);
+            let len = match telemetry::write_frame(&mut w, c.runner, now) {
+                Ok(()) => w.len(),
+                Err(_) => 0,
+            };
+            f.len = len;
+            len
+        };
+        critical_section::with(|cs| HEARTBEAT.borrow(cs).set(now_us()));
+        if len == 0 {
+            if !overflow_warned {
+                overflow_warned = true;
+                warning!(
+                    "telemetry",
+                    "frame larger than {TELEMETRY_MAX} bytes: not sent"
+                );
+            }
+            continue;
+        }
+        for r in &READY {
+            r.signal(());
+        }
+    }
+}
