@@ -7,6 +7,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod access;
 pub mod board;
 pub mod console;
 pub mod cycle;

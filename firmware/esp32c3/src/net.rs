@@ -30,7 +30,7 @@ use picoserve::response::ws::{
 use picoserve::routing::{get, get_service};
 use static_cell::StaticCell;
 use tumble_core::protocol;
-use tumble_fw_logic::access::{self, Denied};
+use tumble_core::access::{self, Denied};
 use tumble_fw_logic::session::{self, write_too_large};
 use tumble_fw_logic::writer::Truncating;
 

@@ -7,7 +7,6 @@ pub mod log;
 mod store;
 mod web;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,11 +16,12 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::{oneshot, watch};
+use tumble_core::access::{self, Denied};
 use tumble_core::cycle::Cycle;
 use tumble_core::protocol;
 use tumble_core::runner::Runner;
@@ -286,15 +286,22 @@ async fn upgrade(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(query): Query<HashMap<String, String>>,
+    uri: axum::http::Uri,
 ) -> Response {
-    if let Some(token) = &app.token {
-        let bearer = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
-        let given = query.get("token").map(String::as_str).or(bearer);
-        if !given.is_some_and(|g| same(g.as_bytes(), token.as_bytes())) {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+    };
+    let request = access::Request {
+        query: uri.query(),
+        authorization: header(header::AUTHORIZATION),
+        origin: header(header::ORIGIN),
+        host: header(header::HOST),
+    };
+    match access::check(&request, app.token.as_deref(), &app.allow_origins.join(",")) {
+        Ok(()) => {}
+        Err(Denied::Token) => {
             log::now(
                 'W',
                 "server",
@@ -306,17 +313,8 @@ async fn upgrade(
             )
                 .into_response();
         }
-    }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        // A page on any name can make that name resolve to this machine (DNS rebinding) and so
-        // look same-origin: same-origin counts only for an address, not a name, unless a token
-        // guards the door anyway.
-        let same_origin_trusted = app.token.is_some() || host_is_address(host);
-        if !origin_allowed(origin, host, &app.allow_origins, same_origin_trusted) {
+        Err(Denied::Origin) => {
+            let origin = request.origin.unwrap_or("");
             log::now(
                 'W',
                 "server",
@@ -324,7 +322,9 @@ async fn upgrade(
             );
             return (
                 StatusCode::FORBIDDEN,
-                format!("403 Forbidden: origin {origin} is not allowed (start the server with --allow-origin {origin})\n"),
+                format!(
+                    "403 Forbidden: origin {origin} is not allowed (reach the controller by its address, or start it with --allow-origin {origin} or --token)\n"
+                ),
             )
                 .into_response();
         }
@@ -332,28 +332,6 @@ async fn upgrade(
     ws.max_message_size(MAX_TRANSPORT_FRAME)
         .max_frame_size(MAX_TRANSPORT_FRAME)
         .on_upgrade(move |socket| client(socket, app, peer))
-}
-
-/// Compares secrets in time independent of where they differ.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A browser page may connect when its origin is allowed, or when it was served by this host and
-/// `same_origin_trusted` (see the DNS-rebinding note at the caller).
-fn origin_allowed(origin: &str, host: &str, allowed: &[String], same_origin_trusted: bool) -> bool {
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    (same_origin_trusted && origin_host.eq_ignore_ascii_case(host))
-        || allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
-}
-
-/// Host header names an IP address or localhost (with or without a port).
-fn host_is_address(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
-    };
-    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok()
 }
 
 /// Releases a client's slot however its connection ends.
@@ -509,69 +487,5 @@ fn first_line(text: &str) -> &str {
     match line.char_indices().nth(120) {
         Some((i, _)) => &line[..i],
         None => line,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins_are_checked_against_the_host_and_the_allow_list() {
-        let allow = vec!["http://192.168.0.5:5173".to_owned()];
-        assert!(origin_allowed(
-            "http://127.0.0.1:8080",
-            "127.0.0.1:8080",
-            &[],
-            true
-        ));
-        assert!(!origin_allowed(
-            "http://evil.example",
-            "127.0.0.1:8080",
-            &[],
-            true
-        ));
-        assert!(origin_allowed(
-            "http://192.168.0.5:5173",
-            "127.0.0.1:8080",
-            &allow,
-            false
-        ));
-        assert!(!origin_allowed(
-            "http://192.168.0.5:5174",
-            "127.0.0.1:8080",
-            &allow,
-            true
-        ));
-        // DNS rebinding: the attacker's name now points here; Origin and Host agree.
-        assert!(!origin_allowed(
-            "http://evil.example:8080",
-            "evil.example:8080",
-            &[],
-            false
-        ));
-    }
-
-    #[test]
-    fn hosts_that_are_addresses() {
-        for h in [
-            "127.0.0.1:8080",
-            "192.168.1.20",
-            "[::1]:8080",
-            "localhost:8080",
-            "LOCALHOST",
-        ] {
-            assert!(host_is_address(h), "{h}");
-        }
-        for h in ["evil.example:8080", "washer.local", ""] {
-            assert!(!host_is_address(h), "{h}");
-        }
-    }
-
-    #[test]
-    fn secrets_compare_whole() {
-        assert!(same(b"abc", b"abc"));
-        assert!(!same(b"abc", b"abd"));
-        assert!(!same(b"abc", b"abcd"));
     }
 }

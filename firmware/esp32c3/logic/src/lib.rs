@@ -5,7 +5,6 @@
 //! - [`alarm`]: the control loop's use of the runner: one deadline, samples, telemetry;
 //! - [`session`]: one command frame through tumble-core's protocol, reply in a fixed buffer,
 //!   the document to store located in the frame so it can be sealed in place;
-//! - [`access`]: the token and Origin checks of the WebSocket upgrade;
 //! - [`local`]: console-only commands (Wi-Fi credentials);
 //! - [`logline`]: ESP-IDF style log lines and the phase notices in the host's words;
 //! - [`writer`]: `fmt::Write` into fixed buffers.
@@ -17,7 +16,6 @@
 #[cfg(test)]
 extern crate std;
 
-pub mod access;
 pub mod alarm;
 pub mod local;
 pub mod logline;
