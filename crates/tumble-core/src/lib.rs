@@ -13,6 +13,7 @@ pub mod console;
 pub mod cycle;
 pub mod json;
 pub mod limits;
+pub mod logline;
 pub mod protocol;
 pub mod record;
 pub mod runner;

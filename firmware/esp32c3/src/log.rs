@@ -8,7 +8,7 @@ use core::fmt;
 use critical_section::Mutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
-use tumble_fw_logic::logline;
+use tumble_core::logline;
 use tumble_fw_logic::writer::Truncating;
 
 use crate::config::{LOG_LINE, LOG_LINES};

@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::sync::{oneshot, watch};
 use tumble_core::board::{Level, Sensors};
 use tumble_core::cycle::Cycle;
+use tumble_core::logline;
 use tumble_core::protocol::{self, Controller};
-use tumble_core::runner::{Notice, Outputs, PhaseEnd, Runner};
+use tumble_core::runner::{Notice, Outputs, Runner};
 use tumble_core::telemetry;
 
 use super::log;
@@ -45,10 +46,11 @@ pub struct ControlLoop {
     pub telemetry: watch::Sender<Arc<str>>,
 }
 
-/// The pins: the simulator, with phase changes logged as they happen.
+/// The pins: the simulator, and the notices of one runner call, logged after it (the log needs
+/// the cycle, which the runner holds while it runs).
 struct Pins<'a> {
     washer: &'a mut Washer,
-    runner_cycle: &'a [String],
+    notices: &'a mut Vec<Notice>,
 }
 
 impl Outputs for Pins<'_> {
@@ -57,58 +59,8 @@ impl Outputs for Pins<'_> {
     }
 
     fn notice(&mut self, notice: Notice) {
-        let name = |phase: u8| {
-            self.runner_cycle
-                .get(phase as usize)
-                .map_or("?", String::as_str)
-                .to_owned()
-        };
-        let total = self.runner_cycle.len();
-        match notice {
-            Notice::PhaseStarted { at_us, phase } => log::line(
-                'I',
-                at_us,
-                "cycle",
-                format_args!("Phase '{}' ({}/{total}) started", name(phase), phase + 1),
-            ),
-            Notice::PhaseEnded { at_us, phase, end } => {
-                let (level, how) = match end {
-                    PhaseEnd::Faulted(_) => (
-                        'E',
-                        "FAULT: its sensor condition did not hold before the timeout",
-                    ),
-                    PhaseEnd::Completed => ('I', "completed"),
-                    PhaseEnd::Triggered => ('I', "ended by its sensor trigger"),
-                    PhaseEnd::Skipped => ('I', "skipped"),
-                    PhaseEnd::Stopped => ('I', "stopped"),
-                    PhaseEnd::Replaced => ('I', "stopped: a new cycle was loaded"),
-                };
-                log::line(
-                    level,
-                    at_us,
-                    "cycle",
-                    format_args!("Phase '{}' ({}/{total}) {how}", name(phase), phase + 1),
-                )
-            }
-            Notice::CycleEnded { at_us, completed } => log::line(
-                'I',
-                at_us,
-                "cycle",
-                format_args!(
-                    "Cycle {}, all outputs OFF",
-                    if completed { "completed" } else { "stopped" }
-                ),
-            ),
-        }
+        self.notices.push(notice);
     }
-}
-
-fn phase_names(cycle: &Cycle) -> Vec<String> {
-    cycle
-        .phases()
-        .iter()
-        .map(|p| cycle.phase_label(p).to_owned())
-        .collect()
 }
 
 impl ControlLoop {
@@ -117,7 +69,7 @@ impl ControlLoop {
         let sample_us = self.washer.profile().sample_ms as u64 * 1000;
         let mut next_sample = self.clock.now();
         let mut next_telemetry = std::time::Instant::now();
-        let mut names = phase_names(self.runner.cycle());
+        let mut notices = Vec::new();
         let mut loads = 0u64;
         loop {
             let deadline = self
@@ -131,19 +83,18 @@ impl ControlLoop {
                 .min(next_telemetry.saturating_duration_since(std::time::Instant::now()));
             match inbox.recv_timeout(wait) {
                 Ok(Msg::Frame(req)) => {
-                    let reply = self.handle(&req.frame, &mut loads, &names);
-                    if reply.store.is_some() {
-                        names = phase_names(self.runner.cycle());
-                    }
+                    let reply = self.handle(&req.frame, &mut loads, &mut notices);
+                    self.log(&mut notices);
                     let _ = req.reply.send(reply);
                 }
                 Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
                     let now = self.clock.now();
                     let mut pins = Pins {
                         washer: &mut self.washer,
-                        runner_cycle: &names,
+                        notices: &mut notices,
                     };
                     let _ = self.runner.stop(now, &mut pins);
+                    self.log(&mut notices);
                     return;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -151,7 +102,7 @@ impl ControlLoop {
             let now = self.clock.now();
             let mut pins = Pins {
                 washer: &mut self.washer,
-                runner_cycle: &names,
+                notices: &mut notices,
             };
             self.runner.handle_timeout(now, &mut pins);
             if next_sample <= now {
@@ -163,6 +114,7 @@ impl ControlLoop {
                     next_sample = now + sample_us;
                 }
             }
+            self.log(&mut notices);
             if next_telemetry <= std::time::Instant::now() {
                 let mut frame = String::with_capacity(1024);
                 let _ = telemetry::write_frame(&mut frame, &self.runner, now);
@@ -176,11 +128,25 @@ impl ControlLoop {
         }
     }
 
-    fn handle(&mut self, frame: &[u8], loads: &mut u64, names: &[String]) -> Reply {
+    /// Logs the notices of the last runner calls, in the words the firmware uses too.
+    fn log(&self, notices: &mut Vec<Notice>) {
+        // A reload's notices are about the cycle it replaced, now in the spare storage.
+        let cycle = if logline::about_replaced_cycle(notices) {
+            &*self.spare
+        } else {
+            self.runner.cycle()
+        };
+        for notice in notices.drain(..) {
+            let l = logline::describe(notice, cycle);
+            log::line(l.level, l.at_us, "cycle", format_args!("{}", l.message));
+        }
+    }
+
+    fn handle(&mut self, frame: &[u8], loads: &mut u64, notices: &mut Vec<Notice>) -> Reply {
         let now = self.clock.now();
         let mut pins = Pins {
             washer: &mut self.washer,
-            runner_cycle: names,
+            notices,
         };
         let mut c = Controller {
             runner: &mut self.runner,

@@ -23,8 +23,8 @@ use axum::routing::get;
 use tokio::sync::{oneshot, watch};
 use tumble_core::access::{self, Denied};
 use tumble_core::cycle::Cycle;
-use tumble_core::protocol;
 use tumble_core::runner::Runner;
+use tumble_core::{logline, protocol};
 
 use self::controller::{ControlLoop, Msg, Reply, Request};
 use self::store::Store;
@@ -477,15 +477,7 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr) -> String {
     log::now(
         if ok { 'I' } else { 'W' },
         "command",
-        format_args!("{peer}: {name}: {}", first_line(&text)),
+        format_args!("{peer}: {name}: {}", logline::first_line(&text)),
     );
     text
-}
-
-fn first_line(text: &str) -> &str {
-    let line = text.lines().next().unwrap_or("");
-    match line.char_indices().nth(120) {
-        Some((i, _)) => &line[..i],
-        None => line,
-    }
 }

@@ -6,7 +6,6 @@
 //! - [`session`]: one command frame through tumble-core's protocol, reply in a fixed buffer,
 //!   the document to store located in the frame so it can be sealed in place;
 //! - [`local`]: console-only commands (Wi-Fi credentials);
-//! - [`logline`]: ESP-IDF style log lines and the phase notices in the host's words;
 //! - [`writer`]: `fmt::Write` into fixed buffers.
 //!
 //! No unsafe, no allocation, no clock: the firmware passes `now` in, as it does to the runner.
@@ -18,7 +17,6 @@ extern crate std;
 
 pub mod alarm;
 pub mod local;
-pub mod logline;
 pub mod pins;
 pub mod session;
 pub mod writer;

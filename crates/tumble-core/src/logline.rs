@@ -3,8 +3,8 @@
 
 use core::fmt::{self, Write};
 
-use tumble_core::cycle::Cycle;
-use tumble_core::runner::{Notice, PhaseEnd};
+use crate::cycle::Cycle;
+use crate::runner::{Notice, PhaseEnd};
 
 /// `{level} ({ms}) {tag}: {message}` (no line end).
 pub fn write_line(
@@ -117,10 +117,11 @@ pub fn first_line(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::example;
+    use crate::board::Board;
+    use crate::runner::Fault;
     use std::string::String;
-    use tumble_core::board::Board;
-    use tumble_core::runner::Fault;
+
+    const ORIGINAL: &str = include_str!("../../../examples/cycles/original-example.json");
 
     fn text(n: Notice, c: &Cycle) -> (char, String) {
         let l = describe(n, c);
@@ -136,12 +137,8 @@ mod tests {
 
     #[test]
     fn notices_read_like_the_hosts() {
-        let mut c = Cycle::new();
-        c.parse(
-            example("original-example.json").as_bytes(),
-            &Board::washer(),
-        )
-        .unwrap();
+        let mut c = std::boxed::Box::new(Cycle::new());
+        c.parse(ORIGINAL.as_bytes(), &Board::washer()).unwrap();
         assert_eq!(
             text(Notice::PhaseStarted { at_us: 0, phase: 0 }, &c),
             ('I', "Phase 'phase-1' (1/2) started".into())
