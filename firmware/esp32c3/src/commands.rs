@@ -9,10 +9,10 @@
 use core::fmt::Write;
 use core::ops::Range;
 
+use tumble_core::logline::first_line;
 use tumble_core::protocol::{self, Controller};
 use tumble_core::record::{HEADER_LEN, Kind};
 use tumble_core::runner::Status;
-use tumble_core::logline::first_line;
 use tumble_fw_logic::session;
 use tumble_fw_logic::writer::Truncating;
 

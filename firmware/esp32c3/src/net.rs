@@ -29,8 +29,8 @@ use picoserve::response::ws::{
 };
 use picoserve::routing::{get, get_service};
 use static_cell::StaticCell;
-use tumble_core::protocol;
 use tumble_core::access::{self, Denied};
+use tumble_core::protocol;
 use tumble_fw_logic::session::{self, write_too_large};
 use tumble_fw_logic::writer::Truncating;
 

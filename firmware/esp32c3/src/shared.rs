@@ -7,8 +7,8 @@ use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_sync::signal::Signal;
 use tumble_core::cycle::Cycle;
-use tumble_core::runner::Runner;
 use tumble_core::logline;
+use tumble_core::runner::Runner;
 use tumble_fw_logic::pins::MaskPins;
 
 use crate::log::{self, warning};
