@@ -857,15 +857,14 @@ impl<'a> Parser<'a, '_> {
             return self.expected("a number >= 0");
         }
         let n = self.r.number()?;
-        match n.as_unsigned(u32::MAX as u64) {
-            Ok(v) => Ok(v as u32),
-            Err(NotUnsigned::Fractional) if n.as_f64() > 0.0 && n.as_f64() < u32::MAX as f64 => {
-                let v = n.as_f64() as u32;
+        match n.truncated(u32::MAX as u64) {
+            Ok((v, false)) => Ok(v as u32),
+            Ok((v, true)) => {
                 self.warn(format_args!(
                     "{} is compared as {v}: readings and thresholds are whole numbers",
                     n.text()
                 ));
-                Ok(v)
+                Ok(v as u32)
             }
             Err(NotUnsigned::Negative) => self.fail(format_args!(
                 "expected a number >= 0, got {} (negative)",

@@ -208,32 +208,81 @@ impl<'a> Number<'a> {
         self.text
     }
 
-    pub fn as_f64(&self) -> f64 {
-        self.text.parse().unwrap_or(f64::NAN)
-    }
-
     /// The value as an exact unsigned integer no larger than `max`.
     pub fn as_unsigned(&self, max: u64) -> Result<u64, NotUnsigned> {
-        if self.text.starts_with('-') && self.as_f64() != 0.0 {
-            return Err(NotUnsigned::Negative);
-        }
-        let plain = self.text.trim_start_matches('-');
-        if plain.bytes().all(|b| b.is_ascii_digit()) {
-            return match plain.parse::<u64>() {
-                Ok(v) if v <= max => Ok(v),
-                _ => Err(NotUnsigned::TooLarge),
-            };
-        }
-        // Fraction or exponent: accept it when it denotes a whole number (1e3, 5.0).
-        let v = self.as_f64();
-        if v > max as f64 {
-            Err(NotUnsigned::TooLarge)
-        } else if (v as u64) as f64 != v {
-            Err(NotUnsigned::Fractional)
-        } else {
-            Ok(v as u64)
+        match self.truncated(max)? {
+            (v, false) => Ok(v),
+            (_, true) => Err(NotUnsigned::Fractional),
         }
     }
+
+    /// The whole part of a number >= 0 no larger than `max`, and whether a fraction was cut off.
+    ///
+    /// Decimal arithmetic on the digits, no floating point: exact for any length of number, and
+    /// on the chip it avoids the float parser's large stack buffer.
+    pub fn truncated(&self, max: u64) -> Result<(u64, bool), NotUnsigned> {
+        let text = self.text.as_bytes();
+        let negative = text.first() == Some(&b'-');
+        let body = if negative { &text[1..] } else { text };
+        let (mantissa, exponent) = match body.iter().position(|&b| b == b'e' || b == b'E') {
+            Some(i) => (&body[..i], &body[i + 1..]),
+            None => (body, &b""[..]),
+        };
+        let (int, frac) = match mantissa.iter().position(|&b| b == b'.') {
+            Some(i) => (&mantissa[..i], &mantissa[i + 1..]),
+            None => (mantissa, &b""[..]),
+        };
+        // The decimal point sits after `int` digits, moved by the exponent.
+        let exp = parse_exponent(exponent);
+        let point = (int.len() as i64).saturating_add(exp);
+        let digits = || int.iter().chain(frac).map(|b| b - b'0');
+        if digits().all(|d| d == 0) {
+            return Ok((0, false)); // 0, -0, 0.000e7
+        }
+        if negative {
+            return Err(NotUnsigned::Negative);
+        }
+        let mut value: u64 = 0;
+        let mut fraction = false;
+        for (i, d) in digits().enumerate() {
+            if (i as i64) < point {
+                value = value
+                    .checked_mul(10)
+                    .and_then(|v| v.checked_add(d as u64))
+                    .ok_or(NotUnsigned::TooLarge)?;
+            } else {
+                fraction |= d != 0;
+            }
+        }
+        // Zeros the exponent appends after the last digit.
+        let trailing = point - (int.len() + frac.len()) as i64;
+        for _ in 0..trailing.max(0) {
+            value = value.checked_mul(10).ok_or(NotUnsigned::TooLarge)?;
+            if value > max {
+                break;
+            }
+        }
+        if value > max {
+            return Err(NotUnsigned::TooLarge);
+        }
+        Ok((value, fraction))
+    }
+}
+
+/// An exponent's digits (with an optional sign), saturating far beyond any meaningful value.
+fn parse_exponent(text: &[u8]) -> i64 {
+    let (negative, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let magnitude = digits
+        .iter()
+        .fold(0i64, |acc, &b| {
+            acc.saturating_mul(10).saturating_add((b - b'0') as i64)
+        })
+        .min(1 << 40);
+    if negative { -magnitude } else { magnitude }
 }
 
 /// Pulls values out of a document one at a time.
@@ -653,6 +702,24 @@ mod tests {
         assert_eq!(n("1e400").as_unsigned(100), Err(NotUnsigned::TooLarge));
         assert_eq!(
             n("99999999999999999999999").as_unsigned(u64::MAX),
+            Err(NotUnsigned::TooLarge)
+        );
+        assert_eq!(n("1e-3").as_unsigned(100), Err(NotUnsigned::Fractional));
+        assert_eq!(n("0.000e99999999999").as_unsigned(100), Ok(0));
+        assert_eq!(n("-0.0").as_unsigned(100), Ok(0));
+        assert_eq!(n("-1e-9").as_unsigned(100), Err(NotUnsigned::Negative));
+        assert_eq!(n("12.50e1").as_unsigned(1000), Ok(125));
+        assert_eq!(
+            n("18446744073709551615").as_unsigned(u64::MAX),
+            Ok(u64::MAX)
+        );
+        assert_eq!(
+            n("1.8446744073709551616e19").as_unsigned(u64::MAX),
+            Err(NotUnsigned::TooLarge)
+        );
+        assert_eq!(n("26000.7").truncated(u32::MAX as u64), Ok((26000, true)));
+        assert_eq!(
+            n("1e99999999999999999999").truncated(5),
             Err(NotUnsigned::TooLarge)
         );
     }
