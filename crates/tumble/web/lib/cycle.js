@@ -4,12 +4,22 @@
 
 export const DEFAULTS = { stepTime: 1000, pauseTime: 0, direction: "cw", repeatTimes: 1, cooldownMs: 15000 };
 
-/** Finds `key` in an object regardless of case, as the controller does. */
-function get(obj, key) {
+/** The key of `obj` that the controller reads for `name`: the first one in document order
+ *  that matches regardless of case (the controller keeps the first of duplicates). */
+export function keyOf(obj, name) {
   if (obj === null || typeof obj !== "object") return undefined;
-  if (key in obj) return obj[key];
-  const k = Object.keys(obj).find((x) => x.toLowerCase() === key.toLowerCase());
-  return k === undefined ? undefined : obj[k];
+  return Object.keys(obj).find((k) => k.toLowerCase() === name.toLowerCase());
+}
+
+/** The value the controller reads for `name`, or `fallback`. */
+export function get(obj, name, fallback = undefined) {
+  const k = keyOf(obj, name);
+  return k === undefined ? fallback : obj[k];
+}
+
+/** Sets `name`, writing over the key the controller reads if the document spells it otherwise. */
+export function set(obj, name, value) {
+  obj[keyOf(obj, name) ?? name] = value;
 }
 
 const num = (v, d = 0) => (typeof v === "number" && Number.isFinite(v) ? v : d);

@@ -1,18 +1,7 @@
 // The phase editor: a form over one phase of the document. Every change writes the document
 // and calls `changed()`, which redraws the timeline and asks the controller to validate.
 
-function key(obj, name) {
-  return Object.keys(obj).find((k) => k.toLowerCase() === name.toLowerCase()) ?? name;
-}
-
-function set(obj, name, value) {
-  obj[key(obj, name)] = value;
-}
-
-function getv(obj, name, fallback) {
-  const k = Object.keys(obj ?? {}).find((x) => x.toLowerCase() === name.toLowerCase());
-  return k === undefined ? fallback : obj[k];
-}
+import { get as getv, set } from "./cycle.js";
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
