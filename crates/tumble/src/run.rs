@@ -12,6 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tumble_core::board::{Board, Level};
 use tumble_core::cycle::{Cycle, Millis};
 use tumble_core::json::Quoted;
+use tumble_core::logline;
 use tumble_core::runner::{Fault, Notice, Outputs, PhaseEnd, Runner};
 
 use crate::cli::{self, Failure, Secs, Usage};
@@ -162,6 +163,8 @@ impl Outputs for Unwired {
 
 /// What the log and the record need to know of the cycle once the runner owns it.
 struct CycleInfo {
+    /// A copy of the cycle, for log lines in the shared words (`tumble_core::logline`).
+    cycle: Box<Cycle>,
     phases: Vec<PhaseInfo>,
     events: u64,
     duration_ms: u64,
@@ -179,6 +182,7 @@ struct PhaseInfo {
 impl CycleInfo {
     fn of(cycle: &Cycle, board: &Board) -> Self {
         CycleInfo {
+            cycle: Box::new(cycle.clone()),
             phases: cycle
                 .phases()
                 .iter()
@@ -291,32 +295,11 @@ impl Log<'_> {
                     ),
                 );
             }
-            Seen::Notice(Notice::PhaseEnded { at_us, phase, end }) => match end {
-                PhaseEnd::Faulted(Fault::WaitTimeout { .. }) => self.line(
-                    'E',
-                    at_us,
-                    "cycle",
-                    format_args!(
-                        "Fault: phase {}: its sensor condition did not hold before the timeout",
-                        info.phase(phase)
-                    ),
-                ),
-                _ => self.line(
-                    'I',
-                    at_us,
-                    "cycle",
-                    format_args!("Phase {} {}", info.phase(phase), end_word(end)),
-                ),
-            },
-            Seen::Notice(Notice::CycleEnded { at_us, completed }) => self.line(
-                if completed { 'I' } else { 'W' },
-                at_us,
-                "cycle",
-                format_args!(
-                    "Cycle {}, all outputs OFF",
-                    if completed { "completed" } else { "stopped" }
-                ),
-            ),
+            // Ends in the words `tumble serve` and the firmware use.
+            Seen::Notice(notice) => {
+                let l = logline::describe(notice, &info.cycle);
+                self.line(l.level, l.at_us, "cycle", format_args!("{}", l.message));
+            }
         }
     }
 }
