@@ -26,13 +26,7 @@ pub enum Pace {
 /// What the timing thread saw, in order. Times are µs from the cycle start (virtual).
 #[derive(Debug, Clone, Copy)]
 pub enum Seen {
-    Output {
-        due_us: u64,
-        actual_us: u64,
-        pin: u8,
-        level: Level,
-        on: bool,
-    },
+    Output(Change),
     Sample {
         at_us: u64,
         rpm: f32,
@@ -41,6 +35,16 @@ pub enum Seen {
         drum_rpm: f64,
     },
     Notice(Notice),
+}
+
+/// One output write: scheduled at `due_us`, applied at `actual_us`.
+#[derive(Debug, Clone, Copy)]
+pub struct Change {
+    pub due_us: u64,
+    pub actual_us: u64,
+    pub pin: u8,
+    pub level: Level,
+    pub on: bool,
 }
 
 /// The end of a play.
@@ -125,13 +129,13 @@ impl Outputs for Pins<'_> {
         let on = board
             .by_pin(pin)
             .is_some_and(|id| board.output(id).is_on(level));
-        let _ = self.seen.send(Seen::Output {
+        let _ = self.seen.send(Seen::Output(Change {
             due_us,
             actual_us: self.actual_us,
             pin,
             level,
             on,
-        });
+        }));
     }
 
     fn notice(&mut self, notice: Notice) {

@@ -16,7 +16,7 @@ use tumble_core::logline;
 use tumble_core::runner::{Fault, Notice, Outputs, PhaseEnd, Runner};
 
 use crate::cli::{self, Failure, Secs, Usage};
-use crate::player::{self, Outcome, Pace, Progress, Seen};
+use crate::player::{self, Change, Outcome, Pace, Progress, Seen};
 use crate::sim::Washer;
 
 /// Exit code of a cycle that stopped on a fault.
@@ -259,13 +259,13 @@ impl Log<'_> {
     fn seen(&self, seen: &Seen) {
         let info = self.info;
         match *seen {
-            Seen::Output {
+            Seen::Output(Change {
                 due_us,
                 actual_us,
                 pin,
                 level,
                 on,
-            } => {
+            }) => {
                 let name = info.output(pin);
                 self.line(
                     'I',
@@ -306,21 +306,16 @@ impl Log<'_> {
 
 fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io::Result<()> {
     match *seen {
-        Seen::Output {
-            due_us,
-            actual_us,
-            pin,
-            level,
-            on,
-        } => {
-            let name = info.output(pin);
-            writeln!(
-                out,
-                r#"{{"t_us":{due_us},"kind":"output","pin":{pin},"output":{},"level":{},"on":{on},"actual_us":{actual_us}}}"#,
-                Quoted(name),
-                level.as_u8()
-            )
-        }
+        Seen::Output(c) => writeln!(
+            out,
+            r#"{{"t_us":{},"kind":"output","pin":{},"output":{},"level":{},"on":{},"actual_us":{}}}"#,
+            c.due_us,
+            c.pin,
+            Quoted(info.output(c.pin)),
+            c.level.as_u8(),
+            c.on,
+            c.actual_us
+        ),
         Seen::Sample {
             at_us,
             rpm,

@@ -26,6 +26,16 @@ fn tumble(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// `tumble run --instant --quiet ARGS...`
+fn run_instant(args: &[&str]) -> (i32, String, String) {
+    let all: Vec<&str> = ["run", "--instant", "--quiet"]
+        .iter()
+        .chain(args)
+        .copied()
+        .collect();
+    tumble(&all)
+}
+
 fn jsonl(text: &str) -> Vec<Value> {
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
@@ -145,14 +155,7 @@ fn timeline_lists_every_event_in_order() {
 /// nothing, then the safe state.
 fn assert_record_follows_timeline(cycle: &str) {
     let rec = tmp(&format!("{cycle}.jsonl"));
-    let (code, out, _) = tumble(&[
-        "run",
-        "--instant",
-        "--quiet",
-        "--record",
-        rec.to_str().unwrap(),
-        &example(cycle),
-    ]);
+    let (code, out, _) = run_instant(&["--record", rec.to_str().unwrap(), &example(cycle)]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("outputs all OFF"), "{out}");
     let record = jsonl(&std::fs::read_to_string(&rec).unwrap());
@@ -215,10 +218,7 @@ fn run_instant_records_the_timeline() {
 #[test]
 fn a_sensor_triggered_fill_ends_at_the_profile_level() {
     let rec = tmp("sensor-fill.jsonl");
-    let (code, _, _) = tumble(&[
-        "run",
-        "--instant",
-        "--quiet",
+    let (code, _, _) = run_instant(&[
         "--record",
         rec.to_str().unwrap(),
         &example("sensor-fill.json"),
@@ -256,10 +256,7 @@ fn a_wait_fill_with_too_little_flow_faults_on_its_timeout() {
     )
     .unwrap();
     let rec = tmp("fill-wait.jsonl");
-    let (code, out, _) = tumble(&[
-        "run",
-        "--instant",
-        "--quiet",
+    let (code, out, _) = run_instant(&[
         "--board",
         slow.to_str().unwrap(),
         "--record",
@@ -276,13 +273,13 @@ fn a_wait_fill_with_too_little_flow_faults_on_its_timeout() {
         &serde_json::json!({"t_us":210_000_000u64,"kind":"fault","fault":"wait_timeout","phase":0})
     );
     // With the default flow the same cycle fills in time.
-    let (code, _, _) = tumble(&["run", "--instant", "--quiet", &example("fill-wait.json")]);
+    let (code, _, _) = run_instant(&[&example("fill-wait.json")]);
     assert_eq!(code, 0);
 }
 
 #[test]
 fn run_instant_plays_a_million_events() {
-    let (code, out, _) = tumble(&["run", "--instant", "--quiet", &example("million.json")]);
+    let (code, out, _) = run_instant(&[&example("million.json")]);
     assert_eq!(code, 0);
     assert!(
         out.contains("1000004 events fired, 0 late, outputs all OFF"),
@@ -296,10 +293,7 @@ fn the_default_board_profile_round_trips() {
     assert_eq!(code, 0);
     let file = tmp("board.toml");
     std::fs::write(&file, &profile).unwrap();
-    let (code, _, _) = tumble(&[
-        "run",
-        "--instant",
-        "--quiet",
+    let (code, _, _) = run_instant(&[
         "--board",
         file.to_str().unwrap(),
         &example("original-example.json"),
@@ -374,10 +368,7 @@ fn charts_of_a_plan_and_of_a_run() {
     );
 
     let rec = tmp("chart-run.jsonl");
-    tumble(&[
-        "run",
-        "--instant",
-        "--quiet",
+    run_instant(&[
         "--record",
         rec.to_str().unwrap(),
         &example("sensor-fill.json"),

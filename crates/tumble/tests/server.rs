@@ -60,6 +60,12 @@ async fn ask2(ws: &mut Ws, frame: Value) -> Value {
     serde_json::from_str(&ask(ws, &frame.to_string()).await).unwrap()
 }
 
+/// Loads CYCLE with the original's write_json.
+async fn load(ws: &mut Ws) {
+    let frame = format!(r#"{{"action":"write_json","data":{CYCLE}}}"#);
+    assert_eq!(ask(ws, &frame).await, "ok: cycle loaded");
+}
+
 async fn telemetry(ws: &mut Ws) -> Value {
     loop {
         let text = next_text(ws).await;
@@ -210,14 +216,7 @@ async fn the_loaded_cycle_survives_a_restart_and_a_broken_file_does_not_crash() 
     let state = state_dir("persist");
     let mut server = Server::start(&state, &[]);
     let mut ws = connect(&server.url()).await;
-    assert_eq!(
-        ask(
-            &mut ws,
-            &format!(r#"{{"action":"write_json","data":{CYCLE}}}"#)
-        )
-        .await,
-        "ok: cycle loaded"
-    );
+    load(&mut ws).await;
     assert_eq!(
         std::fs::read_to_string(state.join("cycle.json")).unwrap(),
         CYCLE
@@ -440,14 +439,7 @@ async fn garbage_at_full_speed_does_not_stall_the_controller() {
     );
     let mut noisy = connect(&server.url()).await;
     let mut ws = connect(&server.url()).await;
-    assert_eq!(
-        ask(
-            &mut ws,
-            &format!(r#"{{"action":"write_json","data":{CYCLE}}}"#)
-        )
-        .await,
-        "ok: cycle loaded"
-    );
+    load(&mut ws).await;
     assert_eq!(
         ask(&mut ws, r#"{"action":"start_cycle"}"#).await,
         "ok: starting cycle"
