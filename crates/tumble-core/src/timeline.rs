@@ -188,8 +188,11 @@ impl Generator {
                     s.step_ms as u64 + s.pause_ms as u64
                 })
                 .sum();
-            // Whole passes of the pattern that end before `from_us` are skipped at once.
+            // Whole passes of the pattern before `from_us` are skipped at once, all but the
+            // last: a pass's final OFF can fall exactly at the next pass's start (no final
+            // pause), so the walk below starts one pass early.
             let passes = ((from_us / 1000).saturating_sub(*cursor_ms) / period.max(1))
+                .saturating_sub(1)
                 .min(*repeats_left as u64 - 1);
             *cursor_ms += passes * period;
             *repeats_left -= passes as u32;

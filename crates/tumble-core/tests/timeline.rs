@@ -103,3 +103,19 @@ fn original_example_starts_like_the_original_firmware() {
         ]
     );
 }
+
+#[test]
+fn seeking_keeps_a_pass_end_that_falls_on_the_next_pass_start() {
+    // Found by the property test: with no final pause, pass 1's last OFF (95 ms) and pass 2's
+    // start (95 ms) coincide; seeking to 95 ms must keep the OFF.
+    let doc = r#"{"phases":[{"components":[{"compId":"Motor","start":48,"motorConfig":{"repeatTimes":2,"pattern":[
+        {"stepTime":4,"pauseTime":17},{"stepTime":26,"pauseTime":0}]}}]}]}"#;
+    let mut cycle = Box::<Cycle>::default();
+    cycle.parse(doc.as_bytes(), &Board::washer()).unwrap();
+    let p = &cycle.phases()[0];
+    let want: Vec<_> = Timeline::new(&cycle, p)
+        .filter(|e| e.at_us >= 95_000)
+        .collect();
+    assert_eq!(want.len(), 7);
+    assert!(Timeline::starting_at(&cycle, p, 95_000).eq(want));
+}
