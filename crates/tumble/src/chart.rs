@@ -781,6 +781,27 @@ mod tests {
     }
 
     #[test]
+    fn bad_records_name_the_line_and_the_fault() {
+        let board = Board::washer();
+        let err = |text: &str| from_record(text, &board, "t", 1).unwrap_err();
+        assert!(err("not json").starts_with("line 1: "));
+        assert_eq!(err(r#"{"kind":"output"}"#), "line 1: no t_us");
+        assert_eq!(
+            err(r#"{"t_us":5,"kind":"output","pin":263,"on":true}"#),
+            "line 1: pin 263 is not on the board"
+        );
+        let backwards = concat!(
+            r#"{"t_us":9,"kind":"output","pin":7,"on":true}"#,
+            "\n",
+            r#"{"t_us":5,"kind":"output","pin":7,"on":false}"#
+        );
+        assert_eq!(
+            err(backwards),
+            "line 2: time goes backwards (5 us after 9 us)"
+        );
+    }
+
+    #[test]
     fn close_pulses_merge_into_one_visible_bar() {
         let mut iv = Intervals::new(1_000);
         for k in 0..5 {
