@@ -251,6 +251,15 @@ impl<'a> Message<'a> {
         r.number().ok()?.as_unsigned(max).ok()
     }
 
+    /// An optional whole-number parameter: `default` when absent, `None` when present but not a
+    /// whole number from 0 to `max`.
+    fn optional(&self, key: Key, max: u64, default: u64) -> Option<u64> {
+        match self.get(key) {
+            None => Some(default),
+            Some(_) => self.unsigned(key, max),
+        }
+    }
+
     fn boolean(&self, key: Key) -> Option<bool> {
         let mut r = Reader::new(self.get(key)?);
         if r.peek().ok()? != Kind::Bool {
@@ -607,46 +616,28 @@ fn get_timeline<O: Outputs>(
         };
         return write_error(w, Version::V2, id, code(e), e, "phase");
     };
-    let from_us = match m.get(Key::FromUs) {
-        None => 0,
-        Some(_) => match m.unsigned(Key::FromUs, u64::MAX) {
-            Some(t) => t,
-            None => {
-                return bad(
-                    w,
-                    format_args!("from_us must be a whole number >= 0"),
-                    "from_us",
-                );
-            }
-        },
+    let Some(from_us) = m.optional(Key::FromUs, u64::MAX, 0) else {
+        return bad(
+            w,
+            format_args!("from_us must be a whole number >= 0"),
+            "from_us",
+        );
     };
-    let offset = match m.get(Key::Offset) {
-        None => 0,
-        Some(_) => match m.unsigned(Key::Offset, MAX_TIMELINE_OFFSET) {
-            Some(o) => o,
-            None => {
-                return bad(
-                    w,
-                    format_args!(
-                        "offset must be a whole number from 0 to {MAX_TIMELINE_OFFSET} (page further with from_us)"
-                    ),
-                    "offset",
-                );
-            }
-        },
+    let Some(offset) = m.optional(Key::Offset, MAX_TIMELINE_OFFSET, 0) else {
+        return bad(
+            w,
+            format_args!(
+                "offset must be a whole number from 0 to {MAX_TIMELINE_OFFSET} (page further with from_us)"
+            ),
+            "offset",
+        );
     };
-    let limit = match m.get(Key::Limit) {
-        None => 100,
-        Some(_) => match m.unsigned(Key::Limit, MAX_TIMELINE_PAGE) {
-            Some(l) => l,
-            None => {
-                return bad(
-                    w,
-                    format_args!("limit must be a whole number from 0 to {MAX_TIMELINE_PAGE}"),
-                    "limit",
-                );
-            }
-        },
+    let Some(limit) = m.optional(Key::Limit, MAX_TIMELINE_PAGE, 100) else {
+        return bad(
+            w,
+            format_args!("limit must be a whole number from 0 to {MAX_TIMELINE_PAGE}"),
+            "limit",
+        );
     };
     ok_header(w, id)?;
     write!(
