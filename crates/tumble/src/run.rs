@@ -108,9 +108,9 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
         "cycle",
         format_args!(
             "Starting '{file}': {} phases, {} events, {}",
-            info.phases.len(),
-            info.events,
-            Secs(info.duration_ms)
+            info.cycle.phases().len(),
+            info.cycle.total_events(),
+            Secs(info.cycle.duration_ms())
         ),
     );
     loop {
@@ -161,66 +161,42 @@ impl Outputs for Unwired {
     fn set(&mut self, _pin: u8, _level: Level, _due_us: u64) {}
 }
 
-/// What the log and the record need to know of the cycle once the runner owns it.
+/// What the log and the record need to know once the runner owns the cycle: a copy of it (for
+/// phase names, counts and log lines in the shared words of `tumble_core::logline`) and the board.
 struct CycleInfo {
-    /// A copy of the cycle, for log lines in the shared words (`tumble_core::logline`).
     cycle: Box<Cycle>,
-    phases: Vec<PhaseInfo>,
-    events: u64,
-    duration_ms: u64,
-    /// Output name by pin.
-    names: Vec<(u8, String)>,
-}
-
-struct PhaseInfo {
-    label: String,
-    color: String,
-    events: u64,
-    duration_ms: u64,
+    board: Board,
 }
 
 impl CycleInfo {
     fn of(cycle: &Cycle, board: &Board) -> Self {
         CycleInfo {
             cycle: Box::new(cycle.clone()),
-            phases: cycle
-                .phases()
-                .iter()
-                .map(|p| PhaseInfo {
-                    label: cycle.phase_label(p).to_owned(),
-                    color: cycle.text(p.color).to_owned(),
-                    events: p.events(),
-                    duration_ms: p.duration_ms() as u64,
-                })
-                .collect(),
-            events: cycle.total_events(),
-            duration_ms: cycle.duration_ms(),
-            names: board
-                .outputs()
-                .map(|(_, o)| (o.pin, o.name.as_str().to_owned()))
-                .collect(),
+            board: board.clone(),
         }
     }
 
     fn output(&self, pin: u8) -> &str {
-        self.names
-            .iter()
-            .find(|(p, _)| *p == pin)
-            .map_or("?", |(_, n)| n.as_str())
+        self.board
+            .by_pin(pin)
+            .map_or("?", |id| self.board.output(id).name.as_str())
     }
 
     fn phase(&self, index: u8) -> PhaseName<'_> {
-        PhaseName(self, index)
+        PhaseName(&self.cycle, index)
     }
 }
 
 /// "'wash' (2/3)".
-struct PhaseName<'a>(&'a CycleInfo, u8);
+struct PhaseName<'a>(&'a Cycle, u8);
 
 impl fmt::Display for PhaseName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let p = &self.0.phases[self.1 as usize];
-        write!(f, "'{}' ({}/{})", p.label, self.1 + 1, self.0.phases.len())
+        let phases = self.0.phases();
+        let label = phases
+            .get(self.1 as usize)
+            .map_or("?", |p| self.0.phase_label(p));
+        write!(f, "'{label}' ({}/{})", self.1 + 1, phases.len())
     }
 }
 
@@ -282,7 +258,7 @@ impl Log<'_> {
             }
             Seen::Sample { .. } => {}
             Seen::Notice(Notice::PhaseStarted { at_us, phase }) => {
-                let p = &info.phases[phase as usize];
+                let p = &info.cycle.phases()[phase as usize];
                 self.line(
                     'I',
                     at_us,
@@ -290,8 +266,8 @@ impl Log<'_> {
                     format_args!(
                         "Phase {}: {} events, {}",
                         info.phase(phase),
-                        p.events,
-                        Secs(p.duration_ms)
+                        p.events(),
+                        Secs(p.duration_ms() as u64)
                     ),
                 );
             }
@@ -327,14 +303,15 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
             r#"{{"t_us":{at_us},"kind":"sensors","rpm":{rpm:.1},"pressure_hz":{pressure_hz:.1},"level_litres":{level_litres:.3},"drum_rpm":{drum_rpm:.2}}}"#
         ),
         Seen::Notice(Notice::PhaseStarted { at_us, phase }) => {
-            let p = &info.phases[phase as usize];
+            let cycle = &info.cycle;
+            let p = &cycle.phases()[phase as usize];
             writeln!(
                 out,
                 r#"{{"t_us":{at_us},"kind":"phase_start","phase":{phase},"id":{},"color":{},"events":{},"duration_ms":{}}}"#,
-                Quoted(&p.label),
-                Quoted(&p.color),
-                p.events,
-                p.duration_ms
+                Quoted(cycle.phase_label(p)),
+                Quoted(cycle.text(p.color)),
+                p.events(),
+                p.duration_ms()
             )
         }
         Seen::Notice(Notice::PhaseEnded { at_us, phase, end }) => {
@@ -360,7 +337,7 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
 
 fn progress_bar(info: &CycleInfo) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(
-        Some(info.duration_ms.max(1)),
+        Some(info.cycle.duration_ms().max(1)),
         indicatif::ProgressDrawTarget::stderr_with_hz(10),
     );
     bar.set_style(
@@ -377,19 +354,21 @@ fn update_bar(bar: &ProgressBar, progress: &Progress, info: &CycleInfo) {
     }
     let now_ms = progress.now_us.load(Ordering::Relaxed) / 1000;
     let phase = progress.phase.load(Ordering::Relaxed) as u8;
-    if let Some(p) = info.phases.get(phase as usize) {
+    let phases = info.cycle.phases();
+    if let Some(p) = phases.get(phase as usize) {
         bar.set_prefix(info.phase(phase).to_string());
-        let done: u64 = info.phases[..phase as usize]
+        let done: u64 = phases[..phase as usize]
             .iter()
-            .map(|p| p.duration_ms)
+            .map(|p| p.duration_ms() as u64)
             .sum();
+        let total = p.duration_ms() as u64;
         bar.set_message(format!(
             "phase {} / {}",
-            Secs(now_ms.saturating_sub(done).min(p.duration_ms)),
-            Secs(p.duration_ms)
+            Secs(now_ms.saturating_sub(done).min(total)),
+            Secs(total)
         ));
     }
-    bar.set_position(now_ms.min(info.duration_ms));
+    bar.set_position(now_ms.min(info.cycle.duration_ms()));
 }
 
 /// The two lines `--quiet` keeps.
