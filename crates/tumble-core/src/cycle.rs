@@ -11,7 +11,9 @@ use crate::board::{Board, OutputId};
 use crate::json::{self, Kind, NotUnsigned, Reader, Str, SyntaxError};
 use crate::limits::*;
 use crate::text::Bounded;
-use crate::timeline::Timeline;
+mod interlock;
+
+use self::interlock::Violation;
 
 /// A JSON path such as `phases[2].components[0].duration`.
 pub type Path = Bounded<MAX_PATH>;
@@ -1040,86 +1042,54 @@ impl<'a> Parser<'a, '_> {
         }
     }
 
-    /// Refuses a phase that changes the motor direction while the motor is ON, or (when the
-    /// board asks for a reverse dead time) less than that long after the motor went OFF.
+    /// Refuses a phase that breaks the motor interlock (see `interlock`), with the path of the
+    /// component (and pattern step) at fault.
     fn check_interlock(&mut self, phase: &Phase) -> Result<()> {
-        let (motor, dir) = (self.board.motor(), self.board.direction());
-        let dead_ms = self.board.reverse_dead_time_ms() as u64;
-        let touching = self
-            .cycle
-            .phase_components(phase)
-            .iter()
-            .filter(|c| match c.drive {
-                Drive::Motor(_) => true,
-                Drive::Output(o) => o == motor || o == dir,
-            })
-            .count();
-        if touching == 0 || (touching == 1 && dead_ms == 0) {
-            // One motor pattern alone switches the Motor OFF before every direction change.
-            return Ok(());
-        }
-        // A lone motor pattern repeats itself: its first two passes show every direction
-        // change it will ever make (the first one from the phase start, and the wrap-around).
-        let lone_pattern = self
-            .cycle
-            .phase_components(phase)
-            .iter()
-            .find_map(|c| match c.drive {
-                Drive::Motor(m) if touching == 1 => Some((c.start_ms, m)),
-                _ => None,
-            });
-        let cutoff_us = match lone_pattern {
-            Some((start, m)) => {
-                let two_passes = 2 * m.period_ms(self.cycle);
-                (phase.start_ms as u64 + start as u64 + two_passes) * 1000
-            }
-            None if phase.events > MAX_INTERLOCK_SCAN => {
-                return self.fail(format_args!(
-                    "{} events with several components driving the motor: too many to check the motor interlock (at most {MAX_INTERLOCK_SCAN}); split the phase",
-                    phase.events
-                ));
-            }
-            None => u64::MAX,
-        };
-        // The safe state between phases leaves the motor OFF and the direction OFF at t = 0.
-        let (mut motor_on, mut dir_on, mut motor_off_at) = (false, false, 0u64);
-        let mut violation = None;
-        for ev in Timeline::new(self.cycle, phase).take_while(|e| e.at_us <= cutoff_us) {
-            if ev.output == motor {
-                if motor_on && !ev.on {
-                    motor_off_at = ev.at_us;
-                }
-                motor_on = ev.on;
-            } else if ev.output == dir && ev.on != dir_on {
-                dir_on = ev.on;
-                let off_for = ev.at_us - motor_off_at;
-                if motor_on || off_for < dead_ms * 1000 {
-                    violation = Some((ev, motor_on, off_for));
-                    break;
-                }
-            }
-        }
-        let Some((ev, was_on, off_for)) = violation else {
+        let Err(v) = interlock::check(self.cycle, phase, self.board) else {
             return Ok(());
         };
-        let _ = write!(self.path, ".components[{}]", ev.component);
-        if let Some(step) = ev.step {
-            let _ = write!(self.path, ".motorConfig.pattern[{step}]");
-        }
-        if was_on {
-            self.fail(format_args!(
-                "changes {} at {} ms while {} is ON (interlock)",
-                crate::board::MOTOR_DIRECTION,
-                Millis(ev.at_us),
-                crate::board::MOTOR
-            ))
-        } else {
-            self.fail(format_args!(
-                "reverses the motor at {} ms, {} ms after {} went OFF; this board requires a reverse dead time of {dead_ms} ms",
-                Millis(ev.at_us),
-                Millis(off_for),
-                crate::board::MOTOR
-            ))
+        let (motor, dir) = (crate::board::MOTOR, crate::board::MOTOR_DIRECTION);
+        match v {
+            Violation::Overlap {
+                component,
+                span_ms,
+                pattern,
+                pattern_span_ms,
+            } => {
+                let _ = write!(self.path, ".components[{component}]");
+                let what = match self.cycle.phase_components(phase)[component].drive {
+                    Drive::Motor(_) => "its motor pattern",
+                    Drive::Output(o) if o == self.board.motor() => motor,
+                    Drive::Output(_) => dir,
+                };
+                self.fail(format_args!(
+                    "{what} runs from {} to {} ms, during the motor pattern of components[{pattern}] ({} to {} ms): a motor pattern alone drives {motor} and {dir} while it runs",
+                    span_ms.0, span_ms.1, pattern_span_ms.0, pattern_span_ms.1
+                ))
+            }
+            Violation::Reversal {
+                component,
+                step,
+                at_us,
+                off_for_us,
+            } => {
+                let _ = write!(self.path, ".components[{component}]");
+                if let Some(step) = step {
+                    let _ = write!(self.path, ".motorConfig.pattern[{step}]");
+                }
+                match off_for_us {
+                    None => self.fail(format_args!(
+                        "changes {dir} at {} ms while {motor} is ON (interlock)",
+                        Millis(at_us)
+                    )),
+                    Some(off) => self.fail(format_args!(
+                        "reverses the motor at {} ms, {} ms after {motor} went OFF; this board requires a reverse dead time of {} ms",
+                        Millis(at_us),
+                        Millis(off),
+                        self.board.reverse_dead_time_ms()
+                    )),
+                }
+            }
         }
     }
 }

@@ -23,6 +23,3 @@ pub const MAX_MESSAGE: usize = 256;
 pub const MAX_OUTPUTS: usize = crate::board::MAX_OUTPUTS;
 /// Events a `get_timeline` page may skip by `offset` (page deeper with `from_us`).
 pub const MAX_TIMELINE_OFFSET: u64 = 100_000;
-/// Events the load-time motor interlock check may walk in one phase; a phase that would need
-/// more (several motor components in a phase of billions of events) is refused, not hung on.
-pub const MAX_INTERLOCK_SCAN: u64 = 20_000_000;

@@ -259,14 +259,20 @@ fn text_limits_count_utf8_bytes_and_the_pool() {
 fn direction_may_not_change_while_the_motor_is_on() {
     let err = refuse(
         r#"{"phases":[{"components":[
-            {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"pauseTime":500,"direction":"ccw"}]}},
-            {"compId":"Motor","start":100,"motorConfig":{"pattern":[{"stepTime":100,"direction":"cw"}]}}]}]}"#,
+            {"compId":"Motor","start":1000,"duration":3000},
+            {"compId":"Motor Direction","start":2000,"duration":5000}]}]}"#,
     );
     assert_eq!(
         err.to_string(),
-        "phases[0].components[1].motorConfig.pattern[0]: changes Motor Direction at 100 ms while Motor is ON (interlock)"
+        "phases[0].components[1]: changes Motor Direction at 2000 ms while Motor is ON (interlock)"
     );
-    // The same two motors one after the other are fine.
+    // Set the direction first, run the motor, then release the direction: fine.
+    accept(
+        r#"{"phases":[{"components":[
+            {"compId":"Motor Direction","start":0,"duration":5000},
+            {"compId":"Motor","start":1000,"duration":3000}]}]}"#,
+    );
+    // Two motor patterns one after the other are fine too.
     accept(
         r#"{"phases":[{"components":[
             {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"pauseTime":500,"direction":"ccw"}]}},
