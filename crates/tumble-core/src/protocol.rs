@@ -2,16 +2,27 @@
 //! per message: the original firmware's `{"action": ...}` with its plain-text replies (v1), and
 //! `{"cmd": ..., "id": ...}` with one JSON reply per command (v2). See docs/protocol.md.
 //!
-//! No allocation: the frame is read in place (a loaded cycle is parsed straight from its bytes
-//! inside the frame) and the reply is written to any `fmt::Write`.
+//! A frame goes through up to three steps, so that nothing slow ever runs where the runner is:
+//!
+//! 1. [`read`], anywhere (a network task, a lower priority than the timing loop): reads and
+//!    checks the frame, and parses a cycle document into scratch storage. What needs no runner
+//!    (errors, `validate_cycle`, `ping`) is answered here; a load's reply (its summary) too.
+//! 2. [`apply`], on the controller: a [`Command`] on the runner, bounded work, no formatting;
+//!    it returns an [`Outcome`] (the result and a [`Snapshot`] of the runner). A [`Query`]
+//!    (`get_cycle`, `get_timeline`) reads only the loaded cycle: [`answer`] it wherever a copy of
+//!    that cycle can be read.
+//! 3. [`write_outcome`], anywhere: the reply from the outcome.
+//!
+//! [`handle`] does all three in one call, for platforms and tests that hold everything at once.
+//! No allocation: the frame is read in place and replies go to any `fmt::Write`.
 
 use core::fmt::{self, Write};
 
-use crate::board::OutputId;
-use crate::cycle::{Cycle, CycleError};
-use crate::json::{self, Kind, Reader, Str};
+use crate::board::{Board, Level, OutputId};
+use crate::cycle::Cycle;
+use crate::json::{self, Kind, NotUnsigned, Reader, Str};
 use crate::limits::MAX_TIMELINE_OFFSET;
-use crate::runner::{CommandError, Outputs, Runner};
+use crate::runner::{CommandError, Outputs, Runner, Snapshot};
 use crate::telemetry;
 use crate::timeline::Timeline;
 
@@ -37,7 +48,82 @@ pub struct Handled<'a> {
     pub ok: bool,
 }
 
-/// Where the runner and its spare storage live; the platform passes them with each frame.
+/// A frame after step 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read<'a> {
+    /// The reply is written; nothing else is to be done.
+    Answered(Handled<'a>),
+    /// Reads the loaded cycle: [`answer`] it.
+    Query(Query<'a>),
+    /// For the controller: [`apply`] it, then [`write_outcome`].
+    Command(Command<'a>),
+}
+
+/// A read of the loaded cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Query<'a> {
+    pub name: &'a str,
+    id: Option<&'a [u8]>,
+    kind: QueryKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueryKind {
+    Cycle,
+    Timeline {
+        phase: u64,
+        from_us: u64,
+        offset: u64,
+        limit: u64,
+    },
+}
+
+/// A checked command for the runner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Command<'a> {
+    pub version: Version,
+    pub name: &'a str,
+    id: Option<&'a [u8]>,
+    pub op: Op,
+    /// For a load: the document as received, which the platform stores.
+    document: Option<&'a [u8]>,
+}
+
+/// What a command does to the runner: plain data, so a platform can hand it to the thread or
+/// task that owns the runner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Replace the loaded cycle by the one `read` parsed into the scratch storage (the reply,
+    /// its summary, is already written).
+    Load,
+    Start,
+    Stop,
+    Pause,
+    Resume,
+    SkipPhase,
+    SkipToPhase(usize),
+    SetOutput {
+        output: OutputId,
+        on: bool,
+    },
+    Status,
+}
+
+impl Command<'_> {
+    /// A stop goes before everything queued: a platform may look for it.
+    pub fn is_stop(&self) -> bool {
+        self.op == Op::Stop
+    }
+}
+
+/// What a command did: its result, and the runner right after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub result: Result<(), CommandError>,
+    pub status: Snapshot,
+}
+
+/// Where the runner and its spare storage live, for [`handle`].
 pub struct Controller<'r, O> {
     pub runner: &'r mut Runner,
     /// Storage a new cycle is read into before it replaces the loaded one.
@@ -46,17 +132,33 @@ pub struct Controller<'r, O> {
     pub now_us: u64,
 }
 
-/// Handles one text frame and writes its reply. A reply that does not fit `reply` (a fixed
-/// buffer on the chip) is an `Err`; the platform then sends a short error instead.
+/// Steps 1 to 3 in one call. A reply that does not fit `reply` (a fixed buffer on the chip) is
+/// an `Err`; the platform then sends a short error instead.
 pub fn handle<'a, O: Outputs>(
     frame: &'a [u8],
     c: &mut Controller<'_, O>,
     reply: &mut impl Write,
 ) -> Result<Handled<'a>, fmt::Error> {
-    let looks_v2 = frame.windows(5).take(MAX_FRAME).any(|w| w == b"\"cmd\"");
-    let version = if looks_v2 { Version::V2 } else { Version::V1 };
+    match read(frame, c.runner.board(), c.spare, reply)? {
+        Read::Answered(h) => Ok(h),
+        Read::Query(q) => answer(&q, c.runner.cycle(), c.runner.board(), reply),
+        Read::Command(cmd) => {
+            let outcome = apply(cmd.op, c.runner, c.spare, c.outputs, c.now_us);
+            write_outcome(&cmd, &outcome, c.runner.board(), reply)
+        }
+    }
+}
+
+/// Step 1: reads and checks `frame`; a cycle it carries is parsed into `scratch` (on success,
+/// `apply` swaps it in). Writes the reply of whatever it answers, and of a load.
+pub fn read<'a>(
+    frame: &'a [u8],
+    board: &Board,
+    scratch: &mut Cycle,
+    reply: &mut impl Write,
+) -> Result<Read<'a>, fmt::Error> {
     let mut h = Handled {
-        version,
+        version: guess_version(frame),
         command: "",
         store: None,
         ok: false,
@@ -67,43 +169,498 @@ pub fn handle<'a, O: Outputs>(
             frame.len()
         ));
         write_refusal(frame, "too_large", msg, reply)?;
-        return Ok(h);
+        return Ok(Read::Answered(h));
     }
     if frame.trim_ascii() == b"connect" {
         // The original web app sends this raw text on connect; it is a greeting, not a command.
         reply.write_str("ok: connected")?;
         h.ok = true;
-        return Ok(h);
+        return Ok(Read::Answered(h));
     }
     let Ok(message) = Message::read(frame) else {
         let msg = Lazy(format_args!("invalid json"));
-        write_error(reply, version, None, "invalid_json", msg, "")?;
-        return Ok(h);
+        write_error(reply, h.version, None, "invalid_json", msg, "")?;
+        return Ok(Read::Answered(h));
+    };
+    let mut r = Request {
+        m: &message,
+        board,
+        w: reply,
+        h,
+        id: None,
     };
     if let Some(cmd) = message.get(Key::Cmd) {
-        h.version = Version::V2;
-        let id = message.get(Key::Id);
+        r.h.version = Version::V2;
+        r.id = message.get(Key::Id);
         let Some(name) = as_str(cmd).and_then(|s| s.as_plain()) else {
-            let msg = Lazy(format_args!("\"cmd\" must be a command name (a string)"));
-            write_error(reply, Version::V2, id, "invalid_request", msg, "cmd")?;
-            return Ok(h);
+            return r.refuse(
+                "invalid_request",
+                format_args!("\"cmd\" must be a command name (a string)"),
+                "cmd",
+            );
         };
-        h.command = name;
-        v2(&message, name, id, c, reply, &mut h)?;
+        r.h.command = name;
+        r.v2(name, scratch)
     } else {
-        h.version = Version::V1;
+        r.h.version = Version::V1;
         let Some(name) = message
             .get(Key::Action)
             .and_then(as_str)
             .and_then(|s| s.as_plain())
         else {
-            reply.write_str("error: missing action")?;
-            return Ok(h);
+            r.w.write_str("error: missing action")?;
+            return Ok(Read::Answered(r.h));
         };
-        h.command = name;
-        v1(&message, name, c, reply, &mut h)?;
+        r.h.command = name;
+        r.v1(name, scratch)
+    }
+}
+
+/// Step 2: the command on the runner. Bounded work: no parsing, no formatting; a load is a
+/// swap with `scratch`, which then holds the cycle it replaced.
+pub fn apply<O: Outputs>(
+    op: Op,
+    runner: &mut Runner,
+    scratch: &mut Cycle,
+    out: &mut O,
+    now: u64,
+) -> Outcome {
+    let result = match op {
+        Op::Load => {
+            runner.load(now, scratch, out);
+            Ok(())
+        }
+        Op::Start => runner.start(now, out),
+        Op::Stop => runner.stop(now, out),
+        Op::Pause => runner.pause(now, out),
+        Op::Resume => runner.resume(now, out),
+        Op::SkipPhase => runner.skip_phase(now, out),
+        Op::SkipToPhase(i) => runner.skip_to_phase(now, i, out),
+        Op::SetOutput { output, on } => runner.set_output(now, output, on, out),
+        Op::Status => {
+            runner.handle_timeout(now, out);
+            Ok(())
+        }
+    };
+    Outcome {
+        result,
+        status: runner.snapshot(now),
+    }
+}
+
+/// Step 3: the reply to an applied command.
+pub fn write_outcome<'a>(
+    cmd: &Command<'a>,
+    outcome: &Outcome,
+    board: &Board,
+    w: &mut impl Write,
+) -> Result<Handled<'a>, fmt::Error> {
+    let mut h = Handled {
+        version: cmd.version,
+        command: cmd.name,
+        store: None,
+        ok: outcome.result.is_ok(),
+    };
+    if cmd.op == Op::Load {
+        // `read` wrote the summary; a load cannot fail once read.
+        h.store = cmd.document;
+        return Ok(h);
+    }
+    match (cmd.version, outcome.result) {
+        (Version::V2, Ok(())) => {
+            ok_header(w, cmd.id)?;
+            telemetry::write_status(w, board, &outcome.status)?;
+            w.write_char('}')?;
+        }
+        (Version::V2, Err(e)) => write_error(w, Version::V2, cmd.id, code(e), e, "")?,
+        (Version::V1, Ok(())) => match cmd.op {
+            Op::SetOutput { output, on } => {
+                let def = board.output(output);
+                write!(w, "ok: GPIO {} set to {}", def.pin, def.level(on).as_u8())?;
+            }
+            _ => w.write_str(match cmd.op {
+                Op::Start => "ok: starting cycle",
+                Op::Stop => "ok: cycle stopped",
+                Op::SkipPhase => "ok: phase skipped",
+                Op::Pause => "ok: cycle paused",
+                Op::Resume => "ok: cycle resumed",
+                _ => "ok: skipping to phase",
+            })?,
+        },
+        // The original's wording for this one refusal.
+        (Version::V1, Err(CommandError::Running)) if cmd.op == Op::Start => {
+            w.write_str("error: cycle already running")?
+        }
+        (Version::V1, Err(e)) => write!(w, "error: {e}")?,
     }
     Ok(h)
+}
+
+/// A query's reply, from the loaded cycle (or a copy of it).
+pub fn answer<'a>(
+    q: &Query<'a>,
+    cycle: &Cycle,
+    board: &Board,
+    w: &mut impl Write,
+) -> Result<Handled<'a>, fmt::Error> {
+    let mut h = Handled {
+        version: Version::V2,
+        command: q.name,
+        store: None,
+        ok: false,
+    };
+    match q.kind {
+        QueryKind::Cycle => {
+            ok_header(w, q.id)?;
+            cycle.write_json(board, w)?;
+            w.write_char('}')?;
+        }
+        QueryKind::Timeline {
+            phase,
+            from_us,
+            offset,
+            limit,
+        } => {
+            let phases = cycle.phases();
+            let Some(p) = usize::try_from(phase).ok().and_then(|i| phases.get(i)) else {
+                let e = OutOfRange(phase, phases.len());
+                write_error(w, Version::V2, q.id, "out_of_range", e, "phase")?;
+                return Ok(h);
+            };
+            ok_header(w, q.id)?;
+            write!(
+                w,
+                "{{\"phase\":{phase},\"from_us\":{from_us},\"offset\":{offset},\"total\":{},\"events\":[",
+                p.events()
+            )?;
+            let page = Timeline::starting_at(cycle, p, from_us)
+                .skip(offset as usize)
+                .take(limit as usize);
+            for (i, ev) in page.enumerate() {
+                if i > 0 {
+                    w.write_char(',')?;
+                }
+                let def = board.output(ev.output);
+                write!(
+                    w,
+                    "{{\"at_us\":{},\"pin\":{},\"output\":",
+                    ev.at_us, def.pin
+                )?;
+                json::write_str(w, &def.name)?;
+                write!(
+                    w,
+                    ",\"level\":{},\"on\":{}}}",
+                    def.level(ev.on).as_u8(),
+                    ev.on
+                )?;
+            }
+            w.write_str("]}}")?;
+        }
+    }
+    h.ok = true;
+    Ok(h)
+}
+
+/// "phase index 7 out of range (3 phases)", for any whole number the client sent.
+struct OutOfRange(u64, usize);
+
+impl fmt::Display for OutOfRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "phase index {} out of range ({} phases)", self.0, self.1)
+    }
+}
+
+/// "a whole number >= 0", or "a whole number from 0 to N" when N is a limit of its own.
+struct Range(u64);
+
+impl fmt::Display for Range {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            max if max >= u32::MAX as u64 => f.write_str("a whole number >= 0"),
+            max => write!(f, "a whole number from 0 to {max}"),
+        }
+    }
+}
+
+/// A whole-number parameter, as [`Message::whole`] finds it.
+enum Whole<'a> {
+    Absent,
+    Value(u64),
+    /// Not a number, negative or fractional.
+    Invalid,
+    /// A whole number past the maximum, as written.
+    TooLarge(&'a str),
+}
+
+/// One frame being read: its message, the board, and the reply so far.
+struct Request<'m, 'a, W> {
+    m: &'m Message<'a>,
+    board: &'m Board,
+    w: &'m mut W,
+    h: Handled<'a>,
+    id: Option<&'a [u8]>,
+}
+
+impl<'a, W: Write> Request<'_, 'a, W> {
+    fn command(&self, op: Op, document: Option<&'a [u8]>) -> Result<Read<'a>, fmt::Error> {
+        Ok(Read::Command(Command {
+            version: self.h.version,
+            name: self.h.command,
+            id: self.id,
+            op,
+            document,
+        }))
+    }
+
+    /// A v2 refusal of this frame (a v1 frame's errors are plain text, written by `v1`).
+    fn refuse(
+        &mut self,
+        code: &str,
+        msg: fmt::Arguments<'_>,
+        path: &str,
+    ) -> Result<Read<'a>, fmt::Error> {
+        write_error(self.w, self.h.version, self.id, code, Lazy(msg), path)?;
+        Ok(Read::Answered(self.h))
+    }
+
+    fn v1_error(&mut self, msg: &str) -> Result<Read<'a>, fmt::Error> {
+        self.w.write_str(msg)?;
+        Ok(Read::Answered(self.h))
+    }
+
+    fn v1(mut self, action: &'a str, scratch: &mut Cycle) -> Result<Read<'a>, fmt::Error> {
+        let op = match action {
+            "write_json" => {
+                let Some(data) = self.m.get(Key::Data) else {
+                    return self.v1_error("error: missing data for write_json");
+                };
+                if self.m.kind(Key::Data) != Some(Kind::Object) {
+                    return self.v1_error("error: data field must be an object");
+                }
+                if let Err(e) = scratch.parse(data, self.board) {
+                    write!(self.w, "error: {e}")?;
+                    return Ok(Read::Answered(self.h));
+                }
+                self.w.write_str("ok: cycle loaded")?;
+                return self.command(Op::Load, Some(data));
+            }
+            "start_cycle" => Op::Start,
+            "stop_cycle" => Op::Stop,
+            "skip_phase" => Op::SkipPhase,
+            "pause_cycle" => Op::Pause,
+            "resume_cycle" => Op::Resume,
+            "skip_to_phase" => match self.m.whole(Key::Index, u32::MAX as u64) {
+                Whole::Value(i) => Op::SkipToPhase(i as usize),
+                _ => return self.v1_error("error: missing or invalid index for skip_to_phase"),
+            },
+            "toggle_gpio" => {
+                let Whole::Value(pin) = self.m.whole(Key::Pin, u8::MAX as u64) else {
+                    return self.v1_error("error: missing or invalid pin number");
+                };
+                let Whole::Value(state) = self.m.whole(Key::State, 1) else {
+                    return self.v1_error("error: missing or invalid state (0 or 1)");
+                };
+                let Some(output) = self.board.by_pin(pin as u8) else {
+                    write!(
+                        self.w,
+                        "error: pin {pin} is not an output (outputs: {})",
+                        Pins(self.board)
+                    )?;
+                    return Ok(Read::Answered(self.h));
+                };
+                let on = self
+                    .board
+                    .output(output)
+                    .is_on(Level::from_bool(state == 1));
+                Op::SetOutput { output, on }
+            }
+            "ping" => {
+                self.h.ok = true;
+                return self.v1_error("ok: pong");
+            }
+            _ => return self.v1_error("error: unknown action"),
+        };
+        self.command(op, None)
+    }
+
+    /// A whole-number parameter of a v2 command (`default` when it may be absent), or the
+    /// refusal that says what is wrong with it; `hint` ends the message.
+    fn whole(
+        &mut self,
+        key: Key,
+        name: &str,
+        (max, hint): (u64, &str),
+        default: Option<u64>,
+    ) -> Result<u64, Result<Read<'a>, fmt::Error>> {
+        let range = Range(max);
+        match (self.m.whole(key, max), default) {
+            (Whole::Value(v), _) => Ok(v),
+            (Whole::Absent, Some(d)) => Ok(d),
+            (Whole::TooLarge(text), _) => Err(self.refuse(
+                "out_of_range",
+                format_args!("{name} {text} is out of range: it must be {range}{hint}"),
+                name,
+            )),
+            (Whole::Absent | Whole::Invalid, _) => Err(self.refuse(
+                "invalid_request",
+                format_args!("{name} must be {range}{hint}"),
+                name,
+            )),
+        }
+    }
+
+    fn v2(mut self, cmd: &'a str, scratch: &mut Cycle) -> Result<Read<'a>, fmt::Error> {
+        let op = match cmd {
+            "load_cycle" | "validate_cycle" => {
+                let Some(raw) = self
+                    .m
+                    .get(Key::Cycle)
+                    .filter(|_| self.m.kind(Key::Cycle) == Some(Kind::Object))
+                else {
+                    return self.refuse(
+                        "invalid_request",
+                        format_args!("{cmd} needs a cycle object"),
+                        "cycle",
+                    );
+                };
+                let report = match scratch.parse(raw, self.board) {
+                    Ok(report) => report,
+                    Err(e) => {
+                        return self.refuse(
+                            "invalid_cycle",
+                            format_args!("{}", e.message),
+                            e.path.as_str(),
+                        );
+                    }
+                };
+                ok_header(self.w, self.id)?;
+                self.w.write_char('{')?;
+                scratch.write_summary(&report, self.w)?;
+                self.w.write_str("}}")?;
+                if cmd == "validate_cycle" {
+                    self.h.ok = true;
+                    return Ok(Read::Answered(self.h));
+                }
+                return self.command(Op::Load, Some(raw));
+            }
+            "get_status" => Op::Status,
+            "get_cycle" => {
+                return Ok(Read::Query(Query {
+                    name: cmd,
+                    id: self.id,
+                    kind: QueryKind::Cycle,
+                }));
+            }
+            "get_timeline" => return self.get_timeline(cmd),
+            "start" => Op::Start,
+            "stop" => Op::Stop,
+            "pause" => Op::Pause,
+            "resume" => Op::Resume,
+            "skip_phase" => Op::SkipPhase,
+            "skip_to_phase" => match self.whole(Key::Index, "index", (u32::MAX as u64, ""), None) {
+                Ok(i) => Op::SkipToPhase(i as usize),
+                Err(reply) => return reply,
+            },
+            "set_output" => {
+                if self.m.get(Key::Output).is_none() {
+                    return self.refuse(
+                        "invalid_request",
+                        format_args!("set_output needs an output (a name or a pin)"),
+                        "output",
+                    );
+                }
+                let Some(output) = find_output(self.m, self.board) else {
+                    return self.refuse(
+                        "unknown_output",
+                        format_args!(
+                            "output must be an output name or pin (known: {})",
+                            self.board.names()
+                        ),
+                        "output",
+                    );
+                };
+                let Some(on) = self.m.boolean(Key::On) else {
+                    return self.refuse(
+                        "invalid_request",
+                        format_args!("on must be true or false"),
+                        "on",
+                    );
+                };
+                Op::SetOutput { output, on }
+            }
+            _ => {
+                return self.refuse(
+                    "unknown_command",
+                    format_args!("unknown command \"{cmd}\""),
+                    "cmd",
+                );
+            }
+        };
+        self.command(op, None)
+    }
+
+    fn get_timeline(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {
+        let phase = match self.m.whole(Key::Phase, u64::MAX) {
+            Whole::Value(p) => p,
+            // Past any phase count: the out-of-range reply `answer` gives any index too large.
+            Whole::TooLarge(_) => u64::MAX,
+            Whole::Absent | Whole::Invalid => {
+                return self.refuse(
+                    "invalid_request",
+                    format_args!("phase must be a whole number >= 0"),
+                    "phase",
+                );
+            }
+        };
+        let from_us = match self.whole(Key::FromUs, "from_us", (u64::MAX, ""), Some(0)) {
+            Ok(v) => v,
+            Err(reply) => return reply,
+        };
+        let offset = match self.whole(
+            Key::Offset,
+            "offset",
+            (MAX_TIMELINE_OFFSET, " (page further with from_us)"),
+            Some(0),
+        ) {
+            Ok(v) => v,
+            Err(reply) => return reply,
+        };
+        let limit = match self.whole(Key::Limit, "limit", (MAX_TIMELINE_PAGE, ""), Some(100)) {
+            Ok(v) => v,
+            Err(reply) => return reply,
+        };
+        Ok(Read::Query(Query {
+            name: cmd,
+            id: self.id,
+            kind: QueryKind::Timeline {
+                phase,
+                from_us,
+                offset,
+                limit,
+            },
+        }))
+    }
+}
+
+/// The board's output pins, for an error message.
+struct Pins<'a>(&'a Board);
+
+impl fmt::Display for Pins<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (_, def)) in self.0.outputs().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{}", def.pin)?;
+        }
+        Ok(())
+    }
+}
+
+fn ok_header(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
+    w.write_str("{\"type\":\"reply\",\"id\":")?;
+    write_raw_id(w, id)?;
+    w.write_str(",\"ok\":true,\"result\":")
 }
 
 /// The version of a frame that could not be read: v2 when it mentions a "cmd" key.
@@ -135,12 +692,11 @@ pub fn write_refusal(
 }
 
 /// `{"type":"hello",...}`: sent on connect, so a client knows the protocols and the outputs.
-pub fn write_hello(w: &mut impl Write, runner: &Runner, version: &str) -> fmt::Result {
+pub fn write_hello(w: &mut impl Write, board: &Board, version: &str) -> fmt::Result {
     w.write_str("{\"type\":\"hello\",\"version\":")?;
     json::write_str(w, version)?;
     w.write_str(",\"protocols\":[1,2],\"max_frame\":")?;
     write!(w, "{MAX_FRAME},\"outputs\":[")?;
-    let board = runner.board();
     for (i, (id, def)) in board.outputs().enumerate() {
         if i > 0 {
             w.write_char(',')?;
@@ -251,12 +807,22 @@ impl<'a> Message<'a> {
         r.number().ok()?.as_unsigned(max).ok()
     }
 
-    /// An optional whole-number parameter: `default` when absent, `None` when present but not a
-    /// whole number from 0 to `max`.
-    fn optional(&self, key: Key, max: u64, default: u64) -> Option<u64> {
-        match self.get(key) {
-            None => Some(default),
-            Some(_) => self.unsigned(key, max),
+    /// A whole-number parameter as written: absent, a value up to `max`, or why it is not one.
+    fn whole(&self, key: Key, max: u64) -> Whole<'a> {
+        let Some(raw) = self.get(key) else {
+            return Whole::Absent;
+        };
+        let mut r = Reader::new(raw);
+        let Ok(Kind::Number) = r.peek() else {
+            return Whole::Invalid;
+        };
+        let Ok(n) = r.number() else {
+            return Whole::Invalid;
+        };
+        match n.as_unsigned(max) {
+            Ok(v) => Whole::Value(v),
+            Err(NotUnsigned::TooLarge) => Whole::TooLarge(n.text()),
+            Err(_) => Whole::Invalid,
         }
     }
 
@@ -336,251 +902,8 @@ fn code(e: CommandError) -> &'static str {
     }
 }
 
-/// Reads a cycle from `raw` into the spare storage; on success it becomes the loaded cycle.
-fn load<O: Outputs>(raw: &[u8], c: &mut Controller<'_, O>) -> Result<(), CycleError> {
-    c.spare.parse(raw, c.runner.board())?;
-    c.runner.load(c.now_us, c.spare, c.outputs);
-    Ok(())
-}
-
-fn v1<'a, O: Outputs>(
-    m: &Message<'a>,
-    action: &str,
-    c: &mut Controller<'_, O>,
-    w: &mut impl Write,
-    h: &mut Handled<'a>,
-) -> fmt::Result {
-    let now = c.now_us;
-    let out = &mut *c.outputs;
-    let result: Result<(), CommandError> = match action {
-        "write_json" => {
-            let Some(data) = m.get(Key::Data) else {
-                return w.write_str("error: missing data for write_json");
-            };
-            if m.kind(Key::Data) != Some(Kind::Object) {
-                return w.write_str("error: data field must be an object");
-            }
-            return match load(data, c) {
-                Ok(()) => {
-                    h.ok = true;
-                    h.store = Some(data);
-                    w.write_str("ok: cycle loaded")
-                }
-                Err(e) => write!(w, "error: {e}"),
-            };
-        }
-        "start_cycle" => c.runner.start(now, out),
-        "stop_cycle" => c.runner.stop(now, out),
-        "skip_phase" => c.runner.skip_phase(now, out),
-        "pause_cycle" => c.runner.pause(now, out),
-        "resume_cycle" => c.runner.resume(now, out),
-        "skip_to_phase" => {
-            let Some(index) = m.unsigned(Key::Index, u32::MAX as u64) else {
-                return w.write_str("error: missing or invalid index for skip_to_phase");
-            };
-            c.runner.skip_to_phase(now, index as usize, out)
-        }
-        "toggle_gpio" => {
-            let Some(pin) = m.unsigned(Key::Pin, u8::MAX as u64) else {
-                return w.write_str("error: missing or invalid pin number");
-            };
-            let Some(state) = m.unsigned(Key::State, 1) else {
-                return w.write_str("error: missing or invalid state (0 or 1)");
-            };
-            let board = c.runner.board();
-            let Some(id) = board.by_pin(pin as u8) else {
-                return write!(
-                    w,
-                    "error: pin {pin} is not an output (outputs: {})",
-                    Pins(c.runner)
-                );
-            };
-            let on = board
-                .output(id)
-                .is_on(crate::board::Level::from_bool(state == 1));
-            match c.runner.set_output(now, id, on, out) {
-                Ok(()) => {
-                    h.ok = true;
-                    return write!(w, "ok: GPIO {pin} set to {state}");
-                }
-                Err(e) => Err(e),
-            }
-        }
-        "ping" => {
-            h.ok = true;
-            return w.write_str("ok: pong");
-        }
-        _ => return w.write_str("error: unknown action"),
-    };
-    match result {
-        Ok(()) => {
-            h.ok = true;
-            w.write_str(match action {
-                "start_cycle" => "ok: starting cycle",
-                "stop_cycle" => "ok: cycle stopped",
-                "skip_phase" => "ok: phase skipped",
-                "pause_cycle" => "ok: cycle paused",
-                "resume_cycle" => "ok: cycle resumed",
-                _ => "ok: skipping to phase",
-            })
-        }
-        // The original's wording for this one refusal.
-        Err(CommandError::Running) if action == "start_cycle" => {
-            w.write_str("error: cycle already running")
-        }
-        Err(e) => write!(w, "error: {e}"),
-    }
-}
-
-/// The board's output pins, for an error message.
-struct Pins<'a>(&'a Runner);
-
-impl fmt::Display for Pins<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (_, def)) in self.0.board().outputs().enumerate() {
-            if i > 0 {
-                f.write_str(", ")?;
-            }
-            write!(f, "{}", def.pin)?;
-        }
-        Ok(())
-    }
-}
-
-fn v2<'a, O: Outputs>(
-    m: &Message<'a>,
-    cmd: &str,
-    id: Option<&[u8]>,
-    c: &mut Controller<'_, O>,
-    w: &mut impl Write,
-    h: &mut Handled<'a>,
-) -> fmt::Result {
-    let now = c.now_us;
-    let fail = |w: &mut _, code, msg: fmt::Arguments<'_>, path| {
-        write_error(w, Version::V2, id, code, Lazy(msg), path)
-    };
-    let command = match cmd {
-        "load_cycle" | "validate_cycle" => {
-            let Some(raw) = m
-                .get(Key::Cycle)
-                .filter(|_| m.kind(Key::Cycle) == Some(Kind::Object))
-            else {
-                return fail(
-                    w,
-                    "invalid_request",
-                    format_args!("{cmd} needs a cycle object"),
-                    "cycle",
-                );
-            };
-            let parsed = c.spare.parse(raw, c.runner.board());
-            let report = match parsed {
-                Ok(report) => report,
-                Err(e) => {
-                    return fail(
-                        w,
-                        "invalid_cycle",
-                        format_args!("{}", e.message),
-                        e.path.as_str(),
-                    );
-                }
-            };
-            // Load first: a reply too long for a small buffer must not undo the load.
-            let summarised: &Cycle = if cmd == "load_cycle" {
-                c.runner.load(now, c.spare, c.outputs);
-                h.store = Some(raw);
-                c.runner.cycle()
-            } else {
-                c.spare
-            };
-            h.ok = true;
-            ok_header(w, id)?;
-            w.write_char('{')?;
-            summarised.write_summary(&report, w)?;
-            return w.write_str("}}");
-        }
-        "get_status" => Ok(()),
-        "get_cycle" => {
-            ok_header(w, id)?;
-            c.runner.cycle().write_json(c.runner.board(), w)?;
-            h.ok = true;
-            return w.write_char('}');
-        }
-        "get_timeline" => return get_timeline(m, id, c, w, h),
-        "start" => c.runner.start(now, c.outputs),
-        "stop" => c.runner.stop(now, c.outputs),
-        "pause" => c.runner.pause(now, c.outputs),
-        "resume" => c.runner.resume(now, c.outputs),
-        "skip_phase" => c.runner.skip_phase(now, c.outputs),
-        "skip_to_phase" => match m.unsigned(Key::Index, u32::MAX as u64) {
-            Some(i) => c.runner.skip_to_phase(now, i as usize, c.outputs),
-            None => {
-                return fail(
-                    w,
-                    "invalid_request",
-                    format_args!("index must be a whole number >= 0"),
-                    "index",
-                );
-            }
-        },
-        "set_output" => {
-            if m.get(Key::Output).is_none() {
-                return fail(
-                    w,
-                    "invalid_request",
-                    format_args!("set_output needs an output (a name or a pin)"),
-                    "output",
-                );
-            }
-            let Some(output) = find_output(m, c.runner) else {
-                return fail(
-                    w,
-                    "unknown_output",
-                    format_args!(
-                        "output must be an output name or pin (known: {})",
-                        c.runner.board().names()
-                    ),
-                    "output",
-                );
-            };
-            let Some(on) = m.boolean(Key::On) else {
-                return fail(
-                    w,
-                    "invalid_request",
-                    format_args!("on must be true or false"),
-                    "on",
-                );
-            };
-            c.runner.set_output(now, output, on, c.outputs)
-        }
-        _ => {
-            return fail(
-                w,
-                "unknown_command",
-                format_args!("unknown command \"{cmd}\""),
-                "cmd",
-            );
-        }
-    };
-    match command {
-        Ok(()) => {
-            h.ok = true;
-            ok_header(w, id)?;
-            telemetry::write_status(w, c.runner, now)?;
-            w.write_char('}')
-        }
-        Err(e) => write_error(w, Version::V2, id, code(e), e, ""),
-    }
-}
-
-fn ok_header(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
-    w.write_str("{\"type\":\"reply\",\"id\":")?;
-    write_raw_id(w, id)?;
-    w.write_str(",\"ok\":true,\"result\":")
-}
-
 /// An output named by its name (or alias) or its pin number.
-fn find_output(m: &Message<'_>, runner: &Runner) -> Option<OutputId> {
-    let board = runner.board();
+fn find_output(m: &Message<'_>, board: &Board) -> Option<OutputId> {
     if let Some(pin) = m.unsigned(Key::Output, u8::MAX as u64) {
         return board.by_pin(pin as u8);
     }
@@ -588,85 +911,4 @@ fn find_output(m: &Message<'_>, runner: &Runner) -> Option<OutputId> {
     let mut buf = heapless::String::<{ crate::board::MAX_NAME }>::new();
     name.chars().try_for_each(|ch| buf.push(ch)).ok()?;
     board.find(&buf)
-}
-
-fn get_timeline<O: Outputs>(
-    m: &Message<'_>,
-    id: Option<&[u8]>,
-    c: &mut Controller<'_, O>,
-    w: &mut impl Write,
-    h: &mut Handled<'_>,
-) -> fmt::Result {
-    let cycle = c.runner.cycle();
-    let phases = cycle.phases();
-    let bad = |w: &mut _, msg: fmt::Arguments<'_>, path| {
-        write_error(w, Version::V2, id, "invalid_request", Lazy(msg), path)
-    };
-    let Some(index) = m.unsigned(Key::Phase, u32::MAX as u64) else {
-        return bad(
-            w,
-            format_args!("phase must be a whole number >= 0"),
-            "phase",
-        );
-    };
-    let Some(phase) = phases.get(index as usize) else {
-        let e = CommandError::PhaseOutOfRange {
-            index: index as usize,
-            phases: phases.len(),
-        };
-        return write_error(w, Version::V2, id, code(e), e, "phase");
-    };
-    let Some(from_us) = m.optional(Key::FromUs, u64::MAX, 0) else {
-        return bad(
-            w,
-            format_args!("from_us must be a whole number >= 0"),
-            "from_us",
-        );
-    };
-    let Some(offset) = m.optional(Key::Offset, MAX_TIMELINE_OFFSET, 0) else {
-        return bad(
-            w,
-            format_args!(
-                "offset must be a whole number from 0 to {MAX_TIMELINE_OFFSET} (page further with from_us)"
-            ),
-            "offset",
-        );
-    };
-    let Some(limit) = m.optional(Key::Limit, MAX_TIMELINE_PAGE, 100) else {
-        return bad(
-            w,
-            format_args!("limit must be a whole number from 0 to {MAX_TIMELINE_PAGE}"),
-            "limit",
-        );
-    };
-    ok_header(w, id)?;
-    write!(
-        w,
-        "{{\"phase\":{index},\"from_us\":{from_us},\"offset\":{offset},\"total\":{},\"events\":[",
-        phase.events()
-    )?;
-    let board = c.runner.board();
-    let page = Timeline::starting_at(cycle, phase, from_us)
-        .skip(offset as usize)
-        .take(limit as usize);
-    for (i, ev) in page.enumerate() {
-        if i > 0 {
-            w.write_char(',')?;
-        }
-        let def = board.output(ev.output);
-        write!(
-            w,
-            "{{\"at_us\":{},\"pin\":{},\"output\":",
-            ev.at_us, def.pin
-        )?;
-        json::write_str(w, &def.name)?;
-        write!(
-            w,
-            ",\"level\":{},\"on\":{}}}",
-            def.level(ev.on).as_u8(),
-            ev.on
-        )?;
-    }
-    h.ok = true;
-    w.write_str("]}}")
 }

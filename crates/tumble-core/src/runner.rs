@@ -130,7 +130,7 @@ pub enum Status {
     Paused,
 }
 
-/// Timing quality of the events applied since boot.
+/// Timing quality of the events of the current run (or the last one): reset at each start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
     pub events_fired: u64,
@@ -181,24 +181,33 @@ impl Run {
     }
 }
 
-/// A consistent view of the runner for telemetry.
-#[derive(Debug, Clone, Copy)]
-pub struct Snapshot<'a> {
+/// A name as telemetry shows it (a phase's id or name: at most `MAX_TEXT` bytes).
+pub type Label = heapless::String<{ crate::limits::MAX_TEXT }>;
+
+/// A consistent copy of the runner's state at one instant, owned: the controller takes it in
+/// microseconds and hands it over, and the telemetry frame or reply is written from it
+/// elsewhere, so no formatting ever holds the runner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub at_us: u64,
     pub status: Status,
     /// 1-based, 0 when idle (as the original firmware).
     pub phase_index: u8,
-    pub phase_id: &'a str,
-    pub phase_name: &'a str,
+    pub phase_id: Label,
     /// How logs and telemetry name the phase: its id, else its name, else "Unknown".
-    pub phase_label: &'a str,
+    pub phase_label: Label,
     pub total_phases: u8,
     pub phase_elapsed_ms: u64,
     pub phase_total_ms: u64,
     pub cycle_elapsed_ms: u64,
     pub cycle_total_ms: u64,
+    /// The last level written to each output, in board order.
+    pub levels: [Level; MAX_OUTPUTS],
     pub readings: Readings,
     pub stats: Stats,
     pub fault: Option<Fault>,
+    /// The label of the phase the fault names.
+    pub fault_label: Label,
 }
 
 pub struct Runner {
@@ -273,6 +282,7 @@ impl Runner {
             return Err(CommandError::NoCycle);
         }
         self.fault = None;
+        self.stats = Stats::default();
         self.safe_state(now, out);
         self.run = Some(Run {
             phase: 0,
@@ -471,29 +481,38 @@ impl Runner {
         self.stats
     }
 
-    pub fn snapshot(&self, now: u64) -> Snapshot<'_> {
+    pub fn snapshot(&self, now: u64) -> Snapshot {
         let cycle = &self.cycle;
+        let label = |i: usize| {
+            let text = cycle.phases().get(i).map_or("?", |p| cycle.phase_label(p));
+            // A label is a cycle string: it fits.
+            Label::try_from(text).unwrap_or_default()
+        };
         let mut s = Snapshot {
+            at_us: now,
             status: self.status(),
             phase_index: 0,
-            phase_id: "",
-            phase_name: "",
-            phase_label: "",
+            phase_id: Label::new(),
+            phase_label: Label::new(),
             total_phases: cycle.phases().len() as u8,
             phase_elapsed_ms: 0,
             phase_total_ms: 0,
             cycle_elapsed_ms: 0,
             cycle_total_ms: cycle.duration_ms(),
+            levels: self.levels,
             readings: self.readings,
             stats: self.stats,
             fault: self.fault,
+            fault_label: match self.fault {
+                Some(Fault::WaitTimeout { phase }) => label(phase as usize),
+                None => Label::new(),
+            },
         };
         if let Some(run) = &self.run {
             let phase = &cycle.phases()[run.phase as usize];
             s.phase_index = run.phase + 1;
-            s.phase_id = cycle.text(phase.id);
-            s.phase_name = cycle.text(phase.name);
-            s.phase_label = cycle.phase_label(phase);
+            s.phase_id = Label::try_from(cycle.text(phase.id)).unwrap_or_default();
+            s.phase_label = label(run.phase as usize);
             s.phase_elapsed_ms = run.elapsed_us(now) / 1000;
             s.phase_total_ms = phase.duration_ms() as u64;
             s.cycle_elapsed_ms = run.cycle_elapsed_us(now) / 1000;

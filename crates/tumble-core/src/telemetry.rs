@@ -1,46 +1,50 @@
 //! The telemetry frame every client receives (every 100 ms by default), in the original
 //! firmware's shape plus the fields it left as TODO, and the same status for `get_status`.
+//!
+//! Both are written from a [`Snapshot`], an owned copy of the runner's state: the controller
+//! takes it, and the formatting happens wherever the platform likes, never holding the runner.
 
 use core::fmt::{self, Write};
 
+use crate::board::Board;
 use crate::json;
-use crate::runner::{Fault, Runner, Status};
+use crate::runner::{Fault, Snapshot, Status};
 
 /// `{"type":"telemetry","packet_timestamp_ms":T,"gpio":[...],"sensors":{...},"cycle":{...}}`.
-pub fn write_frame(w: &mut impl Write, runner: &Runner, now_us: u64) -> fmt::Result {
+pub fn write_frame(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result {
     write!(
         w,
         "{{\"type\":\"telemetry\",\"packet_timestamp_ms\":{},",
-        now_us / 1000
+        s.at_us / 1000
     )?;
-    write_fields(w, runner, now_us)?;
+    write_fields(w, board, s)?;
     w.write_char('}')
 }
 
 /// The status object of `get_status` and of v2 command results: the telemetry without its type.
-pub fn write_status(w: &mut impl Write, runner: &Runner, now_us: u64) -> fmt::Result {
+pub fn write_status(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result {
     w.write_char('{')?;
-    write_fields(w, runner, now_us)?;
+    write_fields(w, board, s)?;
     w.write_char('}')
 }
 
-fn write_fields(w: &mut impl Write, runner: &Runner, now_us: u64) -> fmt::Result {
-    let s = runner.snapshot(now_us);
+fn write_fields(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result {
     // Raw levels (0 = ON on an active-low board), in board order: the original's 7, 8, 5, 19,
     // 9, 18, 4, 10 on the default board.
     w.write_str("\"gpio\":[")?;
-    for (i, (id, def)) in runner.board().outputs().enumerate() {
+    for (i, (id, def)) in board.outputs().enumerate() {
         if i > 0 {
             w.write_char(',')?;
         }
+        let level = s.levels[id.index()];
         write!(
             w,
             "{{\"pin\":{},\"state\":{},\"name\":",
             def.pin,
-            runner.level(id).as_u8()
+            level.as_u8()
         )?;
         json::write_str(w, &def.name)?;
-        write!(w, ",\"on\":{}}}", def.is_on(runner.level(id)))?;
+        write!(w, ",\"on\":{}}}", def.is_on(level))?;
     }
     let r = s.readings;
     write!(
@@ -64,7 +68,7 @@ fn write_fields(w: &mut impl Write, runner: &Runner, now_us: u64) -> fmt::Result
     )?;
     let name = match s.phase_index {
         0 => "N/A",
-        _ => s.phase_label,
+        _ => &s.phase_label,
     };
     json::write_str(w, name)?;
     write!(
@@ -81,29 +85,23 @@ fn write_fields(w: &mut impl Write, runner: &Runner, now_us: u64) -> fmt::Result
     )?;
     match s.fault {
         None => w.write_str("null")?,
-        Some(fault) => write_fault(w, runner, fault)?,
+        Some(fault) => write_fault(w, s, fault)?,
     }
     w.write_str("}")
 }
 
 /// `{"code":"wait_timeout","phase":0,"message":"..."}`.
-pub fn write_fault(w: &mut impl Write, runner: &Runner, fault: Fault) -> fmt::Result {
+fn write_fault(w: &mut impl Write, s: &Snapshot, fault: Fault) -> fmt::Result {
     match fault {
-        Fault::WaitTimeout { phase } => {
-            let cycle = runner.cycle();
-            let label = cycle
-                .phases()
-                .get(phase as usize)
-                .map_or("?", |p| cycle.phase_label(p));
-            write!(
-                w,
-                "{{\"code\":\"wait_timeout\",\"phase\":{phase},\"message\":{}}}",
-                json::Quoted(format_args!(
-                    "phase '{label}' ({}/{}): its sensor condition did not hold before the timeout",
-                    phase + 1,
-                    cycle.phases().len()
-                ))
-            )
-        }
+        Fault::WaitTimeout { phase } => write!(
+            w,
+            "{{\"code\":\"wait_timeout\",\"phase\":{phase},\"message\":{}}}",
+            json::Quoted(format_args!(
+                "phase '{}' ({}/{}): its sensor condition did not hold before the timeout",
+                s.fault_label,
+                phase + 1,
+                s.total_phases
+            ))
+        ),
     }
 }

@@ -88,7 +88,11 @@ fn model(start_time: u32, comps: &[(u32, Comp)], dead_ms: u64) -> Expected {
             let pattern = matches!(a.1, Comp::Pattern(..)) || matches!(b.1, Comp::Pattern(..));
             let (sa, sb) = (span(a), span(b));
             if pattern && touches(&a.1) && touches(&b.1) && sa.0 < sb.1 && sb.0 < sa.1 {
-                let other = if matches!(a.1, Comp::Pattern(..)) { j } else { i };
+                let other = if matches!(a.1, Comp::Pattern(..)) {
+                    j
+                } else {
+                    i
+                };
                 return Expected::Overlap(other);
             }
         }
@@ -140,7 +144,7 @@ fn model(start_time: u32, comps: &[(u32, Comp)], dead_ms: u64) -> Expected {
                 None => format!("phases[0].components[{k}]"),
             };
             let ms = |us: u64| {
-                if us % 1000 == 0 {
+                if us.is_multiple_of(1000) {
                     format!("{}", us / 1000)
                 } else {
                     format!("{}.{:03}", us / 1000, us % 1000)

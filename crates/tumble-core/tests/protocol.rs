@@ -404,7 +404,7 @@ fn oversized_frames_are_refused_in_either_version() {
 fn hello_and_telemetry_have_the_original_shape() {
     let mut d = Device::new();
     let mut hello = String::new();
-    protocol::write_hello(&mut hello, &d.runner, "0.1.0").unwrap();
+    protocol::write_hello(&mut hello, d.runner.board(), "0.1.0").unwrap();
     let h: Value = serde_json::from_str(&hello).unwrap();
     assert_eq!(h["type"], "hello");
     assert_eq!(h["protocols"], json!([1, 2]));
@@ -424,7 +424,7 @@ fn hello_and_telemetry_have_the_original_shape() {
     d.send_at(0, &format!(r#"{{"action":"write_json","data":{CYCLE}}}"#));
     d.send_at(1000, r#"{"action":"start_cycle"}"#);
     let mut frame = String::new();
-    telemetry::write_frame(&mut frame, &d.runner, 3_500_000).unwrap();
+    telemetry::write_frame(&mut frame, d.runner.board(), &d.runner.snapshot(3_500_000)).unwrap();
     let t: Value = serde_json::from_str(&frame).unwrap();
     assert_eq!(t["type"], "telemetry");
     assert_eq!(t["packet_timestamp_ms"], 3500);

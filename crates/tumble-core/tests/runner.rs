@@ -146,7 +146,7 @@ fn phases_run_in_order_and_end_at_their_last_event() {
     rig.at(2000);
     assert!(rig.pins.all_off());
     let snap = rig.runner.snapshot(2000 * MS);
-    assert_eq!((snap.phase_index, snap.phase_id), (2, "drain"));
+    assert_eq!((snap.phase_index, snap.phase_id.as_str()), (2, "drain"));
     rig.at(2500);
     assert_eq!(rig.pins.on(), [DRAIN]);
     let end = rig.run_to_end();
@@ -621,7 +621,7 @@ fn the_snapshot_reports_progress() {
     rig.at(3500);
     let s = rig.runner.snapshot(3500 * MS);
     assert_eq!(
-        (s.status, s.phase_index, s.phase_id),
+        (s.status, s.phase_index, s.phase_id.as_str()),
         (Status::Running, 2, "drain")
     );
     assert_eq!(

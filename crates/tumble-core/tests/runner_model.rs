@@ -56,6 +56,7 @@ struct Model {
     state: State,
     /// Events of the current phase already fired.
     consumed: usize,
+    /// Events fired in this run (the runner's counters start again at each start).
     fired: u64,
     manual: BTreeMap<&'static str, bool>,
 }
@@ -120,6 +121,7 @@ impl Model {
                     start: now,
                 };
                 self.consumed = 0;
+                self.fired = 0;
                 Ok(())
             }
             Step::Manual(..) if self.state != State::Idle => Err(CommandError::Running),

@@ -1,53 +1,73 @@
-//! The controller thread: the runner on the simulated washer, the one alarm, sensor samples,
-//! telemetry, and the frames clients send, one at a time. Nothing here waits on the network.
+//! The controller thread: the runner on the simulated washer, the one alarm, sensor samples, and
+//! the commands clients send. It only applies. Frames are read, checked and parsed on the
+//! network side (`protocol::read`); replies and telemetry frames are written there from the
+//! snapshots it hands back; log lines are put into words by the log thread. What runs here is
+//! bounded: the events due, a sample, one command, a 64 KB swap for a load.
+//!
+//! A stop comes through its own queue and goes before every queued command. The thread shares
+//! no lock with any other: it takes commands from channels and hands results back on channels.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant};
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tumble_core::board::{Level, Sensors};
 use tumble_core::cycle::Cycle;
-use tumble_core::logline;
-use tumble_core::protocol::{self, Controller};
-use tumble_core::runner::{Notice, Outputs, Runner};
-use tumble_core::telemetry;
+use tumble_core::protocol::{self, Op, Outcome};
+use tumble_core::runner::{Notice, Outputs, Runner, Snapshot};
 
 use super::log;
 use crate::player::Clock;
 use crate::sim::Washer;
 
-/// A text frame from a client, and where its reply goes.
-pub struct Request {
-    pub frame: Vec<u8>,
-    pub reply: oneshot::Sender<Reply>,
+/// What a command asks of the runner.
+pub enum Work {
+    /// A load: the cycle `protocol::read` parsed, and the copy queries will read once it is in.
+    Load(Box<Cycle>, Arc<Cycle>),
+    /// Any other command.
+    Op(Op),
 }
 
-pub struct Reply {
-    pub text: String,
-    pub command: String,
-    pub ok: bool,
-    /// A cycle was loaded: store this document as load number `.0` before replying.
-    pub store: Option<(u64, Vec<u8>)>,
+pub struct Job {
+    pub work: Work,
+    pub reply: oneshot::Sender<Done>,
+}
+
+pub struct Done {
+    pub outcome: Outcome,
+    /// For a load: its number, so that an older load never overwrites a newer one on disk.
+    pub load: Option<u64>,
 }
 
 pub enum Msg {
-    Frame(Request),
+    Job(Job),
+    /// Something waits in the urgent queue.
+    Wake,
+}
+
+/// Goes before everything in the inbox.
+pub enum Urgent {
+    Stop(oneshot::Sender<Done>),
     /// Stop the cycle (every output OFF) and end the thread.
     Shutdown,
 }
 
 pub struct ControlLoop {
     pub runner: Box<Runner>,
+    /// Where a loaded cycle is swapped in from; afterwards it holds the cycle it replaced.
     pub spare: Box<Cycle>,
     pub washer: Washer,
     pub clock: Arc<Clock>,
     pub telemetry_every: Duration,
-    pub telemetry: watch::Sender<Arc<str>>,
+    /// The runner at each telemetry tick, for the telemetry writer (a channel of one: a
+    /// snapshot the writer has not taken yet is dropped, never waited for).
+    pub snapshots: SyncSender<Snapshot>,
+    /// The loaded cycle, to name the phases in notices.
+    pub loaded: Arc<Cycle>,
 }
 
-/// The pins: the simulator, and the notices of one runner call, logged after it (the log needs
-/// the cycle, which the runner holds while it runs).
+/// The pins: the simulator, and the notices of one runner call.
 struct Pins<'a> {
     washer: &'a mut Washer,
     notices: &'a mut Vec<Notice>,
@@ -64,11 +84,11 @@ impl Outputs for Pins<'_> {
 }
 
 impl ControlLoop {
-    /// Runs until a Shutdown message or until every sender is gone.
-    pub fn run(mut self, inbox: Receiver<Msg>) {
+    /// Runs until a Shutdown or until every sender of the inbox is gone.
+    pub fn run(mut self, inbox: Receiver<Msg>, urgent: Receiver<Urgent>) {
         let sample_us = self.washer.profile().sample_ms as u64 * 1000;
         let mut next_sample = self.clock.now();
-        let mut next_telemetry = std::time::Instant::now();
+        let mut next_telemetry = Instant::now();
         let mut notices = Vec::new();
         let mut loads = 0u64;
         loop {
@@ -80,24 +100,46 @@ impl ControlLoop {
             let wait = self
                 .clock
                 .real_until(deadline)
-                .min(next_telemetry.saturating_duration_since(std::time::Instant::now()));
-            match inbox.recv_timeout(wait) {
-                Ok(Msg::Frame(req)) => {
-                    let reply = self.handle(&req.frame, &mut loads, &mut notices);
-                    self.log(&mut notices);
-                    let _ = req.reply.send(reply);
+                .min(next_telemetry.saturating_duration_since(Instant::now()));
+            let msg = inbox.recv_timeout(wait);
+            // A stop goes first, whatever else is queued.
+            while let Ok(u) = urgent.try_recv() {
+                let stop = self.apply(Op::Stop, &mut notices);
+                match u {
+                    Urgent::Stop(reply) => {
+                        let _ = reply.send(Done {
+                            outcome: stop,
+                            load: None,
+                        });
+                    }
+                    Urgent::Shutdown => return,
                 }
-                Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
-                    let now = self.clock.now();
-                    let mut pins = Pins {
-                        washer: &mut self.washer,
-                        notices: &mut notices,
+            }
+            match msg {
+                Ok(Msg::Job(job)) => {
+                    let done = match job.work {
+                        Work::Op(op) => Done {
+                            outcome: self.apply(op, &mut notices),
+                            load: None,
+                        },
+                        Work::Load(cycle, view) => {
+                            self.spare = cycle;
+                            let outcome = self.apply(Op::Load, &mut notices);
+                            self.loaded = view;
+                            loads += 1;
+                            Done {
+                                outcome,
+                                load: Some(loads),
+                            }
+                        }
                     };
-                    let _ = self.runner.stop(now, &mut pins);
-                    self.log(&mut notices);
+                    let _ = job.reply.send(done);
+                }
+                Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.apply(Op::Stop, &mut notices);
                     return;
                 }
-                Err(RecvTimeoutError::Timeout) => {}
             }
             let now = self.clock.now();
             let mut pins = Pins {
@@ -114,57 +156,27 @@ impl ControlLoop {
                     next_sample = now + sample_us;
                 }
             }
-            self.log(&mut notices);
-            if next_telemetry <= std::time::Instant::now() {
-                let mut frame = String::with_capacity(1024);
-                let _ = telemetry::write_frame(&mut frame, &self.runner, now);
-                // watch keeps only the latest: a slow client skips stale frames.
-                self.telemetry.send_replace(frame.into());
+            log::notices(&mut notices, &self.loaded);
+            if next_telemetry <= Instant::now() {
+                let _ = self.snapshots.try_send(self.runner.snapshot(now));
                 next_telemetry += self.telemetry_every;
-                if next_telemetry < std::time::Instant::now() {
-                    next_telemetry = std::time::Instant::now() + self.telemetry_every;
+                if next_telemetry < Instant::now() {
+                    next_telemetry = Instant::now() + self.telemetry_every;
                 }
             }
         }
     }
 
-    /// Logs the notices of the last runner calls, in the words the firmware uses too.
-    fn log(&self, notices: &mut Vec<Notice>) {
-        // A reload's notices are about the cycle it replaced, now in the spare storage.
-        let cycle = if logline::about_replaced_cycle(notices) {
-            &*self.spare
-        } else {
-            self.runner.cycle()
-        };
-        for notice in notices.drain(..) {
-            let l = logline::describe(notice, cycle);
-            log::line(l.level, l.at_us, "cycle", format_args!("{}", l.message));
-        }
-    }
-
-    fn handle(&mut self, frame: &[u8], loads: &mut u64, notices: &mut Vec<Notice>) -> Reply {
+    /// One command on the runner; its notices are logged with the cycle they are about (for a
+    /// load, the one it replaced: `loaded` still holds it).
+    fn apply(&mut self, op: Op, notices: &mut Vec<Notice>) -> Outcome {
         let now = self.clock.now();
         let mut pins = Pins {
             washer: &mut self.washer,
             notices,
         };
-        let mut c = Controller {
-            runner: &mut self.runner,
-            spare: &mut self.spare,
-            outputs: &mut pins,
-            now_us: now,
-        };
-        let mut text = String::new();
-        // Writing to a String cannot fail.
-        let h = protocol::handle(frame, &mut c, &mut text).expect("a String takes any reply");
-        Reply {
-            text,
-            command: h.command.to_owned(),
-            ok: h.ok,
-            store: h.store.map(|doc| {
-                *loads += 1;
-                (*loads, doc.to_vec())
-            }),
-        }
+        let outcome = protocol::apply(op, &mut self.runner, &mut self.spare, &mut pins, now);
+        log::notices(notices, &self.loaded);
+        outcome
     }
 }

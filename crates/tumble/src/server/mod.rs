@@ -10,8 +10,8 @@ mod web;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
-use std::sync::{Arc, mpsc};
+use std::sync::mpsc::{Sender, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use axum::Router;
@@ -22,11 +22,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::{oneshot, watch};
 use tumble_core::access::{self, Denied};
+use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
-use tumble_core::runner::Runner;
-use tumble_core::{logline, protocol};
+use tumble_core::protocol::{Command, Op, Read};
+use tumble_core::runner::{Runner, Snapshot};
+use tumble_core::{logline, protocol, telemetry};
 
-use self::controller::{ControlLoop, Msg, Reply, Request};
+use self::controller::{ControlLoop, Done, Job, Msg, Urgent, Work};
 use self::store::Store;
 use crate::cli::{self, Failure, Usage};
 use crate::player::Clock;
@@ -103,7 +105,11 @@ fn default_state_dir() -> PathBuf {
 
 /// What every connection shares.
 struct App {
+    board: Board,
     inbox: SyncSender<Msg>,
+    urgent: Sender<Urgent>,
+    /// The loaded cycle as of the newest applied load (its number), for queries.
+    loaded: Mutex<(u64, Arc<Cycle>)>,
     telemetry: watch::Receiver<Arc<str>>,
     hello: Arc<str>,
     store: Store,
@@ -126,18 +132,24 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
     let mut washer = Washer::new(profile);
     runner.boot(0, &mut washer);
     restore(&store, &mut runner, &mut spare, &mut washer);
+    let board = runner.board().clone();
     let mut hello = String::new();
-    let _ = protocol::write_hello(&mut hello, &runner, env!("CARGO_PKG_VERSION"));
+    let _ = protocol::write_hello(&mut hello, &board, env!("CARGO_PKG_VERSION"));
 
     let (inbox, rx) = mpsc::sync_channel(INBOX);
+    let (urgent, urgent_rx) = mpsc::channel();
+    let (snapshots, snapshots_rx) = mpsc::sync_channel(1);
     let (telemetry_tx, telemetry) = watch::channel(Arc::<str>::from(""));
+    let loaded = Arc::new(runner.cycle().clone());
+    spawn_telemetry_writer(board.clone(), snapshots_rx, telemetry_tx)?;
     let control = ControlLoop {
         runner,
         spare,
         washer,
         clock: clock.clone(),
         telemetry_every: Duration::from_millis(o.telemetry_ms),
-        telemetry: telemetry_tx,
+        snapshots,
+        loaded: loaded.clone(),
     };
     let controller = std::thread::Builder::new()
         .name("controller".into())
@@ -151,13 +163,16 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
                     ),
                 );
             }
-            control.run(rx)
+            control.run(rx, urgent_rx)
         })
         .map_err(|e| Failure::Io(format!("cannot start the controller thread: {e}")))?;
 
     let (shutdown_tx, shutdown) = watch::channel(false);
     let app = Arc::new(App {
+        board,
         inbox: inbox.clone(),
+        urgent: urgent.clone(),
+        loaded: Mutex::new((0, loaded)),
         telemetry,
         hello: hello.into(),
         store,
@@ -215,9 +230,30 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
         .await
         .map_err(|e| Failure::Io(format!("server: {e}")))
     });
-    let _ = inbox.send(Msg::Shutdown);
+    let _ = urgent.send(Urgent::Shutdown);
+    let _ = inbox.try_send(Msg::Wake);
     let _ = controller.join();
     served
+}
+
+/// Writes each snapshot the controller hands over as the telemetry frame every client gets.
+fn spawn_telemetry_writer(
+    board: Board,
+    snapshots: mpsc::Receiver<Snapshot>,
+    frames: watch::Sender<Arc<str>>,
+) -> cli::Result {
+    std::thread::Builder::new()
+        .name("telemetry".into())
+        .spawn(move || {
+            for s in snapshots {
+                let mut frame = String::with_capacity(1024);
+                let _ = telemetry::write_frame(&mut frame, &board, &s);
+                // watch keeps only the latest: a slow client skips stale frames.
+                frames.send_replace(frame.into());
+            }
+        })
+        .map(drop)
+        .map_err(|e| Failure::Io(format!("cannot start the telemetry thread: {e}")))
 }
 
 /// Ctrl-C, or SIGTERM from a service manager: both stop the cycle before exiting.
@@ -363,6 +399,8 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
     );
     let mut telemetry = app.telemetry.clone();
     let mut shutdown = app.shutdown.clone();
+    // Where this client's documents are parsed; a load hands it to the controller.
+    let mut scratch = Box::<Cycle>::default();
     if send(&mut socket, app.hello.to_string()).await.is_err() {
         return;
     }
@@ -370,7 +408,7 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
         tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(&app, text.as_bytes(), &peer).await;
+                    let reply = command(&app, text.as_bytes(), &peer, &mut scratch).await;
                     if send(&mut socket, reply).await.is_err() {
                         break;
                     }
@@ -421,63 +459,123 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
     }
 }
 
-/// Hands a frame to the controller and returns its reply, after storing a loaded cycle.
-async fn command(app: &App, frame: &[u8], peer: &SocketAddr) -> String {
-    let (tx, rx) = oneshot::channel();
-    let request = Request {
-        frame: frame.to_vec(),
-        reply: tx,
-    };
-    let refuse = |code: &str, msg: &str| {
-        let mut reply = String::new();
-        let _ = protocol::write_refusal(frame, code, msg, &mut reply);
-        reply
-    };
-    match app.inbox.try_send(Msg::Frame(request)) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) => {
-            return refuse(
-                "busy",
-                "controller busy: too many commands at once, try again",
-            );
+/// Reads the frame here (parsing a document, answering what needs no runner), hands a command to
+/// the controller, and returns the reply, after storing a loaded cycle.
+async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<Cycle>) -> String {
+    let mut reply = String::new();
+    let loaded = app
+        .loaded
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .1
+        .clone();
+    // Parsing may take milliseconds: off the async workers' hot path, never on the controller.
+    let read = tokio::task::block_in_place(|| {
+        let read = protocol::read(frame, &app.board, scratch, &mut reply);
+        // Writing to a String cannot fail.
+        let read = read.expect("a String takes any reply");
+        match read {
+            Read::Query(q) => Err(protocol::answer(&q, &loaded, &app.board, &mut reply)),
+            other => Ok(other),
         }
-        Err(TrySendError::Disconnected(_)) => return refuse("shutting_down", "controller stopped"),
-    }
-    let Ok(reply) = rx.await else {
-        return refuse("shutting_down", "controller stopped");
-    };
-    let Reply {
-        text,
-        command,
-        ok,
-        store,
-        ..
-    } = reply;
-    let text = match store {
-        None => text,
-        Some((seq, doc)) => {
-            let saved = tokio::task::block_in_place(|| app.store.save(seq, &doc));
-            match saved {
-                Ok(()) => text,
-                Err(e) => {
-                    log::now('E', "store", format_args!("cannot store the cycle: {e}"));
-                    refuse(
-                        "store_failed",
-                        &format!("cycle loaded, but storing it failed: {e}"),
-                    )
+    });
+    let handled = match read {
+        Err(answered) => answered.expect("a String takes any reply"),
+        Ok(Read::Answered(h)) => h,
+        Ok(Read::Query(_)) => unreachable!("answered above"),
+        Ok(Read::Command(cmd)) => match submit(app, &cmd, scratch).await {
+            Ok(done) => {
+                let h = protocol::write_outcome(&cmd, &done.outcome, &app.board, &mut reply)
+                    .expect("a String takes any reply");
+                if let (Some(seq), Some(doc)) = (done.load, h.store) {
+                    reply = store(app, seq, doc, frame, reply);
+                }
+                h
+            }
+            Err((code, msg)) => {
+                reply.clear();
+                let _ = protocol::write_refusal(frame, code, msg, &mut reply);
+                protocol::Handled {
+                    version: cmd.version,
+                    command: cmd.name,
+                    store: None,
+                    ok: false,
                 }
             }
-        }
+        },
     };
-    let name = if command.is_empty() {
+    let name = if handled.command.is_empty() {
         "(no command)"
     } else {
-        &command
+        handled.command
     };
     log::now(
-        if ok { 'I' } else { 'W' },
+        if handled.ok { 'I' } else { 'W' },
         "command",
-        format_args!("{peer}: {name}: {}", logline::first_line(&text)),
+        format_args!("{peer}: {name}: {}", logline::first_line(&reply)),
     );
-    text
+    reply
+}
+
+/// Hands a command to the controller and waits for what it did. A stop jumps the queue.
+async fn submit(
+    app: &App,
+    cmd: &Command<'_>,
+    scratch: &mut Box<Cycle>,
+) -> Result<Done, (&'static str, &'static str)> {
+    const STOPPED: (&str, &str) = ("shutting_down", "controller stopped");
+    let (tx, rx) = oneshot::channel();
+    let mut view = None;
+    if cmd.is_stop() {
+        app.urgent.send(Urgent::Stop(tx)).map_err(|_| STOPPED)?;
+        // A full inbox means the controller is awake and looks at the urgent queue first.
+        let _ = app.inbox.try_send(Msg::Wake);
+    } else {
+        let work = match cmd.op {
+            Op::Load => {
+                let cycle = std::mem::take(scratch);
+                let copy = Arc::new((*cycle).clone());
+                view = Some(copy.clone());
+                Work::Load(cycle, copy)
+            }
+            op => Work::Op(op),
+        };
+        match app.inbox.try_send(Msg::Job(Job { work, reply: tx })) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                return Err((
+                    "busy",
+                    "controller busy: too many commands at once, try again",
+                ));
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(STOPPED),
+        }
+    }
+    let done = rx.await.map_err(|_| STOPPED)?;
+    if let (Some(seq), Some(view)) = (done.load, view) {
+        // Loads from several clients may come back in any order: the newest one wins.
+        let mut loaded = app.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        if seq > loaded.0 {
+            *loaded = (seq, view);
+        }
+    }
+    Ok(done)
+}
+
+/// Stores load number `seq`; the reply says so when that fails (the cycle is loaded anyway).
+fn store(app: &App, seq: u64, doc: &[u8], frame: &[u8], reply: String) -> String {
+    match tokio::task::block_in_place(|| app.store.save(seq, doc)) {
+        Ok(()) => reply,
+        Err(e) => {
+            log::now('E', "store", format_args!("cannot store the cycle: {e}"));
+            let mut refusal = String::new();
+            let _ = protocol::write_refusal(
+                frame,
+                "store_failed",
+                format_args!("cycle loaded, but storing it failed: {e}"),
+                &mut refusal,
+            );
+            refusal
+        }
+    }
 }
