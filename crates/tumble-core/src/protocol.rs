@@ -64,14 +64,15 @@ pub enum Read<'a> {
 pub struct Query<'a> {
     pub name: &'a str,
     id: Option<&'a [u8]>,
-    kind: QueryKind,
+    kind: QueryKind<'a>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum QueryKind {
+enum QueryKind<'a> {
     Cycle,
     Timeline {
-        phase: u64,
+        /// The index (None: past u64), and as written, for the message.
+        phase: (Option<u64>, &'a str),
         from_us: u64,
         offset: u64,
         limit: u64,
@@ -322,15 +323,17 @@ pub fn answer<'a>(
             limit,
         } => {
             let phases = cycle.phases();
-            let Some(p) = usize::try_from(phase).ok().and_then(|i| phases.get(i)) else {
-                let e = OutOfRange(phase, phases.len());
+            let index = phase.0.and_then(|i| usize::try_from(i).ok());
+            let Some(p) = index.and_then(|i| phases.get(i)) else {
+                let e = OutOfRange(phase.1, phases.len());
                 write_error(w, Version::V2, q.id, "out_of_range", e, "phase")?;
                 return Ok(h);
             };
             ok_header(w, q.id)?;
             write!(
                 w,
-                "{{\"phase\":{phase},\"from_us\":{from_us},\"offset\":{offset},\"total\":{},\"events\":[",
+                "{{\"phase\":{},\"from_us\":{from_us},\"offset\":{offset},\"total\":{},\"events\":[",
+                index.unwrap_or_default(),
                 p.events()
             )?;
             let page = Timeline::starting_at(cycle, p, from_us)
@@ -362,9 +365,9 @@ pub fn answer<'a>(
 }
 
 /// "phase index 7 out of range (3 phases)", for any whole number the client sent.
-struct OutOfRange(u64, usize);
+struct OutOfRange<'a>(&'a str, usize);
 
-impl fmt::Display for OutOfRange {
+impl fmt::Display for OutOfRange<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "phase index {} out of range ({} phases)", self.0, self.1)
     }
@@ -601,9 +604,9 @@ impl<'a, W: Write> Request<'_, 'a, W> {
 
     fn get_timeline(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {
         let phase = match self.m.whole(Key::Phase, u64::MAX) {
-            Whole::Value(p) => p,
-            // Past any phase count: the out-of-range reply `answer` gives any index too large.
-            Whole::TooLarge(_) => u64::MAX,
+            // `answer` tells an index past the phases (of any size) it is out of range.
+            Whole::Value(i) => (Some(i), self.m.number_text(Key::Phase)),
+            Whole::TooLarge(text) => (None, text),
             Whole::Absent | Whole::Invalid => {
                 return self.refuse(
                     "invalid_request",
@@ -805,6 +808,15 @@ impl<'a> Message<'a> {
             return None;
         }
         r.number().ok()?.as_unsigned(max).ok()
+    }
+
+    /// The text of a number value ("" for anything else).
+    fn number_text(&self, key: Key) -> &'a str {
+        let mut r = Reader::new(self.get(key).unwrap_or_default());
+        match r.peek() {
+            Ok(Kind::Number) => r.number().map_or("", |n| n.text()),
+            _ => "",
+        }
     }
 
     /// A whole-number parameter as written: absent, a value up to `max`, or why it is not one.

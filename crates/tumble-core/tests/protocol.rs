@@ -379,6 +379,71 @@ fn get_cycle_and_get_timeline() {
 }
 
 #[test]
+fn whole_numbers_out_of_range_are_told_so() {
+    let mut d = Device::new();
+    let cycle: Value = serde_json::from_str(CYCLE).unwrap();
+    d.v2(json!({"cmd":"load_cycle","cycle":cycle}));
+    // Frames as written: serde_json would turn 1e30 into a float first.
+    let ask =
+        |d: &mut Device, frame: &str| -> Value { serde_json::from_str(&d.send(frame)).unwrap() };
+    let r = ask(&mut d, r#"{"cmd":"get_timeline","phase":4294967296}"#);
+    assert_eq!(
+        (r["error"]["code"].as_str(), r["error"]["message"].as_str()),
+        (
+            Some("out_of_range"),
+            Some("phase index 4294967296 out of range (3 phases)")
+        )
+    );
+    let r = ask(
+        &mut d,
+        r#"{"cmd":"get_timeline","phase":99999999999999999999999}"#,
+    );
+    assert_eq!(r["error"]["code"], "out_of_range");
+    let r = ask(&mut d, r#"{"cmd":"get_timeline","phase":0,"from_us":1e30}"#);
+    assert_eq!(
+        r["error"]["message"],
+        "from_us 1e30 is out of range: it must be a whole number >= 0"
+    );
+    assert_eq!(r["error"]["path"], "from_us");
+    let r = ask(&mut d, r#"{"cmd":"get_timeline","phase":0,"limit":501}"#);
+    assert_eq!(
+        r["error"]["message"],
+        "limit 501 is out of range: it must be a whole number from 0 to 500"
+    );
+    let r = ask(&mut d, r#"{"cmd":"get_timeline","phase":1e0,"limit":1}"#);
+    assert_eq!(r["result"]["phase"], 1, "1e0 is the whole number 1");
+    let r = ask(&mut d, r#"{"cmd":"skip_to_phase","index":4294967296}"#);
+    assert_eq!(r["error"]["code"], "out_of_range");
+    // Not a whole number at all is another message.
+    let r = ask(&mut d, r#"{"cmd":"get_timeline","phase":0,"from_us":-1}"#);
+    assert_eq!(r["error"]["message"], "from_us must be a whole number >= 0");
+    let r = ask(&mut d, r#"{"cmd":"get_timeline","phase":"0"}"#);
+    assert_eq!(r["error"]["message"], "phase must be a whole number >= 0");
+}
+
+#[test]
+fn timing_counters_start_again_with_each_run() {
+    let mut d = Device::new();
+    let cycle: Value = serde_json::from_str(CYCLE).unwrap();
+    d.v2(json!({"cmd":"load_cycle","cycle":cycle}));
+    d.v2(json!({"cmd":"start"}));
+    // 2 s late: every event of the first phase that was due is late.
+    d.now_us = 7_000_000;
+    let r = d.v2(json!({"cmd":"stop"}));
+    let first = &r["result"]["cycle"];
+    assert!(first["events_fired"].as_u64().unwrap() > 0, "{first}");
+    assert!(first["late_events"].as_u64().unwrap() > 0, "{first}");
+    let r = d.v2(json!({"cmd":"start"}));
+    let second = &r["result"]["cycle"];
+    assert_eq!(
+        (&second["late_events"], &second["worst_lateness_us"]),
+        (&json!(0), &json!(0)),
+        "{second}"
+    );
+    assert!(second["events_fired"].as_u64().unwrap() <= 1, "{second}");
+}
+
+#[test]
 fn oversized_frames_are_refused_in_either_version() {
     let mut d = Device::new();
     let big = format!(

@@ -467,3 +467,199 @@ async fn garbage_at_full_speed_does_not_stall_the_controller() {
     }
     let _ = flood.await;
 }
+
+/// A WebSocket handshake by hand, for frames no client library sends.
+async fn raw_ws(addr: &str) -> TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b).await.unwrap();
+        head.push(b[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    s
+}
+
+/// The close code of the first close frame the server sends (None: closed without one).
+async fn close_code_after(s: &mut TcpStream, frame: &[u8]) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    s.write_all(frame).await.unwrap();
+    let read = async {
+        loop {
+            let mut h = [0u8; 2];
+            s.read_exact(&mut h).await.ok()?;
+            let len = match h[1] & 0x7f {
+                126 => {
+                    let mut l = [0u8; 2];
+                    s.read_exact(&mut l).await.ok()?;
+                    u16::from_be_bytes(l) as usize
+                }
+                127 => {
+                    let mut l = [0u8; 8];
+                    s.read_exact(&mut l).await.ok()?;
+                    u64::from_be_bytes(l) as usize
+                }
+                n => n as usize,
+            };
+            let mut payload = vec![0u8; len];
+            s.read_exact(&mut payload).await.ok()?;
+            if h[0] & 0x0f == 8 {
+                return Some(u16::from_be_bytes([payload[0], payload[1]]));
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .expect("the server answers within 10 s")
+}
+
+/// A client frame: FIN, `opcode`, masked with a zero key (so the payload reads as is).
+fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mut f = vec![0x80 | opcode];
+    match payload.len() {
+        n if n < 126 => f.push(0x80 | n as u8),
+        n => {
+            f.push(0x80 | 126);
+            f.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    f.extend_from_slice(&[0, 0, 0, 0]);
+    f.extend_from_slice(payload);
+    f
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protocol_violations_get_the_close_code_rfc_6455_gives_them() {
+    let server = Server::start(&state_dir("close-codes"), &[]);
+    // A text frame announcing 5 MiB: past the 4 MiB limit, refused from its header.
+    let mut s = raw_ws(&server.addr).await;
+    let mut big = vec![0x81, 0x80 | 127];
+    big.extend_from_slice(&(5u64 * 1024 * 1024).to_be_bytes());
+    big.extend_from_slice(&[0, 0, 0, 0]);
+    assert_eq!(close_code_after(&mut s, &big).await, Some(1009));
+    let mut s = raw_ws(&server.addr).await;
+    let bad_utf8 = client_frame(0x1, &[0xff, 0xfe, 0xfd]);
+    assert_eq!(close_code_after(&mut s, &bad_utf8).await, Some(1007));
+    let mut s = raw_ws(&server.addr).await;
+    let reserved_opcode = client_frame(0x3, b"");
+    assert_eq!(close_code_after(&mut s, &reserved_opcode).await, Some(1002));
+    // The server is still there for everyone else.
+    let mut ws = connect(&server.url()).await;
+    assert_eq!(ask(&mut ws, r#"{"action":"ping"}"#).await, "ok: pong");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn idle_connections_are_capped_and_timed_out() {
+    use tokio::io::AsyncReadExt;
+    let server = Server::start(
+        &state_dir("idle"),
+        &["--max-connections", "8", "--request-timeout-ms", "300"],
+    );
+    // Thirty sockets that never send a byte: eight are held until their request deadline,
+    // the rest are closed as they come. None of them stays open.
+    let mut idle = Vec::new();
+    for _ in 0..30 {
+        idle.push(TcpStream::connect(&server.addr).await.unwrap());
+    }
+    for s in &mut idle {
+        let mut b = [0u8; 1];
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut b))
+            .await
+            .expect("closed within 10 s")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+    }
+    // A client that upgrades may then stay quiet for longer than the request deadline.
+    let mut ws = connect(&server.url()).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(ask(&mut ws, r#"{"action":"ping"}"#).await, "ok: pong");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fifo_at_the_state_path_is_refused_and_the_server_starts_empty() {
+    let dir = state_dir("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.join("cycle.json"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let server = Server::start(&dir, &[]);
+    assert!(server.logged("not a regular file; starting empty"));
+    let mut ws = connect(&server.url()).await;
+    let r = ask2(&mut ws, json!({"cmd":"get_status","id":1})).await;
+    assert_eq!(r["result"]["cycle"]["total_phases"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stop_is_applied_at_once_while_another_client_sends_the_heaviest_document() {
+    let dir = state_dir("stop-first");
+    let record = dir.join("record.jsonl");
+    let server = Server::start(&dir, &["--record", record.to_str().unwrap()]);
+    let rapid =
+        std::fs::read_to_string(common::repo().join("examples/cycles/rapid-pattern.json")).unwrap();
+    let heavy = std::fs::read_to_string(
+        common::repo().join("examples/cycles/broken/overlapping-motors.json"),
+    )
+    .unwrap();
+    let mut a = connect(&server.url()).await;
+    let mut b = connect(&server.url()).await;
+    let frame = format!(r#"{{"cmd":"load_cycle","id":1,"cycle":{rapid}}}"#);
+    let r: Value = serde_json::from_str(&ask(&mut a, &frame).await).unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(
+        ask2(&mut a, json!({"cmd":"start","id":2})).await["ok"],
+        true
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let frame = format!(r#"{{"cmd":"validate_cycle","id":3,"cycle":{heavy}}}"#);
+    a.send(Message::Text(frame.into())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let sent = std::time::Instant::now();
+    let stop = ask2(&mut b, json!({"cmd":"stop","id":4})).await;
+    let took = sent.elapsed();
+    // An upper bound a noisy machine still meets: the controller used to be busy for seconds.
+    assert!(
+        took < Duration::from_millis(100),
+        "the stop's reply took {took:?}"
+    );
+    assert_eq!(stop["ok"], true, "{stop}");
+    let gpio = stop["result"]["gpio"].as_array().unwrap();
+    assert!(gpio.iter().all(|g| g["on"] == false), "{stop}");
+    let late = stop["result"]["cycle"]["worst_lateness_us"]
+        .as_u64()
+        .unwrap();
+    assert!(late < 100_000, "events of the run were {late} us late");
+
+    let invalid: Value = serde_json::from_str(&reply(&mut a).await).unwrap();
+    assert_eq!(
+        invalid["error"]["path"], "phases[0].components[1]",
+        "{invalid}"
+    );
+
+    // The record shows what the pins did: the motor ran, and the last change of every output
+    // is OFF.
+    let mut last = std::collections::BTreeMap::new();
+    let mut motor_changes = 0;
+    for line in std::fs::read_to_string(&record).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let name = v["output"].as_str().unwrap().to_owned();
+        motor_changes += (name == "Motor") as u32;
+        last.insert(name, v["on"].as_bool().unwrap());
+    }
+    assert!(
+        motor_changes > 100,
+        "the motor ran: {motor_changes} changes"
+    );
+    assert!(last.values().all(|on| !on), "{last:?}");
+}

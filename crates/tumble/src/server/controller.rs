@@ -8,7 +8,7 @@
 //! no lock with any other: it takes commands from channels and hands results back on channels.
 
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
@@ -65,17 +65,38 @@ pub struct ControlLoop {
     pub snapshots: SyncSender<Snapshot>,
     /// The loaded cycle, to name the phases in notices.
     pub loaded: Arc<Cycle>,
+    /// Every output change, for `--record` (written by the record thread).
+    pub record: Option<Sender<Change>>,
 }
 
-/// The pins: the simulator, and the notices of one runner call.
+/// An output change as the simulator got it: due at `due_us`, applied at `actual_us`.
+#[derive(Debug, Clone, Copy)]
+pub struct Change {
+    pub due_us: u64,
+    pub actual_us: u64,
+    pub pin: u8,
+    pub level: Level,
+}
+
+/// The pins: the simulator, the record, and the notices of one runner call.
 struct Pins<'a> {
     washer: &'a mut Washer,
+    record: &'a Option<Sender<Change>>,
+    now_us: u64,
     notices: &'a mut Vec<Notice>,
 }
 
 impl Outputs for Pins<'_> {
     fn set(&mut self, pin: u8, level: Level, due_us: u64) {
         self.washer.set(pin, level, due_us);
+        if let Some(record) = self.record {
+            let _ = record.send(Change {
+                due_us,
+                actual_us: self.now_us,
+                pin,
+                level,
+            });
+        }
     }
 
     fn notice(&mut self, notice: Notice) {
@@ -144,6 +165,8 @@ impl ControlLoop {
             let now = self.clock.now();
             let mut pins = Pins {
                 washer: &mut self.washer,
+                record: &self.record,
+                now_us: now,
                 notices: &mut notices,
             };
             self.runner.handle_timeout(now, &mut pins);
@@ -173,6 +196,8 @@ impl ControlLoop {
         let now = self.clock.now();
         let mut pins = Pins {
             washer: &mut self.washer,
+            record: &self.record,
+            now_us: now,
             notices,
         };
         let outcome = protocol::apply(op, &mut self.runner, &mut self.spare, &mut pins, now);

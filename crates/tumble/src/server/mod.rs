@@ -2,11 +2,13 @@
 //! WebSocket API (v1) and Tumble's JSON protocol (v2), with telemetry, persistence and access
 //! control. The protocol itself is tumble-core's; this module is only the transport.
 
+mod conn;
 mod controller;
 pub mod log;
 mod store;
 mod web;
 
+use std::error::Error as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -52,6 +54,9 @@ struct Options {
     token: Option<String>,
     allow_origins: Vec<String>,
     max_clients: usize,
+    max_connections: usize,
+    request_timeout_ms: u64,
+    record: Option<PathBuf>,
 }
 
 fn options(mut args: lexopt::Parser) -> cli::Result<Options> {
@@ -65,6 +70,9 @@ fn options(mut args: lexopt::Parser) -> cli::Result<Options> {
         token: std::env::var("TUMBLE_TOKEN").ok().filter(|t| !t.is_empty()),
         allow_origins: Vec::new(),
         max_clients: 16,
+        max_connections: 64,
+        request_timeout_ms: 10_000,
+        record: None,
     };
     while let Some(arg) = args.next()? {
         let lexopt::Arg::Long(name) = arg else {
@@ -81,6 +89,9 @@ fn options(mut args: lexopt::Parser) -> cli::Result<Options> {
             "token" => o.token = Some(cli::value(&mut args, &name)?),
             "allow-origin" => o.allow_origins.push(cli::value(&mut args, &name)?),
             "max-clients" => o.max_clients = cli::value(&mut args, &name)?,
+            "max-connections" => o.max_connections = cli::value(&mut args, &name)?,
+            "request-timeout-ms" => o.request_timeout_ms = cli::value(&mut args, &name)?,
+            "record" => o.record = Some(cli::value::<String>(&mut args, &name)?.into()),
             _ => return Err(Usage::new(format!("unknown option --{name}")).into()),
         }
     }
@@ -150,6 +161,10 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
         telemetry_every: Duration::from_millis(o.telemetry_ms),
         snapshots,
         loaded: loaded.clone(),
+        record: match &o.record {
+            Some(path) => Some(spawn_recorder(path, board.clone())?),
+            None => None,
+        },
     };
     let controller = std::thread::Builder::new()
         .name("controller".into())
@@ -222,9 +237,14 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
             );
             let _ = shutdown_tx.send(true);
         };
+        let listener = conn::Guarded::new(
+            listener,
+            o.max_connections.max(1),
+            Duration::from_millis(o.request_timeout_ms.max(1)),
+        );
         axum::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router.into_make_service_with_connect_info::<conn::Peer>(),
         )
         .with_graceful_shutdown(stop)
         .await
@@ -234,6 +254,43 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
     let _ = inbox.try_send(Msg::Wake);
     let _ = controller.join();
     served
+}
+
+/// `--record FILE`: every output change as a JSON line, in the shape of `tumble run --record`,
+/// written by a thread of its own (a slow disk never holds up the controller).
+fn spawn_recorder(path: &std::path::Path, board: Board) -> cli::Result<Sender<controller::Change>> {
+    use std::io::Write;
+    let file =
+        std::fs::File::create(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))?;
+    let (tx, rx) = mpsc::channel::<controller::Change>();
+    std::thread::Builder::new()
+        .name("record".into())
+        .spawn(move || {
+            let mut out = std::io::BufWriter::new(file);
+            while let Ok(mut c) = rx.recv() {
+                loop {
+                    let def = board.by_pin(c.pin).map(|id| board.output(id));
+                    let _ = writeln!(
+                        out,
+                        r#"{{"t_us":{},"kind":"output","pin":{},"output":{},"level":{},"on":{},"actual_us":{}}}"#,
+                        c.due_us,
+                        c.pin,
+                        tumble_core::json::Quoted(def.map_or("?", |d| d.name.as_str())),
+                        c.level.as_u8(),
+                        def.is_some_and(|d| d.is_on(c.level)),
+                        c.actual_us
+                    );
+                    match rx.try_recv() {
+                        Ok(next) => c = next,
+                        Err(_) => break,
+                    }
+                }
+                // Whenever the controller pauses, what it did is on disk.
+                let _ = out.flush();
+            }
+        })
+        .map(|_| tx)
+        .map_err(|e| Failure::Io(format!("cannot start the record thread: {e}")))
 }
 
 /// Writes each snapshot the controller hands over as the telemetry frame every client gets.
@@ -320,7 +377,7 @@ fn restore(store: &Store, runner: &mut Runner, spare: &mut Cycle, washer: &mut W
 async fn upgrade(
     ws: WebSocketUpgrade,
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(conn::Peer(peer)): ConnectInfo<conn::Peer>,
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
@@ -423,7 +480,9 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                 Some(Ok(Message::Close(_))) | None => break,
                 Some(Err(e)) => {
-                    log::now('W', "server", format_args!("{peer}: {e}"));
+                    let (code, reason) = close_code(&e);
+                    log::now('W', "server", format_args!("{peer}: {e}: closing ({code})"));
+                    let _ = socket.send(close(code, reason)).await;
                     break;
                 }
             },
@@ -443,6 +502,19 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
         }
     }
     log::now('I', "server", format_args!("{peer} disconnected"));
+}
+
+/// The close code RFC 6455 gives a frame the transport refused.
+fn close_code(e: &axum::Error) -> (u16, &'static str) {
+    use tungstenite::error::{CapacityError, Error};
+    let inner = e.source().and_then(|s| s.downcast_ref::<Error>());
+    match inner {
+        Some(Error::Capacity(CapacityError::MessageTooLong { .. })) => {
+            (1009, "message too big: at most 4 MiB")
+        }
+        Some(Error::Utf8(_)) => (1007, "text frame is not valid UTF-8"),
+        _ => (1002, "protocol error"),
+    }
 }
 
 fn close(code: u16, reason: &str) -> Message {

@@ -26,13 +26,22 @@ impl Store {
         self.dir.join(FILE)
     }
 
-    /// The stored document, if any.
+    /// The stored document, if any. Only a regular file is read: opening a FIFO (or a device)
+    /// there would block startup forever, so anything else is an error.
     pub fn read(&self) -> io::Result<Option<Vec<u8>>> {
-        match fs::read(self.path()) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
+        let path = self.path();
+        match fs::metadata(&path) {
+            Ok(m) if !m.is_file() => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                ));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
         }
+        fs::read(path).map(Some)
     }
 
     /// Stores load number `seq`: temp file, fsync, rename over the old one, fsync the folder.
@@ -44,15 +53,22 @@ impl Store {
         }
         fs::create_dir_all(&self.dir)?;
         let tmp = self.dir.join(format!("{FILE}.tmp"));
-        let mut f = File::create(&tmp)?;
-        f.write_all(document)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, self.path())?;
+        let written = write_synced(&tmp, document).and_then(|()| fs::rename(&tmp, self.path()));
+        if let Err(e) = written {
+            // A full disk must not stay full because of a half-written copy.
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         sync_dir(&self.dir)?;
         *newest = seq;
         Ok(())
     }
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut f = File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
 }
 
 fn sync_dir(dir: &Path) -> io::Result<()> {
@@ -74,6 +90,42 @@ mod tests {
         store.save(2, b"two, late").unwrap();
         assert_eq!(store.read().unwrap().as_deref(), Some(&b"three"[..]));
         assert!(!dir.join("cycle.json.tmp").exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn fresh(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tumble-store-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_save_leaves_no_temporary_file() {
+        // The temporary file lands on /dev/full: every write fails with "no space left".
+        let dir = fresh("full");
+        std::os::unix::fs::symlink("/dev/full", dir.join("cycle.json.tmp")).unwrap();
+        let store = Store::new(dir.clone());
+        let err = store.save(1, &[b' '; 64 * 1024]).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(28), "ENOSPC: {err}");
+        assert!(fs::symlink_metadata(dir.join("cycle.json.tmp")).is_err());
+        assert_eq!(store.read().unwrap(), None, "the old state is kept");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_at_the_state_path_is_refused_not_opened() {
+        let dir = fresh("fifo");
+        let path = dir.join("cycle.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let err = Store::new(dir.clone()).read().unwrap_err();
+        assert_eq!(err.to_string(), "not a regular file");
         fs::remove_dir_all(&dir).unwrap();
     }
 }
