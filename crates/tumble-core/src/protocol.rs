@@ -5,9 +5,11 @@
 //! A frame goes through up to three steps, so that nothing slow ever runs where the runner is:
 //!
 //! 1. [`read`], anywhere (a network task, a lower priority than the timing loop): reads and
-//!    checks the frame, and parses a cycle document into scratch storage. What needs no runner
-//!    (errors, `validate_cycle`, `ping`) is answered here; a load's reply (its summary) too.
-//! 2. [`apply`], on the controller: a [`Command`] on the runner, bounded work, no formatting;
+//!    checks the frame; what needs no runner (errors, `ping`) is answered here. A frame that
+//!    carries a cycle document goes on to [`parse`], which parses it into scratch storage and
+//!    answers `validate_cycle` (and writes a load's reply, its summary) without the runner.
+//! 2. [`apply`] (or [`load`]), on the controller: a [`Command`] on the runner, bounded work,
+//!    no parsing, no formatting;
 //!    it returns an [`Outcome`] (the result and a [`Snapshot`] of the runner). A [`Query`]
 //!    (`get_cycle`, `get_timeline`) reads only the loaded cycle: [`answer`] it wherever a copy of
 //!    that cycle can be read.
@@ -53,10 +55,23 @@ pub struct Handled<'a> {
 pub enum Read<'a> {
     /// The reply is written; nothing else is to be done.
     Answered(Handled<'a>),
+    /// Carries a cycle document: [`parse`] it.
+    Document(Document<'a>),
     /// Reads the loaded cycle: [`answer`] it.
     Query(Query<'a>),
     /// For the controller: [`apply`] it, then [`write_outcome`].
     Command(Command<'a>),
+}
+
+/// A cycle document in a frame (`write_json`, `load_cycle`, `validate_cycle`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Document<'a> {
+    pub version: Version,
+    pub name: &'a str,
+    id: Option<&'a [u8]>,
+    raw: &'a [u8],
+    /// `validate_cycle`: check and summarise, load nothing.
+    validate: bool,
 }
 
 /// A read of the loaded cycle.
@@ -85,35 +100,37 @@ pub struct Command<'a> {
     pub version: Version,
     pub name: &'a str,
     id: Option<&'a [u8]>,
-    pub op: Op,
-    /// For a load: the document as received, which the platform stores.
-    document: Option<&'a [u8]>,
+    pub action: Action<'a>,
 }
 
-/// What a command does to the runner: plain data, so a platform can hand it to the thread or
-/// task that owns the runner.
+/// What a command asks of the controller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Replace the loaded cycle by the one [`parse`] read into the scratch storage ([`load`]);
+    /// the reply, its summary, is already written. `document` is what the platform stores.
+    Load { document: &'a [u8] },
+    /// Anything else ([`apply`]).
+    Op(Op),
+}
+
+/// A command on the runner other than a load: plain data, so a platform can hand it to the
+/// thread or task that owns the runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
-    /// Replace the loaded cycle by the one `read` parsed into the scratch storage (the reply,
-    /// its summary, is already written).
-    Load,
     Start,
     Stop,
     Pause,
     Resume,
     SkipPhase,
     SkipToPhase(usize),
-    SetOutput {
-        output: OutputId,
-        on: bool,
-    },
+    SetOutput { output: OutputId, on: bool },
     Status,
 }
 
 impl Command<'_> {
     /// A stop goes before everything queued: a platform may look for it.
     pub fn is_stop(&self) -> bool {
-        self.op == Op::Stop
+        self.action == Action::Op(Op::Stop)
     }
 }
 
@@ -140,22 +157,30 @@ pub fn handle<'a, O: Outputs>(
     c: &mut Controller<'_, O>,
     reply: &mut impl Write,
 ) -> Result<Handled<'a>, fmt::Error> {
-    match read(frame, c.runner.board(), c.spare, reply)? {
+    let mut read = read(frame, c.runner.board(), reply)?;
+    if let Read::Document(doc) = read {
+        read = parse(&doc, c.runner.board(), c.spare, reply)?;
+    }
+    match read {
         Read::Answered(h) => Ok(h),
+        Read::Document(_) => unreachable!("parsed above"),
         Read::Query(q) => answer(&q, c.runner.cycle(), c.runner.board(), reply),
         Read::Command(cmd) => {
-            let outcome = apply(cmd.op, c.runner, c.spare, c.outputs, c.now_us);
+            let outcome = match cmd.action {
+                Action::Load { .. } => load(c.runner, c.spare, c.outputs, c.now_us),
+                Action::Op(op) => apply(op, c.runner, c.outputs, c.now_us),
+            };
             write_outcome(&cmd, &outcome, c.runner.board(), reply)
         }
     }
 }
 
-/// Step 1: reads and checks `frame`; a cycle it carries is parsed into `scratch` (on success,
-/// `apply` swaps it in). Writes the reply of whatever it answers, and of a load.
+/// Step 1: reads and checks `frame`, and writes the reply of whatever it answers. Cheap: the
+/// frame is syntax-checked and its top-level keys found; a document it carries is left to
+/// [`parse`].
 pub fn read<'a>(
     frame: &'a [u8],
     board: &Board,
-    scratch: &mut Cycle,
     reply: &mut impl Write,
 ) -> Result<Read<'a>, fmt::Error> {
     let mut h = Handled {
@@ -201,7 +226,7 @@ pub fn read<'a>(
             );
         };
         r.h.command = name;
-        r.v2(name, scratch)
+        r.v2(name)
     } else {
         r.h.version = Version::V1;
         let Some(name) = message
@@ -213,24 +238,84 @@ pub fn read<'a>(
             return Ok(Read::Answered(r.h));
         };
         r.h.command = name;
-        r.v1(name, scratch)
+        r.v1(name)
     }
 }
 
-/// Step 2: the command on the runner. Bounded work: no parsing, no formatting; a load is a
-/// swap with `scratch`, which then holds the cycle it replaced.
-pub fn apply<O: Outputs>(
-    op: Op,
+/// Step 1b: parses a document into `scratch` (on success, `apply` swaps it in) and writes the
+/// reply: the refusal, the summary of `validate_cycle`, or the reply of a load, which is then
+/// [`Read::Command`] ([`Action::Load`]) for the controller.
+pub fn parse<'a>(
+    doc: &Document<'a>,
+    board: &Board,
+    scratch: &mut Cycle,
+    w: &mut impl Write,
+) -> Result<Read<'a>, fmt::Error> {
+    let mut h = Handled {
+        version: doc.version,
+        command: doc.name,
+        store: None,
+        ok: false,
+    };
+    let report = match scratch.parse(doc.raw, board) {
+        Ok(report) => report,
+        Err(e) => {
+            match doc.version {
+                Version::V1 => write!(w, "error: {e}")?,
+                Version::V2 => {
+                    let msg = Lazy(format_args!("{}", e.message));
+                    write_error(
+                        w,
+                        Version::V2,
+                        doc.id,
+                        "invalid_cycle",
+                        msg,
+                        e.path.as_str(),
+                    )?
+                }
+            }
+            return Ok(Read::Answered(h));
+        }
+    };
+    match doc.version {
+        Version::V1 => w.write_str("ok: cycle loaded")?,
+        Version::V2 => {
+            ok_header(w, doc.id)?;
+            w.write_char('{')?;
+            scratch.write_summary(&report, w)?;
+            w.write_str("}}")?;
+        }
+    }
+    if doc.validate {
+        h.ok = true;
+        return Ok(Read::Answered(h));
+    }
+    Ok(Read::Command(Command {
+        version: doc.version,
+        name: doc.name,
+        id: doc.id,
+        action: Action::Load { document: doc.raw },
+    }))
+}
+
+/// Step 2 of a load: the cycle [`parse`] read into `scratch` replaces the loaded one (a swap:
+/// `scratch` then holds the cycle it replaced). Bounded work, nothing to parse or format.
+pub fn load<O: Outputs>(
     runner: &mut Runner,
     scratch: &mut Cycle,
     out: &mut O,
     now: u64,
 ) -> Outcome {
+    runner.load(now, scratch, out);
+    Outcome {
+        result: Ok(()),
+        status: runner.snapshot(now),
+    }
+}
+
+/// Step 2: the command on the runner. Bounded work: no parsing, no formatting.
+pub fn apply<O: Outputs>(op: Op, runner: &mut Runner, out: &mut O, now: u64) -> Outcome {
     let result = match op {
-        Op::Load => {
-            runner.load(now, scratch, out);
-            Ok(())
-        }
         Op::Start => runner.start(now, out),
         Op::Stop => runner.stop(now, out),
         Op::Pause => runner.pause(now, out),
@@ -262,11 +347,14 @@ pub fn write_outcome<'a>(
         store: None,
         ok: outcome.result.is_ok(),
     };
-    if cmd.op == Op::Load {
-        // `read` wrote the summary; a load cannot fail once read.
-        h.store = cmd.document;
-        return Ok(h);
-    }
+    let op = match cmd.action {
+        Action::Load { document } => {
+            // `parse` wrote the summary; a load cannot fail once parsed.
+            h.store = Some(document);
+            return Ok(h);
+        }
+        Action::Op(op) => op,
+    };
     match (cmd.version, outcome.result) {
         (Version::V2, Ok(())) => {
             ok_header(w, cmd.id)?;
@@ -274,12 +362,12 @@ pub fn write_outcome<'a>(
             w.write_char('}')?;
         }
         (Version::V2, Err(e)) => write_error(w, Version::V2, cmd.id, code(e), e, "")?,
-        (Version::V1, Ok(())) => match cmd.op {
+        (Version::V1, Ok(())) => match op {
             Op::SetOutput { output, on } => {
                 let def = board.output(output);
                 write!(w, "ok: GPIO {} set to {}", def.pin, def.level(on).as_u8())?;
             }
-            _ => w.write_str(match cmd.op {
+            _ => w.write_str(match op {
                 Op::Start => "ok: starting cycle",
                 Op::Stop => "ok: cycle stopped",
                 Op::SkipPhase => "ok: phase skipped",
@@ -289,7 +377,7 @@ pub fn write_outcome<'a>(
             })?,
         },
         // The original's wording for this one refusal.
-        (Version::V1, Err(CommandError::Running)) if cmd.op == Op::Start => {
+        (Version::V1, Err(CommandError::Running)) if op == Op::Start => {
             w.write_str("error: cycle already running")?
         }
         (Version::V1, Err(e)) => write!(w, "error: {e}")?,
@@ -405,13 +493,12 @@ struct Request<'m, 'a, W> {
 }
 
 impl<'a, W: Write> Request<'_, 'a, W> {
-    fn command(&self, op: Op, document: Option<&'a [u8]>) -> Result<Read<'a>, fmt::Error> {
+    fn command(&self, op: Op) -> Result<Read<'a>, fmt::Error> {
         Ok(Read::Command(Command {
             version: self.h.version,
             name: self.h.command,
             id: self.id,
-            op,
-            document,
+            action: Action::Op(op),
         }))
     }
 
@@ -431,7 +518,17 @@ impl<'a, W: Write> Request<'_, 'a, W> {
         Ok(Read::Answered(self.h))
     }
 
-    fn v1(mut self, action: &'a str, scratch: &mut Cycle) -> Result<Read<'a>, fmt::Error> {
+    fn document(&self, raw: &'a [u8], validate: bool) -> Read<'a> {
+        Read::Document(Document {
+            version: self.h.version,
+            name: self.h.command,
+            id: self.id,
+            raw,
+            validate,
+        })
+    }
+
+    fn v1(mut self, action: &'a str) -> Result<Read<'a>, fmt::Error> {
         let op = match action {
             "write_json" => {
                 let Some(data) = self.m.get(Key::Data) else {
@@ -440,12 +537,7 @@ impl<'a, W: Write> Request<'_, 'a, W> {
                 if self.m.kind(Key::Data) != Some(Kind::Object) {
                     return self.v1_error("error: data field must be an object");
                 }
-                if let Err(e) = scratch.parse(data, self.board) {
-                    write!(self.w, "error: {e}")?;
-                    return Ok(Read::Answered(self.h));
-                }
-                self.w.write_str("ok: cycle loaded")?;
-                return self.command(Op::Load, Some(data));
+                return Ok(self.document(data, false));
             }
             "start_cycle" => Op::Start,
             "stop_cycle" => Op::Stop,
@@ -483,7 +575,7 @@ impl<'a, W: Write> Request<'_, 'a, W> {
             }
             _ => return self.v1_error("error: unknown action"),
         };
-        self.command(op, None)
+        self.command(op)
     }
 
     /// A whole-number parameter of a v2 command (`default` when it may be absent), or the
@@ -512,7 +604,7 @@ impl<'a, W: Write> Request<'_, 'a, W> {
         }
     }
 
-    fn v2(mut self, cmd: &'a str, scratch: &mut Cycle) -> Result<Read<'a>, fmt::Error> {
+    fn v2(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {
         let op = match cmd {
             "load_cycle" | "validate_cycle" => {
                 let Some(raw) = self
@@ -526,25 +618,7 @@ impl<'a, W: Write> Request<'_, 'a, W> {
                         "cycle",
                     );
                 };
-                let report = match scratch.parse(raw, self.board) {
-                    Ok(report) => report,
-                    Err(e) => {
-                        return self.refuse(
-                            "invalid_cycle",
-                            format_args!("{}", e.message),
-                            e.path.as_str(),
-                        );
-                    }
-                };
-                ok_header(self.w, self.id)?;
-                self.w.write_char('{')?;
-                scratch.write_summary(&report, self.w)?;
-                self.w.write_str("}}")?;
-                if cmd == "validate_cycle" {
-                    self.h.ok = true;
-                    return Ok(Read::Answered(self.h));
-                }
-                return self.command(Op::Load, Some(raw));
+                return Ok(self.document(raw, cmd == "validate_cycle"));
             }
             "get_status" => Op::Status,
             "get_cycle" => {
@@ -599,7 +673,7 @@ impl<'a, W: Write> Request<'_, 'a, W> {
                 );
             }
         };
-        self.command(op, None)
+        self.command(op)
     }
 
     fn get_timeline(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {

@@ -55,8 +55,6 @@ pub enum Urgent {
 
 pub struct ControlLoop {
     pub runner: Box<Runner>,
-    /// Where a loaded cycle is swapped in from; afterwards it holds the cycle it replaced.
-    pub spare: Box<Cycle>,
     pub washer: Washer,
     pub clock: Arc<Clock>,
     pub telemetry_every: Duration,
@@ -125,7 +123,7 @@ impl ControlLoop {
             let msg = inbox.recv_timeout(wait);
             // A stop goes first, whatever else is queued.
             while let Ok(u) = urgent.try_recv() {
-                let stop = self.apply(Op::Stop, &mut notices);
+                let stop = self.apply(Work::Op(Op::Stop), &mut notices);
                 match u {
                     Urgent::Stop(reply) => {
                         let _ = reply.send(Done {
@@ -138,27 +136,17 @@ impl ControlLoop {
             }
             match msg {
                 Ok(Msg::Job(job)) => {
-                    let done = match job.work {
-                        Work::Op(op) => Done {
-                            outcome: self.apply(op, &mut notices),
-                            load: None,
-                        },
-                        Work::Load(cycle, view) => {
-                            self.spare = cycle;
-                            let outcome = self.apply(Op::Load, &mut notices);
-                            self.loaded = view;
-                            loads += 1;
-                            Done {
-                                outcome,
-                                load: Some(loads),
-                            }
-                        }
-                    };
+                    let load = matches!(job.work, Work::Load(..)).then(|| {
+                        loads += 1;
+                        loads
+                    });
+                    let outcome = self.apply(job.work, &mut notices);
+                    let done = Done { outcome, load };
                     let _ = job.reply.send(done);
                 }
                 Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
-                    self.apply(Op::Stop, &mut notices);
+                    self.apply(Work::Op(Op::Stop), &mut notices);
                     return;
                 }
             }
@@ -191,8 +179,8 @@ impl ControlLoop {
     }
 
     /// One command on the runner; its notices are logged with the cycle they are about (for a
-    /// load, the one it replaced: `loaded` still holds it).
-    fn apply(&mut self, op: Op, notices: &mut Vec<Notice>) -> Outcome {
+    /// load, the one it replaced).
+    fn apply(&mut self, work: Work, notices: &mut Vec<Notice>) -> Outcome {
         let now = self.clock.now();
         let mut pins = Pins {
             washer: &mut self.washer,
@@ -200,7 +188,17 @@ impl ControlLoop {
             now_us: now,
             notices,
         };
-        let outcome = protocol::apply(op, &mut self.runner, &mut self.spare, &mut pins, now);
+        let outcome = match work {
+            Work::Op(op) => protocol::apply(op, &mut self.runner, &mut pins, now),
+            Work::Load(mut cycle, view) => {
+                let outcome = protocol::load(&mut self.runner, &mut cycle, &mut pins, now);
+                log::notices(pins.notices, &self.loaded);
+                self.loaded = view;
+                // The replaced cycle is freed here; it is only a heap block.
+                drop(cycle);
+                outcome
+            }
+        };
         log::notices(notices, &self.loaded);
         outcome
     }

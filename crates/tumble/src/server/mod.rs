@@ -26,7 +26,7 @@ use tokio::sync::{oneshot, watch};
 use tumble_core::access::{self, Denied};
 use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
-use tumble_core::protocol::{Command, Op, Read};
+use tumble_core::protocol::{Action, Command, Read};
 use tumble_core::runner::{Runner, Snapshot};
 use tumble_core::{logline, protocol, telemetry};
 
@@ -155,7 +155,6 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
     spawn_telemetry_writer(board.clone(), snapshots_rx, telemetry_tx)?;
     let control = ControlLoop {
         runner,
-        spare,
         washer,
         clock: clock.clone(),
         telemetry_every: Duration::from_millis(o.telemetry_ms),
@@ -542,23 +541,26 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
         .1
         .clone();
     // Parsing may take milliseconds: off the async workers' hot path, never on the controller.
+    // Writing to a String cannot fail.
+    const FITS: &str = "a String takes any reply";
     let read = tokio::task::block_in_place(|| {
-        let read = protocol::read(frame, &app.board, scratch, &mut reply);
-        // Writing to a String cannot fail.
-        let read = read.expect("a String takes any reply");
+        let read = protocol::read(frame, &app.board, &mut reply).expect(FITS);
         match read {
-            Read::Query(q) => Err(protocol::answer(&q, &loaded, &app.board, &mut reply)),
+            Read::Document(doc) => protocol::parse(&doc, &app.board, scratch, &mut reply),
+            Read::Query(q) => {
+                protocol::answer(&q, &loaded, &app.board, &mut reply).map(Read::Answered)
+            }
             other => Ok(other),
         }
+        .expect(FITS)
     });
     let handled = match read {
-        Err(answered) => answered.expect("a String takes any reply"),
-        Ok(Read::Answered(h)) => h,
-        Ok(Read::Query(_)) => unreachable!("answered above"),
-        Ok(Read::Command(cmd)) => match submit(app, &cmd, scratch).await {
+        Read::Answered(h) => h,
+        Read::Document(_) | Read::Query(_) => unreachable!("done above"),
+        Read::Command(cmd) => match submit(app, &cmd, scratch).await {
             Ok(done) => {
                 let h = protocol::write_outcome(&cmd, &done.outcome, &app.board, &mut reply)
-                    .expect("a String takes any reply");
+                    .expect(FITS);
                 if let (Some(seq), Some(doc)) = (done.load, h.store) {
                     reply = store(app, seq, doc, frame, reply);
                 }
@@ -603,14 +605,14 @@ async fn submit(
         // A full inbox means the controller is awake and looks at the urgent queue first.
         let _ = app.inbox.try_send(Msg::Wake);
     } else {
-        let work = match cmd.op {
-            Op::Load => {
+        let work = match cmd.action {
+            Action::Load { .. } => {
                 let cycle = std::mem::take(scratch);
                 let copy = Arc::new((*cycle).clone());
                 view = Some(copy.clone());
                 Work::Load(cycle, copy)
             }
-            op => Work::Op(op),
+            Action::Op(op) => Work::Op(op),
         };
         match app.inbox.try_send(Msg::Job(Job { work, reply: tx })) {
             Ok(()) => {}
