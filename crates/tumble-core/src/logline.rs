@@ -4,7 +4,7 @@
 use core::fmt::{self, Write};
 
 use crate::cycle::Cycle;
-use crate::runner::{Notice, PhaseEnd};
+use crate::runner::{Label, Notice, PhaseEnd};
 
 /// `{level} ({ms}) {tag}: {message}` (no line end).
 pub fn write_line(
@@ -25,16 +25,56 @@ pub struct NoticeLine<'a> {
     pub message: NoticeText<'a>,
 }
 
-/// The message of a notice; the phase names come from the cycle the notice is about.
+/// The message of a notice, with the name of its phase and the cycle's phase count.
 #[derive(Clone, Copy)]
 pub struct NoticeText<'a> {
     notice: Notice,
-    cycle: &'a Cycle,
+    label: &'a str,
+    phases: usize,
 }
 
 /// Describes a notice. `cycle` must be the cycle it is about: the loaded one, except for the
 /// notices of a reload ([`PhaseEnd::Replaced`]), which are about the cycle that was replaced.
 pub fn describe(notice: Notice, cycle: &Cycle) -> NoticeLine<'_> {
+    line(notice, label_of(notice, cycle), cycle.phases().len())
+}
+
+fn label_of(notice: Notice, cycle: &Cycle) -> &str {
+    match notice {
+        Notice::PhaseStarted { phase, .. } | Notice::PhaseEnded { phase, .. } => cycle
+            .phases()
+            .get(phase as usize)
+            .map_or("?", |p| cycle.phase_label(p)),
+        Notice::CycleEnded { .. } => "",
+    }
+}
+
+/// A notice with the names it needs copied out of its cycle, so that it can be put into words
+/// later, without the cycle: the chip takes these under its controller lock (a copy, no
+/// formatting) and writes the log line after letting go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    notice: Notice,
+    label: Label,
+    phases: usize,
+}
+
+impl Named {
+    pub fn new(notice: Notice, cycle: &Cycle) -> Self {
+        Named {
+            notice,
+            // A phase label is a cycle string: it fits.
+            label: Label::try_from(label_of(notice, cycle)).unwrap_or_default(),
+            phases: cycle.phases().len(),
+        }
+    }
+
+    pub fn line(&self) -> NoticeLine<'_> {
+        line(self.notice, &self.label, self.phases)
+    }
+}
+
+fn line(notice: Notice, label: &str, phases: usize) -> NoticeLine<'_> {
     let (level, at_us) = match notice {
         Notice::PhaseStarted { at_us, .. } | Notice::CycleEnded { at_us, .. } => ('I', at_us),
         Notice::PhaseEnded { at_us, end, .. } => match end {
@@ -45,7 +85,11 @@ pub fn describe(notice: Notice, cycle: &Cycle) -> NoticeLine<'_> {
     NoticeLine {
         level,
         at_us,
-        message: NoticeText { notice, cycle },
+        message: NoticeText {
+            notice,
+            label,
+            phases,
+        },
     }
 }
 
@@ -64,18 +108,12 @@ pub fn about_replaced_cycle(notices: &[Notice]) -> bool {
 
 impl fmt::Display for NoticeText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let phases = self.cycle.phases();
-        let total = phases.len();
-        let name = |phase: u8| {
-            phases
-                .get(phase as usize)
-                .map_or("?", |p| self.cycle.phase_label(p))
-        };
+        let (total, name) = (self.phases, self.label);
         match self.notice {
             Notice::PhaseStarted { phase, .. } => write!(
                 f,
                 "Phase '{}' ({}/{total}) started",
-                name(phase),
+                name,
                 phase as usize + 1
             ),
             Notice::PhaseEnded { phase, end, .. } => {
@@ -92,7 +130,7 @@ impl fmt::Display for NoticeText<'_> {
                 write!(
                     f,
                     "Phase '{}' ({}/{total}) {how}",
-                    name(phase),
+                    name,
                     phase as usize + 1
                 )
             }

@@ -1,50 +1,80 @@
 //! One command from any transport (a WebSocket client, the console) through tumble-core's
-//! protocol, against the shared controller; then, for a load, the document stored in flash.
+//! protocol steps, with each lock held only for the step that needs it (see `shared`):
 //!
-//! The store happens under the controller lock, right after the load: a load leaves the runner
-//! idle (it stops a running cycle first), and nothing can start a cycle until the lock is
-//! released, so flash is never written while a phase runs. A command that arrives meanwhile
-//! waits for the write (tens of milliseconds; an 8 KiB page erase at worst).
+//! 1. the frame is read with nothing locked; a stop goes straight to step 3;
+//! 2. any other command takes the loader: a document is parsed into the spare cycle there;
+//! 3. the controller lock, only to apply the command (a load is a swap);
+//! 4. the reply is written with the controller let go; a load's document is stored in flash
+//!    while the loader is still held, so nothing can start a cycle meanwhile (flash is never
+//!    written while a phase runs). A stop does not wait for that: it needs only step 3.
 
 use core::fmt::Write;
 use core::ops::Range;
 
 use tumble_core::logline::first_line;
-use tumble_core::protocol::{self, Controller};
+use tumble_core::protocol::{self, Action, Read};
 use tumble_core::record::{HEADER_LEN, Kind};
-use tumble_core::runner::Status;
-use tumble_fw_logic::session;
+use tumble_fw_logic::session::{self, Done, Session};
 use tumble_fw_logic::writer::Truncating;
 
 use crate::clock::now_us;
 use crate::config::HEADROOM;
 use crate::log::{self, error, info};
-use crate::shared::{Shared, WAKE};
+use crate::shared::{Loader, Shared, WAKE};
 
 /// Runs the frame at `buf[HEADROOM..HEADROOM + len]`; the reply is written right after it.
 /// Returns the reply's range in `buf`. `peer` names the client in the log.
 pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) -> Range<usize> {
     let reply_at = HEADROOM + len;
-    let mut c = shared.lock().await;
-    let now = now_us();
-    // Notices of the control loop since the telemetry task last logged them are about the
-    // cycle loaded now: log them before this command can replace it.
-    c.log_notices();
-    let done = {
-        let ctl = &mut *c;
+    let board = &shared.board;
+    let (mut done, mut loader) = {
         let (head, tail) = buf.split_at_mut(reply_at);
-        let mut controller = Controller {
-            runner: &mut *ctl.runner,
-            spare: &mut *ctl.spare,
-            outputs: &mut ctl.pins,
-            now_us: now,
+        let mut s = Session::new(&head[HEADROOM..], tail);
+        let mut read = s.read(board);
+        let stop = matches!(read, Read::Command(cmd) if cmd.is_stop());
+        let mut loader = match stop {
+            true => None,
+            false => Some(shared.loader.lock().await),
         };
-        session::run(&head[HEADROOM..], &mut controller, tail)
+        if let (Read::Document(doc), Some(l)) = (read, loader.as_mut()) {
+            read = s.parse(&doc, board, l.spare);
+        }
+        let handled = match read {
+            Read::Answered(h) => h,
+            Read::Document(_) => unreachable!("parsed above: only a stop goes without the loader"),
+            Read::Query(q) => {
+                // Bounded by the reply buffer; see docs/firmware.md.
+                let c = shared.ctl.lock().await;
+                s.answer(&q, c.runner.cycle(), board)
+            }
+            Read::Command(cmd) => {
+                let outcome = {
+                    let mut c = shared.ctl.lock().await;
+                    let ctl = &mut *c;
+                    let now = now_us();
+                    match (cmd.action, loader.as_mut()) {
+                        (Action::Load { .. }, Some(l)) => {
+                            let o = protocol::load(ctl.runner, l.spare, &mut ctl.pins, now);
+                            // Every notice of a load is about the cycle it replaced.
+                            ctl.forward_notices(Some(l.spare));
+                            o
+                        }
+                        (Action::Op(op), _) => {
+                            let o = protocol::apply(op, ctl.runner, &mut ctl.pins, now);
+                            ctl.forward_notices(None);
+                            o
+                        }
+                        (Action::Load { .. }, None) => unreachable!("a load holds the loader"),
+                    }
+                };
+                WAKE.signal(());
+                s.finish(&cmd, &outcome, board)
+            }
+        };
+        (s.done(handled), loader)
     };
-    c.log_notices();
-    let mut reply_len = done.reply_len;
-    if let Some(doc) = done.store.clone()
-        && let Err(why) = store(&mut c, buf, doc)
+    if let (Some(doc), Some(l)) = (done.store.clone(), loader.as_mut())
+        && let Err(why) = store(l, buf, doc)
     {
         // As the host: the cycle is loaded, the reply says storing it failed.
         let (head, tail) = buf.split_at_mut(reply_at);
@@ -55,12 +85,17 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
             format_args!("cycle loaded, but storing it failed: {why}"),
             &mut w,
         );
-        reply_len = w.len();
+        done.reply_len = w.len();
+        done.ok = false;
         error!("store", "cannot store the cycle: {why}");
     }
-    drop(c);
-    WAKE.signal(());
-    let reply = core::str::from_utf8(&buf[reply_at..reply_at + reply_len]).unwrap_or("");
+    drop(loader);
+    log_command(&done, peer, &buf[reply_at..reply_at + done.reply_len]);
+    reply_at..reply_at + done.reply_len
+}
+
+fn log_command(done: &Done, peer: &str, reply: &[u8]) {
+    let reply = core::str::from_utf8(reply).unwrap_or("");
     let name = if done.command.is_empty() {
         "(no command)"
     } else {
@@ -72,24 +107,17 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
         "command",
         format_args!("{peer}: {name}: {}", first_line(reply)),
     );
-    reply_at..reply_at + reply_len
 }
 
 /// Writes the loaded document to flash as a record sealed in place (the header goes into the
 /// 16 bytes before the document, which are put back afterwards so the frame stays intact for
 /// the reply).
-fn store(
-    c: &mut crate::shared::Ctl,
-    buf: &mut [u8],
-    doc: Range<usize>,
-) -> Result<(), heapless::String<96>> {
+///
+/// The caller holds the loader: the load left the runner idle, and no command can start it
+/// until the loader is let go.
+fn store(l: &mut Loader, buf: &mut [u8], doc: Range<usize>) -> Result<(), heapless::String<96>> {
     let mut why = heapless::String::<96>::new();
-    if c.runner.status() != Status::Idle {
-        // Cannot happen: a load stops the cycle and the lock is held. Never write then anyway.
-        let _ = why.push_str("a cycle is running");
-        return Err(why);
-    }
-    let Some(store) = c.store.as_mut() else {
+    let Some(store) = l.store.as_mut() else {
         let _ = why.push_str("no \"tumble\" flash partition");
         return Err(why);
     };

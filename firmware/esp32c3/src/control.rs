@@ -7,7 +7,8 @@
 //!
 //! What the loop does at each wake-up is `tumble_fw_logic::alarm::Schedule::step`, tested on the
 //! host. Here: the clock, the lock, the watchdogs. The loop holds the controller only while it
-//! applies events, and formats nothing (telemetry and log lines are done in thread mode).
+//! applies events, and formats nothing: it hands the telemetry task a snapshot and the log the
+//! notices with their names (copies), and both are put into words in thread mode.
 
 use embassy_futures::select::select;
 use embassy_time::{Instant, Timer};
@@ -35,16 +36,18 @@ pub async fn alarm(shared: &'static Shared, mut sensors: BoardSensors, mut dogs:
     loop {
         // The one alarm. A command may have moved the runner's next deadline: WAKE re-arms.
         select(Timer::at(Instant::from_micros(deadline)), WAKE.wait()).await;
-        let telemetry_due = {
-            let mut c = shared.lock().await;
+        let snapshot = {
+            let mut c = shared.ctl.lock().await;
             let now = now_us();
             let ctl = &mut *c;
             let step = schedule.step(now, ctl.runner, &mut ctl.pins, &mut sensors);
             deadline = schedule.deadline(ctl.runner);
-            step.telemetry
+            ctl.forward_notices(None);
+            // A copy of the runner's state: the telemetry task formats it without the lock.
+            step.telemetry.then(|| ctl.runner.snapshot(now))
         };
-        if telemetry_due {
-            crate::telemetry::DUE.signal(());
+        if let Some(s) = snapshot {
+            crate::telemetry::SNAPSHOT.signal(s);
         }
         dogs.mwdt.feed();
         if now_us().saturating_sub(crate::telemetry::heartbeat()) < HEARTBEAT_MAX_US {

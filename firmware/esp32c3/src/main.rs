@@ -50,7 +50,7 @@ use crate::clock::now_us;
 use crate::config::*;
 use crate::log::{info, warning};
 use crate::outputs::PinBank;
-use crate::shared::{Ctl, Shared};
+use crate::shared::{Ctl, Loader, Shared};
 
 // The application descriptor the ESP-IDF second-stage bootloader and espflash expect.
 esp_bootloader_esp_idf::esp_app_desc!();
@@ -179,14 +179,13 @@ fn start(spawner: Spawner) {
     wifi_settings::init(stored_creds);
 
     #[cfg(feature = "wifi")]
-    let hello = net::hello(runner);
+    let hello = net::hello(&board);
 
-    let shared: &'static Shared = SHARED.init(Mutex::new(Ctl {
-        runner,
-        spare,
-        pins,
-        store,
-    }));
+    let shared: &'static Shared = SHARED.init(Shared {
+        board,
+        ctl: Mutex::new(Ctl { runner, pins }),
+        loader: Mutex::new(Loader { spare, store }),
+    });
 
     // 7. Sensors: the tachometer interrupt and the pressure ADC.
     let mut io = Io::new(p.IO_MUX);
@@ -216,7 +215,7 @@ fn start(spawner: Spawner) {
     spawner.spawn(alarm);
 
     // 9. Thread-mode tasks: telemetry, console, deferred credential writes, network.
-    spawner.spawn(telemetry::run(shared).unwrap());
+    spawner.spawn(telemetry::run(&shared.board).unwrap());
     spawner.spawn(console::reader(shared, uart_rx, console_tx, console_buf).unwrap());
     spawner.spawn(wifi_settings::deferred_writer(shared).unwrap());
     #[cfg(feature = "wifi")]

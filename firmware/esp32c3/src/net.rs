@@ -48,10 +48,10 @@ const SOCKETS: usize = WEB_TASKS + 1;
 /// The hello every client gets first (board outputs, protocols, the chip's frame limit).
 static HELLO: StaticCell<[u8; HELLO_MAX]> = StaticCell::new();
 
-/// Writes the hello once, from the runner's board.
-pub fn hello(runner: &tumble_core::runner::Runner) -> &'static str {
+/// Writes the hello once, from the board.
+pub fn hello(board: &tumble_core::board::Board) -> &'static str {
     let buf = HELLO.init([0; HELLO_MAX]);
-    let len = session::write_hello(buf, runner, VERSION, FRAME_MAX).unwrap_or(0);
+    let len = session::write_hello(buf, board, VERSION, FRAME_MAX).unwrap_or(0);
     str::from_utf8(&buf[..len]).unwrap_or("")
 }
 

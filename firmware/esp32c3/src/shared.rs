@@ -1,15 +1,28 @@
-//! The controller the tasks share: the runner, its spare cycle storage, the output pins and the
-//! flash store, behind one async mutex. The control loop, each command and the telemetry task
-//! take it in turn, read the clock once they hold it (so `now` never goes backwards for the
-//! runner), and let go before any network or UART wait.
+//! What the tasks share, in two locks so that nothing slow ever holds the one the control loop
+//! needs:
+//!
+//! - `ctl`: the runner and the output pins. The control loop takes it at every wake-up; a
+//!   command takes it only to apply itself (bounded work: no parsing, no formatting, no flash),
+//!   the telemetry task never (it gets snapshots).
+//! - `loader`: the spare cycle a document is parsed into, and the flash store. Commands take it
+//!   first (all but a stop), so a parse or a flash write delays other commands, never the
+//!   timing; and since nothing can start a cycle without it, flash is written only with the
+//!   runner idle. The control loop never takes it.
+//!
+//! Every task takes the clock once it holds `ctl`, so `now` never goes backwards for the runner.
 
+use core::cell::Cell;
+
+use critical_section::Mutex as CsMutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::channel::Channel;
 use embassy_sync::mutex::Mutex;
 use embassy_sync::signal::Signal;
+use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
-use tumble_core::logline;
+use tumble_core::logline::Named;
 use tumble_core::runner::Runner;
-use tumble_fw_logic::pins::MaskPins;
+use tumble_fw_logic::pins::{MAX_NOTICES, MaskPins};
 
 use crate::log::{self, warning};
 use crate::outputs::Gpio;
@@ -17,44 +30,69 @@ use crate::storage::Store;
 
 pub struct Ctl {
     pub runner: &'static mut Runner,
+    pub pins: MaskPins<Gpio>,
+}
+
+pub struct Loader {
     /// Where a new cycle is parsed before it replaces the loaded one (in reclaimed RAM).
     pub spare: &'static mut Cycle,
-    pub pins: MaskPins<Gpio>,
     /// None when the flash has no `tumble` partition: nothing is stored then.
     pub store: Option<Store>,
 }
 
-pub type Shared = Mutex<CriticalSectionRawMutex, Ctl>;
+pub struct Shared {
+    /// The runner's board, for reading frames with nothing locked.
+    pub board: Board,
+    pub ctl: Mutex<CriticalSectionRawMutex, Ctl>,
+    pub loader: Mutex<CriticalSectionRawMutex, Loader>,
+}
 
 /// A command changed the runner: the control loop re-arms its alarm.
 pub static WAKE: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 
+/// Phase notices with their names, on their way to the log. Every notice goes through here, in
+/// the order the runner gave them; the telemetry task puts them into words.
+pub static NOTICES: Channel<CriticalSectionRawMutex, Named, MAX_NOTICES> = Channel::new();
+/// Notices that found `NOTICES` full, for the log to say so.
+static LOST: CsMutex<Cell<u32>> = CsMutex::new(Cell::new(0));
+
 impl Ctl {
-    /// Logs the phase notices the runner gave since the last call, with the names of the
-    /// cycle they are about (the replaced one, for the notices of a reload).
-    pub fn log_notices(&mut self) {
-        let (notices, lost) = self.pins.drain_notices();
-        if !notices.is_empty() {
-            let cycle: &Cycle = if logline::about_replaced_cycle(&notices) {
-                self.spare
-            } else {
-                self.runner.cycle()
-            };
-            for n in &notices {
-                let line = logline::describe(*n, cycle);
-                log::emit(
-                    line.level,
-                    line.at_us,
-                    "cycle",
-                    format_args!("{}", line.message),
-                );
+    /// Hands the notices since the last call to the log, named from `about` (the loaded cycle,
+    /// or for the notices of a reload the one it replaced). A copy of each name: nothing is
+    /// formatted while the controller is held.
+    pub fn forward_notices(&mut self, about: Option<&Cycle>) {
+        let (notices, mut lost) = self.pins.drain_notices();
+        let cycle = about.unwrap_or(self.runner.cycle());
+        for n in notices {
+            if NOTICES.try_send(Named::new(n, cycle)).is_err() {
+                lost += 1;
             }
         }
         if lost > 0 {
-            warning!(
-                "cycle",
-                "{lost} phase notices were not logged (too many at once)"
-            );
+            critical_section::with(|cs| {
+                let l = LOST.borrow(cs);
+                l.set(l.get().saturating_add(lost));
+            });
         }
+    }
+}
+
+/// Writes the notices waiting in `NOTICES` to the log (in thread mode).
+pub fn log_notices() {
+    while let Ok(n) = NOTICES.try_receive() {
+        let line = n.line();
+        log::emit(
+            line.level,
+            line.at_us,
+            "cycle",
+            format_args!("{}", line.message),
+        );
+    }
+    let lost = critical_section::with(|cs| LOST.borrow(cs).replace(0));
+    if lost > 0 {
+        warning!(
+            "cycle",
+            "{lost} phase notices were not logged (too many at once)"
+        );
     }
 }

@@ -1,10 +1,12 @@
-//! Telemetry for every WebSocket client: the control loop says when a frame is due (every
-//! 100 ms on its clock); this thread-mode task formats it from the runner into one shared
-//! buffer and wakes the clients, each of which copies the latest frame when it is ready for
-//! one. A slow client skips frames; it never delays the controller or the other clients.
+//! Telemetry for every WebSocket client: the control loop hands over a snapshot of the runner
+//! when a frame is due (every 100 ms on its clock); this thread-mode task formats it into one
+//! shared buffer and wakes the clients, each of which copies the latest frame when it is ready
+//! for one. A slow client skips frames; it never delays the controller or the other clients.
+//! It also writes the phase notices to the log.
 //!
-//! Formatting runs here, not in the control loop's interrupt, to keep that interrupt short and
-//! its stack small (it may run on top of a Wi-Fi thread's stack).
+//! Formatting runs here, not in the control loop's interrupt, and without the controller lock:
+//! the interrupt stays short, its stack small (it may run on top of a Wi-Fi thread's stack),
+//! and no formatting can hold up the alarm.
 
 use core::cell::Cell;
 
@@ -12,16 +14,18 @@ use critical_section::Mutex as CsMutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_sync::signal::Signal;
+use tumble_core::board::Board;
+use tumble_core::runner::Snapshot;
 use tumble_core::telemetry;
 use tumble_fw_logic::writer::SliceWriter;
 
 use crate::clock::now_us;
 use crate::config::{TELEMETRY_MAX, WS_CLIENTS};
 use crate::log::warning;
-use crate::shared::Shared;
 
-/// Raised by the control loop when a frame is due.
-pub static DUE: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+/// The runner when a frame is due, from the control loop (the latest one: a frame not yet
+/// written is replaced, never waited for).
+pub static SNAPSHOT: Signal<CriticalSectionRawMutex, Snapshot> = Signal::new();
 /// One per WebSocket client slot: a new frame is there.
 pub static READY: [Signal<CriticalSectionRawMutex, ()>; WS_CLIENTS] =
     [const { Signal::new() }; WS_CLIENTS];
@@ -55,18 +59,16 @@ pub async fn copy_latest(out: &mut [u8]) -> usize {
 }
 
 #[embassy_executor::task]
-pub async fn run(shared: &'static Shared) {
+pub async fn run(board: &'static Board) {
     let mut overflow_warned = false;
     loop {
-        DUE.wait().await;
+        let snapshot = SNAPSHOT.wait().await;
+        crate::shared::log_notices();
         let len = {
             let mut frame = FRAME.lock().await;
-            let mut c = shared.lock().await;
-            let now = now_us();
-            c.log_notices();
             let f = &mut *frame;
             let mut w = SliceWriter::new(&mut f.buf);
-            let len = match telemetry::write_frame(&mut w, c.runner, now) {
+            let len = match telemetry::write_frame(&mut w, board, &snapshot) {
                 Ok(()) => w.len(),
                 Err(_) => 0,
             };

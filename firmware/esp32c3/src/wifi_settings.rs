@@ -18,7 +18,7 @@ use tumble_fw_logic::local::{self, Local, Saved};
 
 use crate::config::{WIFI_PASSWORD, WIFI_SSID};
 use crate::log::{error, info, warning};
-use crate::shared::{Ctl, Shared};
+use crate::shared::{Loader, Shared};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
@@ -126,8 +126,9 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
 
 /// Writes now if the controller is idle, else queues the write for when it is.
 async fn persist(shared: &Shared, creds: Credentials) -> Result<Saved, &'static str> {
-    let mut c = shared.lock().await;
-    if c.runner.status() != Status::Idle {
+    // The loader first: with it held no command can start a cycle during the flash write.
+    let mut l = shared.loader.lock().await;
+    if !idle(shared).await {
         critical_section::with(|cs| *PENDING.borrow_ref_mut(cs) = Some(creds));
         PENDING_ADDED.signal(());
         info!(
@@ -136,11 +137,15 @@ async fn persist(shared: &Shared, creds: Credentials) -> Result<Saved, &'static 
         );
         return Ok(Saved::WhenIdle);
     }
-    write(&mut c, &creds).map(|()| Saved::Now)
+    write(&mut l, &creds).map(|()| Saved::Now)
 }
 
-fn write(c: &mut Ctl, creds: &Credentials) -> Result<(), &'static str> {
-    let store = c.store.as_mut().ok_or("no \"tumble\" flash partition")?;
+async fn idle(shared: &Shared) -> bool {
+    shared.ctl.lock().await.runner.status() == Status::Idle
+}
+
+fn write(l: &mut Loader, creds: &Credentials) -> Result<(), &'static str> {
+    let store = l.store.as_mut().ok_or("no \"tumble\" flash partition")?;
     let mut payload = [0u8; 2 + MAX_SSID + MAX_PASSWORD];
     let n = record::encode_credentials(
         &record::Credentials {
@@ -173,13 +178,13 @@ pub async fn deferred_writer(shared: &'static Shared) {
         if critical_section::with(|cs| PENDING.borrow_ref(cs).is_none()) {
             continue;
         }
-        let mut c = shared.lock().await;
-        if c.runner.status() != Status::Idle {
+        let mut l = shared.loader.lock().await;
+        if !idle(shared).await {
             continue;
         }
         let Some(creds) = critical_section::with(|cs| PENDING.borrow_ref_mut(cs).take()) else {
             continue;
         };
-        let _ = write(&mut c, &creds);
+        let _ = write(&mut l, &creds);
     }
 }

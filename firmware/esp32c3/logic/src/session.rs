@@ -14,9 +14,10 @@
 use core::fmt::{self, Write};
 use core::ops::Range;
 
-use tumble_core::protocol::{self, Controller, Version};
+use tumble_core::board::Board;
+use tumble_core::cycle::Cycle;
+use tumble_core::protocol::{self, Command, Document, Handled, Outcome, Query, Read, Version};
 use tumble_core::record;
-use tumble_core::runner::{Outputs, Runner};
 
 use crate::writer::{Overflowing, SliceWriter, Truncating};
 
@@ -52,57 +53,153 @@ pub struct Done {
     pub reply_overflow: bool,
 }
 
-/// Handles `frame` and writes the reply to `reply`. A reply that does not fit is replaced by a
-/// `too_large` error in the frame's protocol version: for a query (get_timeline, get_cycle)
-/// nothing else happened; for a load, which tumble-core applies before it writes the summary,
-/// the message says the cycle was loaded (and it is stored, like any load), as a store failure
-/// says it on the host.
-pub fn run<O: Outputs>(frame: &[u8], c: &mut Controller<'_, O>, reply: &mut [u8]) -> Done {
-    let capacity = reply.len();
-    let mut w = Overflowing::new(reply);
-    // Writing to an Overflowing writer never fails, so neither does handle(); were it to, the
-    // reply would be replaced as an overflowing one is.
-    let handled = protocol::handle(frame, c, &mut w).ok();
-    let store = handled.and_then(|h| h.store).map(|doc| {
-        let start = doc.as_ptr() as usize - frame.as_ptr() as usize;
-        start..start + doc.len()
-    });
-    let mut done = Done {
-        version: handled.map_or(Version::V1, |h| h.version),
-        command: short(handled.map_or("", |h| h.command)),
-        ok: handled.is_some_and(|h| h.ok),
-        reply_len: w.len(),
-        store,
-        reply_overflow: false,
-    };
-    if handled.is_some() && !w.overflowed() {
-        return done;
+/// One frame on its way through tumble-core's protocol steps, its reply written into the
+/// buffer after it. The firmware calls the steps with what each needs, and only that: `read`
+/// with nothing locked, `parse` with the spare cycle, `answer` and the runner's part (between
+/// `read`/`parse` and `finish`) with the controller.
+pub struct Session<'f, 'r> {
+    frame: &'f [u8],
+    w: Overflowing<'r>,
+    /// A step could not write its reply (only a writer that refuses bytes does that).
+    failed: bool,
+}
+
+impl<'f, 'r> Session<'f, 'r> {
+    pub fn new(frame: &'f [u8], reply: &'r mut [u8]) -> Self {
+        Session {
+            frame,
+            w: Overflowing::new(reply),
+            failed: false,
+        }
     }
-    let needed = w.total();
-    let mut t = Truncating::new(w.into_inner());
-    let _ = if done.store.is_some() {
-        protocol::write_refusal(
-            frame,
-            "too_large",
-            format_args!(
-                "cycle loaded, but its summary ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer"
-            ),
-            &mut t,
-        )
-    } else {
-        protocol::write_refusal(
-            frame,
-            "too_large",
-            format_args!(
-                "the reply ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer (for get_timeline, ask for fewer events with \"limit\")"
-            ),
-            &mut t,
-        )
+
+    /// Step 1: checks the frame; answers what needs no runner and no cycle storage.
+    pub fn read(&mut self, board: &Board) -> Read<'f> {
+        let read = protocol::read(self.frame, board, &mut self.w);
+        self.or_failed(read)
+    }
+
+    /// Step 1b: parses the document of a load or validate into `scratch`.
+    pub fn parse(&mut self, doc: &Document<'f>, board: &Board, scratch: &mut Cycle) -> Read<'f> {
+        let read = protocol::parse(doc, board, scratch, &mut self.w);
+        self.or_failed(read)
+    }
+
+    /// A query's reply, from the loaded cycle.
+    pub fn answer(&mut self, q: &Query<'f>, cycle: &Cycle, board: &Board) -> Handled<'f> {
+        let answered = protocol::answer(q, cycle, board, &mut self.w).map(Read::Answered);
+        match self.or_failed(answered) {
+            Read::Answered(h) => h,
+            _ => self.blank(),
+        }
+    }
+
+    /// Step 3: the reply to what the runner did.
+    pub fn finish(&mut self, cmd: &Command<'f>, outcome: &Outcome, board: &Board) -> Handled<'f> {
+        let written = protocol::write_outcome(cmd, outcome, board, &mut self.w).map(Read::Answered);
+        match self.or_failed(written) {
+            Read::Answered(h) => h,
+            _ => self.blank(),
+        }
+    }
+
+    fn or_failed(&mut self, r: Result<Read<'f>, fmt::Error>) -> Read<'f> {
+        r.unwrap_or_else(|fmt::Error| {
+            self.failed = true;
+            Read::Answered(self.blank())
+        })
+    }
+
+    fn blank(&self) -> Handled<'f> {
+        Handled {
+            version: Version::V1,
+            command: "",
+            store: None,
+            ok: false,
+        }
+    }
+
+    /// The end: a reply that does not fit is replaced by a `too_large` error in the frame's
+    /// protocol version. For a query nothing else happened; for a load, which happened before
+    /// its summary could be sent, the message says the cycle was loaded (and it is stored, like
+    /// any load), as a store failure says it on the host.
+    pub fn done(self, handled: Handled<'f>) -> Done {
+        let frame = self.frame;
+        let store = handled.store.map(|doc| {
+            let start = doc.as_ptr() as usize - frame.as_ptr() as usize;
+            start..start + doc.len()
+        });
+        let mut done = Done {
+            version: handled.version,
+            command: short(handled.command),
+            ok: handled.ok && !self.failed,
+            reply_len: self.w.len(),
+            store,
+            reply_overflow: false,
+        };
+        if !self.failed && !self.w.overflowed() {
+            return done;
+        }
+        let needed = self.w.total();
+        let buf = self.w.into_inner();
+        let capacity = buf.len();
+        let mut t = Truncating::new(buf);
+        let _ = if done.store.is_some() {
+            protocol::write_refusal(
+                frame,
+                "too_large",
+                format_args!(
+                    "cycle loaded, but its summary ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer"
+                ),
+                &mut t,
+            )
+        } else {
+            protocol::write_refusal(
+                frame,
+                "too_large",
+                format_args!(
+                    "the reply ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer (for get_timeline, ask for fewer events with \"limit\")"
+                ),
+                &mut t,
+            )
+        };
+        done.reply_len = t.len();
+        done.reply_overflow = true;
+        done.ok = false;
+        done
+    }
+}
+
+/// All the steps at once, as the firmware runs them but with nothing to lock: for tests.
+#[cfg(test)]
+pub fn run<O: tumble_core::runner::Outputs>(
+    frame: &[u8],
+    runner: &mut tumble_core::runner::Runner,
+    spare: &mut Cycle,
+    out: &mut O,
+    now: u64,
+    reply: &mut [u8],
+) -> Done {
+    use tumble_core::protocol::Action;
+    let board = runner.board().clone();
+    let mut s = Session::new(frame, reply);
+    let mut read = s.read(&board);
+    if let Read::Document(doc) = read {
+        read = s.parse(&doc, &board, spare);
+    }
+    let handled = match read {
+        Read::Answered(h) => h,
+        Read::Document(_) => unreachable!("parsed above"),
+        Read::Query(q) => s.answer(&q, runner.cycle(), &board),
+        Read::Command(cmd) => {
+            let outcome = match cmd.action {
+                Action::Load { .. } => protocol::load(runner, spare, out, now),
+                Action::Op(op) => protocol::apply(op, runner, out, now),
+            };
+            s.finish(&cmd, &outcome, &board)
+        }
     };
-    done.reply_len = t.len();
-    done.reply_overflow = true;
-    done.ok = false;
-    done
+    s.done(handled)
 }
 
 fn short(s: &str) -> heapless::String<MAX_COMMAND> {
@@ -143,12 +240,12 @@ pub fn write_too_large(
 /// Returns the length written to `buf`.
 pub fn write_hello(
     buf: &mut [u8],
-    runner: &Runner,
+    board: &Board,
     version: &str,
     max_frame: usize,
 ) -> Result<usize, fmt::Error> {
     let mut w = SliceWriter::new(buf);
-    protocol::write_hello(&mut w, runner, version)?;
+    protocol::write_hello(&mut w, board, version)?;
     let len = w.len();
     let buf = w.into_inner();
     let mut from = heapless::String::<32>::new();
@@ -188,8 +285,7 @@ mod tests {
     use crate::pins::MaskPins;
     use crate::testutil::{Recorder, example};
     use std::vec::Vec;
-    use tumble_core::board::Board;
-    use tumble_core::cycle::Cycle;
+    use tumble_core::runner::Runner;
 
     struct Rig {
         runner: Runner,
@@ -220,13 +316,14 @@ mod tests {
     /// What the firmware does with a frame: run it, reply after it.
     fn exec(r: &mut Rig, buf: &mut [u8], len: usize, now: u64) -> (Done, std::string::String) {
         let (head, tail) = buf.split_at_mut(HEADROOM + len);
-        let mut c = Controller {
-            runner: &mut r.runner,
-            spare: &mut r.spare,
-            outputs: &mut r.pins,
-            now_us: now,
-        };
-        let done = run(&head[HEADROOM..], &mut c, tail);
+        let done = run(
+            &head[HEADROOM..],
+            &mut r.runner,
+            &mut r.spare,
+            &mut r.pins,
+            now,
+            tail,
+        );
         let reply = std::str::from_utf8(&tail[..done.reply_len]).unwrap().into();
         (done, reply)
     }
@@ -409,7 +506,7 @@ mod tests {
     fn hello_tells_the_chips_frame_limit() {
         let r = rig();
         let mut buf = [0u8; 1024];
-        let n = write_hello(&mut buf, &r.runner, "0.1.0", FRAME_MAX).unwrap();
+        let n = write_hello(&mut buf, r.runner.board(), "0.1.0", FRAME_MAX).unwrap();
         std::println!("hello: {n} bytes");
         assert!(n <= 1024 - 64, "the firmware's HELLO_MAX must hold it: {n}");
         let text = std::str::from_utf8(&buf[..n]).unwrap();
@@ -417,7 +514,7 @@ mod tests {
         assert_eq!(v["max_frame"], 6144);
         assert_eq!(v["protocols"], serde_json::json!([1, 2]));
         assert_eq!(v["outputs"].as_array().unwrap().len(), 8);
-        assert!(write_hello(&mut buf[..100], &r.runner, "0.1.0", FRAME_MAX).is_err());
+        assert!(write_hello(&mut buf[..100], r.runner.board(), "0.1.0", FRAME_MAX).is_err());
     }
 
     #[test]
