@@ -127,12 +127,7 @@ impl fmt::Display for NoticeText<'_> {
                     PhaseEnd::Stopped => "stopped",
                     PhaseEnd::Replaced => "stopped: a new cycle was loaded",
                 };
-                write!(
-                    f,
-                    "Phase '{}' ({}/{total}) {how}",
-                    name,
-                    phase as usize + 1
-                )
+                write!(f, "Phase '{}' ({}/{total}) {how}", name, phase as usize + 1)
             }
             Notice::CycleEnded { completed, .. } => write!(
                 f,

@@ -22,7 +22,7 @@ use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
 use tumble_core::logline::Named;
 use tumble_core::runner::Runner;
-use tumble_fw_logic::pins::{MAX_NOTICES, MaskPins};
+use tumble_fw_logic::pins::MaskPins;
 
 use crate::log::{self, warning};
 use crate::outputs::Gpio;
@@ -51,8 +51,11 @@ pub struct Shared {
 pub static WAKE: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 
 /// Phase notices with their names, on their way to the log. Every notice goes through here, in
-/// the order the runner gave them; the telemetry task puts them into words.
-pub static NOTICES: Channel<CriticalSectionRawMutex, Named, MAX_NOTICES> = Channel::new();
+/// the order the runner gave them; the telemetry task puts them into words every 100 ms, by
+/// when a cycle of zero-length phases may have given more: those are counted, not kept.
+pub static NOTICES: Channel<CriticalSectionRawMutex, Named, LOG_NOTICES> = Channel::new();
+/// 96 bytes each.
+const LOG_NOTICES: usize = 8;
 /// Notices that found `NOTICES` full, for the log to say so.
 static LOST: CsMutex<Cell<u32>> = CsMutex::new(Cell::new(0));
 
