@@ -50,6 +50,18 @@ pub struct Handled<'a> {
     pub ok: bool,
 }
 
+impl<'a> Handled<'a> {
+    /// Not (yet) done: nothing to store, not ok.
+    pub fn new(version: Version, command: &'a str) -> Self {
+        Handled {
+            version,
+            command,
+            store: None,
+            ok: false,
+        }
+    }
+}
+
 /// A frame after step 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Read<'a> {
@@ -183,12 +195,7 @@ pub fn read<'a>(
     board: &Board,
     reply: &mut impl Write,
 ) -> Result<Read<'a>, fmt::Error> {
-    let mut h = Handled {
-        version: guess_version(frame),
-        command: "",
-        store: None,
-        ok: false,
-    };
+    let mut h = Handled::new(guess_version(frame), "");
     if frame.len() > MAX_FRAME {
         let msg = Lazy(format_args!(
             "frame of {} bytes is larger than the limit of {MAX_FRAME}",
@@ -251,12 +258,7 @@ pub fn parse<'a>(
     scratch: &mut Cycle,
     w: &mut impl Write,
 ) -> Result<Read<'a>, fmt::Error> {
-    let mut h = Handled {
-        version: doc.version,
-        command: doc.name,
-        store: None,
-        ok: false,
-    };
+    let mut h = Handled::new(doc.version, doc.name);
     let report = match scratch.parse(doc.raw, board) {
         Ok(report) => report,
         Err(e) => {
@@ -392,12 +394,7 @@ pub fn answer<'a>(
     board: &Board,
     w: &mut impl Write,
 ) -> Result<Handled<'a>, fmt::Error> {
-    let mut h = Handled {
-        version: Version::V2,
-        command: q.name,
-        store: None,
-        ok: false,
-    };
+    let mut h = Handled::new(Version::V2, q.name);
     match q.kind {
         QueryKind::Cycle => {
             ok_header(w, q.id)?;

@@ -18,7 +18,7 @@ use tumble_core::protocol::{self, Op, Outcome};
 use tumble_core::runner::{Notice, Outputs, Runner, Snapshot};
 
 use super::log;
-use crate::player::Clock;
+use crate::player::{Change, Clock};
 use crate::sim::Washer;
 
 /// What a command asks of the runner.
@@ -67,15 +67,6 @@ pub struct ControlLoop {
     pub record: Option<Sender<Change>>,
 }
 
-/// An output change as the simulator got it: due at `due_us`, applied at `actual_us`.
-#[derive(Debug, Clone, Copy)]
-pub struct Change {
-    pub due_us: u64,
-    pub actual_us: u64,
-    pub pin: u8,
-    pub level: Level,
-}
-
 /// The pins: the simulator, the record, and the notices of one runner call.
 struct Pins<'a> {
     washer: &'a mut Washer,
@@ -88,11 +79,16 @@ impl Outputs for Pins<'_> {
     fn set(&mut self, pin: u8, level: Level, due_us: u64) {
         self.washer.set(pin, level, due_us);
         if let Some(record) = self.record {
+            let board = &self.washer.profile().board;
+            let on = board
+                .by_pin(pin)
+                .is_some_and(|id| board.output(id).is_on(level));
             let _ = record.send(Change {
                 due_us,
                 actual_us: self.now_us,
                 pin,
                 level,
+                on,
             });
         }
     }

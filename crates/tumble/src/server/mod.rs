@@ -33,7 +33,7 @@ use tumble_core::{logline, protocol, telemetry};
 use self::controller::{ControlLoop, Done, Job, Msg, Urgent, Work};
 use self::store::Store;
 use crate::cli::{self, Failure, Usage};
-use crate::player::Clock;
+use crate::player::{Change, Clock};
 use crate::sim::Washer;
 
 /// The transport takes frames up to this size so that the protocol can refuse those over
@@ -257,26 +257,26 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
 
 /// `--record FILE`: every output change as a JSON line, in the shape of `tumble run --record`,
 /// written by a thread of its own (a slow disk never holds up the controller).
-fn spawn_recorder(path: &std::path::Path, board: Board) -> cli::Result<Sender<controller::Change>> {
+fn spawn_recorder(path: &std::path::Path, board: Board) -> cli::Result<Sender<Change>> {
     use std::io::Write;
     let file =
         std::fs::File::create(path).map_err(|e| Failure::Io(format!("{}: {e}", path.display())))?;
-    let (tx, rx) = mpsc::channel::<controller::Change>();
+    let (tx, rx) = mpsc::channel::<Change>();
     std::thread::Builder::new()
         .name("record".into())
         .spawn(move || {
             let mut out = std::io::BufWriter::new(file);
             while let Ok(mut c) = rx.recv() {
                 loop {
-                    let def = board.by_pin(c.pin).map(|id| board.output(id));
+                    let name = board.by_pin(c.pin).map(|id| board.output(id).name.as_str());
                     let _ = writeln!(
                         out,
                         r#"{{"t_us":{},"kind":"output","pin":{},"output":{},"level":{},"on":{},"actual_us":{}}}"#,
                         c.due_us,
                         c.pin,
-                        tumble_core::json::Quoted(def.map_or("?", |d| d.name.as_str())),
+                        tumble_core::json::Quoted(name.unwrap_or("?")),
                         c.level.as_u8(),
-                        def.is_some_and(|d| d.is_on(c.level)),
+                        c.on,
                         c.actual_us
                     );
                     match rx.try_recv() {
@@ -569,12 +569,7 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
             Err((code, msg)) => {
                 reply.clear();
                 let _ = protocol::write_refusal(frame, code, msg, &mut reply);
-                protocol::Handled {
-                    version: cmd.version,
-                    command: cmd.name,
-                    store: None,
-                    ok: false,
-                }
+                protocol::Handled::new(cmd.version, cmd.name)
             }
         },
     };

@@ -111,12 +111,7 @@ impl<'f, 'r> Session<'f, 'r> {
     }
 
     fn blank(&self) -> Handled<'f> {
-        Handled {
-            version: Version::V1,
-            command: "",
-            store: None,
-            ok: false,
-        }
+        Handled::new(Version::V1, "")
     }
 
     /// The end: a reply that does not fit is replaced by a `too_large` error in the frame's
