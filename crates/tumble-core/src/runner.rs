@@ -13,7 +13,11 @@ use core::fmt;
 use crate::board::{Board, Level, OutputId, Readings};
 use crate::cycle::{Cycle, Phase, Sensor, TriggerMode};
 use crate::limits::MAX_OUTPUTS;
-use crate::timeline::{Class, Cursor};
+use crate::timeline::Cursor;
+
+/// Notices one instant may hold back until its commit; a cascade of more zero-length phases
+/// than this in one instant commits early (correct, one write more).
+const PENDING_NOTICES: usize = 8;
 
 /// An event applied more than this long after its scheduled instant counts as late.
 pub const LATE_US: u64 = 100;
@@ -21,16 +25,17 @@ pub const LATE_US: u64 = 100;
 /// The platform's output pins, as the runner drives them.
 pub trait Outputs {
     /// Drives `pin` to `level`. `due_us` is the instant the timeline scheduled the change (for a
-    /// command, the time of the call). Calls come in the order the changes must happen.
+    /// command, the time of the call). Only net changes come: an output switched OFF and ON
+    /// again within one instant is not set at all, and each output at most once per commit.
     fn set(&mut self, pin: u8, level: Level, due_us: u64);
 
-    /// The changes since the last commit belong to one instant and one same-instant group (all
-    /// OFF, all direction, or all ON), so a driver may write them at once, e.g. in one
-    /// set/clear register write.
+    /// The changes since the last commit are one instant, whole: a driver writes them at once,
+    /// e.g. in one set/clear register pair. There is one commit per instant that changes
+    /// anything (the safe state included).
     fn commit(&mut self) {}
 
-    /// Something happened (a phase started or ended, the cycle ended), in order with the
-    /// output changes around it. For the platform's log; nothing depends on it.
+    /// Something happened (a phase started or ended, the cycle ended), right after the commit
+    /// of the instant it happened in, in order. For the platform's log; nothing depends on it.
     fn notice(&mut self, notice: Notice) {
         let _ = notice;
     }
@@ -221,8 +226,10 @@ pub struct Runner {
     readings: Readings,
     stats: Stats,
     fault: Option<Fault>,
-    /// The (instant, group) of the writes not yet committed.
-    batch: Option<(u64, Class)>,
+    /// The instant being written, and the level each output is to have at its end.
+    pending: Option<(u64, [Option<Level>; MAX_OUTPUTS])>,
+    /// Notices of that instant, given once it is committed.
+    notices: heapless::Vec<Notice, PENDING_NOTICES>,
 }
 
 impl Runner {
@@ -238,7 +245,8 @@ impl Runner {
             readings: Readings::default(),
             stats: Stats::default(),
             fault: None,
-            batch: None,
+            pending: None,
+            notices: heapless::Vec::new(),
             board,
         }
     }
@@ -250,6 +258,7 @@ impl Runner {
             self.levels[id.index()] = def.level(true);
         }
         self.safe_state(now, out);
+        self.flush(out);
     }
 
     pub fn board(&self) -> &Board {
@@ -268,6 +277,7 @@ impl Runner {
         if self.run.is_some() {
             self.finish(now, PhaseEnd::Replaced, out);
         }
+        self.flush(out);
         // A fault names a phase of the cycle it happened in.
         self.fault = None;
         core::mem::swap(&mut self.cycle, cycle);
@@ -303,9 +313,11 @@ impl Runner {
         self.advance(now, out);
         if self.run.is_none() {
             self.safe_state(now, out);
+            self.flush(out);
             return Err(CommandError::NotRunning);
         }
         self.finish(now, PhaseEnd::Stopped, out);
+        self.flush(out);
         Ok(())
     }
 
@@ -352,6 +364,7 @@ impl Runner {
             resume_at: None,
         };
         self.safe_state(now, out);
+        self.flush(out);
         Ok(())
     }
 
@@ -418,7 +431,7 @@ impl Runner {
             return Err(e);
         }
         self.write(now, output, on, out);
-        out.commit();
+        self.flush(out);
         Ok(())
     }
 
@@ -587,51 +600,75 @@ impl Runner {
         if late > LATE_US {
             self.stats.late_events += 1;
         }
-        if self.batch.is_some_and(|b| b != (at, ev.class)) {
-            self.flush(out);
-        }
-        self.batch = Some((at, ev.class));
         self.write(at, ev.output, ev.on, out);
     }
 
+    /// Holds a notice back until the instant it belongs to is committed.
+    fn notice(&mut self, notice: Notice, out: &mut impl Outputs) {
+        if self.notices.is_full() {
+            self.flush(out);
+        }
+        // Room was just made.
+        let _ = self.notices.push(notice);
+    }
+
+    /// Sends the instant being written: the outputs whose level it changes, one commit, then
+    /// the notices of the instant.
     fn flush(&mut self, out: &mut impl Outputs) {
-        if self.batch.take().is_some() {
+        self.commit(out);
+        for n in self.notices.drain(..) {
+            out.notice(n);
+        }
+    }
+
+    fn commit(&mut self, out: &mut impl Outputs) {
+        let Some((at, levels)) = self.pending.take() else {
+            return;
+        };
+        let mut changed = false;
+        for (id, def) in self.board.outputs() {
+            let i = id.index();
+            let Some(level) = levels[i].filter(|&l| l != self.levels[i]) else {
+                continue;
+            };
+            if id == self.board.motor() && !def.is_on(level) {
+                self.motor_off_at = Some(at);
+            }
+            if id == self.board.direction() {
+                self.direction_changed_at = Some(at);
+            }
+            self.levels[i] = level;
+            out.set(def.pin, level, at);
+            changed = true;
+        }
+        if changed {
             out.commit();
         }
     }
 
-    /// Writes an output if its level changes, keeping the interlock bookkeeping.
+    /// Sets an output's level at the end of instant `at`; an earlier instant still being
+    /// written is sent first.
     fn write(&mut self, at: u64, output: OutputId, on: bool, out: &mut impl Outputs) {
-        let def = self.board.output(output);
-        let level = def.level(on);
-        if self.levels[output.index()] == level {
-            return;
+        if self.pending.is_some_and(|(t, _)| t != at) {
+            self.flush(out);
         }
-        if output == self.board.motor() && !on {
-            self.motor_off_at = Some(at);
-        }
-        if output == self.board.direction() {
-            self.direction_changed_at = Some(at);
-        }
-        self.levels[output.index()] = level;
-        out.set(def.pin, level, at);
+        let level = self.board.output(output).level(on);
+        let (_, levels) = self.pending.get_or_insert((at, [None; MAX_OUTPUTS]));
+        levels[output.index()] = Some(level);
     }
 
     fn output_ids(&self) -> heapless::Vec<OutputId, MAX_OUTPUTS> {
         self.board.outputs().map(|(id, _)| id).collect()
     }
 
-    /// Every output OFF, the Motor first and on its own (a driver writes each commit at once).
-    /// The only way outputs are forced off.
+    /// Every output OFF, in the write of instant `at` (one register pair on the chip). The only
+    /// way outputs are forced off. What the same instant then switches ON (the next phase's
+    /// first events) shares that write, so an output ON on both sides of a phase boundary is
+    /// not switched at all, as in the original firmware.
     fn safe_state(&mut self, at: u64, out: &mut impl Outputs) {
-        self.flush(out);
-        let motor = self.board.motor();
-        self.write(at, motor, false, out);
-        out.commit();
         for id in self.output_ids() {
             self.write(at, id, false, out);
         }
-        out.commit();
     }
 
     /// Ends the current phase at `at` (safe state first), then starts phase `next` or, when
@@ -640,11 +677,14 @@ impl Runner {
         let Some(run) = &self.run else { return };
         let phase = run.phase;
         self.safe_state(at, out);
-        out.notice(Notice::PhaseEnded {
-            at_us: at,
-            phase,
-            end,
-        });
+        self.notice(
+            Notice::PhaseEnded {
+                at_us: at,
+                phase,
+                end,
+            },
+            out,
+        );
         match next.filter(|&n| n < self.cycle.phases().len()) {
             Some(n) => self.enter_phase(n, at, out),
             None => {
@@ -653,10 +693,13 @@ impl Runner {
                     end,
                     PhaseEnd::Completed | PhaseEnd::Triggered | PhaseEnd::Skipped
                 );
-                out.notice(Notice::CycleEnded {
-                    at_us: at,
-                    completed,
-                });
+                self.notice(
+                    Notice::CycleEnded {
+                        at_us: at,
+                        completed,
+                    },
+                    out,
+                );
             }
         }
     }
@@ -686,10 +729,13 @@ impl Runner {
                 resume_at,
             },
         };
-        out.notice(Notice::PhaseStarted {
-            at_us: at,
-            phase: index as u8,
-        });
+        self.notice(
+            Notice::PhaseStarted {
+                at_us: at,
+                phase: index as u8,
+            },
+            out,
+        );
     }
 
     /// Ends a pause at `at`: the intended outputs come back, direction first, motor last.
@@ -713,15 +759,13 @@ impl Runner {
             .output_ids()
             .into_iter()
             .filter(|&o| o != motor && o != dir);
-        for group in [
-            &[dir][..],
-            &others.collect::<heapless::Vec<_, MAX_OUTPUTS>>(),
-            &[motor],
-        ] {
-            for &id in group {
-                self.write(at, id, intended[id.index()], out);
-            }
-            out.commit();
+        // One instant: the direction, the rest and the motor in one write.
+        for id in [dir]
+            .into_iter()
+            .chain(others.collect::<heapless::Vec<_, MAX_OUTPUTS>>())
+            .chain([motor])
+        {
+            self.write(at, id, intended[id.index()], out);
         }
     }
 }

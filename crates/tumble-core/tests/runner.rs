@@ -204,34 +204,32 @@ fn the_direction_relay_is_parked_between_phases() {
 }
 
 #[test]
-fn same_instant_changes_come_off_then_direction_then_on() {
+fn an_instant_is_one_commit_of_its_net_changes() {
     let mut rig = Rig::new(
         r#"{"phases":[{"components":[
             {"compId":"Cold Valve","duration":1000},
+            {"compId":"Cold Valve","start":1000,"duration":1000},
             {"compId":"Motor","start":0,"motorConfig":{"repeatTimes":2,"pattern":[
                 {"stepTime":1000,"pauseTime":0,"direction":"cw"},{"stepTime":500,"direction":"ccw"}]}},
             {"compId":"Drain Pump","start":1000,"duration":100}]}]}"#,
     );
+    rig.pins.batches.clear();
     rig.runner.start(0, &mut rig.pins).unwrap();
+    assert_eq!(rig.pins.batches, [3], "the first instant: one commit");
     rig.pins.writes.clear();
     rig.pins.batches.clear();
     rig.at(1000);
-    // Cold Valve OFF and Motor OFF; then direction to ccw; then Motor and Drain Pump ON.
+    // One component of Cold Valve ends as the next begins, and the motor reverses with no
+    // pause: the valve and the motor stay as they are (nothing written); the direction turns
+    // to ccw and the drain pump comes on, in one commit.
     assert_eq!(
         rig.pins.writes,
-        [
-            (1000 * MS, COLD, 1),
-            (1000 * MS, MOTOR, 1),
-            (1000 * MS, DIRECTION, 1),
-            (1000 * MS, MOTOR, 0),
-            (1000 * MS, DRAIN, 0)
-        ]
+        [(1000 * MS, DRAIN, 0), (1000 * MS, DIRECTION, 1)]
     );
-    assert_eq!(
-        rig.pins.batches,
-        [2, 1, 2],
-        "one commit per same-instant group"
-    );
+    assert_eq!(rig.pins.batches, [2], "one commit for the instant");
+    rig.pins.batches.clear();
+    rig.at(1100);
+    assert_eq!(rig.pins.batches, [1]);
 }
 
 #[test]
@@ -319,9 +317,9 @@ fn pause_freezes_the_phase_and_resume_restores_direction_before_motor() {
     assert_eq!(
         rig.pins.writes,
         [
-            (61_500 * MS, DIRECTION, 0),
             (61_500 * MS, RETRACTOR, 0),
-            (61_500 * MS, MOTOR, 0)
+            (61_500 * MS, MOTOR, 0),
+            (61_500 * MS, DIRECTION, 0),
         ]
     );
     // The motor step had 1,500 ms left: it ends at 63,000 ms, the phase at 65,000 ms.
@@ -472,7 +470,7 @@ fn a_wait_phase_holds_until_its_condition() {
 }
 
 #[test]
-fn the_safe_state_switches_the_motor_off_alone_first() {
+fn the_safe_state_is_one_commit() {
     let mut rig = Rig::new(
         r#"{"phases":[{"components":[{"compId":"Cold Valve","duration":5000},
         {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":5000,"direction":"cw"}]}}]}]}"#,
@@ -481,12 +479,16 @@ fn the_safe_state_switches_the_motor_off_alone_first() {
     rig.pins.writes.clear();
     rig.pins.batches.clear();
     rig.runner.stop(1000 * MS, &mut rig.pins).unwrap();
-    assert_eq!(rig.pins.writes[0].1, MOTOR);
     assert_eq!(
         rig.pins.batches,
-        [1, 2],
-        "the motor in a commit of its own, then the rest"
+        [3],
+        "valve, motor and direction in one write"
     );
+    assert!(rig.pins.all_off());
+    // Stopping again changes nothing: nothing is written, not even an empty commit.
+    rig.pins.batches.clear();
+    let _ = rig.runner.stop(2000 * MS, &mut rig.pins);
+    assert_eq!(rig.pins.batches, Vec::<usize>::new());
 }
 
 #[test]

@@ -129,16 +129,15 @@ mod tests {
     }
 
     #[test]
-    fn boot_writes_the_motor_off_first_then_every_other_output() {
+    fn boot_writes_every_output_off_in_one_write() {
         let board = Board::washer();
         let mut runner = Runner::new(board.clone());
         let mut pins = MaskPins::new(Recorder::default(), &board);
         runner.boot(0, &mut pins);
-        let motor = 1u32 << 4;
         assert_eq!(
             pins.gpio().writes,
-            [(motor, 0), (pins.mask() & !motor, 0)],
-            "two register writes: the motor alone, then the rest, all high (OFF)"
+            [(pins.mask(), 0)],
+            "one register write: every output high (OFF)"
         );
     }
 
@@ -165,8 +164,9 @@ mod tests {
     }
 
     #[test]
-    fn a_motor_pattern_goes_out_in_groups() {
-        // Two seconds CW, one second pause, at 1 s: direction ON then motor ON are two groups.
+    fn each_instant_is_one_write_of_its_net_changes() {
+        // A reversing pattern with no pause, a valve handed from one component to the next at
+        // 1 s, and the end of the phase: at every instant one write, only of pins that change.
         let board = Board::washer();
         let mut runner = Runner::new(board.clone());
         let mut pins = MaskPins::new(Recorder::default(), &board);
@@ -176,31 +176,31 @@ mod tests {
             &mut runner,
             &mut spare,
             &mut pins,
-            r#"{"phases":[{"id":"wash","components":[{"compId":"Motor","start":1000,"duration":3000,
-               "motorConfig":{"repeatTimes":1,"pattern":[{"stepTime":2000,"pauseTime":1000,"direction":"cw"}]}}]}]}"#,
+            r#"{"phases":[{"id":"wash","components":[
+               {"compId":"Cold Valve","duration":1000},{"compId":"Cold Valve","start":1000,"duration":1000},
+               {"compId":"Motor","motorConfig":{"repeatTimes":1,"pattern":[
+                 {"stepTime":1000,"direction":"cw"},{"stepTime":1000,"direction":"ccw"}]}}]}]}"#,
         );
         pins.gpio_mut().writes.clear();
+        let mut instants = Vec::new();
         runner.start(0, &mut pins).unwrap();
-        let mut now = 0;
+        instants.push(pins.gpio_mut().writes.split_off(0));
         while let Some(t) = runner.poll_timeout() {
-            now = t;
-            runner.handle_timeout(now, &mut pins);
+            runner.handle_timeout(t, &mut pins);
+            instants.push(pins.gpio_mut().writes.split_off(0));
         }
-        assert!(now > 0);
-        let (motor, dir) = (1u32 << 4, 1u32 << 10);
-        let writes: Vec<(u32, u32)> = pins.gpio().writes.clone();
-        // Direction ON (low), motor ON (low), motor OFF (high) ... and every output is OFF at
-        // the end: the last write sets bits only.
-        assert!(writes.contains(&(0, dir)), "{writes:x?}");
-        assert!(writes.contains(&(0, motor)), "{writes:x?}");
-        let i_dir = writes.iter().position(|w| *w == (0, dir)).unwrap();
-        let i_motor = writes.iter().position(|w| *w == (0, motor)).unwrap();
-        assert!(i_dir < i_motor, "direction before motor: {writes:x?}");
-        for (set, clear) in &writes {
-            assert_eq!(set & clear, 0);
-            assert!(*set != 0 || *clear != 0);
-        }
-        assert_eq!(writes.last().unwrap().1, 0);
+        let (valve, motor, dir) = (1u32 << 5, 1u32 << 4, 1u32 << 10);
+        assert_eq!(
+            instants,
+            [
+                // 0: valve, motor and direction (cw) ON: all low.
+                std::vec![(0, valve | motor | dir)],
+                // 1 s: the valve stays ON, the motor stays ON, the direction turns to ccw.
+                std::vec![(dir, 0)],
+                // 2 s: the phase ends: valve and motor OFF in one write.
+                std::vec![(valve | motor, 0)],
+            ]
+        );
     }
 
     #[test]
