@@ -7,6 +7,15 @@
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+// Features only add, so `--features no-wifi` on top of the default `wifi` would still build the
+// radio: refuse that instead of building something other than what was asked for.
+#[cfg(all(feature = "wifi", feature = "no-wifi"))]
+compile_error!(
+    "`no-wifi` is on together with the default `wifi`: build without Wi-Fi with `--no-default-features --features no-wifi`"
+);
+#[cfg(not(any(feature = "wifi", feature = "no-wifi")))]
+compile_error!("choose `wifi` (the default) or `--no-default-features --features no-wifi`");
+
 #[cfg(feature = "wifi")]
 extern crate alloc;
 
@@ -190,8 +199,8 @@ fn start(spawner: Spawner) {
     // 7. Sensors: the tachometer interrupt and the pressure ADC.
     let mut io = Io::new(p.IO_MUX);
     sensors::start_rpm(&mut io, bank.take(RPM_PIN));
+    let hx710 = sensors::Hx710::new(bank.take(HX710_SCK_PIN), bank.take(HX710_DOUT_PIN));
     let board_sensors = sensors::BoardSensors {
-        hx710: sensors::Hx710::new(bank.take(HX710_SCK_PIN), bank.take(HX710_DOUT_PIN)),
         curve: PressureCurve::ORIGINAL,
     };
 
@@ -214,8 +223,10 @@ fn start(spawner: Spawner) {
     #[cfg(feature = "control-thread")]
     spawner.spawn(alarm);
 
-    // 9. Thread-mode tasks: telemetry, console, deferred credential writes, network.
+    // 9. Thread-mode tasks: telemetry, the pressure ADC, console, deferred credential writes,
+    // network.
     spawner.spawn(telemetry::run(&shared.board).unwrap());
+    spawner.spawn(sensors::pressure(hx710).unwrap());
     spawner.spawn(console::reader(shared, uart_rx, console_tx, console_buf).unwrap());
     spawner.spawn(wifi_settings::deferred_writer(shared).unwrap());
     #[cfg(feature = "wifi")]

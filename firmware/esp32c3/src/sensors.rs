@@ -1,10 +1,13 @@
 //! The sensors behind tumble-core's `Sensors` trait, as the host simulator implements it:
 //! drum RPM from the tachometer's rising edges (timestamped in the GPIO interrupt, debounced by
-//! `RpmMeter`), water level from the HX710 ADC read without ever waiting for it.
+//! `RpmMeter`), water level from the HX710 ADC. The ADC is clocked out by a thread-mode task of
+//! its own (25 bit-banged pulses, tens of µs), never by the control loop, which only copies the
+//! latest average when it samples.
 
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 
 use critical_section::Mutex;
+use embassy_time::{Duration, Timer};
 use esp_hal::delay::Delay;
 use esp_hal::gpio::{AnyPin, Event, Input, InputConfig, Io, Level, Output, OutputConfig, Pull};
 use esp_hal::handler;
@@ -104,8 +107,9 @@ impl Hx710 {
         ((raw << 8) as i32) >> 8
     }
 
-    /// The averaged raw value, if a sample is fresh.
-    fn raw(&mut self, now: u64) -> Option<f32> {
+    /// Reads a conversion if one is ready; returns the averaged raw value and when its newest
+    /// sample was read, if that is recent.
+    fn poll(&mut self, now: u64) -> Option<(f32, u64)> {
         if self.dout.is_low() {
             let v = self.clock_out();
             if self.samples.is_full() {
@@ -131,20 +135,39 @@ impl Hx710 {
             return None;
         }
         let n = self.samples.len().max(1) as f32;
-        Some(self.samples.iter().map(|&v| v as f32).sum::<f32>() / n)
+        let average = self.samples.iter().map(|&v| v as f32).sum::<f32>() / n;
+        Some((average, self.last_at.unwrap_or(now)))
     }
 }
 
-/// The board's sensors, read by the control loop every sample period.
+/// The HX710's latest average and when its newest sample was read.
+static PRESSURE: Mutex<Cell<Option<(f32, u64)>>> = Mutex::new(Cell::new(None));
+
+/// Clocks the HX710 out whenever it has a conversion (10 Hz on an HX710B; polled every 5 ms so
+/// a conversion waits at most that long), in thread mode: the control loop preempts it at any
+/// bit but the 1 µs of each clock pulse.
+#[embassy_executor::task]
+pub async fn pressure(mut adc: Hx710) {
+    loop {
+        Timer::after(Duration::from_millis(5)).await;
+        let latest = adc.poll(now_us());
+        critical_section::with(|cs| PRESSURE.borrow(cs).set(latest));
+    }
+}
+
+/// The board's sensors, read by the control loop every sample period: copies, no waiting.
 pub struct BoardSensors {
-    pub hx710: Hx710,
     pub curve: PressureCurve,
 }
 
 impl Sensors for BoardSensors {
     fn read(&mut self, now_us: u64) -> Readings {
-        let rpm = critical_section::with(|cs| RPM.borrow_ref(cs).as_ref().map(|m| m.rpm(now_us)));
-        let pressure_hz = self.hx710.raw(now_us).map(|raw| self.curve.hz(raw));
+        let (rpm, pressure) = critical_section::with(|cs| {
+            let rpm = RPM.borrow_ref(cs).as_ref().map(|m| m.rpm(now_us));
+            (rpm, PRESSURE.borrow(cs).get())
+        });
+        let fresh = |&(_, at): &(f32, u64)| now_us.saturating_sub(at) <= PRESSURE_STALE_US;
+        let pressure_hz = pressure.filter(fresh).map(|(raw, _)| self.curve.hz(raw));
         Readings { rpm, pressure_hz }
     }
 }
