@@ -106,6 +106,13 @@ pub struct Board {
 }
 
 /// The motor outputs every board needs, by name: motor patterns drive them.
+/// The default board's reverse dead time: the Motor is OFF for at least this long before Motor
+/// Direction turns, so the direction relay never switches under load. 100 ms covers a relay's or
+/// a contactor's release (5 to 30 ms) and the arc and the motor's back-EMF after it, with margin,
+/// and is short beside the seconds a wash rhythm pauses between reversals. A board profile sets
+/// its own (`reverse_dead_time_ms`, 0 for none, as the original firmware had).
+pub const DEFAULT_REVERSE_DEAD_TIME_MS: u32 = 100;
+
 pub const MOTOR: &str = "Motor";
 pub const MOTOR_DIRECTION: &str = "Motor Direction";
 
@@ -145,7 +152,8 @@ impl Board {
         })
     }
 
-    /// The original firmware's wiring: eight active-low relays, no reverse dead time.
+    /// The original firmware's wiring: eight active-low relays, and a reverse dead time of
+    /// [`DEFAULT_REVERSE_DEAD_TIME_MS`] (the original had none).
     pub fn washer() -> Self {
         const WIRING: [(&str, &str, u8); 8] = [
             ("Retractor", "", 7),
@@ -169,7 +177,7 @@ impl Board {
                 active_low: true,
             })
             .collect();
-        Board::new(outputs, 0).expect("the default board is valid")
+        Board::new(outputs, DEFAULT_REVERSE_DEAD_TIME_MS).expect("the default board is valid")
     }
 
     pub fn outputs(&self) -> impl ExactSizeIterator<Item = (OutputId, &OutputDef)> {
@@ -267,7 +275,7 @@ mod tests {
         assert_eq!(b.output(b.motor()).pin, 4);
         assert_eq!(b.output(b.direction()).pin, 10);
         assert!(b.outputs().all(|(_, o)| o.level(false) == Level::High));
-        assert_eq!(b.reverse_dead_time_ms(), 0);
+        assert_eq!(b.reverse_dead_time_ms(), DEFAULT_REVERSE_DEAD_TIME_MS);
     }
 
     #[test]

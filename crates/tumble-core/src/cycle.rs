@@ -167,13 +167,10 @@ pub struct MotorConfig {
 }
 
 impl MotorConfig {
-    /// One pass of the pattern: Σ(stepTime + pauseTime), in ms.
-    fn period_ms(&self, cycle: &Cycle) -> u64 {
+    /// One pass of the pattern: Σ(stepTime + the pause played after it), in ms.
+    pub fn period_ms(&self, cycle: &Cycle) -> u64 {
         self.step_range()
-            .map(|i| {
-                let s = cycle.step(i);
-                s.step_ms as u64 + s.pause_ms as u64
-            })
+            .map(|i| cycle.step(i).step_ms as u64 + cycle.pause_after(self.step_range(), i) as u64)
             .sum()
     }
 
@@ -251,6 +248,8 @@ pub struct Cycle {
     text: heapless::String<TEXT_POOL>,
     motor: OutputId,
     direction: OutputId,
+    /// The board's reverse dead time: the shortest pause a reversal is played with.
+    dead_ms: u32,
 }
 
 impl Default for Cycle {
@@ -272,6 +271,7 @@ impl Cycle {
             text: heapless::String::new(),
             motor: OutputId::from_index(0),
             direction: OutputId::from_index(0),
+            dead_ms: 0,
         }
     }
 
@@ -290,6 +290,7 @@ impl Cycle {
         self.clear();
         self.motor = board.motor();
         self.direction = board.direction();
+        self.dead_ms = board.reverse_dead_time_ms();
         let mut report = Report::default();
         let result = json::check_syntax(src)
             .map_err(CycleError::from)
@@ -327,6 +328,24 @@ impl Cycle {
             step_ms,
             pause_ms,
             direction: if ccw { Direction::Ccw } else { Direction::Cw },
+        }
+    }
+
+    /// The pause played after step `i` of the pattern `steps` (absolute indices): its
+    /// `pauseTime`, or the board's reverse dead time when the next step (the first, after the
+    /// last) turns the other way and its pause is shorter. So the Motor is OFF for at least the
+    /// dead time at every reversal, however the pattern was written.
+    pub fn pause_after(&self, steps: core::ops::Range<usize>, i: usize) -> u32 {
+        let next = if i + 1 < steps.end {
+            i + 1
+        } else {
+            steps.start
+        };
+        let (this, after) = (self.step(i), self.step(next));
+        if this.direction != after.direction {
+            this.pause_ms.max(self.dead_ms)
+        } else {
+            this.pause_ms
         }
     }
 
@@ -932,7 +951,8 @@ impl<'a> Parser<'a, '_> {
             }
             Drive::Motor(m) => {
                 let period = m.period_ms(self.cycle);
-                let last_pause = self.cycle.step(m.step_range().end - 1).pause_ms as u64;
+                let last = m.step_range().end - 1;
+                let last_pause = self.cycle.pause_after(m.step_range(), last) as u64;
                 let run = (m.repeat as u64 - 1)
                     .checked_mul(period)
                     .and_then(|r| r.checked_add(period - last_pause));
@@ -978,18 +998,25 @@ impl<'a> Parser<'a, '_> {
                 break;
             };
             let (a, b) = (self.cycle.step(i), self.cycle.step(next));
-            if a.direction != b.direction && a.pause_ms == 0 {
+            let dead = self.board.reverse_dead_time_ms();
+            if a.direction != b.direction && (a.pause_ms == 0 || a.pause_ms < dead) {
                 let mark = self.path.len();
                 let _ = write!(
                     self.path,
                     ".motorConfig.pattern[{}].pauseTime",
                     i - steps.start
                 );
-                self.warn(format_args!(
-                    "0 ms before the motor reverses from {} to {}",
-                    a.direction.name(),
-                    b.direction.name()
-                ));
+                let (from, to) = (a.direction.name(), b.direction.name());
+                if a.pause_ms < dead {
+                    self.warn(format_args!(
+                        "{} ms before the motor reverses from {from} to {to}: played as {dead} ms, this board's reverse dead time",
+                        a.pause_ms
+                    ));
+                } else {
+                    self.warn(format_args!(
+                        "0 ms before the motor reverses from {from} to {to}"
+                    ));
+                }
                 self.path.truncate(mark);
             }
         }

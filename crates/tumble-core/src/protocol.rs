@@ -770,7 +770,11 @@ pub fn write_hello(w: &mut impl Write, board: &Board, version: &str) -> fmt::Res
     w.write_str("{\"type\":\"hello\",\"version\":")?;
     json::write_str(w, version)?;
     w.write_str(",\"protocols\":[1,2],\"max_frame\":")?;
-    write!(w, "{MAX_FRAME},\"outputs\":[")?;
+    write!(
+        w,
+        "{MAX_FRAME},\"reverse_dead_time_ms\":{},\"outputs\":[",
+        board.reverse_dead_time_ms()
+    )?;
     for (i, (id, def)) in board.outputs().enumerate() {
         if i > 0 {
             w.write_char(',')?;

@@ -143,6 +143,23 @@ pub struct Stats {
     pub worst_lateness_us: u64,
 }
 
+/// Who asked for an output's level at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The timeline: subject to the reverse dead time at run time.
+    Timeline,
+    /// The safe state, a resume or a command, each checked on its own.
+    Other,
+}
+
+/// A reversal waiting for the dead time: what Motor Direction and the Motor become then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Held {
+    until_us: u64,
+    direction: bool,
+    motor_on: bool,
+}
+
 /// Where the phase clock stands.
 #[derive(Debug, Clone, Copy)]
 enum Clock {
@@ -226,8 +243,11 @@ pub struct Runner {
     readings: Readings,
     stats: Stats,
     fault: Option<Fault>,
-    /// The instant being written, and the level each output is to have at its end.
-    pending: Option<(u64, [Option<Level>; MAX_OUTPUTS])>,
+    /// The instant being written, and the level each output is to have at its end (and
+    /// whether the timeline asked for it, rather than the safe state, a resume or a command).
+    pending: Option<(u64, [Option<(Level, Source)>; MAX_OUTPUTS])>,
+    /// A reversal the timeline asked for sooner than the dead time after the Motor stopped.
+    held: Option<Held>,
     /// Notices of that instant, given once it is committed.
     notices: heapless::Vec<Notice, PENDING_NOTICES>,
 }
@@ -246,6 +266,7 @@ impl Runner {
             stats: Stats::default(),
             fault: None,
             pending: None,
+            held: None,
             notices: heapless::Vec::new(),
             board,
         }
@@ -259,6 +280,10 @@ impl Runner {
         }
         self.safe_state(now, out);
         self.flush(out);
+        // The relays have been released since the reset, longer ago than any dead time (the
+        // chip spends 100 ms and more in its ROM and bootloader): nothing to wait for.
+        self.motor_off_at = None;
+        self.direction_changed_at = None;
     }
 
     pub fn board(&self) -> &Board {
@@ -469,7 +494,8 @@ impl Runner {
             Clock::Paused { resume_at, .. } => resume_at,
             Clock::Running { phase_start_us } => {
                 let phase = &self.cycle.phases()[run.phase as usize];
-                Some(phase_start_us + self.next_offset_us(run, phase))
+                let next = phase_start_us + self.next_offset_us(run, phase);
+                Some(self.held.map_or(next, |h| next.min(h.until_us)))
             }
         }
     }
@@ -569,6 +595,10 @@ impl Runner {
                 Clock::Running { phase_start_us } => phase_start_us,
             };
             let due = phase_start + self.next_offset_us(run, &phase);
+            if let Some(h) = self.held.filter(|h| h.until_us <= now && h.until_us <= due) {
+                self.release(h, out);
+                continue;
+            }
             if due > now {
                 break;
             }
@@ -600,7 +630,7 @@ impl Runner {
         if late > LATE_US {
             self.stats.late_events += 1;
         }
-        self.write(at, ev.output, ev.on, out);
+        self.write_from(at, ev.output, ev.on, Source::Timeline, out);
     }
 
     /// Holds a notice back until the instant it belongs to is committed.
@@ -622,13 +652,14 @@ impl Runner {
     }
 
     fn commit(&mut self, out: &mut impl Outputs) {
-        let Some((at, levels)) = self.pending.take() else {
+        let Some((at, mut levels)) = self.pending.take() else {
             return;
         };
+        self.hold_reversal(at, &mut levels);
         let mut changed = false;
         for (id, def) in self.board.outputs() {
             let i = id.index();
-            let Some(level) = levels[i].filter(|&l| l != self.levels[i]) else {
+            let Some((level, _)) = levels[i].filter(|&(l, _)| l != self.levels[i]) else {
                 continue;
             };
             if id == self.board.motor() && !def.is_on(level) {
@@ -649,12 +680,78 @@ impl Runner {
     /// Sets an output's level at the end of instant `at`; an earlier instant still being
     /// written is sent first.
     fn write(&mut self, at: u64, output: OutputId, on: bool, out: &mut impl Outputs) {
+        self.write_from(at, output, on, Source::Other, out);
+    }
+
+    fn write_from(
+        &mut self,
+        at: u64,
+        output: OutputId,
+        on: bool,
+        source: Source,
+        out: &mut impl Outputs,
+    ) {
         if self.pending.is_some_and(|(t, _)| t != at) {
             self.flush(out);
         }
         let level = self.board.output(output).level(on);
         let (_, levels) = self.pending.get_or_insert((at, [None; MAX_OUTPUTS]));
-        levels[output.index()] = Some(level);
+        levels[output.index()] = Some((level, source));
+    }
+
+    /// The reverse dead time across what the load-time check cannot see: a phase that starts
+    /// (after another, a skip, a trigger, a jump) by turning Motor Direction while the Motor
+    /// runs or has just stopped. The turn, and the Motor's restart with it, wait until the Motor
+    /// has been OFF for the dead time; the Motor stops now. While held, the timeline's later
+    /// Motor and Motor Direction changes update what is held. Whatever else sets the direction
+    /// (the safe state, a resume, a command: each checked on its own) ends a hold.
+    fn hold_reversal(&mut self, at: u64, levels: &mut [Option<(Level, Source)>; MAX_OUTPUTS]) {
+        let (motor, dir) = (self.board.motor(), self.board.direction());
+        let (m, d) = (motor.index(), dir.index());
+        if levels[d].is_some_and(|(_, s)| s == Source::Other) {
+            self.held = None;
+            return;
+        }
+        let motor_def = self.board.output(motor);
+        let wants_motor_on = |l: Option<(Level, Source)>, held: bool| match l {
+            Some((level, _)) => motor_def.is_on(level),
+            None => held,
+        };
+        if let Some(h) = &mut self.held {
+            // Held already: the timeline's changes go into the hold, the pins stay put.
+            if let Some((level, _)) = levels[d].take() {
+                h.direction = self.board.output(dir).is_on(level);
+            }
+            h.motor_on = wants_motor_on(levels[m].take(), h.motor_on);
+            return;
+        }
+        let Some((level, _)) = levels[d].filter(|&(l, _)| l != self.levels[d]) else {
+            return;
+        };
+        let dead = self.dead_time_us();
+        let quiet_since = match (self.is_on(motor), self.motor_off_at) {
+            (true, _) => Some(at),
+            (false, off) => off,
+        };
+        let Some(until_us) = quiet_since.map(|t| t + dead).filter(|&u| u > at) else {
+            return;
+        };
+        self.held = Some(Held {
+            until_us,
+            direction: self.board.output(dir).is_on(level),
+            motor_on: wants_motor_on(levels[m], self.is_on(motor)),
+        });
+        levels[d] = None;
+        levels[m] = Some((motor_def.level(false), Source::Timeline));
+    }
+
+    /// Ends a hold at its time: the direction turns, and the Motor restarts if the timeline has
+    /// it ON by then.
+    fn release(&mut self, h: Held, out: &mut impl Outputs) {
+        self.held = None;
+        let (motor, dir) = (self.board.motor(), self.board.direction());
+        self.write(h.until_us, dir, h.direction, out);
+        self.write(h.until_us, motor, h.motor_on, out);
     }
 
     fn output_ids(&self) -> heapless::Vec<OutputId, MAX_OUTPUTS> {

@@ -149,7 +149,9 @@ impl Generator {
                         ..head
                     }),
                     Class::Off => {
-                        *cursor_ms += s.step_ms as u64 + s.pause_ms as u64;
+                        let range = *first_step as usize..(*first_step + *steps) as usize;
+                        let pause = cycle.pause_after(range, (*first_step + *step) as usize);
+                        *cursor_ms += s.step_ms as u64 + pause as u64;
                         *step += 1;
                         if *step == *steps {
                             *step = 0;
@@ -182,11 +184,10 @@ impl Generator {
             cursor_ms,
         } = &mut self.source
         {
-            let period: u64 = (*first_step as usize..(*first_step + *steps) as usize)
-                .map(|i| {
-                    let s = cycle.step(i);
-                    s.step_ms as u64 + s.pause_ms as u64
-                })
+            let range = *first_step as usize..(*first_step + *steps) as usize;
+            let period: u64 = range
+                .clone()
+                .map(|i| cycle.step(i).step_ms as u64 + cycle.pause_after(range.clone(), i) as u64)
                 .sum();
             // Whole passes of the pattern before `from_us` are skipped at once, all but the
             // last: a pass's final OFF can fall exactly at the next pass's start (no final

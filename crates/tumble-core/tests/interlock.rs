@@ -1,5 +1,5 @@
 //! The load-time motor interlock against an independent model: every event of the phase expanded
-//! into a list, sorted the way the timeline orders an instant, and walked. The check under test
+//! into a list (reversals paused for at least the board's dead time), sorted the way the timeline orders an instant, and walked. The check under test
 //! never walks events; on every generated phase it must refuse exactly what the walk finds.
 
 mod common;
@@ -70,14 +70,26 @@ const ON: u8 = 2;
 
 fn model(start_time: u32, comps: &[(u32, Comp)], dead_ms: u64) -> Expected {
     let touches = |c: &Comp| !matches!(c, Comp::Plain("Drain Pump", _) | Comp::Plain(_, 0));
+    // The pause played after step i: a reversal pauses for at least the dead time.
+    let pause = |steps: &[(u32, u32, bool)], i: usize| -> u64 {
+        let next = (i + 1) % steps.len();
+        let p = steps[i].1 as u64;
+        if steps[i].2 != steps[next].2 {
+            p.max(dead_ms)
+        } else {
+            p
+        }
+    };
     // (start, end) in ms of the components that drive the motor or its direction.
     let span = |(start, c): &(u32, Comp)| -> (u64, u64) {
         let b = (start_time + start) as u64;
         match c {
             Comp::Plain(_, d) => (b, b + *d as u64),
             Comp::Pattern(steps, r) => {
-                let period: u64 = steps.iter().map(|(s, p, _)| (s + p) as u64).sum();
-                let last_pause = steps.last().unwrap().1 as u64;
+                let period: u64 = (0..steps.len())
+                    .map(|i| steps[i].0 as u64 + pause(steps, i))
+                    .sum();
+                let last_pause = pause(steps, steps.len() - 1);
                 (b, b + *r as u64 * period - last_pause)
             }
         }
@@ -112,23 +124,24 @@ fn model(start_time: u32, comps: &[(u32, Comp)], dead_ms: u64) -> Expected {
                 let mut t = b;
                 let mut seq = 0;
                 for _ in 0..*r {
-                    for (i, (s, p, cw)) in steps.iter().enumerate() {
+                    for (i, (s, _, cw)) in steps.iter().enumerate() {
                         events.push((t, DIR, k, seq, false, *cw, Some(i)));
                         events.push((t, ON, k, seq + 1, true, true, None));
                         events.push((t + *s as u64 * 1000, OFF, k, seq + 2, true, false, None));
                         seq += 3;
-                        t += (s + p) as u64 * 1000;
+                        t += (*s as u64 + pause(steps, i)) * 1000;
                     }
                 }
             }
         }
     }
     events.sort_by_key(|e| (e.0, e.1, e.2, e.3));
-    let (mut motor_on, mut dir_on, mut off_at) = (false, false, 0u64);
+    // A phase starts with both OFF and no Motor OFF to count from.
+    let (mut motor_on, mut dir_on, mut off_at) = (false, false, None::<u64>);
     for (at, _, k, _, is_motor, on, step) in events {
         if is_motor {
             if motor_on && !on {
-                off_at = at;
+                off_at = Some(at);
             }
             motor_on = on;
             continue;
@@ -137,7 +150,7 @@ fn model(start_time: u32, comps: &[(u32, Comp)], dead_ms: u64) -> Expected {
             continue;
         }
         dir_on = on;
-        let off_for = at - off_at;
+        let off_for = off_at.map_or(u64::MAX, |t| at - t);
         if motor_on || off_for < dead_ms * 1000 {
             let path = match step {
                 Some(s) => format!("phases[0].components[{k}].motorConfig.pattern[{s}]"),

@@ -213,21 +213,59 @@ fn a_bad_document_changes_nothing_and_a_good_one_stops_the_run() {
 #[test]
 fn toggle_gpio_never_breaks_the_motor_interlock() {
     let mut d = Device::new();
+    let mut at = |d: &mut Device, ms: u64, frame: &str| d.send_at(ms, frame).0;
+    // Direction first, then the motor once the dead time has passed.
     assert_eq!(
-        d.send(r#"{"action":"toggle_gpio","pin":4,"state":0}"#),
+        at(
+            &mut d,
+            500,
+            r#"{"action":"toggle_gpio","pin":10,"state":0}"#
+        ),
+        "ok: GPIO 10 set to 0"
+    );
+    assert_eq!(
+        at(&mut d, 550, r#"{"action":"toggle_gpio","pin":4,"state":0}"#),
+        "error: reverse dead time: wait 50 ms"
+    );
+    assert_eq!(
+        at(
+            &mut d,
+            1000,
+            r#"{"action":"toggle_gpio","pin":4,"state":0}"#
+        ),
         "ok: GPIO 4 set to 0"
     );
     assert_eq!(
-        d.send(r#"{"action":"toggle_gpio","pin":10,"state":0}"#),
+        at(
+            &mut d,
+            2000,
+            r#"{"action":"toggle_gpio","pin":10,"state":1}"#
+        ),
         "error: motor direction cannot change while the motor is on"
     );
     assert_eq!(
-        d.send(r#"{"action":"toggle_gpio","pin":4,"state":1}"#),
+        at(
+            &mut d,
+            3000,
+            r#"{"action":"toggle_gpio","pin":4,"state":1}"#
+        ),
         "ok: GPIO 4 set to 1"
     );
     assert_eq!(
-        d.send(r#"{"action":"toggle_gpio","pin":10,"state":0}"#),
-        "ok: GPIO 10 set to 0"
+        at(
+            &mut d,
+            3040,
+            r#"{"action":"toggle_gpio","pin":10,"state":1}"#
+        ),
+        "error: reverse dead time: wait 60 ms"
+    );
+    assert_eq!(
+        at(
+            &mut d,
+            3100,
+            r#"{"action":"toggle_gpio","pin":10,"state":1}"#
+        ),
+        "ok: GPIO 10 set to 1"
     );
 }
 
@@ -356,7 +394,8 @@ fn get_cycle_and_get_timeline() {
         json!([
             {"at_us":0,"pin":4,"output":"Motor","level":0,"on":true},
             {"at_us":100000,"pin":4,"output":"Motor","level":1,"on":false},
-            {"at_us":150000,"pin":10,"output":"Motor Direction","level":1,"on":false}
+            // pauseTime 50 before the reversal, played as the board's 100 ms dead time.
+            {"at_us":200000,"pin":10,"output":"Motor Direction","level":1,"on":false}
         ])
     );
     let r = d.v2(json!({"cmd":"get_timeline","phase":1,"from_us":100000,"limit":2}));
@@ -364,7 +403,7 @@ fn get_cycle_and_get_timeline() {
         r["result"]["events"],
         json!([
             {"at_us":100000,"pin":4,"output":"Motor","level":1,"on":false},
-            {"at_us":150000,"pin":10,"output":"Motor Direction","level":1,"on":false}
+            {"at_us":200000,"pin":10,"output":"Motor Direction","level":1,"on":false}
         ]),
         "a page can start at a time"
     );

@@ -219,17 +219,41 @@ fn an_instant_is_one_commit_of_its_net_changes() {
     rig.pins.writes.clear();
     rig.pins.batches.clear();
     rig.at(1000);
-    // One component of Cold Valve ends as the next begins, and the motor reverses with no
-    // pause: the valve and the motor stay as they are (nothing written); the direction turns
-    // to ccw and the drain pump comes on, in one commit.
+    // One component of Cold Valve ends as the next begins: the valve is not written. The motor
+    // stops for its reversal and the drain pump comes on: one commit.
     assert_eq!(
         rig.pins.writes,
-        [(1000 * MS, DRAIN, 0), (1000 * MS, DIRECTION, 1)]
+        [(1000 * MS, DRAIN, 0), (1000 * MS, MOTOR, 1)]
     );
     assert_eq!(rig.pins.batches, [2], "one commit for the instant");
+    rig.pins.writes.clear();
     rig.pins.batches.clear();
+    // The pattern's pauseTime 0 is played as the board's 100 ms dead time: at 1.1 s the drain
+    // pump goes OFF, the direction turns to ccw and the motor starts again, in one commit.
     rig.at(1100);
-    assert_eq!(rig.pins.batches, [1]);
+    assert_eq!(
+        rig.pins.writes,
+        [
+            (1100 * MS, DRAIN, 1),
+            (1100 * MS, MOTOR, 0),
+            (1100 * MS, DIRECTION, 1)
+        ]
+    );
+    assert_eq!(rig.pins.batches, [3]);
+}
+
+#[test]
+fn on_a_board_without_dead_time_a_pauseless_reversal_writes_only_the_direction() {
+    let mut rig = Rig::on_board(
+        r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"repeatTimes":2,"pattern":[
+            {"stepTime":1000,"pauseTime":0,"direction":"cw"},{"stepTime":500,"direction":"ccw"}]}}]}]}"#,
+        common::board_with_dead_time(0),
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.pins.writes.clear();
+    rig.at(1000);
+    // As the timeline says: Motor OFF and ON at one instant is no change; the direction turns.
+    assert_eq!(rig.pins.writes, [(1000 * MS, DIRECTION, 1)]);
 }
 
 #[test]
@@ -358,12 +382,8 @@ fn manual_outputs_respect_the_interlock_and_the_dead_time() {
     let mut rig = Rig::on_board(TWO_PHASES, common::board_with_dead_time(200));
     let (motor, dir) = (rig.out("Motor"), rig.out("Motor Direction"));
     let p = &mut rig.pins;
-    // Boot parked the direction relay at t = 0: it counts as a change (the motor may have been
-    // spinning before a reset), so the motor waits out the dead time after boot too.
-    assert_eq!(
-        rig.runner.set_output(0, motor, true, p),
-        Err(CommandError::DeadTime { wait_ms: 200 })
-    );
+    // Boot is not a change to wait after: the relays have been released since the reset (the
+    // chip's ROM and bootloader alone take longer than any dead time).
     rig.runner.set_output(200 * MS, motor, true, p).unwrap();
     assert_eq!(
         rig.runner.set_output(210 * MS, dir, true, p),
@@ -631,4 +651,66 @@ fn the_snapshot_reports_progress() {
         (500, 3500, 2500)
     );
     assert_eq!(s.stats.events_fired, 5);
+}
+
+/// Two phases of one motor step each; the second turns `second` ("cw" or "ccw").
+fn back_to_back(second: &str) -> String {
+    format!(
+        r#"{{"phases":[
+        {{"components":[{{"compId":"Motor","motorConfig":{{"pattern":[{{"stepTime":1000,"direction":"cw"}}]}}}}]}},
+        {{"components":[{{"compId":"Motor","motorConfig":{{"pattern":[{{"stepTime":1000,"direction":"{second}"}}]}}}},
+                        {{"compId":"Drain Pump","duration":500}}]}}]}}"#
+    )
+}
+
+#[test]
+fn a_phase_that_reverses_a_running_motor_waits_out_the_dead_time() {
+    let mut rig = Rig::new(&back_to_back("ccw"));
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.pins.writes.clear();
+    // At 1 s phase 1 begins by turning ccw: the motor stops, the drain pump starts, the
+    // direction and the motor's restart wait 100 ms.
+    rig.at(1000);
+    assert_eq!(
+        rig.pins.writes,
+        [(1000 * MS, DRAIN, 0), (1000 * MS, MOTOR, 1)]
+    );
+    assert_eq!(rig.runner.poll_timeout(), Some(1100 * MS));
+    rig.pins.writes.clear();
+    rig.at(1100);
+    assert_eq!(
+        rig.pins.writes,
+        [(1100 * MS, MOTOR, 0), (1100 * MS, DIRECTION, 1)]
+    );
+    // The phase keeps its own clock: the step ends at 2 s as the timeline says.
+    rig.pins.writes.clear();
+    rig.at(1500);
+    assert_eq!(rig.pins.writes, [(1500 * MS, DRAIN, 1)]);
+    let end = rig.run_to_end();
+    assert_eq!(end, 2000 * MS);
+    assert!(rig.pins.all_off());
+}
+
+#[test]
+fn a_phase_that_keeps_the_direction_keeps_the_motor_running() {
+    let mut rig = Rig::new(&back_to_back("cw"));
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.pins.writes.clear();
+    rig.at(1000);
+    // Motor OFF (phase 0's end, the safe state) and ON (phase 1) at one instant: no change.
+    assert_eq!(rig.pins.writes, [(1000 * MS, DRAIN, 0)]);
+    assert_eq!(rig.pins.on(), [MOTOR, DIRECTION, DRAIN]);
+}
+
+#[test]
+fn a_stop_during_a_held_reversal_leaves_everything_off() {
+    let mut rig = Rig::new(&back_to_back("ccw"));
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.at(1000);
+    rig.runner.stop(1050 * MS, &mut rig.pins).unwrap();
+    assert!(rig.pins.all_off());
+    assert_eq!(rig.runner.poll_timeout(), None, "nothing is held any more");
+    rig.pins.writes.clear();
+    rig.at(1200);
+    assert!(rig.pins.writes.is_empty());
 }

@@ -64,11 +64,11 @@ struct Model {
 impl Model {
     fn new(doc: GenCycle) -> Self {
         Model {
-            events: doc.phases.iter().map(|p| p.reference_events()).collect(),
+            events: doc.phases.iter().map(|p| p.reference_events(0)).collect(),
             durations: doc
                 .phases
                 .iter()
-                .map(|p| p.reference_duration_us())
+                .map(|p| p.reference_duration_us(0))
                 .collect(),
             doc,
             state: State::Idle,
@@ -208,7 +208,8 @@ impl Model {
 }
 
 fn run_case(doc: GenCycle, steps: Vec<Step>) -> Result<(), TestCaseError> {
-    let board = Board::washer();
+    // No reverse dead time: the model's resumes do not wait (tests/runner.rs covers the wait).
+    let board = common::board_with_dead_time(0);
     let mut cycle = Box::<Cycle>::default();
     cycle
         .parse(doc.to_json().as_bytes(), &board)

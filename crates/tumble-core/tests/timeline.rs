@@ -19,13 +19,13 @@ proptest! {
             let got: Vec<_> = Timeline::new(&cycle, p)
                 .map(|e| (e.at_us, board.output(e.output).name.as_str().to_owned(), e.on))
                 .collect();
-            let want: Vec<_> = gp.reference_events().into_iter()
+            let want: Vec<_> = gp.reference_events(board.reverse_dead_time_ms()).into_iter()
                 .map(|(t, o, on)| (t, o.to_owned(), on))
                 .collect();
             prop_assert_eq!(&got, &want);
             prop_assert!(got.windows(2).all(|w| w[0].0 <= w[1].0), "time never goes backwards");
             prop_assert_eq!(p.events(), want.len() as u64);
-            prop_assert_eq!(p.duration_ms() as u64 * 1000, gp.reference_duration_us());
+            prop_assert_eq!(p.duration_ms() as u64 * 1000, gp.reference_duration_us(board.reverse_dead_time_ms()));
         }
     }
 }

@@ -135,8 +135,8 @@ fn suspicious_but_valid_cycles_get_warnings_with_paths() {
         [
             "phases[0].components[0].duration: 0 ms: this component switches nothing",
             "phases[0]: no events: the phase is a pure wait of 0 ms",
-            "phases[1].components[0].motorConfig.pattern[0].pauseTime: 0 ms before the motor reverses from cw to ccw",
-            "phases[1].components[0].duration: the motor pattern runs for 1400 ms, past this duration of 1000 ms",
+            "phases[1].components[0].motorConfig.pattern[0].pauseTime: 0 ms before the motor reverses from cw to ccw: played as 100 ms, this board's reverse dead time",
+            "phases[1].components[0].duration: the motor pattern runs for 1600 ms, past this duration of 1000 ms",
             "phases[1].components[2]: Hot Valve is also driven by components[1] from 50 to 100 ms",
             "phases[2]: no events: the phase is a pure wait of 700 ms",
         ]
@@ -272,39 +272,58 @@ fn direction_may_not_change_while_the_motor_is_on() {
             {"compId":"Motor Direction","start":0,"duration":5000},
             {"compId":"Motor","start":1000,"duration":3000}]}]}"#,
     );
-    // Two motor patterns one after the other are fine too.
-    accept(
-        r#"{"phases":[{"components":[
-            {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"pauseTime":500,"direction":"ccw"}]}},
-            {"compId":"Motor","start":1000,"motorConfig":{"pattern":[{"stepTime":100,"direction":"cw"}]}}]}]}"#,
+    // Two motor patterns one after the other are fine too, the dead time apart when the second
+    // turns the other way.
+    let two = |start: u32| {
+        format!(
+            r#"{{"phases":[{{"components":[
+            {{"compId":"Motor","motorConfig":{{"pattern":[{{"stepTime":1000,"pauseTime":500,"direction":"ccw"}}]}}}},
+            {{"compId":"Motor","start":{start},"motorConfig":{{"pattern":[{{"stepTime":100,"direction":"cw"}}]}}}}]}}]}}"#
+        )
+    };
+    accept(&two(1100));
+    assert_eq!(
+        refuse(&two(1000)).to_string(),
+        "phases[0].components[1].motorConfig.pattern[0]: reverses the motor at 1000 ms, 0 ms after Motor went OFF; this board requires a reverse dead time of 100 ms"
     );
 }
 
 #[test]
-fn a_board_can_require_a_reverse_dead_time() {
-    let toggle = |pause: u32, start: u32| {
+fn a_reversal_pauses_for_at_least_the_boards_dead_time() {
+    let toggle = |pause: u32| {
         format!(
-            r#"{{"phases":[{{"components":[{{"compId":"Motor","start":{start},"motorConfig":{{"repeatTimes":3,"pattern":[
+            r#"{{"phases":[{{"components":[{{"compId":"Motor","start":200,"motorConfig":{{"repeatTimes":3,"pattern":[
                 {{"stepTime":300,"pauseTime":{pause},"direction":"cw"}},
                 {{"stepTime":300,"pauseTime":{pause},"direction":"ccw"}}]}}}}]}}]}}"#
         )
     };
-    let board = common::board_with_dead_time(200);
-    let err = parse_on(&toggle(150, 200), &board).1.unwrap_err();
+    let direction_changes = |c: &Cycle| -> Vec<u64> {
+        Timeline::new(c, &c.phases()[0])
+            .filter(|e| e.output == c.motor_outputs().1)
+            .map(|e| e.at_us / 1000)
+            .collect()
+    };
+    // A 150 ms pause on a 200 ms board is played as 200 ms, with a warning that says so.
+    let (c, r) = parse_on(&toggle(150), &common::board_with_dead_time(200));
+    let r = r.unwrap();
     assert_eq!(
-        err.to_string(),
-        "phases[0].components[0].motorConfig.pattern[1]: reverses the motor at 650 ms, 150 ms after Motor went OFF; this board requires a reverse dead time of 200 ms"
+        warnings(&r)[0],
+        "phases[0].components[0].motorConfig.pattern[0].pauseTime: 150 ms before the motor reverses from cw to ccw: played as 200 ms, this board's reverse dead time"
     );
-    // The first change to cw counts from the phase start, when the safe state left the motor OFF.
-    let err = parse_on(&toggle(200, 100), &board).1.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("reverses the motor at 100 ms, 100 ms after"),
-        "{err}"
-    );
-    parse_on(&toggle(200, 200), &board).1.unwrap();
-    // Without a dead time the same patterns load (the reversal without pause is only a warning).
-    accept(&toggle(0, 0));
+    assert_eq!(direction_changes(&c), [200, 700, 1200, 1700, 2200, 2700]);
+    assert_eq!(c.phases()[0].duration_ms(), 2700 + 300);
+    // Longer pauses are played as written; without a dead time, a 0 ms pause too.
+    let (c, _) = parse_on(&toggle(250), &common::board_with_dead_time(200));
+    assert_eq!(direction_changes(&c), [200, 750, 1300, 1850, 2400, 2950]);
+    let (c, _) = parse_on(&toggle(0), &common::board_with_dead_time(0));
+    assert_eq!(direction_changes(&c), [200, 500, 800, 1100, 1400, 1700]);
+    // A phase may begin with its motor at once: the runner keeps the dead time across phases.
+    parse_on(
+        &toggle(0).replace("\"start\":200", "\"start\":0"),
+        &common::board_with_dead_time(200),
+    )
+    .1
+    .unwrap();
 }
 
 #[test]
@@ -332,20 +351,33 @@ fn motor_times_that_overflow_are_refused_not_wrapped() {
 }
 
 #[test]
-fn the_interlock_check_of_a_huge_lone_pattern_is_bounded() {
-    // 42 million events on a dead-time board: checked over two passes, not walked.
+fn a_huge_reversing_pattern_is_checked_and_timed_without_a_walk() {
+    // 42 million events on a dead-time board, reversals shorter than the dead time: the pauses
+    // are lengthened in the arithmetic, not by walking the passes.
     let doc = r#"{"phases":[{"startTime":500,"components":[{"motorConfig":{"repeatTimes":7000000,"pattern":[
-        {"stepTime":1,"pauseTime":300,"direction":"cw"},{"stepTime":1,"pauseTime":300,"direction":"ccw"}]}}]}]}"#;
+        {"stepTime":1,"pauseTime":200,"direction":"cw"},{"stepTime":1,"pauseTime":200,"direction":"ccw"}]}}]}]}"#;
     let (c, r) = parse_on(doc, &common::board_with_dead_time(250));
     r.unwrap();
     assert_eq!(c.phases()[0].events(), 3 * 2 * 7_000_000);
-    let tight = doc.replace("\"pauseTime\":300", "\"pauseTime\":200");
-    let err = parse_on(&tight, &common::board_with_dead_time(250))
-        .1
-        .unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("reverses the motor at 701 ms, 200 ms after"),
-        "{err}"
+    // Each pass is 1 + 250 + 1 + 250 ms; the last pause is not waited out.
+    assert_eq!(
+        c.phases()[0].duration_ms() as u64,
+        500 + 7_000_000 * 502 - 250
+    );
+    // The last direction change, found by seeking, not by walking.
+    let last_pass = 500 + 6_999_999 * 502;
+    let tail: Vec<_> = Timeline::starting_at(&c, &c.phases()[0], last_pass as u64 * 1000)
+        .map(|e| e.at_us / 1000)
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            last_pass,
+            last_pass,
+            last_pass + 1,
+            last_pass + 251,
+            last_pass + 251,
+            last_pass + 252
+        ]
     );
 }

@@ -13,8 +13,9 @@ const state = {
   doc: null,            // the cycle document being viewed and edited
   text: null,           // the document as written, until the first edit (sent as is)
   name: "",
-  phases: [],           // normalise(doc)
+  phases: [],           // normalise(doc, deadMs)
   outputs: [],          // from hello
+  deadMs: 0,            // the board's reverse dead time, from hello
   live: null,           // the latest telemetry, as fromTelemetry made it
   view: { fromMs: 0, toMs: 1000 },
   fitted: true,         // the view shows the whole cycle, and keeps doing so as it is edited
@@ -33,6 +34,8 @@ conn = new Connection(controllerUrl(location), {
   onState: showConnection,
   onHello: (h) => {
     state.outputs = h.outputs.map((o) => ({ ...o, aliases: o.aliases ?? [] }));
+    state.deadMs = h.reverse_dead_time_ms ?? 0;
+    if (state.doc) state.phases = normalise(state.doc, state.deadMs);
     renderOutputs();
     if (!state.doc) fetchCycle(true);
     redraw();
@@ -75,7 +78,7 @@ function setDoc(doc, name) {
   state.doc = doc;
   state.text = null;
   state.name = name;
-  state.phases = normalise(doc);
+  state.phases = normalise(doc, state.deadMs);
   state.editing = null;
   fitView();
   render();
@@ -217,7 +220,7 @@ async function sendCycle() {
 let pendingCheck = null;
 function edited(structural) {
   state.text = null;
-  state.phases = normalise(state.doc);
+  state.phases = normalise(state.doc, state.deadMs);
   if (state.fitted) fitView();
   state.dirty = true;
   if (structural) renderEditorPanel();

@@ -7,11 +7,13 @@
 //!    component that drives either (another pattern, a plain Motor or Motor Direction
 //!    component) may be active during that span.
 //! 2. Motor Direction never changes while the Motor is ON, nor (on a board with a reverse dead
-//!    time) less than that long after it went OFF. With rule 1 in force a pattern can be
-//!    summarised by its entry (its first step's direction), its reversals inside (each one
-//!    `pauseTime` after the Motor went OFF, the same in every pass) and its exit (Motor OFF at
-//!    its last event, the direction of its last step); plain components add two changes each.
-//!    The check replays those few changes in timeline order: O(components + steps).
+//!    time) less than that long after it went OFF. Inside a pattern this holds by construction:
+//!    every reversal is played after a pause of at least the dead time (`Cycle::pause_after`).
+//!    With rule 1 in force a pattern is then summarised by its entry (its first step's
+//!    direction) and its exit (Motor OFF at its last event, the direction of its last step);
+//!    plain components add two changes each. The check replays those few changes in timeline
+//!    order: O(components + steps). A phase starts with both OFF and no recent Motor OFF: the
+//!    runner keeps the dead time across phase boundaries (docs/cycle-format.md).
 
 use super::{Component, Cycle, Drive, MotorConfig, Phase};
 use crate::board::{Board, OutputId};
@@ -149,7 +151,8 @@ struct Machine {
     dead_us: u64,
     motor_on: bool,
     direction_on: bool,
-    motor_off_at_us: u64,
+    /// None: not in this phase.
+    motor_off_at_us: Option<u64>,
 }
 
 impl Machine {
@@ -158,7 +161,7 @@ impl Machine {
             dead_us,
             motor_on: false,
             direction_on: false,
-            motor_off_at_us: 0,
+            motor_off_at_us: None,
         }
     }
 
@@ -166,7 +169,7 @@ impl Machine {
         match (c.role, c.on) {
             (Role::Motor, on) => {
                 if self.motor_on && !on {
-                    self.motor_off_at_us = c.at_us;
+                    self.motor_off_at_us = Some(c.at_us);
                 }
                 self.motor_on = on;
             }
@@ -175,13 +178,12 @@ impl Machine {
                 let first = cycle.step(m.step_range().start);
                 let on = first.direction.output_on();
                 self.direction(c.at_us, on, c.component, Some(0))?;
-                self.reversals(cycle, m, c)?;
             }
             (Role::Pattern(m), false) => {
                 // The last event is the last step's Motor OFF; the direction stays where it is.
                 let last = cycle.step(m.step_range().end - 1);
                 self.motor_on = false;
-                self.motor_off_at_us = c.at_us;
+                self.motor_off_at_us = Some(c.at_us);
                 self.direction_on = last.direction.output_on();
             }
         }
@@ -199,7 +201,9 @@ impl Machine {
             return Ok(());
         }
         self.direction_on = on;
-        let off_for_us = at_us - self.motor_off_at_us.min(at_us);
+        let off_for_us = self
+            .motor_off_at_us
+            .map_or(u64::MAX, |t| at_us - t.min(at_us));
         if self.motor_on || off_for_us < self.dead_us {
             return Err(Violation::Reversal {
                 component,
@@ -207,38 +211,6 @@ impl Machine {
                 at_us,
                 off_for_us: (!self.motor_on).then_some(off_for_us),
             });
-        }
-        Ok(())
-    }
-
-    /// A pattern reverses only between steps, with the Motor OFF for the pause before: the
-    /// same in every pass, so one pass and its wrap-around show every reversal it will make.
-    fn reversals(&self, cycle: &Cycle, m: MotorConfig, enter: &Change) -> Result<(), Violation> {
-        if self.dead_us == 0 {
-            return Ok(());
-        }
-        let steps = m.step_range();
-        let mut at_us = enter.at_us;
-        for i in steps.clone() {
-            let s = cycle.step(i);
-            at_us += (s.step_ms as u64 + s.pause_ms as u64) * 1000;
-            let next = if i + 1 < steps.end {
-                i + 1
-            } else if m.repeat > 1 {
-                steps.start
-            } else {
-                break;
-            };
-            let reverses = cycle.step(next).direction != s.direction;
-            let off_for_us = s.pause_ms as u64 * 1000;
-            if reverses && off_for_us < self.dead_us {
-                return Err(Violation::Reversal {
-                    component: enter.component,
-                    step: Some(next - steps.start),
-                    at_us,
-                    off_for_us: Some(off_for_us),
-                });
-            }
         }
         Ok(())
     }

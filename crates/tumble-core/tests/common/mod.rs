@@ -132,8 +132,9 @@ impl GenComp {
 
 impl GenPhase {
     /// Every event in generation order, then a stable sort by (time, OFF < direction < ON,
-    /// component index): the rules of docs/cycle-format.md, written the slow, obvious way.
-    pub fn reference_events(&self) -> Vec<RefEvent> {
+    /// component index): the rules of docs/cycle-format.md, written the slow, obvious way, on a
+    /// board with a reverse dead time of `dead_ms`.
+    pub fn reference_events(&self, dead_ms: u32) -> Vec<RefEvent> {
         let mut all = Vec::new(); // (at_us, class, component, event)
         for (ci, c) in self.comps.iter().enumerate() {
             match c {
@@ -154,15 +155,23 @@ impl GenPhase {
                     repeat,
                     pattern,
                 } => {
+                    // A reversal is played after a pause of at least the board's dead time.
+                    let dead = dead_ms;
                     let mut cursor = (self.start_time + start) as u64;
                     for _ in 0..*repeat {
-                        for s in pattern {
+                        for (i, s) in pattern.iter().enumerate() {
                             let t = cursor * 1000;
                             let off = t + s.step as u64 * 1000;
                             all.push((t, 1, ci, (t, "Motor Direction", !s.ccw)));
                             all.push((t, 2, ci, (t, "Motor", true)));
                             all.push((off, 0, ci, (off, "Motor", false)));
-                            cursor += (s.step + s.pause) as u64;
+                            let next = &pattern[(i + 1) % pattern.len()];
+                            let pause = if next.ccw != s.ccw {
+                                s.pause.max(dead)
+                            } else {
+                                s.pause
+                            };
+                            cursor += (s.step + pause) as u64;
                         }
                     }
                 }
@@ -173,8 +182,8 @@ impl GenPhase {
     }
 
     /// The phase's duration by the rules: last event, or startTime when there is none.
-    pub fn reference_duration_us(&self) -> u64 {
-        self.reference_events()
+    pub fn reference_duration_us(&self, dead_ms: u32) -> u64 {
+        self.reference_events(dead_ms)
             .iter()
             .map(|e| e.0)
             .max()

@@ -25,8 +25,10 @@ export function set(obj, name, value) {
 const num = (v, d = 0) => (typeof v === "number" && Number.isFinite(v) ? v : d);
 const str = (v, d = "") => (typeof v === "string" ? v : d);
 
-/** A document to the model the page draws. Tolerant: the controller reports errors. */
-export function normalise(doc) {
+/** A document to the model the page draws. Tolerant: the controller reports errors.
+ *  `deadMs`: the board's reverse dead time (hello's `reverse_dead_time_ms`), the shortest
+ *  pause a motor reversal is played with. */
+export function normalise(doc, deadMs = 0) {
   const phases = Array.isArray(get(doc, "phases")) ? get(doc, "phases") : [];
   return phases.map((p, index) => {
     const comps = Array.isArray(get(p, "components")) ? get(p, "components") : [];
@@ -49,11 +51,11 @@ export function normalise(doc) {
         const mc = get(c, "motorConfig");
         const motor = mc && typeof mc === "object" ? {
           repeat: num(get(mc, "repeatTimes"), DEFAULTS.repeatTimes),
-          pattern: (Array.isArray(get(mc, "pattern")) ? get(mc, "pattern") : []).map((s) => ({
+          pattern: playedPauses((Array.isArray(get(mc, "pattern")) ? get(mc, "pattern") : []).map((s) => ({
             step: num(get(s, "stepTime"), DEFAULTS.stepTime),
             pause: num(get(s, "pauseTime"), DEFAULTS.pauseTime),
             ccw: str(get(s, "direction"), DEFAULTS.direction).toLowerCase() === "ccw",
-          })),
+          })), deadMs),
         } : null;
         return {
           index: ci,
@@ -68,6 +70,15 @@ export function normalise(doc) {
     phase.events = phase.components.reduce((n, c) => n + componentEvents(c), 0);
     phase.duration = phaseDuration(phase);
     return phase;
+  });
+}
+
+/** The pauses as played: one before a reversal (to the next step, or the first after the last)
+ *  lasts at least the dead time, as the controller plays it (`Cycle::pause_after`). */
+function playedPauses(pattern, deadMs) {
+  return pattern.map((s, i) => {
+    const next = pattern[(i + 1) % pattern.length];
+    return next.ccw !== s.ccw ? { ...s, pause: Math.max(s.pause, deadMs) } : s;
   });
 }
 

@@ -28,6 +28,16 @@ test("the original example: durations and event counts as the controller compute
   assert.deepEqual(phaseStarts(phases), [0, 47500]);
 });
 
+test("a reversal pauses for at least the board's dead time, as the controller plays it", () => {
+  const doc = { phases: [{ components: [{ compId: "Motor", motorConfig: { repeatTimes: 2, pattern: [
+    { stepTime: 300, pauseTime: 0, direction: "cw" }, { stepTime: 300, pauseTime: 250, direction: "ccw" },
+    { stepTime: 300, pauseTime: 50, direction: "ccw" }] } }] }] };
+  // Without a dead time: 2 passes of 300+0 + 300+250 + 300+50, the last pause not waited out.
+  assert.equal(normalise(doc)[0].duration, 2 * 1200 - 50);
+  // With 100 ms: the cw->ccw pause becomes 100, ccw->ccw stays 250, the wrap ccw->cw becomes 100.
+  assert.equal(normalise(doc, 100)[0].duration, 2 * 1350 - 100);
+});
+
 test("defaults, case-insensitive keys, a pure wait", () => {
   const phases = normalise({ Phases: [
     { components: [{ compId: "Motor", motorConfig: { pattern: [{}] } }] },

@@ -167,6 +167,7 @@ mod tests {
     fn each_instant_is_one_write_of_its_net_changes() {
         // A reversing pattern with no pause, a valve handed from one component to the next at
         // 1 s, and the end of the phase: at every instant one write, only of pins that change.
+        // (The default board's 100 ms reverse dead time lengthens the reversal's pause.)
         let board = Board::washer();
         let mut runner = Runner::new(board.clone());
         let mut pins = MaskPins::new(Recorder::default(), &board);
@@ -195,10 +196,13 @@ mod tests {
             [
                 // 0: valve, motor and direction (cw) ON: all low.
                 std::vec![(0, valve | motor | dir)],
-                // 1 s: the valve stays ON, the motor stays ON, the direction turns to ccw.
-                std::vec![(dir, 0)],
-                // 2 s: the phase ends: valve and motor OFF in one write.
-                std::vec![(valve | motor, 0)],
+                // 1 s: the valve stays ON (not written); the motor stops for the reversal.
+                std::vec![(motor, 0)],
+                // 1.1 s: after the board's 100 ms dead time, ccw and the motor ON again.
+                std::vec![(dir, motor)],
+                // 2 s: the valve's second component ends; 2.1 s: the motor's last step.
+                std::vec![(valve, 0)],
+                std::vec![(motor, 0)],
             ]
         );
     }
