@@ -143,6 +143,9 @@ pub struct Stats {
     pub worst_lateness_us: u64,
 }
 
+/// What an instant sets each output to (None: untouched), and who asked.
+type Instant = [Option<(Level, Source)>; MAX_OUTPUTS];
+
 /// Who asked for an output's level at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
@@ -245,7 +248,7 @@ pub struct Runner {
     fault: Option<Fault>,
     /// The instant being written, and the level each output is to have at its end (and
     /// whether the timeline asked for it, rather than the safe state, a resume or a command).
-    pending: Option<(u64, [Option<(Level, Source)>; MAX_OUTPUTS])>,
+    pending: Option<(u64, Instant)>,
     /// A reversal the timeline asked for sooner than the dead time after the Motor stopped.
     held: Option<Held>,
     /// Notices of that instant, given once it is committed.
@@ -705,7 +708,7 @@ impl Runner {
     /// has been OFF for the dead time; the Motor stops now. While held, the timeline's later
     /// Motor and Motor Direction changes update what is held. Whatever else sets the direction
     /// (the safe state, a resume, a command: each checked on its own) ends a hold.
-    fn hold_reversal(&mut self, at: u64, levels: &mut [Option<(Level, Source)>; MAX_OUTPUTS]) {
+    fn hold_reversal(&mut self, at: u64, levels: &mut Instant) {
         let (motor, dir) = (self.board.motor(), self.board.direction());
         let (m, d) = (motor.index(), dir.index());
         if levels[d].is_some_and(|(_, s)| s == Source::Other) {
