@@ -213,7 +213,7 @@ fn a_bad_document_changes_nothing_and_a_good_one_stops_the_run() {
 #[test]
 fn toggle_gpio_never_breaks_the_motor_interlock() {
     let mut d = Device::new();
-    let mut at = |d: &mut Device, ms: u64, frame: &str| d.send_at(ms, frame).0;
+    let at = |d: &mut Device, ms: u64, frame: &str| d.send_at(ms, frame).0;
     // Direction first, then the motor once the dead time has passed.
     assert_eq!(
         at(
