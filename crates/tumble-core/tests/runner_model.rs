@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use common::{GenCycle, Pins, RefEvent};
 use proptest::prelude::*;
-use tumble_core::board::{Board, Readings};
+use tumble_core::board::Readings;
 use tumble_core::cycle::Cycle;
 use tumble_core::runner::{CommandError, Runner};
 
