@@ -366,7 +366,7 @@ fn a_huge_reversing_pattern_is_checked_and_timed_without_a_walk() {
     );
     // The last direction change, found by seeking, not by walking.
     let last_pass = 500 + 6_999_999 * 502;
-    let tail: Vec<_> = Timeline::starting_at(&c, &c.phases()[0], last_pass as u64 * 1000)
+    let tail: Vec<_> = Timeline::starting_at(&c, &c.phases()[0], last_pass * 1000)
         .map(|e| e.at_us / 1000)
         .collect();
     assert_eq!(
