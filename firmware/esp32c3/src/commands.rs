@@ -14,6 +14,7 @@ use core::ops::Range;
 use tumble_core::logline::first_line;
 use tumble_core::protocol::{self, Action, Read};
 use tumble_core::record::{HEADER_LEN, Kind};
+use tumble_fw_logic::local::{self, Local};
 use tumble_fw_logic::session::{self, Done, Session};
 use tumble_fw_logic::writer::Truncating;
 
@@ -26,6 +27,9 @@ use crate::shared::{Loader, Shared, WAKE};
 /// Returns the reply's range in `buf`. `peer` names the client in the log.
 pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) -> Range<usize> {
     let reply_at = HEADROOM + len;
+    if let Some(reply) = memory(buf, reply_at) {
+        return reply;
+    }
     let board = &shared.board;
     let (mut done, mut loader) = {
         let (head, tail) = buf.split_at_mut(reply_at);
@@ -92,6 +96,17 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
     drop(loader);
     log_command(&done, peer, &buf[reply_at..reply_at + done.reply_len]);
     reply_at..reply_at + done.reply_len
+}
+
+/// `{"cmd":"get_memory"}`, the chip's own command: the reply after the frame, if it is one.
+fn memory(buf: &mut [u8], reply_at: usize) -> Option<Range<usize>> {
+    let (head, tail) = buf.split_at_mut(reply_at);
+    let Some(Local::GetMemory { id }) = local::parse(&head[HEADROOM..]) else {
+        return None;
+    };
+    let mut w = Truncating::new(tail);
+    let _ = local::write_memory(&mut w, id, &crate::memory::report());
+    Some(reply_at..reply_at + w.len())
 }
 
 fn log_command(done: &Done, peer: &str, reply: &[u8]) {

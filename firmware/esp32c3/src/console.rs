@@ -131,7 +131,7 @@ pub async fn reader(
 async fn line(shared: &'static Shared, tx: &Tx, buf: &mut [u8], len: usize) {
     let text = &buf[HEADROOM..HEADROOM + len];
     match local::parse(text) {
-        None => {
+        None | Some(Local::GetMemory { .. }) => {
             let reply = crate::commands::execute(shared, buf, len, "console").await;
             print(tx, &buf[reply]).await;
         }

@@ -50,3 +50,70 @@ pub fn console_buffer() -> &'static mut [u8; crate::config::CLIENT_BUF] {
     // is the only reference to it ever made. Any byte pattern is a valid [u8; N].
     unsafe { &mut *core::ptr::addr_of_mut!(CONSOLE_BUF) }
 }
+
+unsafe extern "C" {
+    /// The main stack's lowest address (it grows down to here), from esp-hal's linker script.
+    static _stack_end: u32;
+    /// Its highest address, where it starts.
+    static _stack_start: u32;
+}
+
+/// Written over the unused main stack at boot; what is still there later was never used.
+const PAINT: u32 = 0x5a5a_5a5a;
+/// Left alone at the bottom: esp-hal's stack guard word sits 60 bytes above the end.
+const GUARD_ROOM: usize = 128;
+/// Left alone below the caller's frame while painting.
+const SP_ROOM: usize = 1024;
+
+fn stack_range() -> (usize, usize) {
+    (
+        (&raw const _stack_end) as usize,
+        (&raw const _stack_start) as usize,
+    )
+}
+
+/// Paints the main stack below the caller, once, early at boot (before any task runs).
+pub fn paint_stack() {
+    let marker = 0u32;
+    let sp = (&raw const marker) as usize;
+    let (end, _) = stack_range();
+    let from = end + GUARD_ROOM;
+    let to = sp.saturating_sub(SP_ROOM) & !3;
+    critical_section::with(|_| {
+        for addr in (from..to).step_by(4) {
+            // SAFETY: [from, to) is the unused part of the main stack, between the guard word's
+            // neighbourhood and 1 KiB below the live frame; with interrupts off nothing else
+            // uses it meanwhile (interrupt handlers run on this stack, below the frame).
+            unsafe { (addr as *mut u32).write_volatile(PAINT) };
+        }
+    });
+}
+
+/// The RAM figures `get_memory` reports.
+pub fn report() -> tumble_fw_logic::local::Memory {
+    let (end, start) = stack_range();
+    let from = end + GUARD_ROOM;
+    let words = (from..start).step_by(4).map(|addr| {
+        // SAFETY: the main stack is RAM that lives as long as the program; a word-aligned
+        // volatile read of it is always valid (a word being written concurrently is read as
+        // either value, and either counts as used).
+        unsafe { (addr as *const u32).read_volatile() }
+    });
+    let unused = tumble_fw_logic::local::unused_bytes(words, PAINT);
+    tumble_fw_logic::local::Memory {
+        stack_size: start - end,
+        stack_used_max: (start - from).saturating_sub(unused),
+        heap: heap(),
+    }
+}
+
+#[cfg(feature = "wifi")]
+fn heap() -> Option<(usize, usize, usize)> {
+    let s = esp_alloc::HEAP.stats();
+    Some((s.size, s.current_usage, s.max_usage))
+}
+
+#[cfg(not(feature = "wifi"))]
+fn heap() -> Option<(usize, usize, usize)> {
+    None
+}

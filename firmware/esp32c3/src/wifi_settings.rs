@@ -99,7 +99,8 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
             let _ = local::write_error(w, id, "invalid_request", message, path);
             return;
         }
-        Local::Help => return,
+        // Answered elsewhere (the console prints the help; get_memory is a command).
+        Local::Help | Local::GetMemory { .. } => return,
     };
     if cfg!(not(feature = "wifi")) {
         warning!(

@@ -7,6 +7,12 @@
 //! help                                                              this list
 //! ```
 //!
+//! And one command of the chip's own that the WebSocket takes too (it tells, changes nothing):
+//!
+//! ```text
+//! {"cmd":"get_memory","id":1}     free heap, its high-water, the main stack's high-water
+//! ```
+//!
 //! Anything else on the console goes to tumble-core's protocol, like a WebSocket frame. Wi-Fi
 //! credentials are not accepted over the network: whoever can reach the WebSocket could
 //! otherwise move the controller to another network.
@@ -25,6 +31,10 @@ pub enum Local<'a> {
         password: heapless::String<MAX_PASSWORD>,
     },
     ClearWifi {
+        id: Option<&'a [u8]>,
+    },
+    /// The RAM figures of the running chip (over the WebSocket too).
+    GetMemory {
         id: Option<&'a [u8]>,
     },
     Help,
@@ -80,6 +90,9 @@ pub fn parse(line: &[u8]) -> Option<Local<'_>> {
     })?;
     if name.eq_exact("clear_wifi") {
         return Some(Local::ClearWifi { id });
+    }
+    if name.eq_exact("get_memory") {
+        return Some(Local::GetMemory { id });
     }
     if !name.eq_exact("set_wifi") {
         return None;
@@ -190,7 +203,48 @@ Tumble console: one command per line, replies as on ws://HOST:8080/ws.
   {\"action\":\"write_json\",\"data\":{\"phases\":[...]}}   load a cycle (the whole document on one line)
   {\"cmd\":\"set_wifi\",\"ssid\":\"NAME\",\"password\":\"PASS\"}   store Wi-Fi credentials (console only)
   {\"cmd\":\"clear_wifi\"}                          forget them (the build-time ones apply again)
+  {\"cmd\":\"get_memory\",\"id\":1}                 free heap, stack and heap high-water
   help                                           this text";
+
+/// What `get_memory` reports, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Memory {
+    /// The main stack (every thread-mode task, and the interrupts that land on it).
+    pub stack_size: usize,
+    /// Its deepest use since boot (painted at boot, read back on request).
+    pub stack_used_max: usize,
+    /// The Wi-Fi heap: size, in use, deepest use since boot (None: no heap in this build).
+    pub heap: Option<(usize, usize, usize)>,
+}
+
+/// `{"type":"reply","id":..,"ok":true,"result":{"stack":{...},"heap":{...}|null}}`.
+pub fn write_memory(w: &mut impl Write, id: Option<&[u8]>, m: &Memory) -> fmt::Result {
+    header(w, id)?;
+    write!(
+        w,
+        ",\"ok\":true,\"result\":{{\"stack\":{{\"size\":{},\"used_max\":{},\"free_min\":{}}},\"heap\":",
+        m.stack_size,
+        m.stack_used_max,
+        m.stack_size.saturating_sub(m.stack_used_max)
+    )?;
+    match m.heap {
+        Some((size, used, used_max)) => write!(
+            w,
+            "{{\"size\":{size},\"used\":{used},\"used_max\":{used_max},\"free\":{}}}",
+            size.saturating_sub(used)
+        )?,
+        None => w.write_str("null")?,
+    }
+    w.write_str("}}")
+}
+
+/// Bytes of a painted stack that were never used: the painted words at its bottom.
+pub fn unused_bytes(words_from_bottom: impl IntoIterator<Item = u32>, paint: u32) -> usize {
+    4 * words_from_bottom
+        .into_iter()
+        .take_while(|&w| w == paint)
+        .count()
+}
 
 #[cfg(test)]
 mod tests {
@@ -293,5 +347,37 @@ mod tests {
         assert_eq!(v["id"], serde_json::Value::Null);
         assert_eq!(v["error"]["message"], "bad \"ssid\"");
         assert_eq!(v["error"]["path"], "ssid");
+    }
+
+    #[test]
+    fn get_memory_is_recognised_and_reported() {
+        assert_eq!(
+            parse(br#"{"cmd":"get_memory","id":7}"#),
+            Some(Local::GetMemory {
+                id: Some(&b"7"[..])
+            })
+        );
+        let mut s = String::new();
+        let m = Memory {
+            stack_size: 62_920,
+            stack_used_max: 41_000,
+            heap: Some((57_344, 30_000, 45_000)),
+        };
+        write_memory(&mut s, Some(b"7"), &m).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["result"]["stack"]["free_min"], 21_920);
+        assert_eq!(v["result"]["heap"]["free"], 27_344);
+        s.clear();
+        write_memory(&mut s, None, &Memory { heap: None, ..m }).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["result"]["heap"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn the_unused_stack_is_the_paint_left_at_its_bottom() {
+        const P: u32 = 0x5a5a_5a5a;
+        assert_eq!(unused_bytes([P, P, P, 0, P, 7], P), 12);
+        assert_eq!(unused_bytes([1, P], P), 0);
+        assert_eq!(unused_bytes([P; 4], P), 16);
     }
 }
