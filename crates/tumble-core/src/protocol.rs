@@ -766,13 +766,19 @@ pub fn write_refusal(
 }
 
 /// `{"type":"hello",...}`: sent on connect, so a client knows the protocols and the outputs.
-pub fn write_hello(w: &mut impl Write, board: &Board, version: &str) -> fmt::Result {
+/// `max_frame` is the platform's own frame limit ([`MAX_FRAME`] on the host, less on a chip).
+pub fn write_hello(
+    w: &mut impl Write,
+    board: &Board,
+    version: &str,
+    max_frame: usize,
+) -> fmt::Result {
     w.write_str("{\"type\":\"hello\",\"version\":")?;
     json::write_str(w, version)?;
     w.write_str(",\"protocols\":[1,2],\"max_frame\":")?;
     write!(
         w,
-        "{MAX_FRAME},\"reverse_dead_time_ms\":{},\"outputs\":[",
+        "{max_frame},\"reverse_dead_time_ms\":{},\"outputs\":[",
         board.reverse_dead_time_ms()
     )?;
     for (i, (id, def)) in board.outputs().enumerate() {

@@ -508,7 +508,7 @@ fn oversized_frames_are_refused_in_either_version() {
 fn hello_and_telemetry_have_the_original_shape() {
     let mut d = Device::new();
     let mut hello = String::new();
-    protocol::write_hello(&mut hello, d.runner.board(), "0.1.0").unwrap();
+    protocol::write_hello(&mut hello, d.runner.board(), "0.1.0", MAX_FRAME).unwrap();
     let h: Value = serde_json::from_str(&hello).unwrap();
     assert_eq!(h["type"], "hello");
     assert_eq!(h["protocols"], json!([1, 2]));

@@ -145,7 +145,12 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
     restore(&store, &mut runner, &mut spare, &mut washer);
     let board = runner.board().clone();
     let mut hello = String::new();
-    let _ = protocol::write_hello(&mut hello, &board, env!("CARGO_PKG_VERSION"));
+    let _ = protocol::write_hello(
+        &mut hello,
+        &board,
+        env!("CARGO_PKG_VERSION"),
+        protocol::MAX_FRAME,
+    );
 
     let (inbox, rx) = mpsc::sync_channel(INBOX);
     let (urgent, urgent_rx) = mpsc::channel();

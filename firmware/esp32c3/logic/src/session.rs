@@ -231,8 +231,7 @@ pub fn write_too_large(
     }
 }
 
-/// The hello, with the chip's real frame limit instead of tumble-core's [`protocol::MAX_FRAME`].
-/// Returns the length written to `buf`.
+/// The hello, with the chip's frame limit. Returns the length written to `buf`.
 pub fn write_hello(
     buf: &mut [u8],
     board: &Board,
@@ -240,24 +239,8 @@ pub fn write_hello(
     max_frame: usize,
 ) -> Result<usize, fmt::Error> {
     let mut w = SliceWriter::new(buf);
-    protocol::write_hello(&mut w, board, version)?;
-    let len = w.len();
-    let buf = w.into_inner();
-    let mut from = heapless::String::<32>::new();
-    write!(from, "\"max_frame\":{},", protocol::MAX_FRAME)?;
-    let mut to = heapless::String::<32>::new();
-    write!(to, "\"max_frame\":{max_frame},")?;
-    let at = buf[..len]
-        .windows(from.len())
-        .position(|w| w == from.as_bytes())
-        .ok_or(fmt::Error)?;
-    let new_len = len - from.len() + to.len();
-    if new_len > buf.len() {
-        return Err(fmt::Error);
-    }
-    buf.copy_within(at + from.len()..len, at + to.len());
-    buf[at..at + to.len()].copy_from_slice(to.as_bytes());
-    Ok(new_len)
+    protocol::write_hello(&mut w, board, version, max_frame)?;
+    Ok(w.len())
 }
 
 /// Seals the document of a load, `frame_at + doc` in `buf`, into a flash record in place.
