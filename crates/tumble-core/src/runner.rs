@@ -702,47 +702,53 @@ impl Runner {
         levels[output.index()] = Some((level, source));
     }
 
-    /// The reverse dead time across what the load-time check cannot see: a phase that starts
-    /// (after another, a skip, a trigger, a jump) by turning Motor Direction while the Motor
-    /// runs or has just stopped. The turn, and the Motor's restart with it, wait until the Motor
-    /// has been OFF for the dead time; the Motor stops now. While held, the timeline's later
-    /// Motor and Motor Direction changes update what is held. Whatever else sets the direction
-    /// (the safe state, a resume, a command: each checked on its own) ends a hold.
+    /// The reverse dead time across what the load-time check cannot see (phase boundaries,
+    /// triggers, skips, jumps): Motor Direction turns only when the Motor has been OFF for the
+    /// dead time. An instant that would turn it sooner holds the turn, and the Motor's restart
+    /// with it, until then; the Motor stops now. While held, the timeline's later Motor and
+    /// Motor Direction changes go into the hold. The one exception is an instant that leaves the
+    /// Motor OFF and whose direction is the safe state's: releasing every relay at once never
+    /// reverses a running motor, and stopping is never delayed; it ends a hold.
     fn hold_reversal(&mut self, at: u64, levels: &mut Instant) {
         let (motor, dir) = (self.board.motor(), self.board.direction());
         let (m, d) = (motor.index(), dir.index());
-        if levels[d].is_some_and(|(_, s)| s == Source::Other) {
-            self.held = None;
-            return;
-        }
         let motor_def = self.board.output(motor);
-        let wants_motor_on = |l: Option<(Level, Source)>, held: bool| match l {
+        let wants_motor_on = |l: Option<(Level, Source)>, otherwise: bool| match l {
             Some((level, _)) => motor_def.is_on(level),
-            None => held,
+            None => otherwise,
         };
+        let from_elsewhere = levels[d].is_some_and(|(_, s)| s == Source::Other);
         if let Some(h) = &mut self.held {
-            // Held already: the timeline's changes go into the hold, the pins stay put.
-            if let Some((level, _)) = levels[d].take() {
-                h.direction = self.board.output(dir).is_on(level);
+            if !from_elsewhere {
+                // The timeline's changes go into the hold; the pins stay put.
+                if let Some((level, _)) = levels[d].take() {
+                    h.direction = self.board.output(dir).is_on(level);
+                }
+                h.motor_on = wants_motor_on(levels[m].take(), h.motor_on);
+                return;
             }
-            h.motor_on = wants_motor_on(levels[m].take(), h.motor_on);
-            return;
+            // The safe state or a resume: the hold is over, the instant is judged afresh.
+            self.held = None;
         }
         let Some((level, _)) = levels[d].filter(|&(l, _)| l != self.levels[d]) else {
             return;
         };
-        let dead = self.dead_time_us();
+        let motor_on_after = wants_motor_on(levels[m], self.is_on(motor));
+        if from_elsewhere && !motor_on_after {
+            return;
+        }
         let quiet_since = match (self.is_on(motor), self.motor_off_at) {
             (true, _) => Some(at),
             (false, off) => off,
         };
+        let dead = self.dead_time_us();
         let Some(until_us) = quiet_since.map(|t| t + dead).filter(|&u| u > at) else {
             return;
         };
         self.held = Some(Held {
             until_us,
             direction: self.board.output(dir).is_on(level),
-            motor_on: wants_motor_on(levels[m], self.is_on(motor)),
+            motor_on: motor_on_after,
         });
         levels[d] = None;
         levels[m] = Some((motor_def.level(false), Source::Timeline));

@@ -714,3 +714,48 @@ fn a_stop_during_a_held_reversal_leaves_everything_off() {
     rig.at(1200);
     assert!(rig.pins.writes.is_empty());
 }
+
+#[test]
+fn a_phase_that_runs_the_motor_by_hand_after_a_cw_pattern_waits_for_the_direction() {
+    // Found in review: phase 1 has a plain Motor component and no direction of its own; the
+    // safe state releases Motor Direction (cw -> ccw) while phase 1 keeps the Motor ON.
+    let mut rig = Rig::new(
+        r#"{"phases":[
+        {"components":[{"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"direction":"cw"}]}}]},
+        {"components":[{"compId":"Motor","duration":1000}]}]}"#,
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.pins.writes.clear();
+    rig.at(1000);
+    assert_eq!(rig.pins.writes, [(1000 * MS, MOTOR, 1)], "the motor stops first");
+    rig.pins.writes.clear();
+    rig.at(1100);
+    assert_eq!(
+        rig.pins.writes,
+        [(1100 * MS, MOTOR, 0), (1100 * MS, DIRECTION, 1)]
+    );
+    assert_eq!(rig.run_to_end(), 2000 * MS);
+    assert!(rig.pins.all_off());
+}
+
+#[test]
+fn a_held_reversal_cut_short_by_the_phase_end_still_waits() {
+    // cw, then a 50 ms ccw phase (its turn held until 1.1 s), then a plain Motor phase at 1.05 s:
+    // the direction has not turned yet, and the motor may not start until it has, at 1.1 s.
+    let mut rig = Rig::new(
+        r#"{"phases":[
+        {"components":[{"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"direction":"cw"}]}}]},
+        {"components":[{"compId":"Motor","motorConfig":{"pattern":[{"stepTime":50,"direction":"ccw"}]}}]},
+        {"components":[{"compId":"Motor","duration":1000}]}]}"#,
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.at(1000);
+    rig.pins.writes.clear();
+    rig.at(1050);
+    assert!(rig.pins.writes.is_empty(), "{:?}", rig.pins.writes);
+    rig.at(1100);
+    assert_eq!(
+        rig.pins.writes,
+        [(1100 * MS, MOTOR, 0), (1100 * MS, DIRECTION, 1)]
+    );
+}
