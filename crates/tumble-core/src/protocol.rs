@@ -106,6 +106,17 @@ enum QueryKind<'a> {
     },
 }
 
+impl Query<'_> {
+    /// Events `answer` walks through the timeline merge (the `offset` skipped and the `limit`
+    /// written), for a platform that answers while holding the runner.
+    pub fn events_walked(&self) -> u64 {
+        match self.kind {
+            QueryKind::Cycle => 0,
+            QueryKind::Timeline { offset, limit, .. } => offset + limit,
+        }
+    }
+}
+
 /// A checked command for the runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Command<'a> {
@@ -143,6 +154,27 @@ impl Command<'_> {
     /// A stop goes before everything queued: a platform may look for it.
     pub fn is_stop(&self) -> bool {
         self.action == Action::Op(Op::Stop)
+    }
+}
+
+impl Op {
+    /// Whether it may start a run or switch something ON: what a stop that arrives after it,
+    /// but is applied first, must not let through ([`CommandError::Overtaken`]).
+    pub fn moves(self) -> bool {
+        match self {
+            Op::Start | Op::Resume | Op::SkipPhase | Op::SkipToPhase(_) => true,
+            Op::SetOutput { on, .. } => on,
+            Op::Stop | Op::Pause | Op::Status => false,
+        }
+    }
+}
+
+/// Step 2 for a command a later stop overtook: nothing changes, and the result says so.
+pub fn overtaken<O: Outputs>(runner: &mut Runner, out: &mut O, now: u64) -> Outcome {
+    runner.handle_timeout(now, out);
+    Outcome {
+        result: Err(CommandError::Overtaken),
+        status: runner.snapshot(now),
     }
 }
 
@@ -992,6 +1024,7 @@ fn code(e: CommandError) -> &'static str {
         CommandError::UnknownOutput => "unknown_output",
         CommandError::Interlock => "interlock",
         CommandError::DeadTime { .. } => "dead_time",
+        CommandError::Overtaken => "stopped",
     }
 }
 

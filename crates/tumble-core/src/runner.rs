@@ -64,6 +64,9 @@ pub enum CommandError {
     DeadTime {
         wait_ms: u64,
     },
+    /// A stop arrived after this command (which would start or switch something): the stop
+    /// stands, this is not applied. Raised by platforms that queue commands.
+    Overtaken,
 }
 
 impl fmt::Display for CommandError {
@@ -84,6 +87,7 @@ impl fmt::Display for CommandError {
             CommandError::DeadTime { wait_ms } => {
                 write!(f, "reverse dead time: wait {wait_ms} ms")
             }
+            CommandError::Overtaken => f.write_str("a stop came after this command: not applied"),
         }
     }
 }

@@ -727,7 +727,11 @@ fn a_phase_that_runs_the_motor_by_hand_after_a_cw_pattern_waits_for_the_directio
     rig.runner.start(0, &mut rig.pins).unwrap();
     rig.pins.writes.clear();
     rig.at(1000);
-    assert_eq!(rig.pins.writes, [(1000 * MS, MOTOR, 1)], "the motor stops first");
+    assert_eq!(
+        rig.pins.writes,
+        [(1000 * MS, MOTOR, 1)],
+        "the motor stops first"
+    );
     rig.pins.writes.clear();
     rig.at(1100);
     assert_eq!(

@@ -1,18 +1,23 @@
 //! One command from any transport (a WebSocket client, the console) through tumble-core's
 //! protocol steps, with each lock held only for the step that needs it (see `shared`):
 //!
-//! 1. the frame is read with nothing locked; a stop goes straight to step 3;
-//! 2. any other command takes the loader: a document is parsed into the spare cycle there;
+//! 1. the frame is read with nothing locked;
+//! 2. a document (and a start) takes the loader: a document is parsed into the spare cycle
+//!    there, and a start waits for a load's flash write to end;
 //! 3. the controller lock, only to apply the command (a load is a swap);
 //! 4. the reply is written with the controller let go; a load's document is stored in flash
 //!    while the loader is still held, so nothing can start a cycle meanwhile (flash is never
-//!    written while a phase runs). A stop does not wait for that: it needs only step 3.
+//!    written while a phase runs). Nothing else waits for that: a stop needs only step 3, and
+//!    a command read before a stop that got there first may not start anything.
 
+use core::cell::Cell;
 use core::fmt::Write;
 use core::ops::Range;
 
+use critical_section::Mutex as CsMutex;
+
 use tumble_core::logline::first_line;
-use tumble_core::protocol::{self, Action, Read};
+use tumble_core::protocol::{self, Action, Op, Read};
 use tumble_core::record::{HEADER_LEN, Kind};
 use tumble_fw_logic::local::{self, Local};
 use tumble_fw_logic::session::{self, Done, Session};
@@ -35,41 +40,49 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
         let (head, tail) = buf.split_at_mut(reply_at);
         let mut s = Session::new(&head[HEADROOM..], tail);
         let mut read = s.read(board);
-        let stop = matches!(read, Read::Command(cmd) if cmd.is_stop());
-        let mut loader = match stop {
-            true => None,
-            false => Some(shared.loader.lock().await),
+        let stops_seen = stops();
+        let mut loader = match needs_loader(&read) {
+            true => Some(shared.loader.lock().await),
+            false => None,
         };
         if let (Read::Document(doc), Some(l)) = (read, loader.as_mut()) {
             read = s.parse(&doc, board, l.spare);
         }
         let handled = match read {
             Read::Answered(h) => h,
-            Read::Document(_) => unreachable!("parsed above: only a stop goes without the loader"),
-            Read::Query(q) => {
-                // Bounded by the reply buffer; see docs/firmware.md.
-                let c = shared.ctl.lock().await;
-                s.answer(&q, c.runner.cycle(), board)
-            }
+            Read::Document(_) => unreachable!("a document holds the loader"),
+            Read::Query(q) => match s.admit(&q) {
+                Some(refused) => refused,
+                None => {
+                    // At most MAX_QUERY_WALK events walked while the controller is held.
+                    let c = shared.ctl.lock().await;
+                    s.answer(&q, c.runner.cycle(), board)
+                }
+            },
             Read::Command(cmd) => {
                 let outcome = {
                     let mut c = shared.ctl.lock().await;
                     let ctl = &mut *c;
                     let now = now_us();
-                    match (cmd.action, loader.as_mut()) {
+                    let o = match (cmd.action, loader.as_mut()) {
                         (Action::Load { .. }, Some(l)) => {
                             let o = protocol::load(ctl.runner, l.spare, &mut ctl.pins, now);
                             // Every notice of a load is about the cycle it replaced.
                             ctl.forward_notices(Some(l.spare));
                             o
                         }
-                        (Action::Op(op), _) => {
-                            let o = protocol::apply(op, ctl.runner, &mut ctl.pins, now);
-                            ctl.forward_notices(None);
-                            o
-                        }
                         (Action::Load { .. }, None) => unreachable!("a load holds the loader"),
+                        // Read before a stop that was applied first: it may not start anything.
+                        (Action::Op(op), _) if op.moves() && stops() != stops_seen => {
+                            protocol::overtaken(ctl.runner, &mut ctl.pins, now)
+                        }
+                        (Action::Op(op), _) => protocol::apply(op, ctl.runner, &mut ctl.pins, now),
+                    };
+                    if cmd.is_stop() {
+                        stopped();
                     }
+                    ctl.forward_notices(None);
+                    o
                 };
                 WAKE.signal(());
                 s.finish(&cmd, &outcome, board)
@@ -96,6 +109,31 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
     drop(loader);
     log_command(&done, peer, &buf[reply_at..reply_at + done.reply_len]);
     reply_at..reply_at + done.reply_len
+}
+
+/// A document is parsed into the loader's spare cycle, and a start waits for a load's flash
+/// write to end (nothing may start a cycle meanwhile); everything else goes without the loader,
+/// so a stop, a status or a ping never waits for a parse or a flash write.
+fn needs_loader(read: &Read<'_>) -> bool {
+    match read {
+        Read::Document(_) => true,
+        Read::Command(cmd) => cmd.action == Action::Op(Op::Start),
+        Read::Answered(_) | Read::Query(_) => false,
+    }
+}
+
+/// Stops applied since boot: a command read before the count moved was overtaken by one.
+static STOPS: CsMutex<Cell<u32>> = CsMutex::new(Cell::new(0));
+
+fn stops() -> u32 {
+    critical_section::with(|cs| STOPS.borrow(cs).get())
+}
+
+fn stopped() {
+    critical_section::with(|cs| {
+        let n = STOPS.borrow(cs);
+        n.set(n.get().wrapping_add(1));
+    });
 }
 
 /// `{"cmd":"get_memory"}`, the chip's own command: the reply after the frame, if it is one.

@@ -4,10 +4,10 @@
 //! - `ctl`: the runner and the output pins. The control loop takes it at every wake-up; a
 //!   command takes it only to apply itself (bounded work: no parsing, no formatting, no flash),
 //!   the telemetry task never (it gets snapshots).
-//! - `loader`: the spare cycle a document is parsed into, and the flash store. Commands take it
-//!   first (all but a stop), so a parse or a flash write delays other commands, never the
-//!   timing; and since nothing can start a cycle without it, flash is written only with the
-//!   runner idle. The control loop never takes it.
+//! - `loader`: the spare cycle a document is parsed into, and the flash store. A document and a
+//!   start take it first, so a parse or a flash write delays only those, never the timing; and
+//!   since nothing can start a cycle without it, flash is written only with the runner idle.
+//!   The control loop never takes it.
 //!
 //! Every task takes the clock once it holds `ctl`, so `now` never goes backwards for the runner.
 

@@ -27,10 +27,14 @@ pub enum Work {
     Load(Box<Cycle>, Arc<Cycle>),
     /// Any other command.
     Op(Op),
+    /// A command a stop that arrived after it overtook: refused, nothing changes.
+    Overtaken,
 }
 
 pub struct Job {
     pub work: Work,
+    /// When its frame arrived, in the order of every frame's arrival.
+    pub seq: u64,
     pub reply: oneshot::Sender<Done>,
 }
 
@@ -48,7 +52,8 @@ pub enum Msg {
 
 /// Goes before everything in the inbox.
 pub enum Urgent {
-    Stop(oneshot::Sender<Done>),
+    /// A stop, and when its frame arrived.
+    Stop(u64, oneshot::Sender<Done>),
     /// Stop the cycle (every output OFF) and end the thread.
     Shutdown,
 }
@@ -106,6 +111,8 @@ impl ControlLoop {
         let mut next_telemetry = Instant::now();
         let mut notices = Vec::new();
         let mut loads = 0u64;
+        // The arrival of the last stop applied: what arrived before it may not start anything.
+        let mut stopped_at = 0u64;
         loop {
             let deadline = self
                 .runner
@@ -121,7 +128,8 @@ impl ControlLoop {
             while let Ok(u) = urgent.try_recv() {
                 let stop = self.apply(Work::Op(Op::Stop), &mut notices);
                 match u {
-                    Urgent::Stop(reply) => {
+                    Urgent::Stop(seq, reply) => {
+                        stopped_at = stopped_at.max(seq);
                         let _ = reply.send(Done {
                             outcome: stop,
                             load: None,
@@ -136,7 +144,11 @@ impl ControlLoop {
                         loads += 1;
                         loads
                     });
-                    let outcome = self.apply(job.work, &mut notices);
+                    let work = match job.work {
+                        Work::Op(op) if op.moves() && job.seq < stopped_at => Work::Overtaken,
+                        work => work,
+                    };
+                    let outcome = self.apply(work, &mut notices);
                     let done = Done { outcome, load };
                     let _ = job.reply.send(done);
                 }
@@ -186,6 +198,7 @@ impl ControlLoop {
         };
         let outcome = match work {
             Work::Op(op) => protocol::apply(op, &mut self.runner, &mut pins, now),
+            Work::Overtaken => protocol::overtaken(&mut self.runner, &mut pins, now),
             Work::Load(mut cycle, view) => {
                 let outcome = protocol::load(&mut self.runner, &mut cycle, &mut pins, now);
                 log::notices(pins.notices, &self.loaded);

@@ -11,7 +11,7 @@ mod web;
 use std::error::Error as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Sender, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
@@ -128,6 +128,8 @@ struct App {
     allow_origins: Vec<String>,
     clients: AtomicUsize,
     max_clients: usize,
+    /// Counts frames as they arrive, so a stop can tell what came before it.
+    arrivals: AtomicU64,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -199,6 +201,7 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
         allow_origins: o.allow_origins.clone(),
         clients: AtomicUsize::new(0),
         max_clients: o.max_clients,
+        arrivals: AtomicU64::new(1),
         shutdown,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -538,6 +541,7 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
 /// Reads the frame here (parsing a document, answering what needs no runner), hands a command to
 /// the controller, and returns the reply, after storing a loaded cycle.
 async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<Cycle>) -> String {
+    let seq = app.arrivals.fetch_add(1, Ordering::SeqCst);
     let mut reply = String::new();
     let loaded = app
         .loaded
@@ -562,7 +566,7 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
     let handled = match read {
         Read::Answered(h) => h,
         Read::Document(_) | Read::Query(_) => unreachable!("done above"),
-        Read::Command(cmd) => match submit(app, &cmd, scratch).await {
+        Read::Command(cmd) => match submit(app, &cmd, seq, scratch).await {
             Ok(done) => {
                 let h = protocol::write_outcome(&cmd, &done.outcome, &app.board, &mut reply)
                     .expect(FITS);
@@ -595,13 +599,16 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
 async fn submit(
     app: &App,
     cmd: &Command<'_>,
+    seq: u64,
     scratch: &mut Box<Cycle>,
 ) -> Result<Done, (&'static str, &'static str)> {
     const STOPPED: (&str, &str) = ("shutting_down", "controller stopped");
     let (tx, rx) = oneshot::channel();
     let mut view = None;
     if cmd.is_stop() {
-        app.urgent.send(Urgent::Stop(tx)).map_err(|_| STOPPED)?;
+        app.urgent
+            .send(Urgent::Stop(seq, tx))
+            .map_err(|_| STOPPED)?;
         // A full inbox means the controller is awake and looks at the urgent queue first.
         let _ = app.inbox.try_send(Msg::Wake);
     } else {
@@ -614,7 +621,11 @@ async fn submit(
             }
             Action::Op(op) => Work::Op(op),
         };
-        match app.inbox.try_send(Msg::Job(Job { work, reply: tx })) {
+        match app.inbox.try_send(Msg::Job(Job {
+            work,
+            seq,
+            reply: tx,
+        })) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => {
                 return Err((

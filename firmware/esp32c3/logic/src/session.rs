@@ -30,6 +30,10 @@ pub const CLIENT_BUF: usize = 8 * 1024;
 pub const FRAME_MAX: usize = 6 * 1024;
 /// The reply room a frame of the largest size leaves.
 pub const MIN_REPLY: usize = CLIENT_BUF - HEADROOM - FRAME_MAX;
+/// Most timeline events a query may walk here (`offset + limit`): the chip answers while it
+/// holds the controller, so that walk is time the control loop may wait. Deeper pages are had
+/// with `from_us`, which seeks in O(pattern steps).
+pub const MAX_QUERY_WALK: u64 = 1_000;
 /// Longest command name kept for the log.
 pub const MAX_COMMAND: usize = 24;
 
@@ -83,6 +87,25 @@ impl<'f, 'r> Session<'f, 'r> {
     pub fn parse(&mut self, doc: &Document<'f>, board: &Board, scratch: &mut Cycle) -> Read<'f> {
         let read = protocol::parse(doc, board, scratch, &mut self.w);
         self.or_failed(read)
+    }
+
+    /// Whether `answer` may run: a query that walks more than [`MAX_QUERY_WALK`] events is
+    /// refused here (nothing locked) with `too_large`.
+    pub fn admit(&mut self, q: &Query<'f>) -> Option<Handled<'f>> {
+        let walked = q.events_walked();
+        if walked <= MAX_QUERY_WALK {
+            return None;
+        }
+        let refused = protocol::write_refusal(
+            self.frame,
+            "too_large",
+            format_args!(
+                "offset + limit = {walked}: at most {MAX_QUERY_WALK} on this controller (page further with from_us)"
+            ),
+            &mut self.w,
+        );
+        self.failed |= refused.is_err();
+        Some(Handled::new(Version::V2, q.name))
     }
 
     /// A query's reply, from the loaded cycle.
@@ -185,7 +208,10 @@ pub fn run<O: tumble_core::runner::Outputs>(
     let handled = match read {
         Read::Answered(h) => h,
         Read::Document(_) => unreachable!("parsed above"),
-        Read::Query(q) => s.answer(&q, runner.cycle(), &board),
+        Read::Query(q) => match s.admit(&q) {
+            Some(refused) => refused,
+            None => s.answer(&q, runner.cycle(), &board),
+        },
         Read::Command(cmd) => {
             let outcome = match cmd.action {
                 Action::Load { .. } => protocol::load(runner, spare, out, now),
@@ -503,5 +529,27 @@ mod tests {
         let mut buf = buffer(&frame);
         let (done, _) = exec(&mut r, &mut buf, frame.len(), 0);
         assert_eq!(done.command.len(), MAX_COMMAND);
+    }
+
+    #[test]
+    fn a_query_that_walks_too_far_is_refused_before_anything_is_held() {
+        let mut r = rig();
+        let doc = example("wash-1600.json");
+        let frame = std::format!(r#"{{"action":"write_json","data":{doc}}}"#);
+        let mut buf = buffer(&frame);
+        exec(&mut r, &mut buf, frame.len(), 0);
+        let frame = r#"{"cmd":"get_timeline","id":2,"phase":1,"offset":100000,"limit":1}"#;
+        let mut buf = buffer(frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(!done.ok);
+        let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(v["error"]["code"], "too_large");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("from_us"),
+            "{reply}"
+        );
+        let frame = r#"{"cmd":"get_timeline","id":3,"phase":1,"offset":990,"limit":10}"#;
+        let mut buf = buffer(frame);
+        assert!(exec(&mut r, &mut buf, frame.len(), 0).0.ok);
     }
 }
