@@ -622,7 +622,7 @@ impl<'a, W: Write> Request<'_, 'a, W> {
             (Whole::Absent, Some(d)) => Ok(d),
             (Whole::TooLarge(text), _) => Err(self.refuse(
                 "out_of_range",
-                format_args!("{name} {text} is out of range: it must be {range}{hint}"),
+                format_args!("{name} {text} is out of range: at most {max}{hint}"),
                 name,
             )),
             (Whole::Absent | Whole::Invalid, _) => Err(self.refuse(

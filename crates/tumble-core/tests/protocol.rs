@@ -441,13 +441,13 @@ fn whole_numbers_out_of_range_are_told_so() {
     let r = ask(&mut d, r#"{"cmd":"get_timeline","phase":0,"from_us":1e30}"#);
     assert_eq!(
         r["error"]["message"],
-        "from_us 1e30 is out of range: it must be a whole number >= 0"
+        "from_us 1e30 is out of range: at most 18446744073709551615"
     );
     assert_eq!(r["error"]["path"], "from_us");
     let r = ask(&mut d, r#"{"cmd":"get_timeline","phase":0,"limit":501}"#);
     assert_eq!(
         r["error"]["message"],
-        "limit 501 is out of range: it must be a whole number from 0 to 500"
+        "limit 501 is out of range: at most 500"
     );
     let r = ask(&mut d, r#"{"cmd":"get_timeline","phase":1e0,"limit":1}"#);
     assert_eq!(r["result"]["phase"], 1, "1e0 is the whole number 1");

@@ -4,9 +4,10 @@
 //! descriptors), and one that has not sent a complete request within `timeout` is closed.
 //!
 //! The request timeout is tracked on the socket itself: it starts at accept, moves on each time
-//! the server writes an HTTP response (a keep-alive connection gets `timeout` for its next
-//! request) and ends for good when the server answers `101 Switching Protocols` (a WebSocket
-//! may stay quiet for as long as it likes; telemetry goes the other way).
+//! the server writes (a long download is not cut off; a keep-alive connection gets `timeout`
+//! for its next request) and ends for good when the server answers `101 Switching Protocols`
+//! (a WebSocket may stay quiet for as long as it likes; telemetry goes the other way). A socket
+//! that never sends a complete request gets no answer, so nothing moves its deadline.
 
 use std::future::Future;
 use std::io;
@@ -103,6 +104,8 @@ pub struct Connection {
     _slot: OwnedSemaphorePermit,
     timeout: Duration,
     deadline: Option<Pin<Box<Sleep>>>,
+    /// The first bytes the server wrote, to see a `101` however the write was split.
+    head: heapless::Vec<u8, 12>,
 }
 
 impl Connection {
@@ -112,6 +115,7 @@ impl Connection {
             _slot: slot,
             timeout,
             deadline: Some(Box::pin(tokio::time::sleep(timeout))),
+            head: heapless::Vec::new(),
         }
     }
 
@@ -123,11 +127,11 @@ impl Connection {
     /// What the server writes tells where the connection is: a response starts the wait for
     /// the next request, a switch to WebSocket ends the request deadline.
     fn wrote(&mut self, bytes: &[u8]) {
-        if bytes.starts_with(b"HTTP/1.1 101") {
+        let room = self.head.capacity() - self.head.len();
+        let _ = self.head.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        if bytes.starts_with(b"HTTP/1.1 101") || self.head.as_slice() == b"HTTP/1.1 101" {
             self.deadline = None;
-        } else if bytes.starts_with(b"HTTP/1.")
-            && let Some(d) = self.deadline.as_mut()
-        {
+        } else if let Some(d) = self.deadline.as_mut() {
             d.as_mut().reset(Instant::now() + self.timeout);
         }
     }
@@ -245,6 +249,18 @@ mod tests {
         assert!(
             quiet.is_err(),
             "an upgraded connection has no request deadline"
+        );
+
+        // The same when the status line comes out in pieces.
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (mut conn, _) = g.next().await;
+        for piece in [&b"HTTP/1."[..], b"1 1", b"01 Switching"] {
+            conn.wrote(piece);
+        }
+        let quiet = tokio::time::timeout(Duration::from_millis(400), conn.read(&mut buf)).await;
+        assert!(
+            quiet.is_err(),
+            "a 101 written in pieces ends the deadline too"
         );
     }
 }
