@@ -763,3 +763,40 @@ fn a_held_reversal_cut_short_by_the_phase_end_still_waits() {
         [(1100 * MS, MOTOR, 0), (1100 * MS, DIRECTION, 1)]
     );
 }
+
+#[test]
+fn a_late_call_catches_up_in_one_write_of_the_net_change() {
+    let mut rig = Rig::new(
+        r#"{"phases":[{"components":[
+            {"compId":"Cold Valve","start":10,"duration":2},
+            {"compId":"Drain Pump","start":11,"duration":100}]}]}"#,
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.pins.writes.clear();
+    rig.pins.batches.clear();
+    // The platform was busy until 20 ms: the valve's 2 ms pulse is over, the pump is ON.
+    rig.at(20);
+    assert_eq!(rig.pins.writes, [(20 * MS, DRAIN, 0)]);
+    assert_eq!(rig.pins.batches, [1]);
+    assert_eq!(rig.runner.stats().late_events, 3);
+}
+
+#[test]
+fn a_late_call_never_turns_the_direction_under_a_running_motor() {
+    // cw for 1 s, a 200 ms pause, ccw: a call 1.5 s late would net "motor stays ON, direction
+    // turns". The motor stops instead, and the turn and restart wait out the dead time.
+    let mut rig = Rig::new(
+        r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"pattern":[
+            {"stepTime":1000,"pauseTime":200,"direction":"cw"},{"stepTime":1000,"direction":"ccw"}]}}]}]}"#,
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.pins.writes.clear();
+    rig.at(1500);
+    assert_eq!(rig.pins.writes, [(1500 * MS, MOTOR, 1)]);
+    rig.pins.writes.clear();
+    rig.at(1600);
+    assert_eq!(
+        rig.pins.writes,
+        [(1600 * MS, MOTOR, 0), (1600 * MS, DIRECTION, 1)]
+    );
+}
