@@ -278,7 +278,11 @@ mod tests {
             }
         }
         let writes = &r.pins.gpio().writes;
-        assert_eq!(writes.len(), 2, "the start's instant, then one: {writes:x?}");
+        assert_eq!(
+            writes.len(),
+            2,
+            "the start's instant, then one: {writes:x?}"
+        );
         assert_eq!(writes[1], (5_000 * MS, want & !have, have & !want));
         let stats = r.runner.stats();
         assert!(stats.late_events > 0);
