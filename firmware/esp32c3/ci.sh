@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# CI for the ESP32-C3 firmware, on a clean clone: host tests of the firmware's logic, both builds
-# (Wi-Fi and no-wifi) in release mode, clippy on both, rustfmt, and the memory budget:
+# CI for the ESP32-C3 firmware, on a clean clone: host tests of the firmware's logic, the three
+# builds (Wi-Fi, no-wifi and emu) in release mode, clippy on each, rustfmt, and the memory budget:
 #
 #   static RAM (.data + .bss)  <= 160 KB (160,000 bytes)
 #   app image                  <= 1.5 MB (1,500,000 bytes)
 #
-# It prints a section table for both builds. Needs rustup (the toolchain, its components,
+# It prints a section table for the builds. Needs rustup (the toolchain, its components,
 # llvm-tools included, and the chip target come from rust-toolchain.toml) and python3 for the
 # stack estimate (optional). Run from anywhere: ./firmware/esp32c3/ci.sh
 set -euo pipefail
@@ -111,8 +111,9 @@ check() {
 }
 
 status=0
-for variant in wifi no-wifi; do
-    if [[ $variant == wifi ]]; then features=(); else features=(--no-default-features --features no-wifi); fi
+VARIANTS=(wifi no-wifi emu)
+for variant in "${VARIANTS[@]}"; do
+    if [[ $variant == wifi ]]; then features=(); else features=(--no-default-features --features "$variant"); fi
     step "build ($variant)"
     start=$(date +%s)
     cargo build -j"$JOBS" --release "${features[@]}"
@@ -126,7 +127,7 @@ done
 step "memory (bytes)"
 printf '%-9s %9s %9s %9s %7s %9s %11s %9s %9s %7s %9s %11s\n' \
     build .text .rodata IRAM .data .bss data+bss heap spare rtc stack image
-for variant in wifi no-wifi; do
+for variant in "${VARIANTS[@]}"; do
     # shellcheck disable=SC2086
     printf '%-9s %9s %9s %9s %7s %9s %11s %9s %9s %7s %9s %11s\n' "$variant" ${TABLE[$variant]}
 done

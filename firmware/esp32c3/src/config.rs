@@ -50,20 +50,32 @@ pub const WS_CLIENTS: usize = 4;
 /// HTTP connections at once (each task serves one connection, page or WebSocket). One per
 /// WebSocket client: a fifth connection is refused by TCP while four clients are connected
 /// (the host closes it with 1013; that would cost another 5.5 KB of static RAM here).
-#[cfg(feature = "wifi")]
+#[cfg(feature = "web")]
 pub const WEB_TASKS: usize = WS_CLIENTS;
-#[cfg(feature = "wifi")]
+#[cfg(feature = "web")]
 pub const HTTP_PORT: u16 = 8080;
-#[cfg(feature = "wifi")]
+#[cfg(feature = "web")]
 pub const TCP_RX: usize = 768;
-#[cfg(feature = "wifi")]
+#[cfg(feature = "web")]
 pub const TCP_TX: usize = 1024;
-#[cfg(feature = "wifi")]
+#[cfg(feature = "web")]
 pub const HTTP_BUF: usize = 1024;
 /// A telemetry frame (about 1.1 KB on the default board).
 pub const TELEMETRY_MAX: usize = 1536;
-#[cfg(feature = "wifi")]
+#[cfg(feature = "web")]
 pub const HELLO_MAX: usize = 1024;
+
+/// The emulator's Ethernet MAC (`open_eth`): frame buffers in .bss, 1,536 bytes each (the MAC's
+/// default maximum frame). A frame that arrives while every receive buffer is full is dropped
+/// by the MAC (TCP sends it again), so there are more of them than transmit buffers, which the
+/// emulator empties as soon as they are handed over.
+#[cfg(feature = "emu")]
+pub const ETH_RX_BUFS: usize = 6;
+#[cfg(feature = "emu")]
+pub const ETH_TX_BUFS: usize = 2;
+/// How often the driver looks for a received frame (it uses no interrupt).
+#[cfg(feature = "emu")]
+pub const ETH_POLL: Duration = Duration::from_millis(1);
 
 /// Heap for the Wi-Fi driver (esp-radio measures 47-57 KB for a station with its default
 /// buffers; ours are fewer, see `net::controller_config`).
@@ -86,13 +98,13 @@ pub const WIFI_PASSWORD: &str = match option_env!("TUMBLE_WIFI_PASSWORD") {
     None => "",
 };
 /// The WebSocket token; empty: none required.
-#[cfg(feature = "wifi")]
+#[cfg(feature = "web")]
 pub const TOKEN: &str = match option_env!("TUMBLE_TOKEN") {
     Some(s) => s,
     None => "",
 };
 /// Extra allowed browser origins, comma separated (the host's `--allow-origin`).
-#[cfg(feature = "wifi")]
+#[cfg(feature = "web")]
 pub const ALLOW_ORIGIN: &str = match option_env!("TUMBLE_ALLOW_ORIGIN") {
     Some(s) => s,
     None => "",

@@ -1,20 +1,30 @@
 //! Tumble on the ESP32-C3: tumble-core's runner on the chip, with the cycle format, protocol and
 //! behaviour of `tumble serve`. See docs/firmware.md.
 //!
-//! Build: `cargo build --release` (Wi-Fi) or
-//!        `cargo build --release --no-default-features --features no-wifi`.
+//! Build: `cargo build --release` (Wi-Fi),
+//!        `cargo build --release --no-default-features --features no-wifi` or, for the emulator,
+//!        `cargo build --release --no-default-features --features emu`.
 #![no_std]
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 // Features only add, so `--features no-wifi` on top of the default `wifi` would still build the
-// radio: refuse that instead of building something other than what was asked for.
+// radio: refuse that instead of building something other than what was asked for. Exactly one
+// of `wifi`, `no-wifi` and `emu`.
 #[cfg(all(feature = "wifi", feature = "no-wifi"))]
 compile_error!(
     "`no-wifi` is on together with the default `wifi`: build without Wi-Fi with `--no-default-features --features no-wifi`"
 );
-#[cfg(not(any(feature = "wifi", feature = "no-wifi")))]
-compile_error!("choose `wifi` (the default) or `--no-default-features --features no-wifi`");
+#[cfg(all(feature = "wifi", feature = "emu"))]
+compile_error!(
+    "`emu` is on together with the default `wifi`: build for the emulator with `--no-default-features --features emu`"
+);
+#[cfg(all(feature = "no-wifi", feature = "emu"))]
+compile_error!("`no-wifi` and `emu` are two builds: choose one");
+#[cfg(not(any(feature = "wifi", feature = "no-wifi", feature = "emu")))]
+compile_error!(
+    "choose `wifi` (the default), `--no-default-features --features no-wifi` or `--no-default-features --features emu`"
+);
 
 #[cfg(feature = "wifi")]
 extern crate alloc;
@@ -26,14 +36,20 @@ mod commands;
 mod config;
 mod console;
 mod control;
+#[cfg(feature = "emu")]
+mod emu;
 mod memory;
-#[cfg(feature = "wifi")]
+#[cfg(feature = "web")]
 mod net;
+#[cfg(feature = "emu")]
+mod open_eth;
 mod outputs;
 mod sensors;
 mod shared;
 mod storage;
 mod telemetry;
+#[cfg(feature = "wifi")]
+mod wifi;
 mod wifi_settings;
 
 use embassy_executor::Spawner;
@@ -151,6 +167,8 @@ fn start(spawner: Spawner) {
         "Tumble {VERSION} on ESP32-C3 ({}), every output OFF",
         if cfg!(feature = "wifi") {
             "Wi-Fi"
+        } else if cfg!(feature = "emu") {
+            "emulator, open_eth"
         } else {
             "no Wi-Fi"
         }
@@ -189,7 +207,7 @@ fn start(spawner: Spawner) {
     }
     wifi_settings::init(stored_creds);
 
-    #[cfg(feature = "wifi")]
+    #[cfg(feature = "web")]
     let hello = net::hello(&board);
 
     let shared: &'static Shared = SHARED.init(Shared {
@@ -232,7 +250,9 @@ fn start(spawner: Spawner) {
     spawner.spawn(console::reader(shared, uart_rx, console_tx, console_buf).unwrap());
     spawner.spawn(wifi_settings::deferred_writer(shared).unwrap());
     #[cfg(feature = "wifi")]
-    net::start(&spawner, p.WIFI, shared, hello);
+    wifi::start(&spawner, p.WIFI, shared, hello);
+    #[cfg(feature = "emu")]
+    emu::start(&spawner, shared, hello);
 }
 
 /// Loads the stored cycle, idle, as `tumble serve` does at start.

@@ -73,6 +73,10 @@ fn stack_range() -> (usize, usize) {
 }
 
 /// Paints the main stack below the caller, once, early at boot (before any task runs).
+/// Never inlined: `marker` must be in a frame of its own, below all of the caller's frame;
+/// inlined into a caller with a large frame it can land above that frame's other locals, and
+/// the paint overwrote them (it did in the `emu` build).
+#[inline(never)]
 pub fn paint_stack() {
     let marker = 0u32;
     let sp = (&raw const marker) as usize;

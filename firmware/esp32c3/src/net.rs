@@ -1,23 +1,17 @@
-//! Wi-Fi station, HTTP on port 8080 and the WebSocket at `/ws`, speaking tumble-core's protocol
-//! (v1 and v2) exactly as `tumble serve` does: the hello on connect, one reply per frame,
-//! telemetry every 100 ms, the token and Origin rules, `too_large` for frames over the chip's
-//! limit. Wi-Fi is optional at run time: a radio that does not start, a network that does not
-//! answer or missing credentials leave the controller and the console running, and the
-//! connection task keeps retrying with backoff, forever.
+//! HTTP on port 8080 and the WebSocket at `/ws`, speaking tumble-core's protocol (v1 and v2)
+//! exactly as `tumble serve` does: the hello on connect, one reply per frame, telemetry every
+//! 100 ms, the token and Origin rules, `too_large` for frames over the chip's limit. The link
+//! under it is the build's: the Wi-Fi station (`wifi.rs`) or the emulator's Ethernet MAC
+//! (`emu.rs`); both hand this module an embassy-net stack with DHCP.
 
 use core::str;
 
 use embassy_executor::Spawner;
-use embassy_futures::select::{Either, select};
+use embassy_net::driver::Driver;
 use embassy_net::{Runner as NetRunner, Stack, StackResources};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::mutex::Mutex;
-use embassy_time::{Duration, Timer};
-use esp_hal::peripherals::WIFI;
-use esp_radio::wifi::sta::StationConfig;
-use esp_radio::wifi::{
-    AuthenticationMethodConfig, Config, ControllerConfig, Interface, WifiController,
-};
+use embassy_time::Duration;
 use picoserve::extract::FromRequestParts;
 use picoserve::futures::Either as WsEither;
 use picoserve::io::{Read, Write};
@@ -36,14 +30,20 @@ use tumble_fw_logic::writer::Truncating;
 
 use crate::config::{
     ALLOW_ORIGIN, CLIENT_BUF, FRAME_MAX, HEADROOM, HELLO_MAX, HTTP_BUF, HTTP_PORT, TCP_RX, TCP_TX,
-    TOKEN, VERSION, WEB_TASKS, WIFI_BACKOFF_MAX, WIFI_BACKOFF_MIN, WS_CLIENTS,
+    TOKEN, VERSION, WEB_TASKS, WS_CLIENTS,
 };
 use crate::log::{info, warning};
 use crate::shared::Shared;
-use crate::wifi_settings;
 
 /// Sockets: one per web task, one for DHCP.
 const SOCKETS: usize = WEB_TASKS + 1;
+
+/// The log tag of the address lines: the link's name.
+const LINK: &str = if cfg!(feature = "wifi") {
+    "wifi"
+} else {
+    "eth"
+};
 
 /// The hello every client gets first (board outputs, protocols, the chip's frame limit).
 static HELLO: StaticCell<[u8; HELLO_MAX]> = StaticCell::new();
@@ -60,140 +60,33 @@ pub fn hello(board: &tumble_core::board::Board) -> &'static str {
 static SLOTS: [Mutex<CriticalSectionRawMutex, [u8; CLIENT_BUF]>; WS_CLIENTS] =
     [const { Mutex::new([0; CLIENT_BUF]) }; WS_CLIENTS];
 
-/// Fewer Wi-Fi buffers than esp-radio's defaults (10 static RX, 32 dynamic RX and TX), to fit
-/// `WIFI_HEAP`: a controller exchanges small frames with a handful of clients.
-fn controller_config() -> ControllerConfig {
-    ControllerConfig::default()
-        .with_static_rx_buf_num(6)
-        .with_dynamic_rx_buf_num(16)
-        .with_dynamic_tx_buf_num(16)
-        .with_rx_ba_win(4)
-}
-
-pub fn start(spawner: &Spawner, wifi: WIFI<'static>, shared: &'static Shared, hello: &'static str) {
+/// The embassy-net stack on the link's driver, configured by DHCP. Once: the socket storage is
+/// a single static. The runner must be spawned by the link (a task cannot be generic).
+pub fn stack<D: Driver>(driver: D) -> (Stack<'static>, NetRunner<'static, D>) {
     let seed = {
         let rng = esp_hal::rng::Rng::new();
         (u64::from(rng.random()) << 32) | u64::from(rng.random())
     };
     static RESOURCES: StaticCell<StackResources<SOCKETS>> = StaticCell::new();
-    let (stack, runner) = embassy_net::new(
-        Interface::station(),
+    embassy_net::new(
+        driver,
         embassy_net::Config::dhcpv4(Default::default()),
         RESOURCES.init(StackResources::new()),
         seed,
-    );
-    spawner.spawn(connection(wifi).unwrap());
-    spawner.spawn(net_task(runner).unwrap());
+    )
+}
+
+/// Starts the web tasks on `stack`, and the task that logs its address.
+pub fn start(
+    spawner: &Spawner,
+    stack: Stack<'static>,
+    shared: &'static Shared,
+    hello: &'static str,
+) {
     spawner.spawn(address(stack).unwrap());
     for id in 0..WEB_TASKS {
         spawner.spawn(web(id, stack, shared, hello).unwrap());
     }
-}
-
-/// Starts the radio, joins the network, and rejoins it forever with backoff. New credentials
-/// from the console reconnect at once.
-#[embassy_executor::task]
-async fn connection(mut wifi: WIFI<'static>) {
-    let mut backoff = WIFI_BACKOFF_MIN;
-    loop {
-        let mut controller = match WifiController::new(wifi.reborrow(), controller_config()) {
-            Ok(c) => c,
-            Err(e) => {
-                warning!(
-                    "wifi",
-                    "radio did not start ({e:?}); retry in {} s",
-                    backoff.as_secs()
-                );
-                Timer::after(backoff).await;
-                backoff = (backoff * 2).min(WIFI_BACKOFF_MAX);
-                continue;
-            }
-        };
-        loop {
-            let Some(creds) = wifi_settings::current() else {
-                // Nothing to join until the console sets a network.
-                wifi_settings::CHANGED.wait().await;
-                continue;
-            };
-            let auth = if creds.password.is_empty() {
-                Ok(AuthenticationMethodConfig::Open)
-            } else {
-                creds
-                    .password
-                    .as_str()
-                    .try_into()
-                    .map(AuthenticationMethodConfig::Wpa2Personal)
-            };
-            let config = match (creds.ssid.as_str().try_into(), auth) {
-                (Ok(ssid), Ok(auth)) => Config::Station(
-                    StationConfig::default()
-                        .with_ssid(ssid)
-                        .with_authentication(auth),
-                ),
-                _ => {
-                    warning!("wifi", "credentials for \"{}\" are not usable", creds.ssid);
-                    wifi_settings::CHANGED.wait().await;
-                    continue;
-                }
-            };
-            if let Err(e) = controller.set_config(&config) {
-                warning!(
-                    "wifi",
-                    "cannot configure the station: {e:?}; retry in {} s",
-                    backoff.as_secs()
-                );
-                Timer::after(backoff).await;
-                backoff = (backoff * 2).min(WIFI_BACKOFF_MAX);
-                continue;
-            }
-            info!("wifi", "joining \"{}\"", creds.ssid);
-            match select(controller.connect_async(), wifi_settings::CHANGED.wait()).await {
-                Either::First(Ok(_)) => {
-                    info!("wifi", "connected to \"{}\"", creds.ssid);
-                    backoff = WIFI_BACKOFF_MIN;
-                    match select(
-                        controller.wait_for_disconnect_async(),
-                        wifi_settings::CHANGED.wait(),
-                    )
-                    .await
-                    {
-                        Either::First(r) => {
-                            warning!("wifi", "disconnected ({:?})", r.map(|i| i.reason))
-                        }
-                        Either::Second(()) => {
-                            info!("wifi", "new credentials: leaving \"{}\"", creds.ssid);
-                            let _ = controller.disconnect_async().await;
-                            continue;
-                        }
-                    }
-                }
-                Either::First(Err(e)) => {
-                    warning!(
-                        "wifi",
-                        "cannot join \"{}\" ({e:?}); retry in {} s",
-                        creds.ssid,
-                        backoff.as_secs()
-                    );
-                    if let Either::Second(()) =
-                        select(Timer::after(backoff), wifi_settings::CHANGED.wait()).await
-                    {
-                        backoff = WIFI_BACKOFF_MIN;
-                        continue;
-                    }
-                    backoff = (backoff * 2).min(WIFI_BACKOFF_MAX);
-                }
-                Either::Second(()) => {
-                    let _ = controller.disconnect_async().await;
-                    backoff = WIFI_BACKOFF_MIN;
-                }
-            }
-        }
-    }
-}
-
-#[embassy_executor::task]
-async fn net_task(mut runner: NetRunner<'static, Interface>) -> ! {
-    runner.run().await
 }
 
 /// Logs the address to connect to, each time DHCP gives one.
@@ -203,10 +96,10 @@ async fn address(stack: Stack<'static>) {
         stack.wait_config_up().await;
         if let Some(cfg) = stack.config_v4() {
             let ip = cfg.address.address();
-            info!("wifi", "got IP {ip}: ws://{ip}:{HTTP_PORT}/ws");
+            info!(LINK, "got IP {ip}: ws://{ip}:{HTTP_PORT}/ws");
         }
         stack.wait_config_down().await;
-        warning!("wifi", "lost the IP address");
+        warning!(LINK, "lost the IP address");
     }
 }
 

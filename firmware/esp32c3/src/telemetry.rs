@@ -50,7 +50,7 @@ pub fn heartbeat() -> u64 {
 }
 
 /// Copies the latest frame into `out`; returns its length (0: none yet).
-#[cfg_attr(not(feature = "wifi"), allow(dead_code))]
+#[cfg_attr(not(feature = "web"), allow(dead_code))]
 pub async fn copy_latest(out: &mut [u8]) -> usize {
     let f = FRAME.lock().await;
     let n = f.len.min(out.len());
