@@ -754,7 +754,10 @@ impl Runner {
             (false, off) => off,
         };
         let dead = self.dead_time_us();
-        let Some(until_us) = quiet_since.map(|t| t + dead).filter(|&u| u > at) else {
+        // Times here are when writes happened, a few µs after they were due: a reversal the
+        // timeline spaced exactly the dead time from its Motor OFF must not be split off by that
+        // (within the same 100 µs the runner counts as on time).
+        let Some(until_us) = quiet_since.map(|t| t + dead).filter(|&u| u > at + LATE_US) else {
             return;
         };
         self.held = Some(Held {

@@ -800,3 +800,23 @@ fn a_late_call_never_turns_the_direction_under_a_running_motor() {
         [(1600 * MS, MOTOR, 0), (1600 * MS, DIRECTION, 1)]
     );
 }
+
+#[test]
+fn a_reversal_spaced_the_dead_time_is_not_split_by_a_few_microseconds_of_lateness() {
+    // cw 1 s, then ccw after exactly the 100 ms dead time. The Motor OFF is written 40 µs late,
+    // the reversal on time: still one write (found on the emulated chip).
+    let mut rig = Rig::new(
+        r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"pattern":[
+            {"stepTime":1000,"pauseTime":100,"direction":"cw"},{"stepTime":1000,"direction":"ccw"}]}}]}]}"#,
+    );
+    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.handle_timeout(1000 * MS + 40, &mut rig.pins);
+    rig.pins.writes.clear();
+    rig.pins.batches.clear();
+    rig.at(1100);
+    assert_eq!(rig.pins.batches, [2]);
+    assert_eq!(
+        rig.pins.writes,
+        [(1100 * MS, MOTOR, 0), (1100 * MS, DIRECTION, 1)]
+    );
+}
