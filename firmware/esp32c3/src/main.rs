@@ -97,7 +97,7 @@ async fn main(spawner: Spawner) -> ! {
 
 fn start(spawner: Spawner) {
     let p = esp_hal::init(esp_hal::Config::default().with_cpu_clock(CpuClock::max()));
-    // Before any task runs, so `get_memory` can tell the main stack's deepest use.
+    // Before any other task is spawned, so `get_memory` can tell the main stack's deepest use.
     memory::paint_stack();
 
     // 1. Every output OFF, before anything else. GPIO18/19 are the USB D-/D+ pads: taking them

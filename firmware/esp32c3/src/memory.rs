@@ -72,7 +72,8 @@ fn stack_range() -> (usize, usize) {
     )
 }
 
-/// Paints the main stack below the caller, once, early at boot (before any task runs).
+/// Paints the main stack below the caller, once, early in the main task (before any other task
+/// is spawned).
 /// Never inlined: `marker` must be in a frame of its own, below all of the caller's frame;
 /// inlined into a caller with a large frame it can land above that frame's other locals, and
 /// the paint overwrote them (it did in the `emu` build).
