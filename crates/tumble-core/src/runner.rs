@@ -710,7 +710,9 @@ impl Runner {
             self.flush(out);
         }
         let level = self.board.output(output).level(on);
-        let (_, levels) = self.pending.get_or_insert((instant, [None; MAX_OUTPUTS]));
+        let (_, levels) = self
+            .pending
+            .get_or_insert_with(|| (instant, [None; MAX_OUTPUTS]));
         levels[output.index()] = Some((level, source));
     }
 
@@ -835,7 +837,8 @@ impl Runner {
         let Some(run) = self.run.as_mut() else { return };
         let phase = &self.cycle.phases()[index];
         run.phase = index as u8;
-        run.cursor = Cursor::new(&self.cycle, phase);
+        // In place: the cursor is 656 bytes, a copy a phase change need not pay for.
+        run.cursor.restart(&self.cycle, phase);
         run.intended = [false; MAX_OUTPUTS];
         run.clock = match run.clock {
             Clock::Running { .. } => Clock::Running { phase_start_us: at },

@@ -218,16 +218,19 @@ pub struct Cursor {
 impl Cursor {
     /// The start of `phase` (a phase of `cycle`).
     pub fn new(cycle: &Cycle, phase: &Phase) -> Self {
-        let mut cursor = Cursor {
-            generators: phase
-                .component_range()
-                .enumerate()
-                .map(|(i, _)| Generator::new(cycle, phase, i))
-                .collect(),
-            next: None,
-        };
-        cursor.select();
+        let mut cursor = Cursor::default();
+        cursor.restart(cycle, phase);
         cursor
+    }
+
+    /// Moves this cursor to the start of `phase`, in place.
+    pub fn restart(&mut self, cycle: &Cycle, phase: &Phase) {
+        self.generators.clear();
+        for i in 0..phase.component_range().len() {
+            // A phase has at most MAX_COMPONENTS_PER_PHASE components: they all fit.
+            let _ = self.generators.push(Generator::new(cycle, phase, i));
+        }
+        self.select();
     }
 
     fn select(&mut self) {
