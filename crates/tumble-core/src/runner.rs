@@ -710,9 +710,7 @@ impl Runner {
             self.flush(out);
         }
         let level = self.board.output(output).level(on);
-        let (_, levels) = self
-            .pending
-            .get_or_insert_with(|| (instant, [None; MAX_OUTPUTS]));
+        let (_, levels) = self.pending.get_or_insert((instant, [None; MAX_OUTPUTS]));
         levels[output.index()] = Some((level, source));
     }
 
