@@ -710,7 +710,13 @@ impl Runner {
             self.flush(out);
         }
         let level = self.board.output(output).level(on);
-        let (_, levels) = self.pending.get_or_insert((instant, [None; MAX_OUTPUTS]));
+        // Built only when the instant is first written: most writes join one already open.
+        if self.pending.is_none() {
+            self.pending = Some((instant, [None; MAX_OUTPUTS]));
+        }
+        let Some((_, levels)) = &mut self.pending else {
+            unreachable!("opened above")
+        };
         levels[output.index()] = Some((level, source));
     }
 
