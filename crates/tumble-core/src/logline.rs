@@ -93,19 +93,6 @@ fn line(notice: Notice, label: &str, phases: usize) -> NoticeLine<'_> {
     }
 }
 
-/// Whether a batch of notices is about a cycle that a load has just replaced.
-pub fn about_replaced_cycle(notices: &[Notice]) -> bool {
-    notices.iter().any(|n| {
-        matches!(
-            n,
-            Notice::PhaseEnded {
-                end: PhaseEnd::Replaced,
-                ..
-            }
-        )
-    })
-}
-
 impl fmt::Display for NoticeText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (total, name) = (self.phases, self.label);
@@ -220,23 +207,6 @@ mod tests {
             text(Notice::PhaseStarted { at_us: 0, phase: 9 }, &c).1,
             "Phase '?' (10/2) started"
         );
-    }
-
-    #[test]
-    fn reload_notices_are_recognised() {
-        let replaced = [
-            Notice::PhaseEnded {
-                at_us: 0,
-                phase: 0,
-                end: PhaseEnd::Replaced,
-            },
-            Notice::CycleEnded {
-                at_us: 0,
-                completed: false,
-            },
-        ];
-        assert!(about_replaced_cycle(&replaced));
-        assert!(!about_replaced_cycle(&replaced[1..]));
     }
 
     #[test]
