@@ -80,13 +80,13 @@ impl<'f, 'r> Session<'f, 'r> {
     /// Step 1: checks the frame; answers what needs no runner and no cycle storage.
     pub fn read(&mut self, board: &Board) -> Read<'f> {
         let read = protocol::read(self.frame, board, &mut self.w);
-        self.or_failed(read)
+        self.or_failed(read, Read::Answered(self.blank()))
     }
 
     /// Step 1b: parses the document of a load or validate into `scratch`.
     pub fn parse(&mut self, doc: &Document<'f>, board: &Board, scratch: &mut Cycle) -> Read<'f> {
         let read = protocol::parse(doc, board, scratch, &mut self.w);
-        self.or_failed(read)
+        self.or_failed(read, Read::Answered(self.blank()))
     }
 
     /// Whether `answer` may run: a query that walks more than [`MAX_QUERY_WALK`] events is
@@ -110,26 +110,21 @@ impl<'f, 'r> Session<'f, 'r> {
 
     /// A query's reply, from the loaded cycle.
     pub fn answer(&mut self, q: &Query<'f>, cycle: &Cycle, board: &Board) -> Handled<'f> {
-        let answered = protocol::answer(q, cycle, board, &mut self.w).map(Read::Answered);
-        match self.or_failed(answered) {
-            Read::Answered(h) => h,
-            _ => self.blank(),
-        }
+        let answered = protocol::answer(q, cycle, board, &mut self.w);
+        self.or_failed(answered, self.blank())
     }
 
     /// Step 3: the reply to what the runner did.
     pub fn finish(&mut self, cmd: &Command<'f>, outcome: &Outcome, board: &Board) -> Handled<'f> {
-        let written = protocol::write_outcome(cmd, outcome, board, &mut self.w).map(Read::Answered);
-        match self.or_failed(written) {
-            Read::Answered(h) => h,
-            _ => self.blank(),
-        }
+        let written = protocol::write_outcome(cmd, outcome, board, &mut self.w);
+        self.or_failed(written, self.blank())
     }
 
-    fn or_failed(&mut self, r: Result<Read<'f>, fmt::Error>) -> Read<'f> {
+    /// A step's result, or `fallback` when its reply could not be written (noted for `done`).
+    fn or_failed<T>(&mut self, r: Result<T, fmt::Error>, fallback: T) -> T {
         r.unwrap_or_else(|fmt::Error| {
             self.failed = true;
-            Read::Answered(self.blank())
+            fallback
         })
     }
 
