@@ -66,10 +66,7 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
                     let now = now_us();
                     let o = match (cmd.action, loader.as_mut()) {
                         (Action::Load { .. }, Some(l)) => {
-                            let o = protocol::load(ctl.runner, l.spare, &mut ctl.pins, now);
-                            // Every notice of a load is about the cycle it replaced.
-                            ctl.forward_notices(Some(l.spare));
-                            o
+                            protocol::load(ctl.runner, l.spare, &mut ctl.pins, now)
                         }
                         (Action::Load { .. }, None) => unreachable!("a load holds the loader"),
                         // Read before a stop that was applied first: it may not start anything.
@@ -81,7 +78,12 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
                     if cmd.is_stop() {
                         stopped();
                     }
-                    ctl.forward_notices(None);
+                    // Every notice of a load is about the cycle it replaced, now the spare.
+                    let replaced = match cmd.action {
+                        Action::Load { .. } => loader.as_ref().map(|l| &*l.spare),
+                        Action::Op(_) => None,
+                    };
+                    ctl.forward_notices(replaced);
                     o
                 };
                 WAKE.signal(());
