@@ -543,12 +543,6 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
 async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<Cycle>) -> String {
     let seq = app.arrivals.fetch_add(1, Ordering::SeqCst);
     let mut reply = String::new();
-    let loaded = app
-        .loaded
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .1
-        .clone();
     // Parsing may take milliseconds: off the async workers' hot path, never on the controller.
     // Writing to a String cannot fail.
     const FITS: &str = "a String takes any reply";
@@ -557,6 +551,12 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
         match read {
             Read::Document(doc) => protocol::parse(&doc, &app.board, scratch, &mut reply),
             Read::Query(q) => {
+                let loaded = app
+                    .loaded
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .1
+                    .clone();
                 protocol::answer(&q, &loaded, &app.board, &mut reply).map(Read::Answered)
             }
             other => Ok(other),
