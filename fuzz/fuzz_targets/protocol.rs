@@ -1,12 +1,12 @@
-//! Any frame, in any state: `protocol::handle` never panics, always replies, and a frame it
+//! Any frame, in any state: `Controller::handle_frame` never panics, always replies, and a frame it
 //! says was loaded is stored whole.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use tumble_core::board::{Board, Level};
 use tumble_core::cycle::Cycle;
-use tumble_core::protocol::{self, Controller};
-use tumble_core::runner::{Outputs, Runner};
+use tumble_core::controller::{Arrival, Config, Controller};
+use tumble_core::runner::Outputs;
 
 struct Pins;
 
@@ -15,21 +15,22 @@ impl Outputs for Pins {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let mut runner = Box::new(Runner::new(Board::washer()));
+    let config = Config {
+        sample_us: 100_000,
+        telemetry_us: Some(100_000),
+    };
+    let mut ctl = Box::new(Controller::new(Board::washer(), config));
     let mut spare = Box::<Cycle>::default();
-    runner.boot(0, &mut Pins);
+    ctl.boot(0, &mut Pins);
     // Two frames: the first may load a cycle or start one, the second meets that state.
     let cut = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let (first, second) = data.split_at(cut);
     for (i, frame) in [first, second.get(1..).unwrap_or(&[])].into_iter().enumerate() {
-        let mut c = Controller {
-            runner: &mut runner,
-            spare: &mut spare,
-            outputs: &mut Pins,
-            now_us: i as u64 * 1_000_000,
-        };
+        let now = i as u64 * 1_000_000;
         let mut reply = String::new();
-        let h = protocol::handle(frame, &mut c, &mut reply).expect("a String takes any reply");
+        let h = ctl
+            .handle_frame(frame, &mut spare, Arrival(i as u64), now, &mut Pins, &mut reply)
+            .expect("a String takes any reply");
         assert!(!reply.is_empty());
         if let Some(doc) = h.store {
             let mut check = Box::<Cycle>::default();

@@ -10,6 +10,7 @@ extern crate std;
 pub mod access;
 pub mod board;
 pub mod console;
+pub mod controller;
 pub mod cycle;
 pub mod json;
 pub mod limits;

@@ -69,6 +69,10 @@ impl Named {
         }
     }
 
+    pub fn notice(&self) -> Notice {
+        self.notice
+    }
+
     pub fn line(&self) -> NoticeLine<'_> {
         line(self.notice, &self.label, self.phases)
     }

@@ -15,7 +15,8 @@
 //!    that cycle can be read.
 //! 3. [`write_outcome`], anywhere: the reply from the outcome.
 //!
-//! [`handle`] does all three in one call, for platforms and tests that hold everything at once.
+//! `controller::Controller::handle_frame` does all three in one call, for platforms and tests
+//! that hold everything at once.
 //! No allocation: the frame is read in place and replies go to any `fmt::Write`.
 
 use core::fmt::{self, Write};
@@ -183,40 +184,6 @@ pub fn overtaken<O: Outputs>(runner: &mut Runner, out: &mut O, now: u64) -> Outc
 pub struct Outcome {
     pub result: Result<(), CommandError>,
     pub status: Snapshot,
-}
-
-/// Where the runner and its spare storage live, for [`handle`].
-pub struct Controller<'r, O> {
-    pub runner: &'r mut Runner,
-    /// Storage a new cycle is read into before it replaces the loaded one.
-    pub spare: &'r mut Cycle,
-    pub outputs: &'r mut O,
-    pub now_us: u64,
-}
-
-/// Steps 1 to 3 in one call. A reply that does not fit `reply` (a fixed buffer on the chip) is
-/// an `Err`; the platform then sends a short error instead.
-pub fn handle<'a, O: Outputs>(
-    frame: &'a [u8],
-    c: &mut Controller<'_, O>,
-    reply: &mut impl Write,
-) -> Result<Handled<'a>, fmt::Error> {
-    let mut read = read(frame, c.runner.board(), reply)?;
-    if let Read::Document(doc) = read {
-        read = parse(&doc, c.runner.board(), c.spare, reply)?;
-    }
-    match read {
-        Read::Answered(h) => Ok(h),
-        Read::Document(_) => unreachable!("parsed above"),
-        Read::Query(q) => answer(&q, c.runner.cycle(), c.runner.board(), reply),
-        Read::Command(cmd) => {
-            let outcome = match cmd.action {
-                Action::Load { .. } => load(c.runner, c.spare, c.outputs, c.now_us),
-                Action::Op(op) => apply(op, c.runner, c.outputs, c.now_us),
-            };
-            write_outcome(&cmd, &outcome, c.runner.board(), reply)
-        }
-    }
 }
 
 /// Step 1: reads and checks `frame`, and writes the reply of whatever it answers. Cheap: the

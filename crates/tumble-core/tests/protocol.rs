@@ -5,9 +5,10 @@ mod common;
 use common::Pins;
 use serde_json::{Value, json};
 use tumble_core::board::Board;
+use tumble_core::controller::{Arrival, Config, Controller};
 use tumble_core::cycle::Cycle;
-use tumble_core::protocol::{self, Controller, Handled, MAX_FRAME, Version};
-use tumble_core::runner::{Runner, Status};
+use tumble_core::protocol::{self, Handled, MAX_FRAME, Version};
+use tumble_core::runner::Status;
 use tumble_core::telemetry;
 
 const CYCLE: &str = r#"{"phases":[
@@ -17,7 +18,8 @@ const CYCLE: &str = r#"{"phases":[
     {"id":"drain","components":[{"compId":"Drain Pump","duration":3000}]}]}"#;
 
 struct Device {
-    runner: Box<Runner>,
+    ctl: Box<Controller>,
+    arrivals: u64,
     spare: Box<Cycle>,
     pins: Pins,
     now_us: u64,
@@ -26,25 +28,37 @@ struct Device {
 impl Device {
     fn new() -> Self {
         let mut d = Device {
-            runner: Box::new(Runner::new(Board::washer())),
+            ctl: Box::new(Controller::new(
+                Board::washer(),
+                Config {
+                    sample_us: 100_000,
+                    telemetry_us: None,
+                },
+            )),
+            arrivals: 0,
             spare: Box::default(),
             pins: Pins::new(),
             now_us: 0,
         };
-        d.runner.boot(0, &mut d.pins);
+        d.ctl.boot(0, &mut d.pins);
         d
     }
 
     fn send_at(&mut self, ms: u64, frame: &str) -> (String, Option<String>, Version) {
         self.now_us = ms * 1000;
         let mut reply = String::new();
-        let mut c = Controller {
-            runner: &mut self.runner,
-            spare: &mut self.spare,
-            outputs: &mut self.pins,
-            now_us: self.now_us,
-        };
-        let h: Handled<'_> = protocol::handle(frame.as_bytes(), &mut c, &mut reply).unwrap();
+        self.arrivals += 1;
+        let h: Handled<'_> = self
+            .ctl
+            .handle_frame(
+                frame.as_bytes(),
+                &mut self.spare,
+                Arrival(self.arrivals),
+                self.now_us,
+                &mut self.pins,
+                &mut reply,
+            )
+            .unwrap();
         let stored = h.store.map(|b| String::from_utf8(b.to_vec()).unwrap());
         (reply, stored, h.version)
     }
@@ -189,11 +203,11 @@ fn a_bad_document_changes_nothing_and_a_good_one_stops_the_run() {
     );
     assert_eq!(stored, None);
     assert_eq!(
-        d.runner.status(),
+        d.ctl.runner().status(),
         Status::Running,
         "the running cycle carries on"
     );
-    assert_eq!(d.runner.cycle().phases().len(), 3);
+    assert_eq!(d.ctl.runner().cycle().phases().len(), 3);
     assert_eq!(d.pins.on(), [5]);
 
     let (reply, _, _) = d.send_at(
@@ -202,12 +216,12 @@ fn a_bad_document_changes_nothing_and_a_good_one_stops_the_run() {
     );
     assert_eq!(reply, "ok: cycle loaded");
     assert_eq!(
-        d.runner.status(),
+        d.ctl.runner().status(),
         Status::Idle,
         "loading stops the run, and never starts"
     );
     assert!(d.pins.all_off());
-    assert_eq!(d.runner.cycle().phases().len(), 1);
+    assert_eq!(d.ctl.runner().cycle().phases().len(), 1);
 }
 
 #[test]
@@ -277,7 +291,11 @@ fn v2_replies_carry_the_id_and_a_result() {
     assert_eq!(r["ok"], true);
     assert_eq!(r["id"], 1);
     assert_eq!(r["result"]["events"], 2 + 2 + 12 + 2);
-    assert_eq!(d.runner.cycle().phases().len(), 0, "validate loads nothing");
+    assert_eq!(
+        d.ctl.runner().cycle().phases().len(),
+        0,
+        "validate loads nothing"
+    );
 
     let r = d.v2(json!({"cmd":"load_cycle","id":"a","cycle":cycle}));
     assert_eq!(
@@ -508,7 +526,7 @@ fn oversized_frames_are_refused_in_either_version() {
 fn hello_and_telemetry_have_the_original_shape() {
     let mut d = Device::new();
     let mut hello = String::new();
-    protocol::write_hello(&mut hello, d.runner.board(), "0.1.0", MAX_FRAME).unwrap();
+    protocol::write_hello(&mut hello, d.ctl.runner().board(), "0.1.0", MAX_FRAME).unwrap();
     let h: Value = serde_json::from_str(&hello).unwrap();
     assert_eq!(h["type"], "hello");
     assert_eq!(h["protocols"], json!([1, 2]));
@@ -528,7 +546,12 @@ fn hello_and_telemetry_have_the_original_shape() {
     d.send_at(0, &format!(r#"{{"action":"write_json","data":{CYCLE}}}"#));
     d.send_at(1000, r#"{"action":"start_cycle"}"#);
     let mut frame = String::new();
-    telemetry::write_frame(&mut frame, d.runner.board(), &d.runner.snapshot(3_500_000)).unwrap();
+    telemetry::write_frame(
+        &mut frame,
+        d.ctl.runner().board(),
+        &d.ctl.runner().snapshot(3_500_000),
+    )
+    .unwrap();
     let t: Value = serde_json::from_str(&frame).unwrap();
     assert_eq!(t["type"], "telemetry");
     assert_eq!(t["packet_timestamp_ms"], 3500);

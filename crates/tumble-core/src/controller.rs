@@ -1,0 +1,367 @@
+//! The controller every platform drives: the runner, the one alarm's schedule (the runner's
+//! next deadline, the next sensor sample, the next telemetry frame), the order of commands
+//! against stops, the boot restore, and the notices named for the log. `tumble serve`, `tumble
+//! run` and the firmware are shells around it: a clock, pins, sensors, a transport, a store.
+//!
+//! Like quinn-proto's `Connection`, it does no I/O and reads no clock: every input carries
+//! `now` (µs on the platform's monotonic clock), [`Controller::poll_timeout`] is the one
+//! deadline to arm, and what it has for the platform is pulled ([`Controller::poll_notice`]) or
+//! returned ([`Step`], [`Applied`]).
+//!
+//! What runs here is the timing side, bounded work only: it never parses or formats. A frame is
+//! read and a document parsed by the platform's command side first (`protocol::read`,
+//! `protocol::parse`, with nothing of the controller held); only the resulting [`Work`] comes
+//! here. [`Controller::handle_frame`] runs every step in one call, for platforms and tests that
+//! hold everything at once.
+
+use core::fmt::{self, Write};
+
+use crate::board::{Board, Readings, Sensors};
+use crate::cycle::{Cycle, CycleError};
+use crate::logline::Named;
+use crate::protocol::{self, Action, Handled, Op, Outcome, Read};
+use crate::runner::{Notice, Outputs, Runner, Snapshot};
+
+/// Notices kept until the platform polls them. A late wake-up after a run of zero-length
+/// phases can give more; those are counted ([`Controller::lost_notices`]).
+pub const MAX_NOTICES: usize = 16;
+
+/// The controller's periods, in µs of the runner's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Config {
+    /// How often the sensors are read (the board profile's `sample_ms`).
+    pub sample_us: u64,
+    /// How often a telemetry snapshot is due; `None`: never (a player with no clients).
+    pub telemetry_us: Option<u64>,
+}
+
+/// When a frame arrived, in the order of every frame's arrival (the platform numbers them as
+/// they come in). A command that would start or switch something and arrived before a stop the
+/// controller applied first is refused ([`crate::runner::CommandError::Overtaken`]): the stop
+/// stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Arrival(pub u64);
+
+impl Arrival {
+    /// After every frame: for a stop the platform makes itself (a signal, a shutdown).
+    pub const LAST: Arrival = Arrival(u64::MAX);
+}
+
+/// A command for the runner, as the command side prepared it.
+pub enum Work<'c> {
+    Op(Op),
+    /// The cycle `protocol::parse` read into this storage replaces the loaded one; the storage
+    /// then holds the cycle it replaced.
+    Load(&'c mut Cycle),
+}
+
+/// What a command did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub outcome: Outcome,
+    /// For a load: its number since boot (from 1), so that a platform storing loads from
+    /// several clients never lets an older one overwrite a newer one.
+    pub load: Option<u64>,
+}
+
+/// What a wake-up did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Events of the timeline applied because they were due.
+    pub due_events: u64,
+    /// The sensors were read (a sample was due): what they said.
+    pub sample: Option<Readings>,
+    /// Events a sensor trigger caused (the next phase's first instant): due now, never late.
+    pub triggered_events: u64,
+    /// A telemetry frame is due: the runner as of this wake-up, for the platform to format
+    /// elsewhere.
+    pub telemetry: Option<Snapshot>,
+}
+
+/// What a boot restore found.
+// The error is large, but there is no allocator to box it, and this is returned once, at boot.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Restored {
+    /// The stored cycle is loaded, idle.
+    Loaded { phases: usize, events: u64 },
+    /// The stored document is not a valid cycle (for this board): nothing is loaded.
+    Invalid(CycleError),
+}
+
+impl Restored {
+    /// 'I' or 'W', for the log line.
+    pub fn level(&self) -> char {
+        match self {
+            Restored::Loaded { .. } => 'I',
+            Restored::Invalid(_) => 'W',
+        }
+    }
+}
+
+impl fmt::Display for Restored {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Restored::Loaded { phases, events } => write!(
+                f,
+                "loaded the stored cycle ({phases} phases, {events} events), idle"
+            ),
+            Restored::Invalid(e) => {
+                write!(f, "the stored cycle is not valid ({e}); starting empty")
+            }
+        }
+    }
+}
+
+pub struct Controller {
+    runner: Runner,
+    config: Config,
+    next_sample: u64,
+    next_telemetry: Option<u64>,
+    /// The arrival of the newest stop applied.
+    stopped_at: Arrival,
+    loads: u64,
+    /// The notices of the runner call in progress, named once it returns.
+    unnamed: heapless::Vec<Notice, MAX_NOTICES>,
+    notices: heapless::Deque<Named, MAX_NOTICES>,
+    lost: u32,
+}
+
+/// The platform's pins, with the runner's notices kept by the controller.
+struct Tap<'a, O> {
+    out: &'a mut O,
+    unnamed: &'a mut heapless::Vec<Notice, MAX_NOTICES>,
+    lost: &'a mut u32,
+}
+
+impl<O: Outputs> Outputs for Tap<'_, O> {
+    fn set(&mut self, pin: u8, level: crate::board::Level, due_us: u64) {
+        self.out.set(pin, level, due_us);
+    }
+
+    fn commit(&mut self) {
+        self.out.commit();
+    }
+
+    fn notice(&mut self, notice: Notice) {
+        if self.unnamed.push(notice).is_err() {
+            *self.lost = self.lost.saturating_add(1);
+        }
+    }
+}
+
+impl Controller {
+    /// A controller with nothing loaded; [`Controller::boot`] it before anything else.
+    pub fn new(board: Board, config: Config) -> Self {
+        Controller {
+            runner: Runner::new(board),
+            config: Config {
+                sample_us: config.sample_us.max(1),
+                telemetry_us: config.telemetry_us.map(|t| t.max(1)),
+            },
+            next_sample: 0,
+            next_telemetry: config.telemetry_us.map(|_| 0),
+            stopped_at: Arrival::default(),
+            loads: 0,
+            unnamed: heapless::Vec::new(),
+            notices: heapless::Deque::new(),
+            lost: 0,
+        }
+    }
+
+    /// Every output OFF, whatever the pins were; the first sample and telemetry frame are due
+    /// at `now`.
+    pub fn boot<O: Outputs>(&mut self, now: u64, out: &mut O) {
+        self.runner.boot(now, out);
+        self.next_sample = now;
+        self.next_telemetry = self.config.telemetry_us.map(|_| now);
+    }
+
+    /// Loads the stored document, idle, as at every start (`spare` is parse storage).
+    pub fn restore<O: Outputs>(
+        &mut self,
+        doc: &[u8],
+        spare: &mut Cycle,
+        now: u64,
+        out: &mut O,
+    ) -> Restored {
+        match spare.parse(doc, self.runner.board()) {
+            Ok(_) => {
+                self.execute(Work::Load(spare), Arrival::default(), now, out);
+                let cycle = self.runner.cycle();
+                Restored::Loaded {
+                    phases: cycle.phases().len(),
+                    events: cycle.total_events(),
+                }
+            }
+            Err(e) => Restored::Invalid(e),
+        }
+    }
+
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    pub fn board(&self) -> &Board {
+        self.runner.board()
+    }
+
+    /// The one deadline to arm: the runner's next event, phase end, wait timeout or delayed
+    /// resume, the next sensor sample, or the next telemetry frame, whichever comes first.
+    pub fn poll_timeout(&self) -> u64 {
+        self.runner
+            .poll_timeout()
+            .unwrap_or(u64::MAX)
+            .min(self.next_sample)
+            .min(self.next_telemetry.unwrap_or(u64::MAX))
+    }
+
+    /// The platform woke at `now` (its alarm fired, or a command changed the runner): every
+    /// event due, in order; the sensors if a sample is due; a snapshot if telemetry is due.
+    pub fn handle_timeout<O: Outputs, S: Sensors>(
+        &mut self,
+        now: u64,
+        out: &mut O,
+        sensors: &mut S,
+    ) -> Step {
+        let mut tap = Tap {
+            out,
+            unnamed: &mut self.unnamed,
+            lost: &mut self.lost,
+        };
+        let before = self.runner.stats().events_fired;
+        self.runner.handle_timeout(now, &mut tap);
+        let due = self.runner.stats().events_fired;
+        let sample = (now >= self.next_sample).then(|| {
+            let readings = sensors.read(now);
+            self.runner.handle_readings(now, readings, &mut tap);
+            // On the sample grid, so the rate does not drift with lateness; after a stall, one
+            // sample and a new grid from now.
+            self.next_sample = on_grid(self.next_sample, self.config.sample_us, now);
+            readings
+        });
+        let telemetry = match (self.next_telemetry, self.config.telemetry_us) {
+            (Some(next), Some(period)) if now >= next => {
+                self.next_telemetry = Some(on_grid(next, period, now));
+                Some(self.runner.snapshot(now))
+            }
+            _ => None,
+        };
+        self.name_unnamed(None);
+        Step {
+            due_events: due - before,
+            sample,
+            triggered_events: self.runner.stats().events_fired - due,
+            telemetry,
+        }
+    }
+
+    /// One command on the runner, arrived at `arrival`. Bounded work: a load is a swap.
+    pub fn execute<O: Outputs>(
+        &mut self,
+        work: Work<'_>,
+        arrival: Arrival,
+        now: u64,
+        out: &mut O,
+    ) -> Applied {
+        let mut tap = Tap {
+            out,
+            unnamed: &mut self.unnamed,
+            lost: &mut self.lost,
+        };
+        match work {
+            Work::Op(op) if op.moves() && arrival < self.stopped_at => {
+                let outcome = protocol::overtaken(&mut self.runner, &mut tap, now);
+                self.name_unnamed(None);
+                Applied {
+                    outcome,
+                    load: None,
+                }
+            }
+            Work::Op(op) => {
+                let outcome = protocol::apply(op, &mut self.runner, &mut tap, now);
+                if op == Op::Stop {
+                    self.stopped_at = self.stopped_at.max(arrival);
+                }
+                self.name_unnamed(None);
+                Applied {
+                    outcome,
+                    load: None,
+                }
+            }
+            Work::Load(spare) => {
+                let outcome = protocol::load(&mut self.runner, spare, &mut tap, now);
+                // Every notice of a load is about the cycle it replaced, now in `spare`.
+                self.name_unnamed(Some(spare));
+                self.loads += 1;
+                Applied {
+                    outcome,
+                    load: Some(self.loads),
+                }
+            }
+        }
+    }
+
+    /// Every protocol step at once, for platforms and tests that hold everything: the reply
+    /// goes to `reply`. A reply that does not fit (a fixed buffer) is an `Err`.
+    pub fn handle_frame<'a, O: Outputs>(
+        &mut self,
+        frame: &'a [u8],
+        spare: &mut Cycle,
+        arrival: Arrival,
+        now: u64,
+        out: &mut O,
+        reply: &mut impl Write,
+    ) -> Result<Handled<'a>, fmt::Error> {
+        let board = self.runner.board().clone();
+        let mut read = protocol::read(frame, &board, reply)?;
+        if let Read::Document(doc) = read {
+            read = protocol::parse(&doc, &board, spare, reply)?;
+        }
+        match read {
+            Read::Answered(h) => Ok(h),
+            Read::Document(_) => unreachable!("parsed above"),
+            Read::Query(q) => protocol::answer(&q, self.runner.cycle(), &board, reply),
+            Read::Command(cmd) => {
+                let work = match cmd.action {
+                    Action::Load { .. } => Work::Load(spare),
+                    Action::Op(op) => Work::Op(op),
+                };
+                let applied = self.execute(work, arrival, now, out);
+                protocol::write_outcome(&cmd, &applied.outcome, &board, reply)
+            }
+        }
+    }
+
+    /// The next notice (a phase started or ended, the cycle ended), in order, with the names
+    /// the log needs copied out of the cycle it is about.
+    pub fn poll_notice(&mut self) -> Option<Named> {
+        self.notices.pop_front()
+    }
+
+    /// Notices that found the queue full since the last call, for the log to say so.
+    pub fn lost_notices(&mut self) -> u32 {
+        core::mem::take(&mut self.lost)
+    }
+
+    /// Names the notices of the call that just returned from `about` (the loaded cycle unless
+    /// told otherwise) while that cycle is still at hand.
+    fn name_unnamed(&mut self, about: Option<&Cycle>) {
+        let cycle = about.unwrap_or(self.runner.cycle());
+        for n in self.unnamed.drain(..) {
+            if self.notices.push_back(Named::new(n, cycle)).is_err() {
+                self.lost = self.lost.saturating_add(1);
+            }
+        }
+    }
+}
+
+/// The next tick of a period after `next`, or a new grid from `now` after a stall.
+fn on_grid(next: u64, period: u64, now: u64) -> u64 {
+    let after = next.saturating_add(period);
+    if after <= now {
+        now.saturating_add(period)
+    } else {
+        after
+    }
+}

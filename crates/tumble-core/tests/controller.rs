@@ -1,0 +1,408 @@
+//! The controller every platform drives, on a virtual clock: its one deadline, the sample and
+//! telemetry periods, commands against stops, notices named from the right cycle, the boot
+//! restore. What the firmware's control loop and `tumble serve`'s controller thread do, with
+//! nothing but `now` passed in.
+
+mod common;
+
+use common::Pins;
+use tumble_core::board::{Board, Readings, Sensors};
+use tumble_core::controller::{Applied, Arrival, Config, Controller, Restored, Work};
+use tumble_core::cycle::Cycle;
+use tumble_core::protocol::Op;
+use tumble_core::runner::{CommandError, Notice, PhaseEnd, Runner, Status};
+
+const MS: u64 = 1000;
+
+fn example(name: &str) -> String {
+    let path = format!(
+        "{}/../../examples/cycles/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Sensors that read what the test says, and remember when they were read.
+#[derive(Default)]
+struct FakeSensors {
+    readings: Readings,
+    reads: Vec<u64>,
+}
+
+impl Sensors for FakeSensors {
+    fn read(&mut self, now_us: u64) -> Readings {
+        self.reads.push(now_us);
+        self.readings
+    }
+}
+
+struct Rig {
+    ctl: Box<Controller>,
+    spare: Box<Cycle>,
+    pins: Pins,
+    sensors: FakeSensors,
+}
+
+fn config(sample_ms: u64, telemetry_ms: u64) -> Config {
+    Config {
+        sample_us: sample_ms * MS,
+        telemetry_us: Some(telemetry_ms * MS),
+    }
+}
+
+fn rig_with(json: &str, config: Config) -> Rig {
+    let mut r = Rig {
+        ctl: Box::new(Controller::new(Board::washer(), config)),
+        spare: Box::default(),
+        pins: Pins::new(),
+        sensors: FakeSensors {
+            readings: Readings {
+                rpm: Some(0.0),
+                pressure_hz: Some(28_000.0),
+            },
+            ..Default::default()
+        },
+    };
+    r.ctl.boot(0, &mut r.pins);
+    let restored = r.ctl.restore(json.as_bytes(), &mut r.spare, 0, &mut r.pins);
+    assert!(matches!(restored, Restored::Loaded { .. }), "{restored}");
+    r.pins.writes.clear();
+    r
+}
+
+fn rig(json: &str) -> Rig {
+    rig_with(json, config(100, 100))
+}
+
+impl Rig {
+    fn op(&mut self, op: Op, arrival: u64, now: u64) -> Applied {
+        self.ctl
+            .execute(Work::Op(op), Arrival(arrival), now, &mut self.pins)
+    }
+
+    /// Wakes exactly at each deadline up to `until`; returns the telemetry instants.
+    fn play(&mut self, until: u64) -> Vec<u64> {
+        let mut frames = Vec::new();
+        loop {
+            let now = self.ctl.poll_timeout();
+            if now > until {
+                return frames;
+            }
+            let step = self
+                .ctl
+                .handle_timeout(now, &mut self.pins, &mut self.sensors);
+            if let Some(s) = step.telemetry {
+                assert_eq!(s.at_us, now);
+                frames.push(now);
+            }
+        }
+    }
+
+    fn notices(&mut self) -> Vec<(Notice, String)> {
+        std::iter::from_fn(|| self.ctl.poll_notice())
+            .map(|n| (n.notice(), n.line().message.to_string()))
+            .collect()
+    }
+}
+
+/// The same cycle on the bare runner: the reference the controller must reproduce.
+fn reference(json: &str) -> Vec<(u64, u8, u8)> {
+    let mut runner = Box::new(Runner::new(Board::washer()));
+    let mut spare = Box::<Cycle>::default();
+    let mut pins = Pins::new();
+    runner.boot(0, &mut pins);
+    spare.parse(json.as_bytes(), runner.board()).unwrap();
+    runner.load(0, &mut spare, &mut pins);
+    pins.writes.clear();
+    runner.start(0, &mut pins).unwrap();
+    while let Some(t) = runner.poll_timeout() {
+        runner.handle_timeout(t, &mut pins);
+    }
+    pins.writes
+}
+
+#[test]
+fn the_deadline_is_the_earliest_of_event_sample_and_telemetry() {
+    let mut r = rig_with(&example("original-example.json"), config(100, 250));
+    assert_eq!(
+        r.ctl.poll_timeout(),
+        0,
+        "idle: the first sample is due at once"
+    );
+    r.ctl.handle_timeout(0, &mut r.pins, &mut r.sensors);
+    assert_eq!(r.ctl.poll_timeout(), 100 * MS, "idle: the next sample");
+    r.op(Op::Start, 1, 50 * MS);
+    let next_event = r.ctl.runner().poll_timeout().unwrap();
+    assert_eq!(r.ctl.poll_timeout(), next_event.min(100 * MS));
+}
+
+#[test]
+fn samples_and_telemetry_keep_their_periods() {
+    let mut r = rig(&example("original-example.json"));
+    let frames = r.play(2_000 * MS);
+    assert_eq!(frames.len(), 21);
+    assert_eq!(r.sensors.reads.len(), 21);
+    for w in r.sensors.reads.windows(2) {
+        assert_eq!(w[1] - w[0], 100 * MS);
+    }
+}
+
+#[test]
+fn a_player_without_telemetry_gets_no_frames() {
+    let config = Config {
+        sample_us: 100 * MS,
+        telemetry_us: None,
+    };
+    let mut r = rig_with(&example("original-example.json"), config);
+    assert!(r.play(1_000 * MS).is_empty());
+    assert_eq!(r.sensors.reads.len(), 11);
+}
+
+#[test]
+fn the_controller_reproduces_the_bare_runner_exactly() {
+    for name in [
+        "original-example.json",
+        "wash-1600.json",
+        "full-featured.json",
+    ] {
+        let json = example(name);
+        let expected = reference(&json);
+        let mut r = rig(&json);
+        r.ctl.handle_timeout(0, &mut r.pins, &mut r.sensors);
+        r.op(Op::Start, 1, 0);
+        let mut frames = 0;
+        while r.ctl.runner().status() != Status::Idle {
+            let now = r.ctl.poll_timeout();
+            let step = r.ctl.handle_timeout(now, &mut r.pins, &mut r.sensors);
+            frames += step.telemetry.is_some() as u64;
+        }
+        assert_eq!(r.pins.writes, expected, "{name}");
+        let stats = r.ctl.runner().stats();
+        assert_eq!(
+            (stats.late_events, stats.worst_lateness_us),
+            (0, 0),
+            "{name}"
+        );
+        assert!(frames > 0);
+    }
+}
+
+#[test]
+fn a_late_wake_applies_the_overdue_events_and_samples_once() {
+    let mut r = rig(&example("original-example.json"));
+    r.op(Op::Start, 1, 0);
+    // The controller was stalled for 5 s (a flash erase, say): one wake-up at 5 s.
+    let step = r
+        .ctl
+        .handle_timeout(5_000 * MS, &mut r.pins, &mut r.sensors);
+    assert!(step.due_events > 0);
+    assert!(step.sample.is_some() && step.telemetry.is_some());
+    assert!(r.ctl.runner().stats().worst_lateness_us >= 4_000 * MS);
+    // One sample and one frame for the whole stall, then back on a 100 ms grid from there.
+    assert_eq!(r.sensors.reads, [5_000 * MS]);
+    let next = r.ctl.poll_timeout();
+    assert!(next <= 5_100 * MS, "{next}");
+    let mut frames = Vec::new();
+    while frames.len() < 2 {
+        let now = r.ctl.poll_timeout();
+        if let Some(s) = r
+            .ctl
+            .handle_timeout(now, &mut r.pins, &mut r.sensors)
+            .telemetry
+        {
+            frames.push(s.at_us);
+        }
+    }
+    assert_eq!(frames, [5_100 * MS, 5_200 * MS]);
+}
+
+#[test]
+fn a_wake_a_little_late_keeps_the_sample_grid() {
+    let mut r = rig(&example("original-example.json"));
+    r.ctl.handle_timeout(0, &mut r.pins, &mut r.sensors);
+    // Woken 3 ms late for the 100 ms sample: the next is still at 200 ms.
+    r.ctl.handle_timeout(103 * MS, &mut r.pins, &mut r.sensors);
+    assert_eq!(r.ctl.poll_timeout(), 200 * MS);
+    assert_eq!(r.sensors.reads, [0, 103 * MS]);
+}
+
+#[test]
+fn a_trigger_ends_its_phase_at_the_first_sample_after_the_cooldown() {
+    let mut r = rig(&example("sensor-fill.json"));
+    r.op(Op::Start, 1, 0);
+    r.notices();
+    // The tub is full already: 25,000 Hz is below the 26,000 threshold.
+    r.sensors.readings.pressure_hz = Some(25_000.0);
+    let mut ended = None;
+    while ended.is_none() {
+        let now = r.ctl.poll_timeout();
+        let step = r.ctl.handle_timeout(now, &mut r.pins, &mut r.sensors);
+        if let Some((Notice::PhaseEnded { at_us, end, .. }, _)) = r.notices().first().cloned() {
+            assert_eq!(end, PhaseEnd::Triggered);
+            assert!(step.sample.is_some());
+            assert!(
+                step.triggered_events > 0,
+                "the next phase starts on the sample"
+            );
+            ended = Some(at_us);
+        }
+    }
+    // cooldownMs is 2000: the sample at 2.0 s is the first that may end it.
+    assert_eq!(ended, Some(2_000 * MS));
+}
+
+#[test]
+fn a_command_that_arrived_before_a_stop_applied_first_starts_nothing() {
+    let mut r = rig(&example("original-example.json"));
+    // Frames 1 (start) and 2 (stop) arrive; the stop is applied first, as it jumps the queue.
+    let stop = r.op(Op::Stop, 2, 0);
+    assert_eq!(stop.outcome.result, Err(CommandError::NotRunning));
+    let start = r.op(Op::Start, 1, 0);
+    assert_eq!(start.outcome.result, Err(CommandError::Overtaken));
+    assert_eq!(r.ctl.runner().status(), Status::Idle);
+    assert!(r.pins.writes.is_empty(), "nothing switched");
+    // What does not move anything still goes through, and a later start works.
+    let status = r.op(Op::Status, 1, 0);
+    assert_eq!(status.outcome.result, Ok(()));
+    let start = r.op(Op::Start, 3, 0);
+    assert_eq!(start.outcome.result, Ok(()));
+    assert_eq!(r.ctl.runner().status(), Status::Running);
+}
+
+#[test]
+fn every_kind_of_moving_command_is_overtaken_and_no_other() {
+    let id = Board::washer().find("Cold Valve").unwrap();
+    for (op, moves) in [
+        (Op::Start, true),
+        (Op::Resume, true),
+        (Op::SkipPhase, true),
+        (Op::SkipToPhase(1), true),
+        (
+            Op::SetOutput {
+                output: id,
+                on: true,
+            },
+            true,
+        ),
+        (
+            Op::SetOutput {
+                output: id,
+                on: false,
+            },
+            false,
+        ),
+        (Op::Pause, false),
+        (Op::Status, false),
+        (Op::Stop, false),
+    ] {
+        let mut r = rig(&example("original-example.json"));
+        r.op(Op::Stop, 5, 0);
+        let applied = r.op(op, 4, 0);
+        assert_eq!(
+            applied.outcome.result == Err(CommandError::Overtaken),
+            moves,
+            "{op:?}"
+        );
+    }
+}
+
+#[test]
+fn loads_are_numbered_and_their_notices_name_the_replaced_cycle() {
+    let mut r = rig(&example("original-example.json"));
+    r.op(Op::Start, 1, 0);
+    let first = r.notices();
+    assert!(first[0].1.starts_with("Phase '"), "{first:?}");
+    let old_label = first[0].1.clone();
+    r.spare
+        .parse(example("wash-1600.json").as_bytes(), r.ctl.board())
+        .unwrap();
+    let applied = r
+        .ctl
+        .execute(Work::Load(&mut r.spare), Arrival(2), 10 * MS, &mut r.pins);
+    assert_eq!(applied.load, Some(2), "the restore was load 1");
+    let replaced = r.notices();
+    assert!(
+        matches!(
+            replaced[0].0,
+            Notice::PhaseEnded {
+                end: PhaseEnd::Replaced,
+                ..
+            }
+        ),
+        "{replaced:?}"
+    );
+    // Named from the cycle that ran, not the one that replaced it.
+    let name = old_label.split('\'').nth(1).unwrap();
+    assert!(replaced[0].1.contains(name), "{replaced:?} vs {old_label}");
+    assert!(r.pins.all_off());
+}
+
+#[test]
+fn notices_beyond_the_queue_are_counted_not_kept() {
+    // 40 phases of one instant each: one late wake-up gives 80 notices and more.
+    let phase = r#"{"components":[{"compId":"Cold Valve","duration":1}]}"#;
+    let json = format!(r#"{{"phases":[{}]}}"#, vec![phase; 30].join(","));
+    let mut r = rig(&json);
+    r.op(Op::Start, 1, 0);
+    r.ctl
+        .handle_timeout(10_000 * MS, &mut r.pins, &mut r.sensors);
+    let kept = r.notices().len();
+    assert_eq!(kept, tumble_core::controller::MAX_NOTICES);
+    assert!(r.ctl.lost_notices() > 0);
+    assert_eq!(r.ctl.lost_notices(), 0, "counted once");
+}
+
+#[test]
+fn a_restore_of_an_invalid_document_loads_nothing_and_says_why() {
+    let mut ctl = Box::new(Controller::new(Board::washer(), config(100, 100)));
+    let mut spare = Box::<Cycle>::default();
+    let mut pins = Pins::new();
+    ctl.boot(0, &mut pins);
+    let restored = ctl.restore(
+        br#"{"phases":[{"components":[{"compId":"Nope"}]}]}"#,
+        &mut spare,
+        0,
+        &mut pins,
+    );
+    assert_eq!(restored.level(), 'W');
+    let line = restored.to_string();
+    assert!(
+        line.starts_with("the stored cycle is not valid (phases[0].components[0]"),
+        "{line}"
+    );
+    assert!(line.ends_with("; starting empty"), "{line}");
+    assert_eq!(ctl.runner().cycle().phases().len(), 0);
+    let ok = ctl.restore(
+        example("wash-1600.json").as_bytes(),
+        &mut spare,
+        0,
+        &mut pins,
+    );
+    assert_eq!(
+        ok.to_string(),
+        "loaded the stored cycle (3 phases, 1604 events), idle"
+    );
+    assert_eq!(ctl.runner().status(), Status::Idle);
+}
+
+#[test]
+fn a_million_event_phase_runs_like_a_short_one() {
+    let mut r = rig(&example("million.json"));
+    r.op(Op::Start, 1, 0);
+    let (mut wakes, mut frames) = (0u64, 0u64);
+    while r.ctl.runner().status() != Status::Idle {
+        let now = r.ctl.poll_timeout();
+        let step = r.ctl.handle_timeout(now, &mut r.pins, &mut r.sensors);
+        frames += step.telemetry.is_some() as u64;
+        wakes += 1;
+        // Keep memory flat in the test too.
+        r.pins.writes.clear();
+        r.pins.notices.clear();
+        r.notices();
+    }
+    let stats = r.ctl.runner().stats();
+    assert_eq!((stats.events_fired, stats.late_events), (1_000_004, 0));
+    // 33,333.4 s at 100 ms: one frame per period, no more.
+    assert!((333_330..=333_340).contains(&frames), "{frames}");
+    assert!(wakes < 2_000_000, "{wakes}");
+}
