@@ -16,7 +16,7 @@
 
 use core::fmt::{self, Write};
 
-use crate::board::{Board, Readings, Sensors};
+use crate::board::{Board, Readings};
 use crate::cycle::{Cycle, CycleError};
 use crate::logline::Named;
 use crate::protocol::{self, Action, Handled, Op, Outcome, Read};
@@ -69,10 +69,8 @@ pub struct Applied {
 pub struct Step {
     /// Events of the timeline applied because they were due.
     pub due_events: u64,
-    /// The sensors were read (a sample was due): what they said.
-    pub sample: Option<Readings>,
-    /// Events a sensor trigger caused (the next phase's first instant): due now, never late.
-    pub triggered_events: u64,
+    /// A sensor sample is due: read the sensors now, for [`Controller::handle_sample`].
+    pub sample_due: bool,
     /// A telemetry frame is due: the runner as of this wake-up, for the platform to format
     /// elsewhere.
     pub telemetry: Option<Snapshot>,
@@ -217,13 +215,9 @@ impl Controller {
     }
 
     /// The platform woke at `now` (its alarm fired, or a command changed the runner): every
-    /// event due, in order; the sensors if a sample is due; a snapshot if telemetry is due.
-    pub fn handle_timeout<O: Outputs, S: Sensors>(
-        &mut self,
-        now: u64,
-        out: &mut O,
-        sensors: &mut S,
-    ) -> Step {
+    /// event due, in order, and what else is due. When [`Step::sample_due`], the platform reads
+    /// its sensors and hands them to [`Controller::handle_sample`] before anything else.
+    pub fn handle_timeout<O: Outputs>(&mut self, now: u64, out: &mut O) -> Step {
         let mut tap = Tap {
             out,
             unnamed: &mut self.unnamed,
@@ -231,15 +225,12 @@ impl Controller {
         };
         let before = self.runner.stats().events_fired;
         self.runner.handle_timeout(now, &mut tap);
-        let due = self.runner.stats().events_fired;
-        let sample = (now >= self.next_sample).then(|| {
-            let readings = sensors.read(now);
-            self.runner.handle_readings(now, readings, &mut tap);
+        let sample_due = now >= self.next_sample;
+        if sample_due {
             // On the sample grid, so the rate does not drift with lateness; after a stall, one
             // sample and a new grid from now.
             self.next_sample = on_grid(self.next_sample, self.config.sample_us, now);
-            readings
-        });
+        }
         let telemetry = match (self.next_telemetry, self.config.telemetry_us) {
             (Some(next), Some(period)) if now >= next => {
                 self.next_telemetry = Some(on_grid(next, period, now));
@@ -249,11 +240,24 @@ impl Controller {
         };
         self.name_unnamed(None);
         Step {
-            due_events: due - before,
-            sample,
-            triggered_events: self.runner.stats().events_fired - due,
+            due_events: self.runner.stats().events_fired - before,
+            sample_due,
             telemetry,
         }
+    }
+
+    /// The sensors as read for a due sample: a trigger may end the phase (and start the next,
+    /// whose first events are due now). Returns the events that caused.
+    pub fn handle_sample<O: Outputs>(&mut self, now: u64, readings: Readings, out: &mut O) -> u64 {
+        let mut tap = Tap {
+            out,
+            unnamed: &mut self.unnamed,
+            lost: &mut self.lost,
+        };
+        let before = self.runner.stats().events_fired;
+        self.runner.handle_readings(now, readings, &mut tap);
+        self.name_unnamed(None);
+        self.runner.stats().events_fired - before
     }
 
     /// One command on the runner, arrived at `arrival`. Bounded work: a load is a swap.

@@ -7,7 +7,7 @@ mod common;
 
 use common::Pins;
 use tumble_core::board::{Board, Readings, Sensors};
-use tumble_core::controller::{Applied, Arrival, Config, Controller, Restored, Work};
+use tumble_core::controller::{Applied, Arrival, Config, Controller, Restored, Step, Work};
 use tumble_core::cycle::Cycle;
 use tumble_core::protocol::Op;
 use tumble_core::runner::{CommandError, Notice, PhaseEnd, Runner, Status};
@@ -75,6 +75,19 @@ fn rig(json: &str) -> Rig {
 }
 
 impl Rig {
+    /// A wake-up at `now`, reading the sensors when a sample is due, as every platform does.
+    fn wake(&mut self, now: u64) -> (Step, u64) {
+        let step = self.ctl.handle_timeout(now, &mut self.pins);
+        let triggered = match step.sample_due {
+            true => {
+                let readings = self.sensors.read(now);
+                self.ctl.handle_sample(now, readings, &mut self.pins)
+            }
+            false => 0,
+        };
+        (step, triggered)
+    }
+
     fn op(&mut self, op: Op, arrival: u64, now: u64) -> Applied {
         self.ctl
             .execute(Work::Op(op), Arrival(arrival), now, &mut self.pins)
@@ -88,9 +101,7 @@ impl Rig {
             if now > until {
                 return frames;
             }
-            let step = self
-                .ctl
-                .handle_timeout(now, &mut self.pins, &mut self.sensors);
+            let (step, _) = self.wake(now);
             if let Some(s) = step.telemetry {
                 assert_eq!(s.at_us, now);
                 frames.push(now);
@@ -129,7 +140,7 @@ fn the_deadline_is_the_earliest_of_event_sample_and_telemetry() {
         0,
         "idle: the first sample is due at once"
     );
-    r.ctl.handle_timeout(0, &mut r.pins, &mut r.sensors);
+    r.wake(0);
     assert_eq!(r.ctl.poll_timeout(), 100 * MS, "idle: the next sample");
     r.op(Op::Start, 1, 50 * MS);
     let next_event = r.ctl.runner().poll_timeout().unwrap();
@@ -168,12 +179,12 @@ fn the_controller_reproduces_the_bare_runner_exactly() {
         let json = example(name);
         let expected = reference(&json);
         let mut r = rig(&json);
-        r.ctl.handle_timeout(0, &mut r.pins, &mut r.sensors);
+        r.wake(0);
         r.op(Op::Start, 1, 0);
         let mut frames = 0;
         while r.ctl.runner().status() != Status::Idle {
             let now = r.ctl.poll_timeout();
-            let step = r.ctl.handle_timeout(now, &mut r.pins, &mut r.sensors);
+            let step = r.wake(now).0;
             frames += step.telemetry.is_some() as u64;
         }
         assert_eq!(r.pins.writes, expected, "{name}");
@@ -192,11 +203,9 @@ fn a_late_wake_applies_the_overdue_events_and_samples_once() {
     let mut r = rig(&example("original-example.json"));
     r.op(Op::Start, 1, 0);
     // The controller was stalled for 5 s (a flash erase, say): one wake-up at 5 s.
-    let step = r
-        .ctl
-        .handle_timeout(5_000 * MS, &mut r.pins, &mut r.sensors);
+    let (step, _) = r.wake(5_000 * MS);
     assert!(step.due_events > 0);
-    assert!(step.sample.is_some() && step.telemetry.is_some());
+    assert!(step.sample_due && step.telemetry.is_some());
     assert!(r.ctl.runner().stats().worst_lateness_us >= 4_000 * MS);
     // One sample and one frame for the whole stall, then back on a 100 ms grid from there.
     assert_eq!(r.sensors.reads, [5_000 * MS]);
@@ -205,11 +214,7 @@ fn a_late_wake_applies_the_overdue_events_and_samples_once() {
     let mut frames = Vec::new();
     while frames.len() < 2 {
         let now = r.ctl.poll_timeout();
-        if let Some(s) = r
-            .ctl
-            .handle_timeout(now, &mut r.pins, &mut r.sensors)
-            .telemetry
-        {
+        if let Some(s) = r.wake(now).0.telemetry {
             frames.push(s.at_us);
         }
     }
@@ -219,9 +224,9 @@ fn a_late_wake_applies_the_overdue_events_and_samples_once() {
 #[test]
 fn a_wake_a_little_late_keeps_the_sample_grid() {
     let mut r = rig(&example("original-example.json"));
-    r.ctl.handle_timeout(0, &mut r.pins, &mut r.sensors);
+    r.wake(0);
     // Woken 3 ms late for the 100 ms sample: the next is still at 200 ms.
-    r.ctl.handle_timeout(103 * MS, &mut r.pins, &mut r.sensors);
+    r.wake(103 * MS);
     assert_eq!(r.ctl.poll_timeout(), 200 * MS);
     assert_eq!(r.sensors.reads, [0, 103 * MS]);
 }
@@ -236,14 +241,11 @@ fn a_trigger_ends_its_phase_at_the_first_sample_after_the_cooldown() {
     let mut ended = None;
     while ended.is_none() {
         let now = r.ctl.poll_timeout();
-        let step = r.ctl.handle_timeout(now, &mut r.pins, &mut r.sensors);
+        let (step, triggered) = r.wake(now);
         if let Some((Notice::PhaseEnded { at_us, end, .. }, _)) = r.notices().first().cloned() {
             assert_eq!(end, PhaseEnd::Triggered);
-            assert!(step.sample.is_some());
-            assert!(
-                step.triggered_events > 0,
-                "the next phase starts on the sample"
-            );
+            assert!(step.sample_due);
+            assert!(triggered > 0, "the next phase starts on the sample");
             ended = Some(at_us);
         }
     }
@@ -344,8 +346,7 @@ fn notices_beyond_the_queue_are_counted_not_kept() {
     let json = format!(r#"{{"phases":[{}]}}"#, vec![phase; 30].join(","));
     let mut r = rig(&json);
     r.op(Op::Start, 1, 0);
-    r.ctl
-        .handle_timeout(10_000 * MS, &mut r.pins, &mut r.sensors);
+    r.wake(10_000 * MS);
     let kept = r.notices().len();
     assert_eq!(kept, tumble_core::controller::MAX_NOTICES);
     assert!(r.ctl.lost_notices() > 0);
@@ -392,7 +393,7 @@ fn a_million_event_phase_runs_like_a_short_one() {
     let (mut wakes, mut frames) = (0u64, 0u64);
     while r.ctl.runner().status() != Status::Idle {
         let now = r.ctl.poll_timeout();
-        let step = r.ctl.handle_timeout(now, &mut r.pins, &mut r.sensors);
+        let step = r.wake(now).0;
         frames += step.telemetry.is_some() as u64;
         wakes += 1;
         // Keep memory flat in the test too.

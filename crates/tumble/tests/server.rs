@@ -241,7 +241,7 @@ async fn the_loaded_cycle_survives_a_restart_and_a_broken_file_does_not_crash() 
     .unwrap();
     let server = Server::start(&state, &[]);
     assert!(
-        server.logged("is not a valid cycle"),
+        server.logged("the stored cycle is not valid ("),
         "a warning, not a crash"
     );
     let mut ws = connect(&server.url()).await;

@@ -2,22 +2,20 @@
 //! (ms since the server started, in simulated time when `--speed` is not 1). Lines go through a
 //! channel to a writer thread: a stalled stdout (a paused pager, a stuck log collector) must
 //! never hold up the controller thread. The controller's notices travel as they are, with the
-//! cycle they name, and are put into words on that thread too: the controller formats nothing.
+//! names they need copied in (`logline::Named`), and are put into words on that thread too: the
+//! controller thread formats nothing.
 
 use std::io::Write;
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, OnceLock};
 
-use tumble_core::cycle::Cycle;
-use tumble_core::logline;
-use tumble_core::runner::Notice;
+use tumble_core::logline::Named;
 
 use crate::player::Clock;
 
 enum Item {
     Line(String),
-    /// Notices of one runner call, and the cycle they are about.
-    Notices(Vec<Notice>, Arc<Cycle>),
+    Notice(Named),
 }
 
 struct Logger {
@@ -36,16 +34,14 @@ pub fn start(clock: Arc<Clock>) {
             for item in rx {
                 match item {
                     Item::Line(line) => print(&line),
-                    Item::Notices(notices, cycle) => {
-                        for n in notices {
-                            let l = logline::describe(n, &cycle);
-                            print(&text(
-                                l.level,
-                                l.at_us,
-                                "cycle",
-                                format_args!("{}", l.message),
-                            ));
-                        }
+                    Item::Notice(n) => {
+                        let l = n.line();
+                        print(&text(
+                            l.level,
+                            l.at_us,
+                            "cycle",
+                            format_args!("{}", l.message),
+                        ));
                     }
                 }
             }
@@ -70,7 +66,7 @@ fn send(item: Item) {
         }
         None => match item {
             Item::Line(line) => print(&line),
-            Item::Notices(..) => {}
+            Item::Notice(_) => {}
         },
     }
 }
@@ -86,9 +82,7 @@ pub fn now(level: char, tag: &str, msg: std::fmt::Arguments<'_>) {
     line(level, at_us, tag, msg);
 }
 
-/// The runner's notices, described on the log thread with the names of `cycle`.
-pub fn notices(notices: &mut Vec<Notice>, cycle: &Arc<Cycle>) {
-    if !notices.is_empty() {
-        send(Item::Notices(std::mem::take(notices), cycle.clone()));
-    }
+/// A notice of the controller's, described on the log thread.
+pub fn notice(notice: Named) {
+    send(Item::Notice(notice));
 }

@@ -25,12 +25,13 @@ use axum::routing::get;
 use tokio::sync::{oneshot, watch};
 use tumble_core::access::{self, Denied};
 use tumble_core::board::Board;
+use tumble_core::controller::{Applied, Arrival, Config, Controller};
 use tumble_core::cycle::Cycle;
 use tumble_core::protocol::{Action, Command, Read};
-use tumble_core::runner::{Runner, Snapshot};
+use tumble_core::runner::Snapshot;
 use tumble_core::{logline, protocol, telemetry};
 
-use self::controller::{ControlLoop, Done, Job, Msg, Urgent, Work};
+use self::controller::{ControlLoop, Job, Msg, Task, Urgent};
 use self::store::Store;
 use crate::cli::{self, Failure, Usage};
 use crate::player::{Change, Clock};
@@ -140,12 +141,17 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
     log::start(clock.clone());
     let store = Store::new(o.state_dir.clone());
 
-    let mut runner = Box::new(Runner::new(profile.board.clone()));
+    let config = Config {
+        sample_us: profile.sample_ms as u64 * 1000,
+        // On the controller's clock, which runs `speed` times faster than the wall's.
+        telemetry_us: Some((o.telemetry_ms as f64 * 1000.0 * o.speed).max(1.0) as u64),
+    };
+    let mut ctl = Box::new(Controller::new(profile.board.clone(), config));
     let mut spare = Box::<Cycle>::default();
     let mut washer = Washer::new(profile);
-    runner.boot(0, &mut washer);
-    restore(&store, &mut runner, &mut spare, &mut washer);
-    let board = runner.board().clone();
+    ctl.boot(0, &mut washer);
+    restore(&store, &mut ctl, &mut spare, &mut washer);
+    let board = ctl.board().clone();
     let mut hello = String::new();
     let _ = protocol::write_hello(
         &mut hello,
@@ -158,15 +164,13 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
     let (urgent, urgent_rx) = mpsc::channel();
     let (snapshots, snapshots_rx) = mpsc::sync_channel(1);
     let (telemetry_tx, telemetry) = watch::channel(Arc::<str>::from(""));
-    let loaded = Arc::new(runner.cycle().clone());
+    let loaded = Arc::new(ctl.runner().cycle().clone());
     spawn_telemetry_writer(board.clone(), snapshots_rx, telemetry_tx)?;
     let control = ControlLoop {
-        runner,
+        ctl,
         washer,
         clock: clock.clone(),
-        telemetry_every: Duration::from_millis(o.telemetry_ms),
         snapshots,
-        loaded: loaded.clone(),
         record: match &o.record {
             Some(path) => Some(spawn_recorder(path, board.clone())?),
             None => None,
@@ -342,7 +346,7 @@ async fn terminated() {
 }
 
 /// Loads the stored cycle, idle. A missing or broken file leaves an empty controller.
-fn restore(store: &Store, runner: &mut Runner, spare: &mut Cycle, washer: &mut Washer) {
+fn restore(store: &Store, ctl: &mut Controller, spare: &mut Cycle, washer: &mut Washer) {
     let path = store.path();
     match store.read() {
         Ok(None) => log::now(
@@ -355,29 +359,14 @@ fn restore(store: &Store, runner: &mut Runner, spare: &mut Cycle, washer: &mut W
             "store",
             format_args!("cannot read {}: {e}; starting empty", path.display()),
         ),
-        Ok(Some(bytes)) => match spare.parse(&bytes, runner.board()) {
-            Ok(_) => {
-                runner.load(0, spare, washer);
-                log::now(
-                    'I',
-                    "store",
-                    format_args!(
-                        "loaded {} ({} phases, {} events), idle",
-                        path.display(),
-                        runner.cycle().phases().len(),
-                        runner.cycle().total_events()
-                    ),
-                );
-            }
-            Err(e) => log::now(
-                'W',
+        Ok(Some(bytes)) => {
+            let restored = ctl.restore(&bytes, spare, 0, washer);
+            log::now(
+                restored.level(),
                 "store",
-                format_args!(
-                    "{} is not a valid cycle ({e}); starting empty",
-                    path.display()
-                ),
-            ),
-        },
+                format_args!("{}: {restored}", path.display()),
+            );
+        }
     }
 }
 
@@ -541,7 +530,7 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
 /// Reads the frame here (parsing a document, answering what needs no runner), hands a command to
 /// the controller, and returns the reply, after storing a loaded cycle.
 async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<Cycle>) -> String {
-    let seq = app.arrivals.fetch_add(1, Ordering::SeqCst);
+    let arrival = Arrival(app.arrivals.fetch_add(1, Ordering::SeqCst));
     let mut reply = String::new();
     // Parsing may take milliseconds: off the async workers' hot path, never on the controller.
     // Writing to a String cannot fail.
@@ -566,11 +555,11 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
     let handled = match read {
         Read::Answered(h) => h,
         Read::Document(_) | Read::Query(_) => unreachable!("done above"),
-        Read::Command(cmd) => match submit(app, &cmd, seq, scratch).await {
-            Ok(done) => {
-                let h = protocol::write_outcome(&cmd, &done.outcome, &app.board, &mut reply)
+        Read::Command(cmd) => match submit(app, &cmd, arrival, scratch).await {
+            Ok(applied) => {
+                let h = protocol::write_outcome(&cmd, &applied.outcome, &app.board, &mut reply)
                     .expect(FITS);
-                if let (Some(seq), Some(doc)) = (done.load, h.store) {
+                if let (Some(seq), Some(doc)) = (applied.load, h.store) {
                     reply = store(app, seq, doc, frame, reply);
                 }
                 h
@@ -599,31 +588,30 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
 async fn submit(
     app: &App,
     cmd: &Command<'_>,
-    seq: u64,
+    arrival: Arrival,
     scratch: &mut Box<Cycle>,
-) -> Result<Done, (&'static str, &'static str)> {
+) -> Result<Applied, (&'static str, &'static str)> {
     const STOPPED: (&str, &str) = ("shutting_down", "controller stopped");
     let (tx, rx) = oneshot::channel();
     let mut view = None;
     if cmd.is_stop() {
         app.urgent
-            .send(Urgent::Stop(seq, tx))
+            .send(Urgent::Stop(arrival, tx))
             .map_err(|_| STOPPED)?;
         // A full inbox means the controller is awake and looks at the urgent queue first.
         let _ = app.inbox.try_send(Msg::Wake);
     } else {
-        let work = match cmd.action {
+        let task = match cmd.action {
             Action::Load { .. } => {
                 let cycle = std::mem::take(scratch);
-                let copy = Arc::new((*cycle).clone());
-                view = Some(copy.clone());
-                Work::Load(cycle, copy)
+                view = Some(Arc::new((*cycle).clone()));
+                Task::Load(cycle)
             }
-            Action::Op(op) => Work::Op(op),
+            Action::Op(op) => Task::Op(op),
         };
         match app.inbox.try_send(Msg::Job(Job {
-            work,
-            seq,
+            task,
+            arrival,
             reply: tx,
         })) {
             Ok(()) => {}
@@ -636,15 +624,15 @@ async fn submit(
             Err(TrySendError::Disconnected(_)) => return Err(STOPPED),
         }
     }
-    let done = rx.await.map_err(|_| STOPPED)?;
-    if let (Some(seq), Some(view)) = (done.load, view) {
+    let applied = rx.await.map_err(|_| STOPPED)?;
+    if let (Some(seq), Some(view)) = (applied.load, view) {
         // Loads from several clients may come back in any order: the newest one wins.
         let mut loaded = app.loaded.lock().unwrap_or_else(|e| e.into_inner());
         if seq > loaded.0 {
             *loaded = (seq, view);
         }
     }
-    Ok(done)
+    Ok(applied)
 }
 
 /// Stores load number `seq`; the reply says so when that fails (the cycle is loaded anyway).
