@@ -1,8 +1,9 @@
 //! The player: drives the runner on the simulated washer, in virtual time or in real time.
 //!
-//! It is the host's platform layer: it owns the clock, the one alarm (the runner's next
-//! deadline, merged with the next sensor sample) and the pins (the simulator). Everything it
-//! observes goes out on a channel, so the timing thread never waits on a terminal or a disk.
+//! It is a shell around tumble-core's `Controller`, which says what is due (the runner's next
+//! deadline, merged with the next sensor sample): this owns the clock, the waiting and the pins
+//! (the simulator). Everything it observes goes out on a channel, so the timing thread never
+//! waits on a terminal or a disk.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -10,7 +11,9 @@ use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant};
 
 use tumble_core::board::{Level, Sensors};
-use tumble_core::runner::{Notice, Outputs, Runner, Stats, Status};
+use tumble_core::controller::{Arrival, Controller, Work};
+use tumble_core::protocol::Op;
+use tumble_core::runner::{Notice, Outputs, Stats};
 
 use crate::sim::Washer;
 
@@ -118,7 +121,6 @@ pub struct Progress {
 struct Pins<'a> {
     washer: &'a mut Washer,
     seen: &'a Sender<Seen>,
-    progress: &'a Progress,
     actual_us: u64,
 }
 
@@ -136,13 +138,6 @@ impl Outputs for Pins<'_> {
             level,
             on,
         }));
-    }
-
-    fn notice(&mut self, notice: Notice) {
-        if let Notice::PhaseStarted { phase, .. } = notice {
-            self.progress.phase.store(phase as u64, Ordering::Relaxed);
-        }
-        let _ = self.seen.send(Seen::Notice(notice));
     }
 }
 
@@ -214,7 +209,7 @@ impl Clock {
 
 /// Plays the loaded cycle from start to end (or interrupt), reporting on `seen`.
 pub fn play(
-    runner: &mut Runner,
+    ctl: &mut Controller,
     washer: &mut Washer,
     pace: Pace,
     seen: &Sender<Seen>,
@@ -222,42 +217,40 @@ pub fn play(
     stop: &AtomicBool,
 ) -> Outcome {
     let realtime_policy = pace != Pace::Instant && raise_priority();
-    let sample_us = washer.profile().sample_ms as u64 * 1000;
     let mut clock = Clock {
         pace,
         origin: Instant::now(),
         virtual_us: 0,
     };
     let mut lateness = Lateness::new();
-    let mut next_sample = 0;
     let mut pins = Pins {
         washer,
         seen,
-        progress,
         actual_us: 0,
     };
-    runner.boot(0, &mut pins);
-    let started = runner.start(0, &mut pins);
+    ctl.boot(0, &mut pins);
+    let started = ctl.execute(Work::Op(Op::Start), Arrival(1), 0, &mut pins);
+    report_notices(ctl, seen, progress);
     // Events due at the start fire inside `start`, on time by definition.
-    lateness.add(0, runner.stats().events_fired);
+    lateness.add(0, ctl.runner().stats().events_fired);
     let mut interrupted = false;
     let mut now = 0;
-    while started.is_ok() && runner.poll_timeout().is_some() {
+    while started.outcome.result.is_ok() && ctl.runner().poll_timeout().is_some() {
         if stop.load(Ordering::Relaxed) {
             interrupted = true;
-            let _ = runner.stop(clock.now().max(now), &mut pins);
+            let at = clock.now().max(now);
+            ctl.execute(Work::Op(Op::Stop), Arrival::LAST, at, &mut pins);
+            report_notices(ctl, seen, progress);
             break;
         }
-        let deadline = runner.poll_timeout().unwrap_or(u64::MAX);
-        now = clock.wait_until(deadline.min(next_sample), stop);
+        let deadline = ctl.runner().poll_timeout().unwrap_or(u64::MAX);
+        now = clock.wait_until(ctl.poll_timeout(), stop);
         pins.actual_us = now;
-        if deadline <= now {
-            let before = runner.stats().events_fired;
-            runner.handle_timeout(now, &mut pins);
-            let fired = runner.stats().events_fired - before;
-            lateness.add(clock.real_us(now - deadline), fired);
+        let step = ctl.handle_timeout(now, &mut pins);
+        if step.due_events > 0 {
+            lateness.add(clock.real_us(now.saturating_sub(deadline)), step.due_events);
         }
-        if next_sample <= now && runner.status() != Status::Idle {
+        if step.sample_due {
             let r = pins.washer.read(now);
             let _ = seen.send(Seen::Sample {
                 at_us: now,
@@ -267,13 +260,12 @@ pub fn play(
                 drum_rpm: pins.washer.drum_rpm(),
             });
             // A trigger starts the next phase now: its first events are due now, not late.
-            let before = runner.stats().events_fired;
-            runner.handle_readings(now, r, &mut pins);
-            lateness.add(0, runner.stats().events_fired - before);
-            next_sample += sample_us;
+            lateness.add(0, ctl.handle_sample(now, r, &mut pins));
         }
+        report_notices(ctl, seen, progress);
         progress.now_us.store(now, Ordering::Relaxed);
     }
+    let runner = ctl.runner();
     let board = runner.board();
     Outcome {
         stats: runner.stats(),
@@ -284,6 +276,17 @@ pub fn play(
         all_off: board
             .outputs()
             .all(|(id, def)| runner.level(id) == def.level(false)),
+    }
+}
+
+/// The controller's notices, after the outputs of the instants they are about.
+fn report_notices(ctl: &mut Controller, seen: &Sender<Seen>, progress: &Progress) {
+    while let Some(n) = ctl.poll_notice() {
+        let notice = n.notice();
+        if let Notice::PhaseStarted { phase, .. } = notice {
+            progress.phase.store(phase as u64, Ordering::Relaxed);
+        }
+        let _ = seen.send(Seen::Notice(notice));
     }
 }
 

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tumble_core::board::{Board, Level};
+use tumble_core::controller::{Arrival, Config, Controller, Work};
 use tumble_core::cycle::{Cycle, Millis};
 use tumble_core::json::Quoted;
 use tumble_core::logline;
-use tumble_core::runner::{Fault, Notice, Outputs, PhaseEnd, Runner};
+use tumble_core::runner::{Fault, Notice, Outputs, PhaseEnd};
 
 use crate::cli::{self, Failure, Secs, Usage};
 use crate::player::{self, Change, Outcome, Pace, Progress, Seen};
@@ -72,8 +73,12 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
         )),
         None => None,
     };
-    let mut runner = Box::new(Runner::new(profile.board.clone()));
-    runner.load(0, &mut cycle, &mut Unwired);
+    let config = Config {
+        sample_us: profile.sample_ms as u64 * 1000,
+        telemetry_us: None,
+    };
+    let mut ctl = Box::new(Controller::new(profile.board.clone(), config));
+    ctl.execute(Work::Load(&mut cycle), Arrival(0), 0, &mut Unwired);
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -89,8 +94,8 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
         std::thread::Builder::new()
             .name("timing".into())
             .spawn(move || {
-                let outcome = player::play(&mut runner, &mut washer, pace, &tx, &progress, &stop);
-                (outcome, runner)
+                let outcome = player::play(&mut ctl, &mut washer, pace, &tx, &progress, &stop);
+                (outcome, ctl)
             })
             .map_err(|e| Failure::Io(format!("cannot start the timing thread: {e}")))?
     };
@@ -132,7 +137,7 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
         update_bar(&bar, &progress, &info);
     }
     bar.finish_and_clear();
-    let (outcome, runner) = timing
+    let (outcome, ctl) = timing
         .join()
         .map_err(|_| Failure::Io("the timing thread panicked".into()))?;
     if let Some(rec) = record.as_mut()
@@ -140,7 +145,7 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     {
         record_error = Some(e);
     }
-    let fault = runner.snapshot(outcome.end_us).fault;
+    let fault = ctl.runner().snapshot(outcome.end_us).fault;
     summary(&outcome, fault.is_some(), o.pace);
     if let Some(e) = record_error {
         return Err(Failure::Io(format!("record: {e}; the cycle was stopped")));
