@@ -24,7 +24,7 @@ use crate::runner::{Notice, Outputs, Runner, Snapshot};
 
 /// Notices kept until the platform polls them. A late wake-up after a run of zero-length
 /// phases can give more; those are counted ([`Controller::lost_notices`]).
-pub const MAX_NOTICES: usize = 16;
+pub const MAX_NOTICES: usize = 8;
 
 /// The controller's periods, in µs of the runner's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

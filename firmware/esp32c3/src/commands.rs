@@ -10,12 +10,10 @@
 //!    written while a phase runs). Nothing else waits for that: a stop needs only step 3, and
 //!    a command read before a stop that got there first may not start anything.
 
-use core::cell::Cell;
 use core::fmt::Write;
 use core::ops::Range;
 
-use critical_section::Mutex as CsMutex;
-
+use tumble_core::controller::Work;
 use tumble_core::logline::first_line;
 use tumble_core::protocol::{self, Action, Op, Read};
 use tumble_core::record::{HEADER_LEN, Kind};
@@ -40,7 +38,7 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
         let (head, tail) = buf.split_at_mut(reply_at);
         let mut s = Session::new(&head[HEADROOM..], tail);
         let mut read = s.read(board);
-        let stops_seen = stops();
+        let arrival = crate::shared::arrival();
         let mut loader = match needs_loader(&read) {
             true => Some(shared.loader.lock().await),
             false => None,
@@ -56,7 +54,7 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
                 None => {
                     // At most MAX_QUERY_WALK events walked while the controller is held.
                     let c = shared.ctl.lock().await;
-                    s.answer(&q, c.runner.cycle(), board)
+                    s.answer(&q, c.controller.runner().cycle(), board)
                 }
             },
             Read::Command(cmd) => {
@@ -64,27 +62,14 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
                     let mut c = shared.ctl.lock().await;
                     let ctl = &mut *c;
                     let now = now_us();
-                    let o = match (cmd.action, loader.as_mut()) {
-                        (Action::Load { .. }, Some(l)) => {
-                            protocol::load(ctl.runner, l.spare, &mut ctl.pins, now)
-                        }
+                    let work = match (cmd.action, loader.as_mut()) {
+                        (Action::Load { .. }, Some(l)) => Work::Load(l.spare),
                         (Action::Load { .. }, None) => unreachable!("a load holds the loader"),
-                        // Read before a stop that was applied first: it may not start anything.
-                        (Action::Op(op), _) if op.moves() && stops() != stops_seen => {
-                            protocol::overtaken(ctl.runner, &mut ctl.pins, now)
-                        }
-                        (Action::Op(op), _) => protocol::apply(op, ctl.runner, &mut ctl.pins, now),
+                        (Action::Op(op), _) => Work::Op(op),
                     };
-                    if cmd.is_stop() {
-                        stopped();
-                    }
-                    // Every notice of a load is about the cycle it replaced, now the spare.
-                    let replaced = match cmd.action {
-                        Action::Load { .. } => loader.as_ref().map(|l| &*l.spare),
-                        Action::Op(_) => None,
-                    };
-                    ctl.forward_notices(replaced);
-                    o
+                    let applied = ctl.controller.execute(work, arrival, now, &mut ctl.pins);
+                    ctl.forward_notices();
+                    applied.outcome
                 };
                 WAKE.signal(());
                 s.finish(&cmd, &outcome, board)
@@ -122,20 +107,6 @@ fn needs_loader(read: &Read<'_>) -> bool {
         Read::Command(cmd) => cmd.action == Action::Op(Op::Start),
         Read::Answered(_) | Read::Query(_) => false,
     }
-}
-
-/// Stops applied since boot: a command read before the count moved was overtaken by one.
-static STOPS: CsMutex<Cell<u32>> = CsMutex::new(Cell::new(0));
-
-fn stops() -> u32 {
-    critical_section::with(|cs| STOPS.borrow(cs).get())
-}
-
-fn stopped() {
-    critical_section::with(|cs| {
-        let n = STOPS.borrow(cs);
-        n.set(n.get().wrapping_add(1));
-    });
 }
 
 /// `{"cmd":"get_memory"}`, the chip's own command: the reply after the frame, if it is one.

@@ -5,8 +5,8 @@
 //! tick. A command that changes the runner signals `WAKE` and the alarm is re-armed. No heap,
 //! no per-event timers: a 1,000,000-event phase is one deadline at a time, like a 10-event one.
 //!
-//! What the loop does at each wake-up is `tumble_fw_logic::alarm::Schedule::step`, tested on the
-//! host. Here: the clock, the lock, the watchdogs. The loop holds the controller only while it
+//! What the loop does at each wake-up is tumble-core's `Controller::handle_timeout`, tested on
+//! the host. Here: the clock, the lock, the sensors, the watchdogs. The loop holds the controller only while it
 //! applies events, and formats nothing: it hands the telemetry task a snapshot and the log the
 //! notices with their names (copies), and both are put into words in thread mode.
 
@@ -15,10 +15,10 @@ use embassy_time::{Instant, Timer};
 use esp_hal::peripherals::TIMG0;
 use esp_hal::rtc_cntl::Rwdt;
 use esp_hal::timer::timg::Wdt;
-use tumble_fw_logic::alarm::Schedule;
+use tumble_core::board::Sensors;
 
 use crate::clock::now_us;
-use crate::config::{HEARTBEAT_MAX_US, SAMPLE_US, TELEMETRY_US};
+use crate::config::HEARTBEAT_MAX_US;
 use crate::sensors::BoardSensors;
 use crate::shared::{Shared, WAKE};
 
@@ -31,7 +31,6 @@ pub struct Watchdogs {
 
 #[embassy_executor::task]
 pub async fn alarm(shared: &'static Shared, mut sensors: BoardSensors, mut dogs: Watchdogs) {
-    let mut schedule = Schedule::new(now_us(), SAMPLE_US, TELEMETRY_US);
     let mut deadline = now_us();
     loop {
         // The one alarm. A command may have moved the runner's next deadline: WAKE re-arms.
@@ -40,11 +39,15 @@ pub async fn alarm(shared: &'static Shared, mut sensors: BoardSensors, mut dogs:
             let mut c = shared.ctl.lock().await;
             let now = now_us();
             let ctl = &mut *c;
-            let step = schedule.step(now, ctl.runner, &mut ctl.pins, &mut sensors);
-            deadline = schedule.deadline(ctl.runner);
-            ctl.forward_notices(None);
+            let step = ctl.controller.handle_timeout(now, &mut ctl.pins);
+            if step.sample_due {
+                let readings = sensors.read(now);
+                ctl.controller.handle_sample(now, readings, &mut ctl.pins);
+            }
+            deadline = ctl.controller.poll_timeout();
+            ctl.forward_notices();
             // A copy of the runner's state: the telemetry task formats it without the lock.
-            step.telemetry.then(|| ctl.runner.snapshot(now))
+            step.telemetry
         };
         if let Some(s) = snapshot {
             crate::telemetry::SNAPSHOT.signal(s);

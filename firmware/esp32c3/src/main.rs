@@ -66,8 +66,8 @@ use esp_hal::uart::{Config as UartConfig, Uart};
 use esp_rtos::embassy::InterruptExecutor;
 use static_cell::StaticCell;
 use tumble_core::board::Board;
+use tumble_core::controller::{Config, Controller};
 use tumble_core::record::Kind;
-use tumble_core::runner::Runner;
 use tumble_core::sensor::PressureCurve;
 use tumble_fw_logic::pins::MaskPins;
 
@@ -80,7 +80,7 @@ use crate::shared::{Ctl, Loader, Shared};
 // The application descriptor the ESP-IDF second-stage bootloader and espflash expect.
 esp_bootloader_esp_idf::esp_app_desc!();
 
-static RUNNER: StaticCell<Runner> = StaticCell::new();
+static CONTROLLER: StaticCell<Controller> = StaticCell::new();
 static SHARED: StaticCell<Shared> = StaticCell::new();
 static CONSOLE_TX: StaticCell<console::Tx> = StaticCell::new();
 #[cfg(not(feature = "control-thread"))]
@@ -174,11 +174,15 @@ fn start(spawner: Spawner) {
         }
     );
 
-    // 5. The runner, its spare cycle storage in reclaimed RAM, and the pins.
-    let runner = RUNNER.init(Runner::new(board.clone()));
+    // 5. The controller, its spare cycle storage in reclaimed RAM, and the pins.
+    let config = Config {
+        sample_us: SAMPLE_US,
+        telemetry_us: Some(TELEMETRY_US),
+    };
+    let controller = CONTROLLER.init(Controller::new(board.clone(), config));
     let spare = memory::spare_cycle();
     let mut pins = MaskPins::new(outputs::Gpio::new(&board), &board);
-    runner.boot(now_us(), &mut pins);
+    controller.boot(now_us(), &mut pins);
 
     // 6. The stored cycle (loaded idle) and Wi-Fi credentials, before anything can run.
     let console_buf = memory::console_buffer();
@@ -195,7 +199,7 @@ fn start(spawner: Spawner) {
     };
     let mut stored_creds = None;
     if let Some(store) = store.as_mut() {
-        load_cycle(store, runner, spare, &mut pins, console_buf);
+        load_cycle(store, controller, spare, &mut pins, console_buf);
         stored_creds = match store.newest(Kind::Credentials, &mut console_buf[..]) {
             Ok((Some(payload), _)) => wifi_settings::decode(payload),
             Ok((None, _)) => None,
@@ -212,7 +216,7 @@ fn start(spawner: Spawner) {
 
     let shared: &'static Shared = SHARED.init(Shared {
         board,
-        ctl: Mutex::new(Ctl { runner, pins }),
+        ctl: Mutex::new(Ctl { controller, pins }),
         loader: Mutex::new(Loader { spare, store }),
     });
 
@@ -258,7 +262,7 @@ fn start(spawner: Spawner) {
 /// Loads the stored cycle, idle, as `tumble serve` does at start.
 fn load_cycle(
     store: &mut storage::Store,
-    runner: &mut Runner,
+    controller: &mut Controller,
     spare: &mut tumble_core::cycle::Cycle,
     pins: &mut MaskPins<outputs::Gpio>,
     buf: &mut [u8],
@@ -280,19 +284,11 @@ fn load_cycle(
         info!("store", "no stored cycle");
         return;
     };
-    match spare.parse(doc, runner.board()) {
-        Ok(_) => {
-            runner.load(now_us(), spare, pins);
-            info!(
-                "store",
-                "loaded the stored cycle ({} phases, {} events), idle",
-                runner.cycle().phases().len(),
-                runner.cycle().total_events()
-            );
-        }
-        Err(e) => warning!(
-            "store",
-            "the stored cycle is not valid ({e}); starting empty"
-        ),
-    }
+    let restored = controller.restore(doc, spare, now_us(), pins);
+    log::emit(
+        restored.level(),
+        now_us(),
+        "store",
+        format_args!("{restored}"),
+    );
 }

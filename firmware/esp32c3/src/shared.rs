@@ -1,7 +1,8 @@
 //! What the tasks share, in two locks so that nothing slow ever holds the one the control loop
 //! needs:
 //!
-//! - `ctl`: the runner and the output pins. The control loop takes it at every wake-up; a
+//! - `ctl`: tumble-core's controller (the runner and its schedule) and the output pins. The
+//!   control loop takes it at every wake-up; a
 //!   command takes it only to apply itself (bounded work: no parsing, no formatting, no flash),
 //!   the telemetry task never (it gets snapshots).
 //! - `loader`: the spare cycle a document is parsed into, and the flash store. A document and a
@@ -19,9 +20,9 @@ use embassy_sync::channel::Channel;
 use embassy_sync::mutex::Mutex;
 use embassy_sync::signal::Signal;
 use tumble_core::board::Board;
+use tumble_core::controller::{Arrival, Controller};
 use tumble_core::cycle::Cycle;
 use tumble_core::logline::Named;
-use tumble_core::runner::Runner;
 use tumble_fw_logic::pins::MaskPins;
 
 use crate::log::{self, warning};
@@ -29,7 +30,7 @@ use crate::outputs::Gpio;
 use crate::storage::Store;
 
 pub struct Ctl {
-    pub runner: &'static mut Runner,
+    pub controller: &'static mut Controller,
     pub pins: MaskPins<Gpio>,
 }
 
@@ -54,23 +55,23 @@ pub static WAKE: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 /// the order the runner gave them; the telemetry task puts them into words every 100 ms, by
 /// when a cycle of zero-length phases may have given more: those are counted, not kept.
 pub static NOTICES: Channel<CriticalSectionRawMutex, Named, LOG_NOTICES> = Channel::new();
-/// 96 bytes each.
-const LOG_NOTICES: usize = 8;
-/// Notices that found `NOTICES` full, for the log to say so.
+/// 96 bytes each; the controller keeps up to `controller::MAX_NOTICES` more.
+const LOG_NOTICES: usize = 4;
+/// Notices the controller had no room for, for the log to say so.
 static LOST: CsMutex<Cell<u32>> = CsMutex::new(Cell::new(0));
 
 impl Ctl {
-    /// Hands the notices since the last call to the log, named from `about` (the loaded cycle,
-    /// or for the notices of a reload the one it replaced). A copy of each name: nothing is
-    /// formatted while the controller is held.
-    pub fn forward_notices(&mut self, about: Option<&Cycle>) {
-        let (notices, mut lost) = self.pins.drain_notices();
-        let cycle = about.unwrap_or(self.runner.cycle());
-        for n in notices {
-            if NOTICES.try_send(Named::new(n, cycle)).is_err() {
-                lost += 1;
-            }
+    /// Hands the controller's notices to the log: copies, nothing is formatted while the
+    /// controller is held.
+    pub fn forward_notices(&mut self) {
+        // What does not fit waits in the controller's own queue for the next wake-up.
+        while !NOTICES.is_full() {
+            let Some(n) = self.controller.poll_notice() else {
+                break;
+            };
+            let _ = NOTICES.try_send(n);
         }
+        let lost = self.controller.lost_notices();
         if lost > 0 {
             critical_section::with(|cs| {
                 let l = LOST.borrow(cs);
@@ -78,6 +79,18 @@ impl Ctl {
             });
         }
     }
+}
+
+/// Frames read so far, by every transport: each command's [`Arrival`], so that one read before
+/// a stop that was applied first starts nothing.
+static ARRIVALS: CsMutex<Cell<u64>> = CsMutex::new(Cell::new(1));
+
+pub fn arrival() -> Arrival {
+    critical_section::with(|cs| {
+        let n = ARRIVALS.borrow(cs);
+        n.set(n.get() + 1);
+        Arrival(n.get())
+    })
 }
 
 /// Writes the notices waiting in `NOTICES` to the log (in thread mode).

@@ -142,7 +142,7 @@ async fn persist(shared: &Shared, creds: Credentials) -> Result<Saved, &'static 
 }
 
 async fn idle(shared: &Shared) -> bool {
-    shared.ctl.lock().await.runner.status() == Status::Idle
+    shared.ctl.lock().await.controller.runner().status() == Status::Idle
 }
 
 fn write(l: &mut Loader, creds: &Credentials) -> Result<(), &'static str> {

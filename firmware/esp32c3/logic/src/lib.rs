@@ -2,11 +2,12 @@
 //! tested on the host (`cargo test -p tumble-fw-logic --target x86_64-unknown-linux-gnu`):
 //!
 //! - [`pins`]: the runner's output changes as set/clear masks, one register write per group;
-//! - [`alarm`]: the control loop's use of the runner: one deadline, samples, telemetry;
 //! - [`session`]: one command frame through tumble-core's protocol, reply in a fixed buffer,
 //!   the document to store located in the frame so it can be sealed in place;
 //! - [`local`]: console-only commands (Wi-Fi credentials);
 //! - [`writer`]: `fmt::Write` into fixed buffers.
+//!
+//! What the control loop does at each wake-up is tumble-core's `controller::Controller`.
 //!
 //! No unsafe, no allocation, no clock: the firmware passes `now` in, as it does to the runner.
 #![no_std]
@@ -15,7 +16,6 @@
 #[cfg(test)]
 extern crate std;
 
-pub mod alarm;
 pub mod local;
 pub mod pins;
 pub mod session;

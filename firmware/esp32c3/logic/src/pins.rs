@@ -5,7 +5,7 @@
 //! written. Pins that are not the board's outputs are never touched.
 
 use tumble_core::board::{Board, Level};
-use tumble_core::runner::{Notice, Outputs};
+use tumble_core::runner::Outputs;
 
 /// Where a group of changes goes: on the chip the W1TS/W1TC registers, in tests a recorder.
 pub trait GpioWrite {
@@ -14,10 +14,6 @@ pub trait GpioWrite {
     fn write(&mut self, set: u32, clear: u32);
 }
 
-/// Notices kept between two drains. A late wake-up after a run of zero-length phases can produce
-/// more; the rest are counted and the log says how many were lost.
-pub const MAX_NOTICES: usize = 16;
-
 /// The runner's [`Outputs`] on a chip with memory-mapped set/clear registers.
 pub struct MaskPins<G> {
     gpio: G,
@@ -25,8 +21,6 @@ pub struct MaskPins<G> {
     mask: u32,
     set: u32,
     clear: u32,
-    notices: heapless::Vec<Notice, MAX_NOTICES>,
-    lost_notices: u32,
     /// Changes refused because the pin is not one of the board's outputs (a bug if ever > 0).
     stray: u32,
 }
@@ -40,8 +34,6 @@ impl<G: GpioWrite> MaskPins<G> {
             mask: output_mask(board),
             set: 0,
             clear: 0,
-            notices: heapless::Vec::new(),
-            lost_notices: 0,
             stray: 0,
         }
     }
@@ -60,12 +52,6 @@ impl<G: GpioWrite> MaskPins<G> {
 
     pub fn stray(&self) -> u32 {
         self.stray
-    }
-
-    /// The notices since the last drain, in order, and how many did not fit.
-    pub fn drain_notices(&mut self) -> (heapless::Vec<Notice, MAX_NOTICES>, u32) {
-        let lost = core::mem::take(&mut self.lost_notices);
-        (core::mem::take(&mut self.notices), lost)
     }
 }
 
@@ -104,20 +90,17 @@ impl<G: GpioWrite> Outputs for MaskPins<G> {
             self.gpio.write(set, clear);
         }
     }
-
-    fn notice(&mut self, notice: Notice) {
-        if self.notices.push(notice).is_err() {
-            self.lost_notices += 1;
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{Recorder, load};
+    use crate::testutil::{Recorder, example, load};
     use std::vec::Vec;
-    use tumble_core::runner::Runner;
+    use tumble_core::controller::{Arrival, Config, Controller, Work};
+    use tumble_core::cycle::Cycle;
+    use tumble_core::protocol::Op;
+    use tumble_core::runner::{Runner, Status};
 
     #[test]
     fn the_mask_is_the_boards_pins() {
@@ -207,21 +190,84 @@ mod tests {
         );
     }
 
-    #[test]
-    fn notices_are_kept_in_order_and_overflow_is_counted() {
-        let mut pins = MaskPins::new(Recorder::default(), &Board::washer());
-        for i in 0..(MAX_NOTICES as u64 + 3) {
-            pins.notice(Notice::CycleEnded {
-                at_us: i,
-                completed: true,
-            });
+    /// The core's controller on these pins, woken at each deadline as the control loop is, or
+    /// (`stall`) once, at that time, for the first time after the start.
+    fn play(json: &str, stall: Option<u64>) -> std::vec::Vec<(u64, u32, u32)> {
+        let board = Board::washer();
+        let config = Config {
+            sample_us: 100_000,
+            telemetry_us: Some(100_000),
+        };
+        let mut ctl = std::boxed::Box::new(Controller::new(board.clone(), config));
+        let mut pins = MaskPins::new(Timed::default(), &board);
+        let mut spare = std::boxed::Box::<Cycle>::default();
+        ctl.boot(0, &mut pins);
+        ctl.restore(json.as_bytes(), &mut spare, 0, &mut pins);
+        pins.gpio_mut().writes.clear();
+        ctl.execute(Work::Op(Op::Start), Arrival(1), 0, &mut pins);
+        while ctl.runner().status() != Status::Idle {
+            let now = stall.unwrap_or(ctl.poll_timeout());
+            pins.gpio_mut().now = now;
+            if ctl.handle_timeout(now, &mut pins).sample_due {
+                ctl.handle_sample(now, Default::default(), &mut pins);
+            }
+            if stall.is_some() {
+                break;
+            }
         }
-        let (notices, lost) = pins.drain_notices();
-        assert_eq!(notices.len(), MAX_NOTICES);
-        assert_eq!(lost, 3);
-        assert!(matches!(notices[0], Notice::CycleEnded { at_us: 0, .. }));
-        let (notices, lost) = pins.drain_notices();
-        assert!(notices.is_empty());
-        assert_eq!(lost, 0);
+        core::mem::take(&mut pins.gpio_mut().writes)
+    }
+
+    /// Records each register write with the loop's `now`.
+    #[derive(Default)]
+    struct Timed {
+        now: u64,
+        writes: Vec<(u64, u32, u32)>,
+    }
+
+    impl GpioWrite for Timed {
+        fn write(&mut self, set: u32, clear: u32) {
+            self.writes.push((self.now, set, clear));
+        }
+    }
+
+    #[test]
+    fn the_control_loop_writes_once_per_instant() {
+        for name in [
+            "original-example.json",
+            "wash-1600.json",
+            "full-featured.json",
+        ] {
+            let writes = play(&example(name), None);
+            assert!(!writes.is_empty());
+            let mut per_instant = std::collections::BTreeMap::<u64, usize>::new();
+            for (t, set, clear) in &writes {
+                assert_eq!(set & clear, 0);
+                *per_instant.entry(*t).or_default() += 1;
+            }
+            assert!(
+                per_instant.values().all(|&n| n == 1),
+                "{name}: {per_instant:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_late_wake_catches_up_in_one_write_of_the_net_change() {
+        let json = example("original-example.json");
+        let on_time = play(&json, None);
+        // Stalled until 5 s (a flash erase, say): the pins where they would be at 5 s, at once.
+        let late = play(&json, Some(5_000_000));
+        let (mut want, mut have) = (0u32, 0u32);
+        for (i, &(t, set, clear)) in on_time.iter().enumerate() {
+            if t <= 5_000_000 {
+                want = (want | set) & !clear;
+            }
+            if i == 0 {
+                have = (have | set) & !clear;
+            }
+        }
+        assert_eq!(late.len(), 2, "the start's instant, then one: {late:x?}");
+        assert_eq!(late[1], (5_000_000, want & !have, have & !want));
     }
 }

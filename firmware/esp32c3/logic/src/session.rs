@@ -187,14 +187,15 @@ impl<'f, 'r> Session<'f, 'r> {
 #[cfg(test)]
 pub fn run<O: tumble_core::runner::Outputs>(
     frame: &[u8],
-    runner: &mut tumble_core::runner::Runner,
+    ctl: &mut tumble_core::controller::Controller,
     spare: &mut Cycle,
     out: &mut O,
     now: u64,
     reply: &mut [u8],
 ) -> Done {
+    use tumble_core::controller::{Arrival, Work};
     use tumble_core::protocol::Action;
-    let board = runner.board().clone();
+    let board = ctl.board().clone();
     let mut s = Session::new(frame, reply);
     let mut read = s.read(&board);
     if let Read::Document(doc) = read {
@@ -205,14 +206,15 @@ pub fn run<O: tumble_core::runner::Outputs>(
         Read::Document(_) => unreachable!("parsed above"),
         Read::Query(q) => match s.admit(&q) {
             Some(refused) => refused,
-            None => s.answer(&q, runner.cycle(), &board),
+            None => s.answer(&q, ctl.runner().cycle(), &board),
         },
         Read::Command(cmd) => {
-            let outcome = match cmd.action {
-                Action::Load { .. } => protocol::load(runner, spare, out, now),
-                Action::Op(op) => protocol::apply(op, runner, out, now),
+            let work = match cmd.action {
+                Action::Load { .. } => Work::Load(spare),
+                Action::Op(op) => Work::Op(op),
             };
-            s.finish(&cmd, &outcome, &board)
+            let applied = ctl.execute(work, Arrival(0), now, out);
+            s.finish(&cmd, &applied.outcome, &board)
         }
     };
     s.done(handled)
@@ -284,21 +286,25 @@ mod tests {
     use crate::pins::MaskPins;
     use crate::testutil::{Recorder, example};
     use std::vec::Vec;
-    use tumble_core::runner::Runner;
+    use tumble_core::controller::{Config, Controller};
 
     struct Rig {
-        runner: Runner,
+        ctl: std::boxed::Box<Controller>,
         spare: Cycle,
         pins: MaskPins<Recorder>,
     }
 
     fn rig() -> Rig {
         let board = Board::washer();
-        let mut runner = Runner::new(board.clone());
+        let config = Config {
+            sample_us: 100_000,
+            telemetry_us: None,
+        };
+        let mut ctl = std::boxed::Box::new(Controller::new(board.clone(), config));
         let mut pins = MaskPins::new(Recorder::default(), &board);
-        runner.boot(0, &mut pins);
+        ctl.boot(0, &mut pins);
         Rig {
-            runner,
+            ctl,
             spare: Cycle::new(),
             pins,
         }
@@ -317,7 +323,7 @@ mod tests {
         let (head, tail) = buf.split_at_mut(HEADROOM + len);
         let done = run(
             &head[HEADROOM..],
-            &mut r.runner,
+            &mut r.ctl,
             &mut r.spare,
             &mut r.pins,
             now,
@@ -366,8 +372,8 @@ mod tests {
         assert_eq!(got.payload, doc.as_bytes());
         // And what was stored loads back to the same cycle.
         let mut again = Cycle::new();
-        again.parse(got.payload, r.runner.board()).unwrap();
-        assert_eq!(again.total_events(), r.runner.cycle().total_events());
+        again.parse(got.payload, r.ctl.runner().board()).unwrap();
+        assert_eq!(again.total_events(), r.ctl.runner().cycle().total_events());
     }
 
     #[test]
@@ -397,7 +403,7 @@ mod tests {
         let (done, _) = exec(&mut r, &mut buf, frame.len(), 0);
         assert!(done.ok);
         assert_eq!(done.store, None);
-        assert!(r.runner.cycle().phases().is_empty());
+        assert!(r.ctl.runner().cycle().phases().is_empty());
 
         let frame = r#"{"action":"write_json","data":{"phases":[{"components":[{"compId":"Nope","duration":5}]}]}}"#;
         let mut buf = buffer(frame);
@@ -439,7 +445,7 @@ mod tests {
         let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
         assert!(done.reply_overflow && !done.ok);
         assert!(done.store.is_some(), "the load happened: it is stored");
-        assert_eq!(r.runner.cycle().phases().len(), 3);
+        assert_eq!(r.ctl.runner().cycle().phases().len(), 3);
         let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
         assert_eq!(v["id"], "L");
         assert_eq!(v["error"]["code"], "too_large");
@@ -505,7 +511,7 @@ mod tests {
     fn hello_tells_the_chips_frame_limit() {
         let r = rig();
         let mut buf = [0u8; 1024];
-        let n = write_hello(&mut buf, r.runner.board(), "0.1.0", FRAME_MAX).unwrap();
+        let n = write_hello(&mut buf, r.ctl.runner().board(), "0.1.0", FRAME_MAX).unwrap();
         std::println!("hello: {n} bytes");
         assert!(n <= 1024 - 64, "the firmware's HELLO_MAX must hold it: {n}");
         let text = std::str::from_utf8(&buf[..n]).unwrap();
@@ -513,7 +519,7 @@ mod tests {
         assert_eq!(v["max_frame"], 6144);
         assert_eq!(v["protocols"], serde_json::json!([1, 2]));
         assert_eq!(v["outputs"].as_array().unwrap().len(), 8);
-        assert!(write_hello(&mut buf[..100], r.runner.board(), "0.1.0", FRAME_MAX).is_err());
+        assert!(write_hello(&mut buf[..100], r.ctl.runner().board(), "0.1.0", FRAME_MAX).is_err());
     }
 
     #[test]

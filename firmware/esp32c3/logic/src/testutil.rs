@@ -2,7 +2,6 @@
 
 use std::vec::Vec;
 
-use tumble_core::board::{Readings, Sensors};
 use tumble_core::cycle::Cycle;
 use tumble_core::runner::{Outputs, Runner};
 
@@ -26,20 +25,6 @@ pub fn load(runner: &mut Runner, spare: &mut Cycle, out: &mut impl Outputs, json
         .parse(json.as_bytes(), runner.board())
         .unwrap_or_else(|e| panic!("test cycle refused: {e}"));
     runner.load(0, spare, out);
-}
-
-/// Sensors that read what the test says.
-#[derive(Debug, Default, Clone)]
-pub struct FakeSensors {
-    pub readings: Readings,
-    pub reads: Vec<u64>,
-}
-
-impl Sensors for FakeSensors {
-    fn read(&mut self, now_us: u64) -> Readings {
-        self.reads.push(now_us);
-        self.readings
-    }
 }
 
 /// An example cycle from the repository.
