@@ -14,6 +14,9 @@ pub enum Denied {
     Origin,
 }
 
+/// The body of the 401 every platform answers a missing or wrong token with.
+pub const UNAUTHORIZED: &str = "401 Unauthorized: this controller needs a token (ws://HOST/ws?token=... or Authorization: Bearer ...)\n";
+
 /// What the request said.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Request<'a> {

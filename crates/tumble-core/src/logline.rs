@@ -129,6 +129,24 @@ impl fmt::Display for NoticeText<'_> {
     }
 }
 
+/// The log line of a command: who sent it, its name, the first line of its reply.
+pub struct CommandLine<'a> {
+    pub peer: &'a dyn fmt::Display,
+    /// "" when the frame was not a command.
+    pub command: &'a str,
+    pub reply: &'a str,
+}
+
+impl fmt::Display for CommandLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.command {
+            "" => "(no command)",
+            name => name,
+        };
+        write!(f, "{}: {name}: {}", self.peer, first_line(self.reply))
+    }
+}
+
 /// The first line of a reply, at most 120 characters: what the host logs for a command.
 pub fn first_line(text: &str) -> &str {
     let line = text.lines().next().unwrap_or("");

@@ -764,6 +764,29 @@ pub fn write_refusal(
     write_error(w, version, id, code, message, "")
 }
 
+/// The reply to a binary WebSocket frame: every platform takes JSON as text only.
+pub fn write_binary_refusal(frame: &[u8], w: &mut impl Write) -> fmt::Result {
+    let msg = "binary frames are not supported: send JSON as text";
+    write_refusal(frame, "invalid_request", msg, w)
+}
+
+/// The reply to a load whose document could not be stored (`why`): the cycle is loaded and
+/// runs; only the next start of the controller will not find it.
+pub fn write_store_failed(frame: &[u8], why: impl fmt::Display, w: &mut impl Write) -> fmt::Result {
+    let msg = Lazy(format_args!("cycle loaded, but storing it failed: {why}"));
+    write_refusal(frame, "store_failed", msg, w)
+}
+
+/// Why a WebSocket with every client slot taken (this many) is closed, with code 1013 ("try
+/// again later").
+pub struct TooManyClients(pub usize);
+
+impl fmt::Display for TooManyClients {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "too many clients: at most {}", self.0)
+    }
+}
+
 /// `{"type":"hello",...}`: sent on connect, so a client knows the protocols and the outputs.
 /// `max_frame` is the platform's own frame limit ([`MAX_FRAME`] on the host, less on a chip).
 pub fn write_hello(

@@ -6,16 +6,9 @@
 //! an output ON; within a group by component index, then in generation order.
 
 use crate::board::OutputId;
+pub use crate::cycle::Class;
 use crate::cycle::{Cycle, Drive, Phase};
 use crate::limits::MAX_COMPONENTS_PER_PHASE;
-
-/// The same-instant group of an event; groups fire in this order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Class {
-    Off,
-    Direction,
-    On,
-}
 
 /// One output change, at an offset from the phase start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -14,7 +14,7 @@ use core::fmt::Write;
 use core::ops::Range;
 
 use tumble_core::controller::Work;
-use tumble_core::logline::first_line;
+use tumble_core::logline::CommandLine;
 use tumble_core::protocol::{self, Action, Op, Read};
 use tumble_core::record::{HEADER_LEN, Kind};
 use tumble_fw_logic::local::{self, Local};
@@ -83,12 +83,7 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
         // As the host: the cycle is loaded, the reply says storing it failed.
         let (head, tail) = buf.split_at_mut(reply_at);
         let mut w = Truncating::new(tail);
-        let _ = protocol::write_refusal(
-            &head[HEADROOM..],
-            "store_failed",
-            format_args!("cycle loaded, but storing it failed: {why}"),
-            &mut w,
-        );
+        let _ = protocol::write_store_failed(&head[HEADROOM..], why.as_str(), &mut w);
         done.reply_len = w.len();
         done.ok = false;
         error!("store", "cannot store the cycle: {why}");
@@ -122,16 +117,16 @@ fn memory(buf: &mut [u8], reply_at: usize) -> Option<Range<usize>> {
 
 fn log_command(done: &Done, peer: &str, reply: &[u8]) {
     let reply = core::str::from_utf8(reply).unwrap_or("");
-    let name = if done.command.is_empty() {
-        "(no command)"
-    } else {
-        done.command.as_str()
+    let line = CommandLine {
+        peer: &peer,
+        command: done.command.as_str(),
+        reply,
     };
     log::emit(
         if done.ok { 'I' } else { 'W' },
         now_us(),
         "command",
-        format_args!("{peer}: {name}: {}", first_line(reply)),
+        format_args!("{line}"),
     );
 }
 

@@ -186,10 +186,7 @@ impl<'r, State> FromRequestParts<'r, State> for Access {
             Ok(()) => Ok(Access),
             Err(Denied::Token) => {
                 warning!("server", "refused a WebSocket: no valid token");
-                Err((
-                    StatusCode::UNAUTHORIZED,
-                    "401 Unauthorized: this controller needs a token (ws://HOST/ws?token=... or Authorization: Bearer ...)\n",
-                ))
+                Err((StatusCode::UNAUTHORIZED, access::UNAUTHORIZED))
             }
             Err(Denied::Origin) => {
                 warning!(
@@ -227,7 +224,12 @@ impl WebSocketCallback for Client {
                 "server",
                 "refused a WebSocket: {WS_CLIENTS} clients already"
             );
-            return tx.close(Some((1013, "too many clients: at most 4"))).await;
+            let mut reason = heapless::String::<32>::new();
+            let _ = core::fmt::write(
+                &mut reason,
+                format_args!("{}", protocol::TooManyClients(WS_CLIENTS)),
+            );
+            return tx.close(Some((1013, reason.as_str()))).await;
         };
         let clients = SLOTS.iter().filter(|m| m.try_lock().is_err()).count();
         let mut name = heapless::String::<8>::new();
@@ -340,12 +342,7 @@ async fn serve<R: Read, W: Write<Error = R::Error>>(
         if !text {
             let (head, tail) = buf.split_at_mut(HEADROOM + len);
             let mut w = Truncating::new(tail);
-            let _ = protocol::write_refusal(
-                &head[HEADROOM..],
-                "invalid_request",
-                "binary frames are not supported: send JSON as text",
-                &mut w,
-            );
+            let _ = protocol::write_binary_refusal(&head[HEADROOM..], &mut w);
             let n = w.len();
             let at = HEADROOM + len;
             tx.send_text(str::from_utf8(&buf[at..at + n]).unwrap_or(""))

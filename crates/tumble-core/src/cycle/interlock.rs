@@ -15,10 +15,10 @@
 //!    order: O(components + steps). A phase starts with both OFF and no recent Motor OFF: the
 //!    runner keeps the dead time across phase boundaries (docs/cycle-format.md).
 
+use super::Class;
 use super::{Component, Cycle, Drive, MotorConfig, Phase};
 use crate::board::{Board, OutputId};
 use crate::limits::MAX_COMPONENTS_PER_PHASE;
-use crate::timeline::Class;
 
 /// Why a phase breaks the interlock, and where (indices within the phase).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

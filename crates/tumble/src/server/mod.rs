@@ -396,11 +396,7 @@ async fn upgrade(
                 "server",
                 format_args!("{peer}: refused, no valid token"),
             );
-            return (
-                StatusCode::UNAUTHORIZED,
-                "401 Unauthorized: this controller needs a token (ws://HOST/ws?token=... or Authorization: Bearer ...)\n",
-            )
-                .into_response();
+            return (StatusCode::UNAUTHORIZED, access::UNAUTHORIZED).into_response();
         }
         Err(Denied::Origin) => {
             let origin = request.origin.unwrap_or("");
@@ -441,7 +437,7 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
             "server",
             format_args!("{peer}: refused, {} clients already", app.max_clients),
         );
-        let reason = format!("too many clients: at most {}", app.max_clients);
+        let reason = protocol::TooManyClients(app.max_clients).to_string();
         let _ = socket.send(close(1013, &reason)).await;
         return;
     }
@@ -468,7 +464,7 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
                 }
                 Some(Ok(Message::Binary(frame))) => {
                     let mut reply = String::new();
-                    let _ = protocol::write_refusal(&frame, "invalid_request", "binary frames are not supported: send JSON as text", &mut reply);
+                    let _ = protocol::write_binary_refusal(&frame, &mut reply);
                     if send(&mut socket, reply).await.is_err() {
                         break;
                     }
@@ -571,15 +567,15 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
             }
         },
     };
-    let name = if handled.command.is_empty() {
-        "(no command)"
-    } else {
-        handled.command
+    let line = logline::CommandLine {
+        peer,
+        command: handled.command,
+        reply: &reply,
     };
     log::now(
         if handled.ok { 'I' } else { 'W' },
         "command",
-        format_args!("{peer}: {name}: {}", logline::first_line(&reply)),
+        format_args!("{line}"),
     );
     reply
 }
@@ -642,12 +638,7 @@ fn store(app: &App, seq: u64, doc: &[u8], frame: &[u8], reply: String) -> String
         Err(e) => {
             log::now('E', "store", format_args!("cannot store the cycle: {e}"));
             let mut refusal = String::new();
-            let _ = protocol::write_refusal(
-                frame,
-                "store_failed",
-                format_args!("cycle loaded, but storing it failed: {e}"),
-                &mut refusal,
-            );
+            let _ = protocol::write_store_failed(frame, e, &mut refusal);
             refusal
         }
     }

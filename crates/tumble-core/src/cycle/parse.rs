@@ -1,0 +1,529 @@
+//! Reading a document into a [`Cycle`], key by key, with the JSON path of every refusal.
+
+use core::fmt::{self, Write};
+
+use super::*;
+use crate::json::{Kind, NotUnsigned, Str};
+
+pub(super) type Result<T, E = CycleError> = core::result::Result<T, E>;
+
+pub(super) struct Parser<'a, 'b> {
+    pub(super) r: Reader<'a>,
+    pub(super) path: Path,
+    pub(super) board: &'b Board,
+    pub(super) cycle: &'b mut Cycle,
+    pub(super) report: &'b mut Report,
+}
+
+/// How a number is described in "expected ..." messages.
+const MS: &str = "a whole number of milliseconds >= 0";
+
+/// A value as "got ..." shows it.
+enum Got<'a> {
+    Kind(Kind),
+    Number(&'a str),
+    Text(Str<'a>),
+}
+
+impl fmt::Display for Got<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Got::Kind(k) => f.write_str(k.noun()),
+            Got::Number(n) => f.write_str(n),
+            Got::Text(s) => write!(f, "the string {}", json::Quoted(s)),
+        }
+    }
+}
+
+impl<'a> Parser<'a, '_> {
+    pub(super) fn fail<T>(&self, args: fmt::Arguments<'_>) -> Result<T> {
+        Err(CycleError {
+            path: self.path.clone(),
+            message: Message::from_fmt(args),
+        })
+    }
+
+    pub(super) fn warn(&mut self, args: fmt::Arguments<'_>) {
+        self.report.warn(&self.path, args);
+    }
+
+    /// Appends `.key` to the path; returns the length to truncate back to.
+    pub(super) fn push_key(&mut self, key: impl fmt::Display) -> usize {
+        let mark = self.path.len();
+        if mark > 0 {
+            let _ = self.path.write_char('.');
+        }
+        let _ = write!(self.path, "{key}");
+        mark
+    }
+
+    pub(super) fn push_index(&mut self, i: usize) -> usize {
+        let mark = self.path.len();
+        let _ = write!(self.path, "[{i}]");
+        mark
+    }
+
+    /// What the next value is, for a "got ..." message; consumes it.
+    fn got(&mut self) -> Result<Got<'a>> {
+        Ok(match self.r.peek()? {
+            Kind::Number => Got::Number(self.r.number()?.text()),
+            Kind::String => Got::Text(self.r.string()?),
+            other => Got::Kind(other),
+        })
+    }
+
+    fn expected<T>(&mut self, what: &str) -> Result<T> {
+        let got = self.got()?;
+        self.fail(format_args!("expected {what}, got {got}"))
+    }
+
+    /// Walks an object's members. `fields` are the known keys; `read` gets the index of a
+    /// known key whose value is not null (null means "absent", as it did in the original).
+    /// Unknown keys, duplicates and differently-cased keys are accepted with a warning.
+    fn members(
+        &mut self,
+        what: &str,
+        fields: &[&'static str],
+        mut read: impl FnMut(&mut Self, usize) -> Result<()>,
+    ) -> Result<()> {
+        if self.r.peek()? != Kind::Object {
+            return self.expected(what);
+        }
+        let mut m = self.r.object()?;
+        let mut seen = 0u32;
+        while let Some(key) = self.r.next_key(&mut m)? {
+            let known = fields.iter().position(|f| key.eq_ignore_ascii_case(f));
+            let mark = match known {
+                Some(i) => self.push_key(fields[i]),
+                None => self.push_key(key),
+            };
+            match known {
+                None => {
+                    self.warn(format_args!("unknown key, ignored"));
+                    self.r.skip_value()?;
+                }
+                Some(i) if seen & (1 << i) != 0 => {
+                    self.warn(format_args!("duplicate key, ignored: the first one counts"));
+                    self.r.skip_value()?;
+                }
+                Some(i) => {
+                    seen |= 1 << i;
+                    if !key.eq_exact(fields[i]) {
+                        self.warn(format_args!("key written as {}", json::Quoted(key)));
+                    }
+                    if self.r.peek()? == Kind::Null {
+                        self.r.null()?;
+                    } else {
+                        read(self, i)?;
+                    }
+                }
+            }
+            self.path.truncate(mark);
+        }
+        Ok(())
+    }
+
+    /// Walks an array's items, at most `max` of them (`too_many` says why when there are more).
+    fn items(
+        &mut self,
+        max: usize,
+        too_many: fmt::Arguments<'_>,
+        mut read: impl FnMut(&mut Self, usize) -> Result<()>,
+    ) -> Result<usize> {
+        if self.r.peek()? != Kind::Array {
+            return self.expected("an array");
+        }
+        let mut items = self.r.array()?;
+        let mut n = 0;
+        while self.r.next_item(&mut items)? {
+            let mark = self.push_index(n);
+            if n == max {
+                return self.fail(too_many);
+            }
+            read(self, n)?;
+            self.path.truncate(mark);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    fn unsigned(&mut self, what: &str, min: u64, max: u64) -> Result<u64> {
+        if self.r.peek()? != Kind::Number {
+            return self.expected(what);
+        }
+        let n = self.r.number()?;
+        match n.as_unsigned(max) {
+            Ok(v) if v >= min => Ok(v),
+            Ok(_) => self.fail(format_args!("expected {what}, got {}", n.text())),
+            Err(why) => {
+                let why = match why {
+                    NotUnsigned::Negative => "negative",
+                    NotUnsigned::Fractional => "not a whole number",
+                    NotUnsigned::TooLarge => "larger than",
+                };
+                let limit = if why == "larger than" {
+                    Bounded::<24>::from_fmt(format_args!(" {max}"))
+                } else {
+                    Bounded::new()
+                };
+                self.fail(format_args!(
+                    "expected {what}, got {} ({why}{limit})",
+                    n.text()
+                ))
+            }
+        }
+    }
+
+    fn ms(&mut self) -> Result<u32> {
+        Ok(self.unsigned(MS, 0, u32::MAX as u64)? as u32)
+    }
+
+    fn boolean(&mut self) -> Result<bool> {
+        if self.r.peek()? != Kind::Bool {
+            return self.expected("true or false");
+        }
+        Ok(self.r.boolean()?)
+    }
+
+    fn string(&mut self, what: &str) -> Result<Str<'a>> {
+        if self.r.peek()? != Kind::String {
+            return self.expected(what);
+        }
+        Ok(self.r.string()?)
+    }
+
+    /// A display string, kept in the text pool.
+    fn text(&mut self) -> Result<TextRef> {
+        let s = self.string("a string")?;
+        let len = s.len_utf8();
+        if len > MAX_TEXT {
+            return self.fail(format_args!(
+                "string of {len} bytes is longer than the limit of {MAX_TEXT}"
+            ));
+        }
+        let pool = &mut self.cycle.text;
+        let start = pool.len();
+        if s.chars().try_for_each(|c| pool.push(c)).is_err() {
+            return self.fail(format_args!(
+                "the cycle's strings exceed {TEXT_POOL} bytes in all"
+            ));
+        }
+        Ok(TextRef {
+            start: start as u16,
+            len: len as u8,
+        })
+    }
+
+    pub(super) fn document(&mut self) -> Result<()> {
+        let mut has_phases = false;
+        self.members("an object with a \"phases\" array", &["phases"], |p, _| {
+            has_phases = true;
+            p.items(
+                MAX_PHASES,
+                format_args!("too many phases: at most {MAX_PHASES}"),
+                |p, _| p.phase(),
+            )
+            .map(drop)
+        })?;
+        if !has_phases {
+            self.push_key("phases");
+            return self.fail(format_args!("missing: a cycle needs a \"phases\" array"));
+        }
+        if self.cycle.phases.is_empty() {
+            self.push_key("phases");
+            self.warn(format_args!("no phases: there is nothing to run"));
+        }
+        Ok(())
+    }
+
+    fn phase(&mut self) -> Result<()> {
+        let first_component = self.cycle.components.len() as u16;
+        let mut phase = Phase {
+            id: TextRef::default(),
+            name: TextRef::default(),
+            color: TextRef::default(),
+            start_ms: 0,
+            trigger: None,
+            first_component,
+            components: 0,
+            duration_ms: 0,
+            events: 0,
+        };
+        const FIELDS: &[&str] = &[
+            "id",
+            "name",
+            "color",
+            "startTime",
+            "components",
+            "sensorTrigger",
+        ];
+        self.members("a phase object", FIELDS, |p, field| {
+            match field {
+                0 => phase.id = p.text()?,
+                1 => phase.name = p.text()?,
+                2 => phase.color = p.text()?,
+                3 => phase.start_ms = p.ms()?,
+                4 => {
+                    let n = p.items(
+                        MAX_COMPONENTS_PER_PHASE,
+                        format_args!(
+                            "too many components in one phase: at most {MAX_COMPONENTS_PER_PHASE}"
+                        ),
+                        |p, _| p.component(),
+                    )?;
+                    phase.components = n as u8;
+                }
+                _ => phase.trigger = Some(p.trigger()?),
+            }
+            Ok(())
+        })?;
+        self.finish_phase(&mut phase)?;
+        // Capacity: MAX_PHASES is enforced by `items`.
+        let _ = self.cycle.phases.push(phase);
+        Ok(())
+    }
+
+    fn component(&mut self) -> Result<()> {
+        let mut c = Component {
+            id: TextRef::default(),
+            label: TextRef::default(),
+            start_ms: 0,
+            duration_ms: 0,
+            drive: Drive::Output(self.board.motor()),
+            last_event_ms: None,
+        };
+        let mut comp_id: Option<Str<'a>> = None;
+        let mut motor = None;
+        const FIELDS: &[&str] = &["id", "label", "compId", "start", "duration", "motorConfig"];
+        self.members("a component object", FIELDS, |p, field| {
+            match field {
+                0 => c.id = p.text()?,
+                1 => c.label = p.text()?,
+                2 => comp_id = Some(p.string("a string")?),
+                3 => c.start_ms = p.ms()?,
+                4 => c.duration_ms = p.ms()?,
+                _ => motor = Some(p.motor_config()?),
+            }
+            Ok(())
+        })?;
+        let output = comp_id.map(|s| {
+            let mut name = heapless::String::<MAX_TEXT>::new();
+            let fits = s.chars().try_for_each(|ch| name.push(ch)).is_ok();
+            (fits.then(|| self.board.find(&name)).flatten(), s)
+        });
+        c.drive = match (motor, output) {
+            (Some(m), found) => {
+                if found.is_some_and(|(id, _)| id != Some(self.board.motor())) {
+                    let mark = self.push_key("compId");
+                    self.warn(format_args!(
+                        "ignored: a motorConfig always drives {} and {}",
+                        crate::board::MOTOR,
+                        crate::board::MOTOR_DIRECTION
+                    ));
+                    self.path.truncate(mark);
+                }
+                Drive::Motor(m)
+            }
+            (None, Some((Some(id), _))) => Drive::Output(id),
+            (None, Some((None, name))) => {
+                self.push_key("compId");
+                return self.fail(format_args!(
+                    "unknown output {} (known: {})",
+                    json::Quoted(name),
+                    self.board.names()
+                ));
+            }
+            (None, None) => {
+                self.push_key("compId");
+                return self.fail(format_args!(
+                    "missing: a component without a motorConfig needs the output it switches (known: {})",
+                    self.board.names()
+                ));
+            }
+        };
+        // Capacity: MAX_COMPONENTS = MAX_PHASES * MAX_COMPONENTS_PER_PHASE, both enforced.
+        let _ = self.cycle.components.push(c);
+        Ok(())
+    }
+
+    fn motor_config(&mut self) -> Result<MotorConfig> {
+        let mut m = MotorConfig {
+            first_step: self.cycle.step_times.len() as u16,
+            steps: 0,
+            repeat: 1,
+            running_style: TextRef::default(),
+        };
+        let mut has_pattern = false;
+        const FIELDS: &[&str] = &["repeatTimes", "pattern", "runningStyle"];
+        self.members("a motorConfig object", FIELDS, |p, field| {
+            match field {
+                0 => m.repeat = p.unsigned("a whole number >= 1", 1, u32::MAX as u64)? as u32,
+                1 => {
+                    has_pattern = true;
+                    let first = m.first_step as usize;
+                    let room = MAX_STEPS - first;
+                    let n = p.items(
+                        room,
+                        format_args!(
+                            "too many pattern steps: a cycle holds at most {MAX_STEPS} in all"
+                        ),
+                        |p, i| p.step(first + i),
+                    )?;
+                    if n == 0 {
+                        return p.fail(format_args!(
+                            "empty pattern: a motor needs at least one step"
+                        ));
+                    }
+                    m.steps = n as u16;
+                }
+                _ => m.running_style = p.text()?,
+            }
+            Ok(())
+        })?;
+        if !has_pattern {
+            self.push_key("pattern");
+            return self.fail(format_args!(
+                "missing: a motorConfig needs a pattern of at least one step"
+            ));
+        }
+        Ok(m)
+    }
+
+    fn step(&mut self, index: usize) -> Result<()> {
+        let (mut step_ms, mut pause_ms, mut dir) = (1000, 0, Direction::Cw);
+        const FIELDS: &[&str] = &["stepTime", "pauseTime", "direction"];
+        self.members("a pattern step object", FIELDS, |p, field| {
+            match field {
+                0 => {
+                    step_ms =
+                        p.unsigned("a whole number of milliseconds >= 1", 1, u32::MAX as u64)?
+                            as u32
+                }
+                1 => pause_ms = p.ms()?,
+                _ => {
+                    let s = p.string("\"cw\" or \"ccw\"")?;
+                    dir = if s.eq_ignore_ascii_case("cw") {
+                        Direction::Cw
+                    } else if s.eq_ignore_ascii_case("ccw") {
+                        Direction::Ccw
+                    } else {
+                        return p.fail(format_args!(
+                            "unknown direction {} (known: cw, ccw)",
+                            json::Quoted(s)
+                        ));
+                    };
+                }
+            }
+            Ok(())
+        })?;
+        // Capacity: `items` stops at MAX_STEPS.
+        let _ = self.cycle.step_times.push((step_ms, pause_ms));
+        if dir == Direction::Ccw {
+            self.cycle.ccw[index / 32] |= 1 << (index % 32);
+        }
+        Ok(())
+    }
+
+    fn trigger(&mut self) -> Result<Trigger> {
+        let mut t = Trigger {
+            sensor: Sensor::Rpm,
+            threshold: 0,
+            above: true,
+            cooldown_ms: DEFAULT_COOLDOWN_MS,
+            mode: TriggerMode::EndEarly,
+            pin_number: None,
+        };
+        let mut wait = false;
+        let mut timeout = None;
+        const FIELDS: &[&str] = &[
+            "type",
+            "threshold",
+            "triggerAbove",
+            "cooldownMs",
+            "mode",
+            "timeoutMs",
+            "pinNumber",
+        ];
+        self.members("a sensorTrigger object", FIELDS, |p, field| {
+            match field {
+                0 => {
+                    let s = p.string("\"RPM\" or \"Pressure\"")?;
+                    t.sensor = if s.eq_ignore_ascii_case("rpm") {
+                        Sensor::Rpm
+                    } else if s.eq_ignore_ascii_case("pressure") {
+                        Sensor::Pressure
+                    } else {
+                        return p.fail(format_args!(
+                            "unknown sensor type {} (known: RPM, Pressure)",
+                            json::Quoted(s)
+                        ));
+                    };
+                }
+                1 => t.threshold = p.threshold()?,
+                2 => t.above = p.boolean()?,
+                3 => t.cooldown_ms = p.ms()?,
+                4 => {
+                    let s = p.string("\"end\" or \"wait\"")?;
+                    wait = if s.eq_ignore_ascii_case("wait") {
+                        true
+                    } else if s.eq_ignore_ascii_case("end") {
+                        false
+                    } else {
+                        return p.fail(format_args!(
+                            "unknown mode {} (known: end, wait)",
+                            json::Quoted(s)
+                        ));
+                    };
+                }
+                5 => timeout = Some((p.ms()?, p.path.clone())),
+                _ => {
+                    t.pin_number =
+                        Some(p.unsigned("a whole number >= 0", 0, u32::MAX as u64)? as u32)
+                }
+            }
+            Ok(())
+        })?;
+        match (wait, timeout) {
+            (true, Some((timeout_ms, _))) => t.mode = TriggerMode::Wait { timeout_ms },
+            (true, None) => {
+                self.push_key("timeoutMs");
+                return self.fail(format_args!(
+                    "missing: \"mode\": \"wait\" needs a timeout in milliseconds"
+                ));
+            }
+            (false, Some((_, path))) => self.report.warn(
+                &path,
+                format_args!("ignored: a timeout applies only with \"mode\": \"wait\""),
+            ),
+            (false, None) => {}
+        }
+        Ok(t)
+    }
+
+    /// Sensor units, not time: a fraction is truncated as the original did, with a warning.
+    fn threshold(&mut self) -> Result<u32> {
+        if self.r.peek()? != Kind::Number {
+            return self.expected("a number >= 0");
+        }
+        let n = self.r.number()?;
+        match n.truncated(u32::MAX as u64) {
+            Ok((v, false)) => Ok(v as u32),
+            Ok((v, true)) => {
+                self.warn(format_args!(
+                    "{} is compared as {v}: readings and thresholds are whole numbers",
+                    n.text()
+                ));
+                Ok(v as u32)
+            }
+            Err(NotUnsigned::Negative) => self.fail(format_args!(
+                "expected a number >= 0, got {} (negative)",
+                n.text()
+            )),
+            Err(_) => self.fail(format_args!(
+                "expected a number >= 0, got {} (larger than {})",
+                n.text(),
+                u32::MAX
+            )),
+        }
+    }
+}

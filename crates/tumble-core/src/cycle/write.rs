@@ -1,0 +1,162 @@
+//! Writing a cycle back: the canonical document, its summary, errors as JSON.
+
+use core::fmt::{self, Write};
+
+use super::*;
+
+/// Microseconds shown as milliseconds, with a fraction only when there is one.
+pub struct Millis(pub u64);
+
+impl fmt::Display for Millis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (ms, us) = (self.0 / 1000, self.0 % 1000);
+        if us == 0 {
+            write!(f, "{ms}")
+        } else {
+            write!(f, "{ms}.{us:03}")
+        }
+    }
+}
+
+impl Cycle {
+    /// Writes the cycle as a canonical document that reads back to the same cycle: every key
+    /// spelled out, outputs by their board name, UI-only keys kept.
+    pub fn write_json(&self, board: &Board, w: &mut impl Write) -> fmt::Result {
+        w.write_str("{\"phases\":[")?;
+        for (i, p) in self.phases.iter().enumerate() {
+            if i > 0 {
+                w.write_char(',')?;
+            }
+            self.write_phase(p, board, w)?;
+        }
+        w.write_str("]}")
+    }
+
+    fn write_text(&self, w: &mut impl Write, key: &str, t: TextRef) -> fmt::Result {
+        write!(w, "\"{key}\":")?;
+        json::write_str(w, self.text(t))
+    }
+
+    fn write_phase(&self, p: &Phase, board: &Board, w: &mut impl Write) -> fmt::Result {
+        w.write_char('{')?;
+        self.write_text(w, "id", p.id)?;
+        w.write_char(',')?;
+        self.write_text(w, "name", p.name)?;
+        w.write_char(',')?;
+        self.write_text(w, "color", p.color)?;
+        write!(w, ",\"startTime\":{},\"components\":[", p.start_ms)?;
+        for (i, c) in self.phase_components(p).iter().enumerate() {
+            if i > 0 {
+                w.write_char(',')?;
+            }
+            w.write_char('{')?;
+            self.write_text(w, "id", c.id)?;
+            w.write_char(',')?;
+            self.write_text(w, "label", c.label)?;
+            let output = match c.drive {
+                Drive::Output(o) => o,
+                Drive::Motor(_) => board.motor(),
+            };
+            w.write_str(",\"compId\":")?;
+            json::write_str(w, &board.output(output).name)?;
+            write!(
+                w,
+                ",\"start\":{},\"duration\":{}",
+                c.start_ms, c.duration_ms
+            )?;
+            if let Drive::Motor(m) = c.drive {
+                write!(w, ",\"motorConfig\":{{\"repeatTimes\":{},", m.repeat)?;
+                self.write_text(w, "runningStyle", m.running_style)?;
+                w.write_str(",\"pattern\":[")?;
+                for (k, i) in m.step_range().enumerate() {
+                    let s = self.step(i);
+                    if k > 0 {
+                        w.write_char(',')?;
+                    }
+                    write!(
+                        w,
+                        "{{\"stepTime\":{},\"pauseTime\":{},\"direction\":\"{}\"}}",
+                        s.step_ms,
+                        s.pause_ms,
+                        s.direction.name()
+                    )?;
+                }
+                w.write_str("]}")?;
+            }
+            w.write_char('}')?;
+        }
+        w.write_char(']')?;
+        if let Some(t) = p.trigger {
+            write!(
+                w,
+                ",\"sensorTrigger\":{{\"type\":\"{}\",\"threshold\":{},\"triggerAbove\":{},\"cooldownMs\":{}",
+                t.sensor.name(),
+                t.threshold,
+                t.above,
+                t.cooldown_ms
+            )?;
+            match t.mode {
+                TriggerMode::EndEarly => w.write_str(",\"mode\":\"end\"")?,
+                TriggerMode::Wait { timeout_ms } => {
+                    write!(w, ",\"mode\":\"wait\",\"timeoutMs\":{timeout_ms}")?
+                }
+            }
+            if let Some(pin) = t.pin_number {
+                write!(w, ",\"pinNumber\":{pin}")?;
+            }
+            w.write_char('}')?;
+        }
+        w.write_char('}')
+    }
+
+    /// The summary fields `tumble check --json` and the protocol's validate_cycle share, without
+    /// the enclosing braces: `"phases":[...],"events":N,"duration_ms":D,"warnings":[...]`.
+    pub fn write_summary(&self, report: &Report, w: &mut impl Write) -> fmt::Result {
+        w.write_str("\"phases\":[")?;
+        for (i, p) in self.phases.iter().enumerate() {
+            if i > 0 {
+                w.write_char(',')?;
+            }
+            write!(w, "{{\"index\":{i},\"id\":")?;
+            json::write_str(w, self.text(p.id))?;
+            write!(
+                w,
+                ",\"events\":{},\"duration_ms\":{}}}",
+                p.events, p.duration_ms
+            )?;
+        }
+        write!(
+            w,
+            "],\"events\":{},\"duration_ms\":{},\"warnings\":[",
+            self.total_events(),
+            self.duration_ms()
+        )?;
+        for (i, warning) in report.warnings.iter().enumerate() {
+            if i > 0 {
+                w.write_char(',')?;
+            }
+            write_path_message(w, warning.path.as_str(), warning.message.as_str())?;
+        }
+        w.write_char(']')?;
+        // Only when some were not kept: the usual summary has exactly the documented keys.
+        if report.more_warnings > 0 {
+            write!(w, ",\"more_warnings\":{}", report.more_warnings)?;
+        }
+        Ok(())
+    }
+}
+
+impl CycleError {
+    /// `{"path":"...","message":"..."}`.
+    pub fn write_json(&self, w: &mut impl Write) -> fmt::Result {
+        write_path_message(w, self.path.as_str(), self.message.as_str())
+    }
+}
+
+fn write_path_message(w: &mut impl Write, path: &str, message: &str) -> fmt::Result {
+    w.write_str("{\"path\":")?;
+    json::write_str(w, path)?;
+    w.write_str(",\"message\":")?;
+    json::write_str(w, message)?;
+    w.write_char('}')
+}
