@@ -22,8 +22,12 @@ pub const UNAUTHORIZED: &str = "401 Unauthorized: this controller needs a token 
 pub struct Request<'a> {
     /// The URL query, without `?`, still URL-encoded.
     pub query: Option<&'a str>,
+    /// The `Authorization` header, if sent: `Bearer T` carries the token.
     pub authorization: Option<&'a str>,
+    /// The `Origin` header: browsers send it, scripts usually do not (and are let through).
     pub origin: Option<&'a str>,
+    /// The `Host` header, port included: an Origin with the same host passes when it is an
+    /// address (see [`host_is_address`]) or a token is required.
     pub host: Option<&'a str>,
 }
 

@@ -10,6 +10,7 @@ pub const MAX_NAME: usize = 32;
 /// Aliases per output.
 pub const MAX_ALIASES: usize = 2;
 
+/// An output's name or alias, as a component's compId names it (at most [`MAX_NAME`] bytes).
 pub type Name = heapless::String<MAX_NAME>;
 
 /// An output of the board, by its index in the profile.
@@ -17,6 +18,7 @@ pub type Name = heapless::String<MAX_NAME>;
 pub struct OutputId(u8);
 
 impl OutputId {
+    /// Its position in the profile: the index into per-output arrays (levels, telemetry).
     pub fn index(self) -> usize {
         self.0 as usize
     }
@@ -29,34 +31,44 @@ impl OutputId {
 /// An electrical level on a pin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Level {
+    /// The pin driven to 0 (the load ON on an active-low relay board).
     Low = 0,
+    /// The pin driven to 1 (the load OFF on an active-low relay board).
     High = 1,
 }
 
 impl Level {
+    /// 0 or 1, as a GPIO driver and the telemetry levels take it.
     pub fn as_u8(self) -> u8 {
         self as u8
     }
 
+    /// High for true: a raw pin level, not ON/OFF (for that, see [`OutputDef::level`]).
     pub fn from_bool(high: bool) -> Self {
         if high { Level::High } else { Level::Low }
     }
 }
 
+/// One output of a board profile: the names cycles use for it, its pin and its active level.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputDef {
+    /// What a component's compId calls it, e.g. "Cold Valve"; case is ignored when matching.
     pub name: Name,
+    /// Other names it answers to (e.g. "Softener Valve" for "Soft Valve"), matched like `name`.
     pub aliases: heapless::Vec<Name, MAX_ALIASES>,
+    /// GPIO number on the chip that drives its relay; no two outputs share one.
     pub pin: u8,
     /// True when level 0 switches the load on (relay boards usually are).
     pub active_low: bool,
 }
 
 impl OutputDef {
+    /// The pin level that switches the load ON (`on`) or OFF, given its active level.
     pub fn level(&self, on: bool) -> Level {
         Level::from_bool(on != self.active_low)
     }
 
+    /// Whether the pin at `level` has the load ON.
     pub fn is_on(&self, level: Level) -> bool {
         (level == Level::High) != self.active_low
     }
@@ -72,10 +84,15 @@ impl OutputDef {
 /// Why a profile cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoardError {
+    /// More than [`MAX_OUTPUTS`] outputs.
     TooManyOutputs,
+    /// A name or alias is longer than [`MAX_NAME`] bytes.
     NameTooLong,
+    /// Two outputs answer to this name (aliases count, case is ignored).
     DuplicateName(Name),
+    /// Two outputs are wired to this GPIO.
     DuplicatePin(u8),
+    /// No output answers to this name, which every board needs ([`MOTOR`], [`MOTOR_DIRECTION`]).
     MissingOutput(&'static str),
     /// One output answers to both "Motor" and "Motor Direction".
     MotorIsDirection,
@@ -105,7 +122,6 @@ pub struct Board {
     reverse_dead_time_ms: u32,
 }
 
-/// The motor outputs every board needs, by name: motor patterns drive them.
 /// The default board's reverse dead time: the Motor is OFF for at least this long before Motor
 /// Direction turns, so the direction relay never switches under load. 100 ms covers a relay's or
 /// a contactor's release (5 to 30 ms) and the arc and the motor's back-EMF after it, with margin,
@@ -113,7 +129,11 @@ pub struct Board {
 /// its own (`reverse_dead_time_ms`, 0 for none, as the original firmware had).
 pub const DEFAULT_REVERSE_DEAD_TIME_MS: u32 = 100;
 
+/// The motor outputs every board needs, by name: motor patterns drive them. This one switches
+/// the drum motor's power.
 pub const MOTOR: &str = "Motor";
+/// The relay that picks the drum's turning direction (ON is CW); it may only turn while the
+/// Motor is OFF, and after the reverse dead time.
 pub const MOTOR_DIRECTION: &str = "Motor Direction";
 
 impl Board {
@@ -180,6 +200,7 @@ impl Board {
         Board::new(outputs, DEFAULT_REVERSE_DEAD_TIME_MS).expect("the default board is valid")
     }
 
+    /// Every output with its id, in profile order (the order telemetry lists levels in).
     pub fn outputs(&self) -> impl ExactSizeIterator<Item = (OutputId, &OutputDef)> {
         self.outputs
             .iter()
@@ -187,14 +208,17 @@ impl Board {
             .map(|(i, o)| (OutputId(i as u8), o))
     }
 
+    /// The definition of output `id`; an id from another, larger board panics.
     pub fn output(&self, id: OutputId) -> &OutputDef {
         &self.outputs[id.index()]
     }
 
+    /// Number of outputs in the profile.
     pub fn len(&self) -> usize {
         self.outputs.len()
     }
 
+    /// Never true for a validated board: it has at least Motor and Motor Direction.
     pub fn is_empty(&self) -> bool {
         self.outputs.is_empty()
     }
@@ -207,6 +231,7 @@ impl Board {
             .map(|i| OutputId(i as u8))
     }
 
+    /// The output wired to GPIO `pin`, if any.
     pub fn by_pin(&self, pin: u8) -> Option<OutputId> {
         self.outputs
             .iter()
@@ -214,10 +239,12 @@ impl Board {
             .map(|i| OutputId(i as u8))
     }
 
+    /// The output answering to [`MOTOR`]: motor patterns switch it ON for each step.
     pub fn motor(&self) -> OutputId {
         self.motor
     }
 
+    /// The output answering to [`MOTOR_DIRECTION`]: motor patterns set it before each step.
     pub fn direction(&self) -> OutputId {
         self.direction
     }
@@ -260,6 +287,7 @@ pub struct Readings {
 /// The platform's sensors. A platform samples them (every 100 ms, say) and hands the readings to
 /// the runner; the runner never reads hardware itself.
 pub trait Sensors {
+    /// Samples every sensor; `now_us` is the platform's monotonic time (µs), as RPM needs it.
     fn read(&mut self, now_us: u64) -> Readings;
 }
 

@@ -14,9 +14,15 @@
 pub enum Event {
     /// `buf[..len]` holds a complete line, without its line end. It stays there until the next
     /// `feed`, which starts the next line.
-    Line { len: usize },
+    Line {
+        /// Bytes of the line in `buf`.
+        len: usize,
+    },
     /// A line of `len` bytes (without its line end) did not fit the buffer and was dropped.
-    TooLong { len: usize },
+    TooLong {
+        /// The whole line's length, dropped bytes included (after backspaces).
+        len: usize,
+    },
 }
 
 /// Assembles lines in a caller-supplied buffer. Pass the same buffer to every `feed`.
@@ -31,6 +37,7 @@ pub struct LineFramer {
 }
 
 impl LineFramer {
+    /// A framer with no line in progress.
     pub const fn new() -> Self {
         LineFramer {
             len: 0,

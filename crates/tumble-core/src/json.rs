@@ -14,20 +14,33 @@ pub const MAX_DEPTH: usize = 32;
 /// What went wrong, and where (byte offset into the document).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SyntaxError {
+    /// Byte offset into the document where reading stopped (a string's start for bad UTF-8,
+    /// a number's start for a malformed one).
     pub offset: usize,
+    /// What was wrong there.
     pub kind: SyntaxKind,
 }
 
+/// Why a document is not JSON (or nests too deep to be read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyntaxKind {
+    /// The document ended inside a value.
     UnexpectedEnd,
+    /// This byte cannot start a value.
     Unexpected(u8),
+    /// Something else had to come here: a bracket, `:`, `,`, a string key or a literal.
     Expected(&'static str),
+    /// An escape JSON does not define, or a UTF-16 surrogate without its pair.
     BadEscape,
+    /// A string's bytes are not valid UTF-8.
     BadUtf8,
+    /// An unescaped control character (below 0x20) in a string.
     ControlInString,
+    /// Not JSON's number grammar: a leading zero, or `-`, `.` or an exponent without digits.
     BadNumber,
+    /// Arrays and objects nested deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// More than whitespace after the document's one value.
     TrailingData,
 }
 
@@ -54,11 +67,17 @@ impl fmt::Display for SyntaxError {
 /// The type of the next value, as seen from its first byte.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// `{`: read it with [`Reader::object`].
     Object,
+    /// `[`: read it with [`Reader::array`].
     Array,
+    /// `"`: read it with [`Reader::string`].
     String,
+    /// `-` or a digit: read it with [`Reader::number`].
     Number,
+    /// `true` or `false`: read it with [`Reader::boolean`].
     Bool,
+    /// `null`: read it with [`Reader::null`].
     Null,
 }
 
@@ -105,6 +124,7 @@ impl<'a> Str<'a> {
         }
     }
 
+    /// The decoded text equals `other`, ASCII case ignored: how a document's keys are matched.
     pub fn eq_ignore_ascii_case(&self, other: &str) -> bool {
         let mut mine = self.chars();
         for c in other.chars() {
@@ -116,6 +136,7 @@ impl<'a> Str<'a> {
         mine.next().is_none()
     }
 
+    /// The decoded text equals `other` exactly (a key in another case earns a warning).
     pub fn eq_exact(&self, other: &str) -> bool {
         self.chars().eq(other.chars())
     }
@@ -198,12 +219,16 @@ pub struct Number<'a> {
 /// Why a number is not the unsigned integer the caller wanted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotUnsigned {
+    /// Below zero (`-0` is zero, and fine).
     Negative,
+    /// A fraction that is not zero, e.g. `1.5` (`1.0` and `1e3` are whole).
     Fractional,
+    /// Above the caller's maximum.
     TooLarge,
 }
 
 impl<'a> Number<'a> {
+    /// The number as written in the document, e.g. `1.5e3`: what an error message quotes.
     pub fn text(&self) -> &'a str {
         self.text
     }
@@ -303,6 +328,8 @@ pub struct Items {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the start of `src`. Run [`check_syntax`] first, so that broken JSON is
+    /// reported as such and not as a schema error half way through.
     pub fn new(src: &'a [u8]) -> Self {
         Reader {
             src,
@@ -424,6 +451,7 @@ impl<'a> Reader<'a> {
         Ok(true)
     }
 
+    /// Reads a string value, checking its escapes and UTF-8; [`Str::chars`] decodes it.
     pub fn string(&mut self) -> Result<Str<'a>, SyntaxError> {
         self.expect(b'"', "'\"'")?;
         let start = self.pos;
@@ -481,6 +509,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// Reads a number value, checked against JSON's grammar; [`Number`] converts it.
     pub fn number(&mut self) -> Result<Number<'a>, SyntaxError> {
         self.skip_ws();
         let start = self.pos;
@@ -532,6 +561,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads `true` or `false`.
     pub fn boolean(&mut self) -> Result<bool, SyntaxError> {
         if self.peek_byte()? == b't' {
             self.literal("true").map(|()| true)
@@ -540,6 +570,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// Reads `null`.
     pub fn null(&mut self) -> Result<(), SyntaxError> {
         self.literal("null")
     }

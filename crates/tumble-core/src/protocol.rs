@@ -264,15 +264,9 @@ pub fn parse<'a>(
             match doc.version {
                 Version::V1 => write!(w, "error: {e}")?,
                 Version::V2 => {
-                    let msg = Lazy(format_args!("{}", e.message));
-                    write_error(
-                        w,
-                        Version::V2,
-                        doc.id,
-                        "invalid_cycle",
-                        msg,
-                        e.path.as_str(),
-                    )?
+                    open_error(w, doc.id, "invalid_cycle", &e.message, e.path.as_str())?;
+                    e.write_kind(w)?;
+                    w.write_str("}}")?
                 }
             }
             return Ok(Read::Answered(h));
@@ -982,17 +976,28 @@ fn write_error(
     match version {
         Version::V1 => write!(w, "error: {message}"),
         Version::V2 => {
-            w.write_str("{\"type\":\"reply\",\"id\":")?;
-            write_raw_id(w, id)?;
-            write!(
-                w,
-                ",\"ok\":false,\"error\":{{\"code\":\"{code}\",\"message\":{},\"path\":",
-                json::Quoted(&message)
-            )?;
-            json::write_str(w, path)?;
+            open_error(w, id, code, message, path)?;
             w.write_str("}}")
         }
     }
+}
+
+/// A v2 error reply up to the end of its error object's members, for the caller to add more.
+fn open_error(
+    w: &mut impl Write,
+    id: Option<&[u8]>,
+    code: &str,
+    message: impl fmt::Display,
+    path: &str,
+) -> fmt::Result {
+    w.write_str("{\"type\":\"reply\",\"id\":")?;
+    write_raw_id(w, id)?;
+    write!(
+        w,
+        ",\"ok\":false,\"error\":{{\"code\":\"{code}\",\"message\":{},\"path\":",
+        json::Quoted(&message)
+    )?;
+    json::write_str(w, path)
 }
 
 fn write_raw_id(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {

@@ -358,13 +358,52 @@ fn v2_replies_carry_the_id_and_a_result() {
 }
 
 #[test]
+fn a_refused_cycle_says_what_kind_of_fault_and_where() {
+    let mut d = Device::new();
+    let motor =
+        r#"{"compId":"Motor","motorConfig":{"repeatTimes":1,"pattern":[{"stepTime":1000}]}}"#;
+    for (cycle, kind, phase, component) in [
+        (
+            r#"{"phases":[{},{"components":[{"compId":"Pump","duration":5}]}]}"#.to_string(),
+            "unknown_output",
+            Some(1),
+            Some(0),
+        ),
+        (
+            format!(
+                r#"{{"phases":[{{"components":[{motor},{{"compId":"Motor Direction","start":500,"duration":10}}]}}]}}"#
+            ),
+            "interlock",
+            Some(0),
+            Some(1),
+        ),
+        (
+            r#"{"phases":[{"components":[{"compId":"Cold Valve","duration":"x"}]}]}"#.to_string(),
+            "invalid",
+            Some(0),
+            Some(0),
+        ),
+        (r#"{"phases":{}}"#.to_string(), "invalid", None, None),
+    ] {
+        let frame = format!(r#"{{"cmd":"validate_cycle","cycle":{cycle}}}"#);
+        let r = d.v2(serde_json::from_str(&frame).unwrap());
+        let e = &r["error"];
+        assert_eq!(e["code"], "invalid_cycle", "{r}");
+        assert_eq!(e["kind"], kind, "{r}");
+        assert_eq!(e["phase"].as_u64(), phase.map(|p: u64| p), "{r}");
+        assert_eq!(e["component"].as_u64(), component.map(|c: u64| c), "{r}");
+    }
+}
+
+#[test]
 fn v2_errors_have_codes_and_paths() {
     let mut d = Device::new();
     let r = d.v2(json!({"cmd":"load_cycle","id":7,"cycle":{"phases":[{"startTime":-5}]}}));
     assert_eq!(
         r,
         json!({"type":"reply","id":7,"ok":false,"error":{"code":"invalid_cycle",
-            "message":"expected a whole number of milliseconds >= 0, got -5 (negative)","path":"phases[0].startTime"}})
+            "message":"expected a whole number of milliseconds >= 0, got -5 (negative)","path":"phases[0].startTime",
+            "kind":"range","phase":0}})
     );
     let r = d.v2(json!({"cmd":"load_cycle"}));
     assert_eq!(r["error"]["code"], "invalid_request");

@@ -21,7 +21,7 @@ const state = {
   fitted: true,         // the view shows the whole cycle, and keeps doing so as it is edited
   geometry: null,
   editing: null,        // phase index in the editor
-  errorPath: "",
+  error: null,
   errorPhase: null,
   dirty: false,         // edited since loaded from or sent to the controller
   rpm: [],
@@ -100,16 +100,16 @@ async function validate() {
   const r = await conn.requestWithCycle("validate_cycle", cycleText());
   if (mine !== validation) return; // a newer edit is being checked
   if (r.ok) {
-    state.errorPath = "";
+    state.error = null;
     showProblems(r.result.warnings.map((w) => ({ path: w.path, message: w.message })));
     renderCards(r.result);
   } else {
-    state.errorPath = r.error.path;
+    state.error = r.error;
     showProblems([{ error: true, path: r.error.path, message: r.error.message }]);
     renderCards(null);
   }
-  const m = /^phases\[(\d+)\]/.exec(state.errorPath);
-  state.errorPhase = m ? Number(m[1]) : null;
+  // Where the controller says the fault is: its phase and component, as indices.
+  state.errorPhase = state.error?.phase ?? null;
   if (state.errorPhase !== null && state.errorPhase < state.phases.length && state.editing === null) {
     state.editing = state.errorPhase; // open the offending phase
   }
@@ -198,7 +198,7 @@ function renderPhaseList() {
 
 function renderEditorPanel() {
   if (!state.doc) return;
-  renderEditor($("editor"), state.doc, state.editing, state.outputs, edited, state.errorPath);
+  renderEditor($("editor"), state.doc, state.editing, state.outputs, edited, state.error);
 }
 
 /** What to send: the text as written until the first edit, then the edited document. */
@@ -308,7 +308,7 @@ function updateButtons() {
   $("pause-btn").textContent = live?.paused ? "Resume" : "Pause";
   $("skip-btn").disabled = !connected || !running;
   $("stop-btn").disabled = !connected;
-  $("send-btn").disabled = !connected || !state.doc || Boolean(state.errorPath);
+  $("send-btn").disabled = !connected || !state.doc || Boolean(state.error);
   $("download-btn").disabled = !state.doc;
   $("fetch-btn").disabled = !connected;
 }

@@ -85,10 +85,10 @@ impl Parser<'_, '_> {
     fn past_the_end<T>(&self, at_ms: Option<u64>) -> Result<T> {
         let limit = u32::MAX;
         match at_ms {
-            Some(t) => self.fail(format_args!(
+            Some(t) => self.fail_as(ErrorKind::Capacity, format_args!(
                 "an event falls at {t} ms from the phase start, past the limit of {limit} ms (49.7 days)"
             )),
-            None => self.fail(format_args!(
+            None => self.fail_as(ErrorKind::Capacity, format_args!(
                 "events run past 2^64 ms from the phase start; the limit is {limit} ms (49.7 days)"
             )),
         }
@@ -198,7 +198,7 @@ impl Parser<'_, '_> {
                     Drive::Output(o) if o == self.board.motor() => motor,
                     Drive::Output(_) => dir,
                 };
-                self.fail(format_args!(
+                self.fail_as(ErrorKind::Interlock, format_args!(
                     "{what} runs from {} to {} ms, during the motor pattern of components[{pattern}] ({} to {} ms): a motor pattern alone drives {motor} and {dir} while it runs",
                     span_ms.0, span_ms.1, pattern_span_ms.0, pattern_span_ms.1
                 ))
@@ -214,11 +214,11 @@ impl Parser<'_, '_> {
                     let _ = write!(self.path, ".motorConfig.pattern[{step}]");
                 }
                 match off_for_us {
-                    None => self.fail(format_args!(
+                    None => self.fail_as(ErrorKind::Interlock, format_args!(
                         "changes {dir} at {} ms while {motor} is ON (interlock)",
                         Millis(at_us)
                     )),
-                    Some(off) => self.fail(format_args!(
+                    Some(off) => self.fail_as(ErrorKind::Interlock, format_args!(
                         "reverses the motor at {} ms, {} ms after {motor} went OFF; this board requires a reverse dead time of {} ms",
                         Millis(at_us),
                         Millis(off),

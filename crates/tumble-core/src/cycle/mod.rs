@@ -37,12 +37,69 @@ pub type Message = Bounded<MAX_MESSAGE>;
 /// Default sensor-trigger cooldown after the phase starts, as in the original firmware.
 pub const DEFAULT_COOLDOWN_MS: u32 = 15_000;
 
-/// Why a document was refused: where, and why.
+/// Why a document was refused: where, what kind of fault, and why in words.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CycleError {
-    /// Empty when the document is not JSON at all.
+    /// Where, as a JSON path (`phases[2].components[0].duration`); empty when the document is
+    /// not JSON at all.
     pub path: Path,
+    pub kind: ErrorKind,
+    /// Why, for a person: what was expected and what was found.
     pub message: Message,
+}
+
+/// What kind of fault refused a document, for programs (the v2 error's `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Not JSON at all (`path` is empty).
+    Syntax,
+    /// A key missing, a value of the wrong type, a name the format does not know.
+    Invalid,
+    /// A number outside the range its key allows.
+    Range,
+    /// An output the board does not have.
+    UnknownOutput,
+    /// More than the controller holds: phases, components, steps, text, or events past the
+    /// 49.7-day limit of a phase.
+    Capacity,
+    /// The motor interlock: two patterns at once, or a direction change while the Motor is ON
+    /// or within the board's reverse dead time.
+    Interlock,
+}
+
+impl ErrorKind {
+    /// How the v2 protocol and `tumble check --json` spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Syntax => "syntax",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::Range => "range",
+            ErrorKind::UnknownOutput => "unknown_output",
+            ErrorKind::Capacity => "capacity",
+            ErrorKind::Interlock => "interlock",
+        }
+    }
+}
+
+impl CycleError {
+    /// The phase and the component (indices into the document's arrays) the path is in, so a
+    /// program can point at them without reading the path.
+    pub fn location(&self) -> (Option<usize>, Option<usize>) {
+        let index = |key: &str, within: &str| -> Option<(usize, usize)> {
+            let rest = within.strip_prefix(key)?.strip_prefix('[')?;
+            let end = rest.find(']')?;
+            Some((rest[..end].parse().ok()?, key.len() + end + 2))
+        };
+        let path = self.path.as_str();
+        let Some((phase, used)) = index("phases", path) else {
+            return (None, None);
+        };
+        let component = path[used..]
+            .strip_prefix('.')
+            .and_then(|rest| index("components", rest))
+            .map(|(c, _)| c);
+        (Some(phase), component)
+    }
 }
 
 impl fmt::Display for CycleError {
@@ -59,6 +116,7 @@ impl From<SyntaxError> for CycleError {
     fn from(e: SyntaxError) -> Self {
         CycleError {
             path: Path::new(),
+            kind: ErrorKind::Syntax,
             message: Message::from_fmt(format_args!("{e}")),
         }
     }

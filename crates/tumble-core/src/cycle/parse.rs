@@ -37,8 +37,13 @@ impl fmt::Display for Got<'_> {
 
 impl<'a> Parser<'a, '_> {
     pub(super) fn fail<T>(&self, args: fmt::Arguments<'_>) -> Result<T> {
+        self.fail_as(ErrorKind::Invalid, args)
+    }
+
+    pub(super) fn fail_as<T>(&self, kind: ErrorKind, args: fmt::Arguments<'_>) -> Result<T> {
         Err(CycleError {
             path: self.path.clone(),
+            kind,
             message: Message::from_fmt(args),
         })
     }
@@ -138,7 +143,7 @@ impl<'a> Parser<'a, '_> {
         while self.r.next_item(&mut items)? {
             let mark = self.push_index(n);
             if n == max {
-                return self.fail(too_many);
+                return self.fail_as(ErrorKind::Capacity, too_many);
             }
             read(self, n)?;
             self.path.truncate(mark);
@@ -166,10 +171,10 @@ impl<'a> Parser<'a, '_> {
                 } else {
                     Bounded::new()
                 };
-                self.fail(format_args!(
-                    "expected {what}, got {} ({why}{limit})",
-                    n.text()
-                ))
+                self.fail_as(
+                    ErrorKind::Range,
+                    format_args!("expected {what}, got {} ({why}{limit})", n.text()),
+                )
             }
         }
     }
@@ -197,16 +202,18 @@ impl<'a> Parser<'a, '_> {
         let s = self.string("a string")?;
         let len = s.len_utf8();
         if len > MAX_TEXT {
-            return self.fail(format_args!(
-                "string of {len} bytes is longer than the limit of {MAX_TEXT}"
-            ));
+            return self.fail_as(
+                ErrorKind::Capacity,
+                format_args!("string of {len} bytes is longer than the limit of {MAX_TEXT}"),
+            );
         }
         let pool = &mut self.cycle.text;
         let start = pool.len();
         if s.chars().try_for_each(|c| pool.push(c)).is_err() {
-            return self.fail(format_args!(
-                "the cycle's strings exceed {TEXT_POOL} bytes in all"
-            ));
+            return self.fail_as(
+                ErrorKind::Capacity,
+                format_args!("the cycle's strings exceed {TEXT_POOL} bytes in all"),
+            );
         }
         Ok(TextRef {
             start: start as u16,
@@ -327,11 +334,14 @@ impl<'a> Parser<'a, '_> {
             (None, Some((Some(id), _))) => Drive::Output(id),
             (None, Some((None, name))) => {
                 self.push_key("compId");
-                return self.fail(format_args!(
-                    "unknown output {} (known: {})",
-                    json::Quoted(name),
-                    self.board.names()
-                ));
+                return self.fail_as(
+                    ErrorKind::UnknownOutput,
+                    format_args!(
+                        "unknown output {} (known: {})",
+                        json::Quoted(name),
+                        self.board.names()
+                    ),
+                );
             }
             (None, None) => {
                 self.push_key("compId");
@@ -515,15 +525,18 @@ impl<'a> Parser<'a, '_> {
                 ));
                 Ok(v as u32)
             }
-            Err(NotUnsigned::Negative) => self.fail(format_args!(
-                "expected a number >= 0, got {} (negative)",
-                n.text()
-            )),
-            Err(_) => self.fail(format_args!(
-                "expected a number >= 0, got {} (larger than {})",
-                n.text(),
-                u32::MAX
-            )),
+            Err(NotUnsigned::Negative) => self.fail_as(
+                ErrorKind::Range,
+                format_args!("expected a number >= 0, got {} (negative)", n.text()),
+            ),
+            Err(_) => self.fail_as(
+                ErrorKind::Range,
+                format_args!(
+                    "expected a number >= 0, got {} (larger than {})",
+                    n.text(),
+                    u32::MAX
+                ),
+            ),
         }
     }
 }

@@ -147,9 +147,28 @@ impl Cycle {
 }
 
 impl CycleError {
-    /// `{"path":"...","message":"..."}`.
+    /// `{"path":"...","message":"...","kind":"...","phase":N,"component":M}` (the last two
+    /// when the path is in a phase, a component).
     pub fn write_json(&self, w: &mut impl Write) -> fmt::Result {
-        write_path_message(w, self.path.as_str(), self.message.as_str())
+        w.write_str("{\"path\":")?;
+        json::write_str(w, self.path.as_str())?;
+        w.write_str(",\"message\":")?;
+        json::write_str(w, self.message.as_str())?;
+        self.write_kind(w)?;
+        w.write_char('}')
+    }
+
+    /// `,"kind":"...","phase":N,"component":M`: the members a v2 error adds to its code.
+    pub fn write_kind(&self, w: &mut impl Write) -> fmt::Result {
+        write!(w, ",\"kind\":\"{}\"", self.kind.as_str())?;
+        let (phase, component) = self.location();
+        if let Some(p) = phase {
+            write!(w, ",\"phase\":{p}")?;
+        }
+        if let Some(c) = component {
+            write!(w, ",\"component\":{c}")?;
+        }
+        Ok(())
     }
 }
 

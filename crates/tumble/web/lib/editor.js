@@ -27,9 +27,10 @@ function numberField(label, obj, name, fallback, changed, extra = {}) {
 
 /**
  * Renders the editor for phase `index` of `doc` into `root`. `outputs` are the board's
- * (from hello), `errorPath` the controller's last error path (its component is outlined).
+ * (from hello), `error` the controller's last refusal (`phase`, `component`: the component
+ * it names is outlined).
  */
-export function renderEditor(root, doc, index, outputs, changed, errorPath) {
+export function renderEditor(root, doc, index, outputs, changed, error) {
   root.replaceChildren(el("h2", {}, "Edit"));
   const phases = getv(doc, "phases", []);
   const phase = phases[index];
@@ -46,7 +47,7 @@ export function renderEditor(root, doc, index, outputs, changed, errorPath) {
   root.append(head, triggerFields(phase, changed));
 
   const comps = getv(phase, "components", []);
-  comps.forEach((c, ci) => root.append(componentFields(c, ci, index, outputs, changed, errorPath)));
+  comps.forEach((c, ci) => root.append(componentFields(c, ci, index, outputs, changed, error)));
 }
 
 function triggerFields(phase, changed) {
@@ -81,9 +82,8 @@ function triggerFields(phase, changed) {
   return box;
 }
 
-function componentFields(c, ci, phaseIndex, outputs, changed, errorPath) {
-  const path = `phases[${phaseIndex}].components[${ci}]`;
-  const bad = errorPath && (errorPath === path || errorPath.startsWith(`${path}.`));
+function componentFields(c, ci, phaseIndex, outputs, changed, error) {
+  const bad = Boolean(error) && error.phase === phaseIndex && error.component === ci;
   const motor = getv(c, "motorConfig", null);
   const title = getv(c, "label", "") || getv(c, "compId", "") || "component";
   const box = el("fieldset", { class: bad ? "error" : "", "data-component": `${phaseIndex}.${ci}` },
