@@ -45,7 +45,7 @@ fi
 step "format"
 cargo fmt -p tumble-fw -p tumble-fw-logic --check
 
-step "host tests: the firmware's logic (alarm loop, pins, commands, access, console commands)"
+step "host tests: the firmware's logic (pins, board profile, commands, access, console commands)"
 cargo test -j"$JOBS" -p tumble-fw-logic --target "$HOST"
 cargo clippy -j"$JOBS" -p tumble-fw-logic --target "$HOST" --all-targets -- -D warnings
 
@@ -109,6 +109,21 @@ check() {
     fi
     return $fail
 }
+
+step "a board profile the chip cannot drive stops the build, saying why"
+bad="$(mktemp)"
+sed 's/^pin = 19$/pin = 13/' ../../crates/tumble/src/sim/default-board.toml >"$bad"
+if TUMBLE_BOARD="$bad" cargo build -j"$JOBS" --release --no-default-features --features no-wifi \
+    >"$bad.log" 2>&1; then
+    echo "FAIL: a profile with an output on GPIO13 (SPI flash) was built" >&2
+    exit 1
+fi
+grep -q "outputs\[3\]: GPIO13 belongs to the SPI flash" "$bad.log" || {
+    cat "$bad.log"
+    exit 1
+}
+echo "refused: $(grep -o 'board profile .*' "$bad.log" | head -1)"
+rm -f "$bad" "$bad.log"
 
 status=0
 VARIANTS=(wifi no-wifi emu)

@@ -20,8 +20,11 @@ pub fn write_line(
 /// A notice as a log line's level, instant and message.
 #[derive(Clone, Copy)]
 pub struct NoticeLine<'a> {
+    /// The ESP-IDF level letter: 'E' for a phase that faulted, 'I' for everything else.
     pub level: char,
+    /// When the notice was due (µs, the runner's clock); the line shows it in ms.
     pub at_us: u64,
+    /// The words after the tag, e.g. "Phase 'fill' (1/3) started".
     pub message: NoticeText<'a>,
 }
 
@@ -60,6 +63,8 @@ pub struct Named {
 }
 
 impl Named {
+    /// Copies out of `cycle` what `notice` needs; `cycle` is the one it is about, as for
+    /// [`describe`].
     pub fn new(notice: Notice, cycle: &Cycle) -> Self {
         Named {
             notice,
@@ -69,10 +74,12 @@ impl Named {
         }
     }
 
+    /// The runner's notice this was made from.
     pub fn notice(&self) -> Notice {
         self.notice
     }
 
+    /// The log line's level, instant and message, the same as [`describe`] gives.
     pub fn line(&self) -> NoticeLine<'_> {
         line(self.notice, &self.label, self.phases)
     }
@@ -131,9 +138,11 @@ impl fmt::Display for NoticeText<'_> {
 
 /// The log line of a command: who sent it, its name, the first line of its reply.
 pub struct CommandLine<'a> {
+    /// Who sent the command (a WebSocket client's address, say), as the log names it.
     pub peer: &'a dyn fmt::Display,
     /// "" when the frame was not a command.
     pub command: &'a str,
+    /// The reply sent back; only its first line is logged (see [`first_line`]).
     pub reply: &'a str,
 }
 

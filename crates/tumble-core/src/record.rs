@@ -21,8 +21,11 @@
 use core::fmt;
 use core::ops::Range;
 
+/// The first four bytes of every record; erased flash (all 0xFF) never matches.
 pub const MAGIC: [u8; 4] = *b"TMBL";
+/// The header format this code writes and reads; a record of another version is refused.
 pub const VERSION: u8 = 1;
+/// Header bytes before the payload: the room [`seal_in_place`] needs before a document.
 pub const HEADER_LEN: usize = 16;
 
 /// What a record holds.
@@ -49,20 +52,29 @@ impl Kind {
 pub enum RecordError {
     /// Fewer bytes than a header.
     Truncated {
+        /// Bytes there were.
         len: usize,
     },
+    /// The first four bytes are not [`MAGIC`]: erased flash, or another program's data.
     BadMagic,
+    /// A format version other than [`VERSION`], e.g. written by a later firmware.
     UnsupportedVersion(u8),
+    /// The kind byte names neither a cycle document nor credentials.
     UnknownKind(u8),
     /// The reserved bytes are not zero.
     Reserved,
     /// The header's length does not match the bytes there are.
     BadLength {
+        /// Payload bytes the header announces.
         declared: u32,
+        /// Payload bytes after the header.
         actual: usize,
     },
+    /// The payload's CRC-32 is not the header's: a torn write or flipped bits.
     BadChecksum {
+        /// The CRC the header carries.
         stored: u32,
+        /// The CRC of the payload as read.
         computed: u32,
     },
     /// Encoding: the output cannot hold the header and the payload, or there is no room for the
@@ -104,7 +116,9 @@ impl fmt::Display for RecordError {
 /// A decoded record, borrowing its payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Record<'a> {
+    /// What the payload holds.
     pub kind: Kind,
+    /// The payload bytes, checked against the header's length and CRC.
     pub payload: &'a [u8],
 }
 
@@ -220,6 +234,7 @@ pub const MAX_PASSWORD: usize = 64;
 /// Wi-Fi credentials as stored. An empty SSID means "none stored" (forget the stored ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Credentials<'a> {
+    /// The network's name, at most [`MAX_SSID`] bytes.
     pub ssid: &'a str,
     /// Empty for an open network.
     pub password: &'a str,

@@ -51,17 +51,24 @@ pub enum CommandError {
     Running,
     /// stop, skip, pause or resume with no cycle running.
     NotRunning,
+    /// pause while the cycle is already paused.
     AlreadyPaused,
+    /// resume while the cycle runs (it is not paused).
     NotPaused,
+    /// skip_to_phase past the loaded cycle's last phase.
     PhaseOutOfRange {
+        /// The 0-based index asked for.
         index: usize,
+        /// Phases the loaded cycle has.
         phases: usize,
     },
+    /// set_output with an id that is not one of the board's outputs.
     UnknownOutput,
     /// Motor Direction may not change while the Motor is ON.
     Interlock,
     /// The board's reverse dead time has not passed yet.
     DeadTime {
+        /// Milliseconds left before the change is allowed, rounded up.
         wait_ms: u64,
     },
     /// A stop arrived after this command (which would start or switch something): the stop
@@ -96,7 +103,10 @@ impl fmt::Display for CommandError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// A `"mode": "wait"` phase's condition did not hold within its timeout.
-    WaitTimeout { phase: u8 },
+    WaitTimeout {
+        /// 0-based index of the phase that timed out.
+        phase: u8,
+    },
 }
 
 /// Why a phase ended.
@@ -106,8 +116,11 @@ pub enum PhaseEnd {
     Completed,
     /// Its sensor trigger held.
     Triggered,
+    /// A skip command ended it (skip_phase or skip_to_phase).
     Skipped,
+    /// A stop command ended it, and the cycle with it.
     Stopped,
+    /// A fault ended it, and the cycle with it.
     Faulted(Fault),
     /// A new cycle was loaded over it.
     Replaced,
@@ -116,34 +129,51 @@ pub enum PhaseEnd {
 /// Things that happened, for the platform's log. `at_us` is the instant they were due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
+    /// A phase began; its clock starts at `at_us`.
     PhaseStarted {
+        /// When (µs, the platform's monotonic clock).
         at_us: u64,
+        /// 0-based index of the phase in the cycle.
         phase: u8,
     },
+    /// A phase ended, its outputs in the safe state.
     PhaseEnded {
+        /// When (µs, the platform's monotonic clock).
         at_us: u64,
+        /// 0-based index of the phase in the cycle.
         phase: u8,
+        /// Why it ended.
         end: PhaseEnd,
     },
     /// The cycle is over: after its last phase, a stop, a fault or a reload.
     CycleEnded {
+        /// When (µs, the platform's monotonic clock).
         at_us: u64,
+        /// True when its last phase ended normally (completed, triggered or skipped); false
+        /// after a stop, a fault or a reload.
         completed: bool,
     },
 }
 
+/// Whether a cycle is in progress, and whether its phase clock runs; telemetry reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// No cycle in progress: outputs may be switched by hand.
     Idle,
+    /// A cycle is in progress and its phase clock runs.
     Running,
+    /// A cycle is in progress with its phase clock frozen and its outputs in the safe state.
     Paused,
 }
 
 /// Timing quality of the events of the current run (or the last one): reset at each start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
+    /// Timeline events applied.
     pub events_fired: u64,
+    /// Events applied more than [`LATE_US`] after their scheduled instant.
     pub late_events: u64,
+    /// The longest an event was applied after its scheduled instant, in µs.
     pub worst_lateness_us: u64,
 }
 
@@ -218,27 +248,41 @@ pub type Label = heapless::String<{ crate::limits::MAX_TEXT }>;
 /// elsewhere, so no formatting ever holds the runner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
+    /// The instant it was taken (µs, the platform's monotonic clock).
     pub at_us: u64,
+    /// Idle, running or paused.
     pub status: Status,
     /// 1-based, 0 when idle (as the original firmware).
     pub phase_index: u8,
+    /// The current phase's `id`; empty when idle.
     pub phase_id: Label,
     /// How logs and telemetry name the phase: its id, else its name, else "Unknown".
     pub phase_label: Label,
+    /// Phases in the loaded cycle.
     pub total_phases: u8,
+    /// Time into the current phase, pauses excluded; 0 when idle.
     pub phase_elapsed_ms: u64,
+    /// The current phase's length, to its last event (a wait's timeout not counted); 0 when
+    /// idle.
     pub phase_total_ms: u64,
+    /// Time since the cycle started, pauses excluded; 0 when idle.
     pub cycle_elapsed_ms: u64,
+    /// The loaded cycle's length: the sum of its phases' lengths.
     pub cycle_total_ms: u64,
     /// The last level written to each output, in board order.
     pub levels: [Level; MAX_OUTPUTS],
+    /// The latest sensor readings the runner was handed.
     pub readings: Readings,
+    /// Event timing of the current run, or of the last one.
     pub stats: Stats,
+    /// Why the last cycle stopped on its own, if it did; a start or a load clears it.
     pub fault: Option<Fault>,
     /// The label of the phase the fault names.
     pub fault_label: Label,
 }
 
+/// Plays one loaded cycle on one board's outputs, enforcing the motor interlock and the reverse
+/// dead time; see the module docs for how a platform drives it.
 pub struct Runner {
     board: Board,
     cycle: Cycle,
@@ -296,6 +340,7 @@ impl Runner {
         self.direction_changed_at = None;
     }
 
+    /// The board profile whose outputs it drives.
     pub fn board(&self) -> &Board {
         &self.board
     }
@@ -318,6 +363,8 @@ impl Runner {
         core::mem::swap(&mut self.cycle, cycle);
     }
 
+    /// Starts the loaded cycle at its first phase, from the safe state; clears the last fault
+    /// and the stats.
     pub fn start(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
         self.advance(now, out);
         if self.run.is_some() {
@@ -510,6 +557,7 @@ impl Runner {
         }
     }
 
+    /// Idle, running or paused.
     pub fn status(&self) -> Status {
         match &self.run {
             None => Status::Idle,
@@ -526,10 +574,13 @@ impl Runner {
         self.levels[output.index()]
     }
 
+    /// Event timing of the current run, or of the last one.
     pub fn stats(&self) -> Stats {
         self.stats
     }
 
+    /// A copy of the state at `now` (µs), for telemetry and replies; elapsed times count to
+    /// `now`.
     pub fn snapshot(&self, now: u64) -> Snapshot {
         let cycle = &self.cycle;
         let label = |i: usize| {

@@ -21,6 +21,7 @@ pub struct RpmMeter {
 }
 
 impl RpmMeter {
+    /// A meter with no pulses yet; `pulses_per_rev`: tachometer pulses per drum revolution.
     pub fn new(pulses_per_rev: f32) -> Self {
         RpmMeter {
             pulses: [0; 3],
@@ -61,6 +62,7 @@ impl RpmMeter {
         if valid == 0 { 0.0 } else { sum / valid as f32 }
     }
 
+    /// Forgets the pulses seen: the speed reads 0 until three new ones arrive.
     pub fn reset(&mut self) {
         self.count = 0;
     }
@@ -70,8 +72,11 @@ impl RpmMeter {
 /// classic washer level switch: f = c0 - c1·raw - c2·raw², falling as the water rises.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PressureCurve {
+    /// The frequency at a raw reading of 0, in Hz.
     pub c0: f32,
+    /// Hz lost per ADC count.
     pub c1: f32,
+    /// Hz lost per ADC count squared.
     pub c2: f32,
 }
 
@@ -83,6 +88,7 @@ impl PressureCurve {
         c2: 7e-11,
     };
 
+    /// The pseudo-frequency (Hz) for a raw ADC reading: what pressure triggers compare.
     pub fn hz(&self, raw: f32) -> f32 {
         self.c0 - self.c1 * raw - self.c2 * raw * raw
     }

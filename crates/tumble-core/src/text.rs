@@ -3,6 +3,8 @@
 
 use core::fmt;
 
+/// Text of at most `N` bytes that never fails to write: what does not fit is cut, and the text
+/// then ends with "...".
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Bounded<const N: usize> {
     buf: heapless::String<N>,
@@ -10,6 +12,7 @@ pub struct Bounded<const N: usize> {
 }
 
 impl<const N: usize> Bounded<N> {
+    /// Empty text.
     pub const fn new() -> Self {
         Bounded {
             buf: heapless::String::new(),
@@ -17,6 +20,7 @@ impl<const N: usize> Bounded<N> {
         }
     }
 
+    /// Formats `args` (from `format_args!`) into a new value, cut to fit.
     pub fn from_fmt(args: fmt::Arguments<'_>) -> Self {
         let mut b = Self::new();
         // A Bounded never fails to write: overflow is recorded as a cut.
@@ -24,14 +28,17 @@ impl<const N: usize> Bounded<N> {
         b
     }
 
+    /// The text, ending with "..." when it was cut.
     pub fn as_str(&self) -> &str {
         &self.buf
     }
 
+    /// Length in bytes, at most `N`.
     pub fn len(&self) -> usize {
         self.buf.len()
     }
 
+    /// Nothing written yet (or truncated to nothing).
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }

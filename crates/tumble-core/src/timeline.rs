@@ -13,9 +13,13 @@ use crate::limits::MAX_COMPONENTS_PER_PHASE;
 /// One output change, at an offset from the phase start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Event {
+    /// Offset from the phase start, in µs; the phase's `startTime` is included.
     pub at_us: u64,
+    /// The output that changes: the component's, or Motor or Motor Direction for a pattern.
     pub output: OutputId,
+    /// ON or OFF; for Motor Direction, ON is CW.
     pub on: bool,
+    /// Its same-instant group: every OFF, then direction settings, then every ON.
     pub class: Class,
     /// Index of the component in its phase.
     pub component: u8,
@@ -271,6 +275,7 @@ pub struct Timeline<'c> {
 }
 
 impl<'c> Timeline<'c> {
+    /// All the events of `phase` (a phase of `cycle`), from its start.
     pub fn new(cycle: &'c Cycle, phase: &Phase) -> Self {
         Timeline {
             cycle,

@@ -8,18 +8,17 @@ pub use tumble_fw_logic::session::{CLIENT_BUF, FRAME_MAX, HEADROOM};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Sensor samples handed to the runner (as the host's default board profile).
-pub const SAMPLE_US: u64 = 100_000;
+/// Sensor samples handed to the runner: the board profile's `sample_ms`.
+pub const SAMPLE_US: u64 = crate::board::PROFILE.sample_ms as u64 * 1000;
 /// Telemetry frames to every client.
 pub const TELEMETRY_US: u64 = 100_000;
 
-/// Tachometer input: rising edges, internal pull-up (the original's GPIO0).
-pub const RPM_PIN: u8 = 0;
-/// Tachometer pulses per drum revolution.
-pub const PULSES_PER_REV: f32 = 1.0;
-/// HX710 pressure ADC, bit-banged: clock out, data in (the original's GPIO2 and GPIO3).
-pub const HX710_SCK_PIN: u8 = 2;
-pub const HX710_DOUT_PIN: u8 = 3;
+/// Tachometer input: rising edges, internal pull-up (the original's GPIO0). HX710 pressure
+/// ADC, bit-banged: clock out, data in (the original's GPIO2 and GPIO3). No output of a board
+/// profile may use these (build.rs refuses it).
+pub use tumble_fw_logic::board::{HX710_DOUT_PIN, HX710_SCK_PIN, RPM_PIN};
+/// Tachometer pulses per drum revolution: the board profile's `drum.pulses_per_rev`.
+pub const PULSES_PER_REV: f32 = crate::board::PROFILE.pulses_per_rev;
 /// A pressure value older than this is no value: `sensor_error` in telemetry, and a pressure
 /// trigger cannot fire. The HX710 converts at 10 Hz (40 Hz on RATE high).
 pub const PRESSURE_STALE_US: u64 = 500_000;
@@ -27,8 +26,7 @@ pub const PRESSURE_STALE_US: u64 = 500_000;
 pub const PRESSURE_AVERAGE: usize = 4;
 
 /// UART0 console, on the pins most ESP32-C3 boards bridge to USB.
-pub const CONSOLE_TX_PIN: u8 = 21;
-pub const CONSOLE_RX_PIN: u8 = 20;
+pub use tumble_fw_logic::board::{CONSOLE_RX_PIN, CONSOLE_TX_PIN};
 pub const CONSOLE_BAUD: u32 = 115_200;
 /// Log lines waiting for the UART; more are dropped and counted.
 pub const LOG_LINES: usize = 8;

@@ -31,6 +31,7 @@ extern crate alloc;
 
 mod log;
 
+mod board;
 mod clock;
 mod commands;
 mod config;
@@ -65,10 +66,8 @@ use esp_hal::uart::{Config as UartConfig, Uart};
 #[cfg(not(feature = "control-thread"))]
 use esp_rtos::embassy::InterruptExecutor;
 use static_cell::StaticCell;
-use tumble_core::board::Board;
 use tumble_core::controller::{Config, Controller};
 use tumble_core::record::Kind;
-use tumble_core::sensor::PressureCurve;
 use tumble_fw_logic::pins::MaskPins;
 
 use crate::clock::now_us;
@@ -102,7 +101,7 @@ fn start(spawner: Spawner) {
 
     // 1. Every output OFF, before anything else. GPIO18/19 are the USB D-/D+ pads: taking them
     // as outputs switches the USB-Serial-JTAG off until the next reset (docs/firmware.md).
-    let board = Board::washer();
+    let board = board::board();
     let mut bank = PinBank::new([
         Some(p.GPIO0.into()),
         Some(p.GPIO1.into()),
@@ -173,6 +172,13 @@ fn start(spawner: Spawner) {
             "no Wi-Fi"
         }
     );
+    info!(
+        "boot",
+        "board profile {} ({} outputs, reverse dead time {} ms)",
+        board::PROFILE.source,
+        board.len(),
+        board.reverse_dead_time_ms()
+    );
 
     // 5. The controller, its spare cycle storage in reclaimed RAM, and the pins.
     let config = Config {
@@ -225,7 +231,7 @@ fn start(spawner: Spawner) {
     sensors::start_rpm(&mut io, bank.take(RPM_PIN));
     let hx710 = sensors::Hx710::new(bank.take(HX710_SCK_PIN), bank.take(HX710_DOUT_PIN));
     let board_sensors = sensors::BoardSensors {
-        curve: PressureCurve::ORIGINAL,
+        curve: board::PROFILE.pressure,
     };
 
     // 8. The control loop, alone on a high-priority interrupt executor (or, with the

@@ -4,6 +4,7 @@
 //! - [`pins`]: the runner's output changes as set/clear masks, one register write per group;
 //! - [`session`]: one command frame through tumble-core's protocol, reply in a fixed buffer,
 //!   the document to store located in the frame so it can be sealed in place;
+//! - [`board`]: the board profile the firmware is built for, checked at build time and boot;
 //! - [`local`]: console-only commands (Wi-Fi credentials);
 //! - [`writer`]: `fmt::Write` into fixed buffers.
 //!
@@ -16,6 +17,7 @@
 #[cfg(test)]
 extern crate std;
 
+pub mod board;
 pub mod local;
 pub mod pins;
 pub mod session;
