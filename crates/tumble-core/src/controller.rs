@@ -49,6 +49,7 @@ impl Arrival {
 
 /// A command for the runner, as the command side prepared it.
 pub enum Work<'c> {
+    /// Any command but a load: start, stop, pause, resume, skip, jump, set an output, status.
     Op(Op),
     /// The cycle `protocol::parse` read into this storage replaces the loaded one; the storage
     /// then holds the cycle it replaced.
@@ -58,6 +59,7 @@ pub enum Work<'c> {
 /// What a command did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
+    /// Its result and the runner right after it, for the reply.
     pub outcome: Outcome,
     /// For a load: its number since boot (from 1), so that a platform storing loads from
     /// several clients never lets an older one overwrite a newer one.
@@ -82,7 +84,12 @@ pub struct Step {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Restored {
     /// The stored cycle is loaded, idle.
-    Loaded { phases: usize, events: u64 },
+    Loaded {
+        /// How many phases it has.
+        phases: usize,
+        /// How many output events its phases hold in all.
+        events: u64,
+    },
     /// The stored document is not a valid cycle (for this board): nothing is loaded.
     Invalid(CycleError),
 }
@@ -111,6 +118,8 @@ impl fmt::Display for Restored {
     }
 }
 
+/// The runner and everything around it that decides behaviour, driven by a platform's clock,
+/// pins, sensors and transport (see the module docs).
 pub struct Controller {
     runner: Runner,
     config: Config,
@@ -196,10 +205,12 @@ impl Controller {
         }
     }
 
+    /// The runner, to read: its status, loaded cycle, stats, a snapshot.
     pub fn runner(&self) -> &Runner {
         &self.runner
     }
 
+    /// The board profile it drives.
     pub fn board(&self) -> &Board {
         self.runner.board()
     }

@@ -103,48 +103,39 @@ async fn address(stack: Stack<'static>) {
     }
 }
 
-/// The page `tumble serve` serves (crates/tumble/web), from flash, file by file. ci.sh checks
-/// that this list and the folder agree.
+// The page `tumble serve` serves, from flash, file by file: the one list both expand.
+include!("../../../crates/tumble/web/files.rs");
+
+/// The router for every file of the page, with `/` for index.html.
+macro_rules! page_routes {
+    ($($path:literal => $kind:literal),* $(,)?) => {
+        picoserve::Router::new()
+            .route("/", get_service(page::INDEX))
+            $(.route(
+                concat!("/", $path),
+                get_service(picoserve::response::File::with_content_type(
+                    $kind,
+                    include_bytes!(concat!("../../../crates/tumble/web/", $path)),
+                )),
+            ))*
+    };
+}
+
 mod page {
     use picoserve::response::File;
 
-    macro_rules! web {
-        ($file:literal) => {
-            include_str!(concat!("../../../crates/tumble/web/", $file))
-        };
-    }
-
-    pub const INDEX: File = File::html(web!("index.html"));
-    pub const STYLE: File = File::css(web!("style.css"));
-    pub const APP: File = File::javascript(web!("app.js"));
-    pub const CONN: File = File::javascript(web!("lib/conn.js"));
-    pub const CYCLE: File = File::javascript(web!("lib/cycle.js"));
-    pub const DRAW: File = File::javascript(web!("lib/draw.js"));
-    pub const EDITOR: File = File::javascript(web!("lib/editor.js"));
-    pub const FORMAT: File = File::javascript(web!("lib/format.js"));
-    pub const TELEMETRY: File = File::javascript(web!("lib/telemetry.js"));
+    pub const INDEX: File = File::html(include_str!("../../../crates/tumble/web/index.html"));
 }
 
 #[embassy_executor::task(pool_size = WEB_TASKS)]
 async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared, hello: &'static str) -> ! {
     // Built in each task: naming the router's type in a static needs nightly features.
-    let app = picoserve::Router::new()
-        .route("/", get_service(page::INDEX))
-        .route("/index.html", get_service(page::INDEX))
-        .route("/style.css", get_service(page::STYLE))
-        .route("/app.js", get_service(page::APP))
-        .route("/lib/conn.js", get_service(page::CONN))
-        .route("/lib/cycle.js", get_service(page::CYCLE))
-        .route("/lib/draw.js", get_service(page::DRAW))
-        .route("/lib/editor.js", get_service(page::EDITOR))
-        .route("/lib/format.js", get_service(page::FORMAT))
-        .route("/lib/telemetry.js", get_service(page::TELEMETRY))
-        .route(
-            "/ws",
-            get(move |_: Access, upgrade: WebSocketUpgrade| async move {
-                upgrade.on_upgrade(Client { shared, hello })
-            }),
-        );
+    let app = page_files!(page_routes).route(
+        "/ws",
+        get(move |_: Access, upgrade: WebSocketUpgrade| async move {
+            upgrade.on_upgrade(Client { shared, hello })
+        }),
+    );
     static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
         start_read_request: Duration::from_secs(5),
         persistent_start_read_request: Duration::from_secs(1),

@@ -4,54 +4,16 @@ use axum::extract::Path;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-/// (path, content type, body) of every file the page needs.
-const FILES: &[(&str, &str, &str)] = &[
-    (
-        "index.html",
-        "text/html; charset=utf-8",
-        include_str!("../../web/index.html"),
-    ),
-    (
-        "style.css",
-        "text/css; charset=utf-8",
-        include_str!("../../web/style.css"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/app.js"),
-    ),
-    (
-        "lib/conn.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/lib/conn.js"),
-    ),
-    (
-        "lib/cycle.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/lib/cycle.js"),
-    ),
-    (
-        "lib/draw.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/lib/draw.js"),
-    ),
-    (
-        "lib/editor.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/lib/editor.js"),
-    ),
-    (
-        "lib/format.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/lib/format.js"),
-    ),
-    (
-        "lib/telemetry.js",
-        "text/javascript; charset=utf-8",
-        include_str!("../../web/lib/telemetry.js"),
-    ),
-];
+include!("../../web/files.rs");
+
+macro_rules! table {
+    ($($path:literal => $kind:literal),* $(,)?) => {
+        &[$(($path, $kind, include_str!(concat!("../../web/", $path)))),*]
+    };
+}
+
+/// (path, content type, body) of every file the page needs (web/files.rs).
+const FILES: &[(&str, &str, &str)] = page_files!(table);
 
 pub async fn index() -> Response {
     file("index.html")
