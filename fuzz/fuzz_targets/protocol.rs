@@ -6,12 +6,12 @@ use libfuzzer_sys::fuzz_target;
 use tumble_core::board::{Board, Level};
 use tumble_core::cycle::Cycle;
 use tumble_core::controller::{Arrival, Config, Controller};
-use tumble_core::runner::Outputs;
+use tumble_core::runner::{OutputChange, Outputs};
 
 struct Pins;
 
 impl Outputs for Pins {
-    fn set(&mut self, _pin: u8, _level: Level, _due_us: u64) {}
+    fn set(&mut self, _change: OutputChange) {}
 }
 
 fuzz_target!(|data: &[u8]| {

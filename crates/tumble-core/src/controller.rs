@@ -20,7 +20,7 @@ use crate::board::{Board, Readings};
 use crate::cycle::{Cycle, CycleError};
 use crate::logline::Named;
 use crate::protocol::{self, Action, Handled, Op, Outcome, Read};
-use crate::runner::{Notice, Outputs, Runner, Snapshot};
+use crate::runner::{Notice, OutputChange, Outputs, Runner, Snapshot};
 
 /// Notices kept until the platform polls them. A late wake-up after a run of zero-length
 /// phases can give more; those are counted ([`Controller::lost_notices`]).
@@ -142,8 +142,8 @@ struct Tap<'a, O> {
 }
 
 impl<O: Outputs> Outputs for Tap<'_, O> {
-    fn set(&mut self, pin: u8, level: crate::board::Level, due_us: u64) {
-        self.out.set(pin, level, due_us);
+    fn set(&mut self, change: OutputChange) {
+        self.out.set(change);
     }
 
     fn commit(&mut self) {

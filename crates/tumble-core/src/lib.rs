@@ -3,6 +3,7 @@
 //! in with the time and gets output changes and its next deadline back.
 #![no_std]
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 #[cfg(test)]
 extern crate std;

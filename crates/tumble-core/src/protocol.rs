@@ -34,20 +34,27 @@ pub const MAX_FRAME: usize = 256 * 1024;
 /// Most events one `get_timeline` reply carries.
 pub const MAX_TIMELINE_PAGE: u64 = 500;
 
+/// Which protocol a frame speaks, chosen per message; its reply is written in the same one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
+    /// The original firmware's `{"action": ...}`, answered with one plain-text line
+    /// (`ok: ...` or `error: ...`).
     V1,
+    /// `{"cmd": ..., "id": ...}`, answered with one JSON reply that echoes the `id`.
     V2,
 }
 
 /// What a frame did, beyond its reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Handled<'a> {
+    /// The frame's protocol, which the reply is written in (guessed for a frame that cannot be
+    /// read: v2 when it mentions "cmd").
     pub version: Version,
     /// The command's name, for the platform's log ("" when the frame was not a command).
     pub command: &'a str,
     /// A cycle was loaded: the platform stores this document (the bytes as received).
     pub store: Option<&'a [u8]>,
+    /// The reply says it succeeded (`ok: ...` in v1, `"ok":true` in v2).
     pub ok: bool,
 }
 
@@ -79,7 +86,9 @@ pub enum Read<'a> {
 /// A cycle document in a frame (`write_json`, `load_cycle`, `validate_cycle`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Document<'a> {
+    /// The protocol of the frame, which [`parse`] replies in.
     pub version: Version,
+    /// The command as sent (`write_json`, `load_cycle` or `validate_cycle`), for the log.
     pub name: &'a str,
     id: Option<&'a [u8]>,
     raw: &'a [u8],
@@ -90,6 +99,7 @@ pub struct Document<'a> {
 /// A read of the loaded cycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Query<'a> {
+    /// The command as sent (`get_cycle` or `get_timeline`, both v2), for the log.
     pub name: &'a str,
     id: Option<&'a [u8]>,
     kind: QueryKind<'a>,
@@ -121,9 +131,12 @@ impl Query<'_> {
 /// A checked command for the runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Command<'a> {
+    /// The protocol of the frame, which [`write_outcome`] replies in.
     pub version: Version,
+    /// The command as sent (`start_cycle`, `skip_phase`, `set_output`...), for the log.
     pub name: &'a str,
     id: Option<&'a [u8]>,
+    /// What the runner is to do.
     pub action: Action<'a>,
 }
 
@@ -132,7 +145,10 @@ pub struct Command<'a> {
 pub enum Action<'a> {
     /// Replace the loaded cycle by the one [`parse`] read into the scratch storage ([`load`]);
     /// the reply, its summary, is already written. `document` is what the platform stores.
-    Load { document: &'a [u8] },
+    Load {
+        /// The cycle document's bytes as received (the `data` or `cycle` value), to store.
+        document: &'a [u8],
+    },
     /// Anything else ([`apply`]).
     Op(Op),
 }
@@ -141,13 +157,29 @@ pub enum Action<'a> {
 /// thread or task that owns the runner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// Runs the loaded cycle from its first phase (v1 `start_cycle`, v2 `start`).
     Start,
+    /// Ends the run and leaves every output OFF, even when nothing runs (`stop_cycle`, `stop`).
     Stop,
+    /// Freezes the phase clock with the outputs in the safe state (`pause_cycle`, `pause`).
     Pause,
+    /// Restores the outputs the timeline has ON and lets the phase clock run on
+    /// (`resume_cycle`, `resume`).
     Resume,
+    /// Ends the current phase now and starts the next one (`skip_phase`).
     SkipPhase,
+    /// Ends the current phase now and starts the one at this 0-based index, backwards allowed
+    /// (`skip_to_phase` with `index`).
     SkipToPhase(usize),
-    SetOutput { output: OutputId, on: bool },
+    /// Switches one output by hand: only with no cycle running, never against the motor
+    /// interlock or the reverse dead time (v1 `toggle_gpio`, v2 `set_output`).
+    SetOutput {
+        /// The board output, found by pin (v1) or by name, alias or pin (v2).
+        output: OutputId,
+        /// ON or OFF as the output sees it, not the pin level (v1's raw `state` is converted).
+        on: bool,
+    },
+    /// Applies only the events already due and reports the status (v2 `get_status`).
     Status,
 }
 
@@ -182,7 +214,9 @@ pub fn overtaken<O: Outputs>(runner: &mut Runner, out: &mut O, now: u64) -> Outc
 /// What a command did: its result, and the runner right after it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
+    /// Done, or why the runner refused it (the v1 `error: ...`, the v2 error `code`).
     pub result: Result<(), CommandError>,
+    /// The runner right after the command: a v2 reply's `result` is written from it.
     pub status: Snapshot,
 }
 

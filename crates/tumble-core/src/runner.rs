@@ -22,12 +22,27 @@ const PENDING_NOTICES: usize = 8;
 /// An event applied more than this long after its scheduled instant counts as late.
 pub const LATE_US: u64 = 100;
 
+/// One output's net change in an instant: which output, the pin and level to drive, and what
+/// that level means, so that no platform maps pins back to outputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputChange {
+    /// The output, in board order.
+    pub output: OutputId,
+    /// Its GPIO (the board profile's `pin`).
+    pub pin: u8,
+    /// The level to drive the pin to.
+    pub level: Level,
+    /// The load is ON at that level (the output's active level).
+    pub on: bool,
+    /// The instant the timeline scheduled it (for a command, the time of the call), µs.
+    pub due_us: u64,
+}
+
 /// The platform's output pins, as the runner drives them.
 pub trait Outputs {
-    /// Drives `pin` to `level`. `due_us` is the instant the timeline scheduled the change (for a
-    /// command, the time of the call). Only net changes come: an output switched OFF and ON
-    /// again within one instant is not set at all, and each output at most once per commit.
-    fn set(&mut self, pin: u8, level: Level, due_us: u64);
+    /// Drives one output. Only net changes come: an output switched OFF and ON again within one
+    /// instant is not set at all, and each output at most once per commit.
+    fn set(&mut self, change: OutputChange);
 
     /// The changes since the last commit are one instant, whole: a driver writes them at once,
     /// e.g. in one set/clear register pair. There is one commit per instant that changes
@@ -731,7 +746,13 @@ impl Runner {
                 self.direction_changed_at = Some(at);
             }
             self.levels[i] = level;
-            out.set(def.pin, level, at);
+            out.set(OutputChange {
+                output: id,
+                pin: def.pin,
+                level,
+                on: def.is_on(level),
+                due_us: at,
+            });
             changed = true;
         }
         if changed {

@@ -93,9 +93,9 @@ struct CountingPins {
 }
 
 impl tumble_core::runner::Outputs for CountingPins {
-    fn set(&mut self, pin: u8, level: tumble_core::board::Level, _due_us: u64) {
+    fn set(&mut self, c: tumble_core::runner::OutputChange) {
         self.writes += 1;
-        self.off[pin as usize] = level == tumble_core::board::Level::High;
+        self.off[c.pin as usize] = !c.on;
     }
 }
 

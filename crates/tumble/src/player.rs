@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use tumble_core::board::{Level, Sensors};
 use tumble_core::controller::{Arrival, Controller, Work};
 use tumble_core::protocol::Op;
-use tumble_core::runner::{Notice, Outputs, Stats};
+use tumble_core::runner::{Notice, OutputChange, Outputs, Stats};
 
 use crate::sim::Washer;
 
@@ -125,18 +125,14 @@ struct Pins<'a> {
 }
 
 impl Outputs for Pins<'_> {
-    fn set(&mut self, pin: u8, level: Level, due_us: u64) {
-        self.washer.set(pin, level, due_us);
-        let board = &self.washer.profile().board;
-        let on = board
-            .by_pin(pin)
-            .is_some_and(|id| board.output(id).is_on(level));
+    fn set(&mut self, change: OutputChange) {
+        self.washer.set(change);
         let _ = self.seen.send(Seen::Output(Change {
-            due_us,
+            due_us: change.due_us,
             actual_us: self.actual_us,
-            pin,
-            level,
-            on,
+            pin: change.pin,
+            level: change.level,
+            on: change.on,
         }));
     }
 }

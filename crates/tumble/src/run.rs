@@ -9,12 +9,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use tumble_core::board::{Board, Level};
+use tumble_core::board::Board;
 use tumble_core::controller::{Arrival, Config, Controller, Work};
 use tumble_core::cycle::{Cycle, Millis};
 use tumble_core::json::Quoted;
 use tumble_core::logline;
-use tumble_core::runner::{Fault, Notice, Outputs, PhaseEnd};
+use tumble_core::runner::{Fault, Notice, OutputChange, Outputs, PhaseEnd};
 
 use crate::cli::{self, Failure, Secs, Usage};
 use crate::player::{self, Change, Outcome, Pace, Progress, Seen};
@@ -163,7 +163,7 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
 struct Unwired;
 
 impl Outputs for Unwired {
-    fn set(&mut self, _pin: u8, _level: Level, _due_us: u64) {}
+    fn set(&mut self, _change: OutputChange) {}
 }
 
 /// What the log and the record need to know once the runner owns the cycle: a copy of it (for

@@ -25,13 +25,17 @@ pub use self::write::Millis;
 /// order (every OFF, then the direction, then every ON), as one write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Class {
+    /// An output switched OFF: first at its instant, so the Motor is OFF before a direction change.
     Off,
+    /// A motor pattern setting Motor Direction for its next step: after the OFFs, before any ON.
     Direction,
+    /// An output switched ON: last at its instant, once the direction is set.
     On,
 }
 
 /// A JSON path such as `phases[2].components[0].duration`.
 pub type Path = Bounded<MAX_PATH>;
+/// The words of a refusal or a warning, for a person; cut with "..." past [`MAX_MESSAGE`] bytes.
 pub type Message = Bounded<MAX_MESSAGE>;
 
 /// Default sensor-trigger cooldown after the phase starts, as in the original firmware.
@@ -43,6 +47,7 @@ pub struct CycleError {
     /// Where, as a JSON path (`phases[2].components[0].duration`); empty when the document is
     /// not JSON at all.
     pub path: Path,
+    /// What kind of fault, for programs (the v2 `invalid_cycle` error's `kind`).
     pub kind: ErrorKind,
     /// Why, for a person: what was expected and what was found.
     pub message: Message,
@@ -125,13 +130,16 @@ impl From<SyntaxError> for CycleError {
 /// Something accepted but worth a look, with its path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {
+    /// Where, as a JSON path (`phases[0].components[1].duration`).
     pub path: Path,
+    /// What looks wrong, for a person (`0 ms: this component switches nothing`).
     pub message: Message,
 }
 
 /// The warnings of an accepted document.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
+    /// The first [`MAX_WARNINGS`] warnings, in the order the document was read.
     pub warnings: heapless::Vec<Warning, MAX_WARNINGS>,
     /// Warnings past [`MAX_WARNINGS`], counted but not kept.
     pub more_warnings: usize,
@@ -156,13 +164,17 @@ pub struct TextRef {
     len: u8,
 }
 
+/// The reading a sensor trigger compares with its threshold (`sensorTrigger.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sensor {
+    /// The drum speed, in revolutions per minute.
     Rpm,
+    /// The water-level sensor's pseudo-frequency, in Hz: it falls as the water rises.
     Pressure,
 }
 
 impl Sensor {
+    /// How a cycle document spells it (`"RPM"`, `"Pressure"`), as in the canonical document.
     pub fn name(self) -> &'static str {
         match self {
             Sensor::Rpm => "RPM",
@@ -171,22 +183,35 @@ impl Sensor {
     }
 }
 
+/// What a sensor trigger does to its phase (`sensorTrigger.mode`: "end" or "wait").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TriggerMode {
     /// The condition ends the phase early; the phase still ends at its last event.
     EndEarly,
     /// The phase stays open after its last event until the condition holds, or faults after
     /// `timeout_ms` past the last event.
-    Wait { timeout_ms: u32 },
+    Wait {
+        /// How long after the phase's last event the condition may take, in ms (`timeoutMs`),
+        /// before the cycle stops with a `wait_timeout` fault.
+        timeout_ms: u32,
+    },
 }
 
+/// A phase's `sensorTrigger`: a sensor condition, checked on every sample once the cooldown has
+/// passed, that ends the phase (every output OFF, the next phase starts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Trigger {
+    /// Which reading is compared.
     pub sensor: Sensor,
+    /// The limit, in the sensor's units (RPM, or the pressure pseudo-frequency in Hz); a
+    /// fraction in the document was truncated, with a warning.
     pub threshold: u32,
     /// Fire when the reading is strictly above the threshold; else strictly below.
     pub above: bool,
+    /// No checks for this long after the phase starts, in ms on the phase clock (a pause stops
+    /// it); [`DEFAULT_COOLDOWN_MS`] when the document gives none.
     pub cooldown_ms: u32,
+    /// Whether the condition only ends the phase early, or also holds it open after its last event.
     pub mode: TriggerMode,
     /// UI-only, kept for display.
     pub pin_number: Option<u32>,
@@ -204,9 +229,12 @@ impl Trigger {
     }
 }
 
+/// Which way a motor pattern step turns the drum (a step's `direction`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
+    /// Clockwise: Motor Direction ON (relay energised); the default for a step.
     Cw,
+    /// Counter-clockwise: Motor Direction OFF.
     Ccw,
 }
 
@@ -216,6 +244,7 @@ impl Direction {
         self == Direction::Cw
     }
 
+    /// How a cycle document spells it (`"cw"`, `"ccw"`), in the canonical document and warnings.
     pub fn name(self) -> &'static str {
         match self {
             Direction::Cw => "cw",
@@ -224,18 +253,29 @@ impl Direction {
     }
 }
 
+/// One step of a motor pattern: Motor Direction set, the Motor ON for the step, then OFF for
+/// the pause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Step {
+    /// How long the Motor is ON, in ms (`stepTime`, at least 1).
     pub step_ms: u32,
+    /// The Motor's OFF time after the step, in ms (`pauseTime`), as written: a reversal is
+    /// played with at least the dead time (see [`Cycle::pause_after`]).
     pub pause_ms: u32,
+    /// The way the drum turns while the Motor is ON in this step.
     pub direction: Direction,
 }
 
+/// A component's `motorConfig`: a pattern of steps, kept in the cycle's step pool, played over
+/// and over on Motor and Motor Direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MotorConfig {
     first_step: u16,
     steps: u16,
+    /// Passes of the whole pattern that are played (`repeatTimes`, at least 1).
     pub repeat: u32,
+    /// The UI's `runningStyle` ("Toggle Direction", ...): kept for display, it changes nothing
+    /// that is played.
     pub running_style: TextRef,
 }
 
@@ -247,6 +287,7 @@ impl MotorConfig {
             .sum()
     }
 
+    /// Where the pattern's steps are in the cycle's step pool: indices for [`Cycle::step`].
     pub fn step_range(&self) -> core::ops::Range<usize> {
         self.first_step as usize..self.first_step as usize + self.steps as usize
     }
@@ -261,12 +302,19 @@ pub enum Drive {
     Motor(MotorConfig),
 }
 
+/// One of a phase's `components`: a plain output switched ON for a while, or a motor pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Component {
+    /// Its `id`, kept for display.
     pub id: TextRef,
+    /// Its `label`, kept for display.
     pub label: TextRef,
+    /// When it begins, in ms after the phase's `startTime` (`start`).
     pub start_ms: u32,
+    /// How long a plain output stays ON, in ms (`duration`; 0: it switches nothing). A motor
+    /// pattern plays its own length; one longer than a non-zero duration only warns.
     pub duration_ms: u32,
+    /// What it switches: one output, or Motor and Motor Direction by pattern.
     pub drive: Drive,
     /// Offset of the last event from the phase start, in ms (None: no events).
     last_event_ms: Option<u32>,
@@ -283,12 +331,19 @@ impl Component {
     }
 }
 
+/// One phase of the cycle (a fill, a wash, a drain...): its components played from its start;
+/// it ends at its last event, or as its sensor trigger says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Phase {
+    /// Its `id`: how logs and telemetry name the phase (see [`Cycle::phase_label`]).
     pub id: TextRef,
+    /// Its `name`, kept for display; it names the phase in logs when `id` is empty.
     pub name: TextRef,
+    /// Its `color`, the UI's hex colour without `#`, kept for display.
     pub color: TextRef,
+    /// Its `startTime`, in ms: a leading delay added to every event time of the phase.
     pub start_ms: u32,
+    /// Its `sensorTrigger`, if any: a sensor condition that can end the phase early.
     pub trigger: Option<Trigger>,
     first_component: u16,
     components: u8,
@@ -302,10 +357,14 @@ impl Phase {
         self.duration_ms
     }
 
+    /// How many output changes its timeline plays: 2 per plain component with a duration, 3 per
+    /// motor step and pass (direction, ON, OFF).
     pub fn events(&self) -> u64 {
         self.events
     }
 
+    /// Where its components are in the cycle's component storage; read them with
+    /// [`Cycle::phase_components`].
     pub fn component_range(&self) -> core::ops::Range<usize> {
         self.first_component as usize..self.first_component as usize + self.components as usize
     }
@@ -386,14 +445,18 @@ impl Cycle {
         }
     }
 
+    /// The phases, in document order: index `i` is `phases[i]`, as skip_to_phase counts.
     pub fn phases(&self) -> &[Phase] {
         &self.phases
     }
 
+    /// The components of `phase`, in document order: index `i` is its `components[i]`.
     pub fn phase_components(&self, phase: &Phase) -> &[Component] {
         &self.components[phase.component_range()]
     }
 
+    /// Step `i` of the cycle's step pool (an index from [`MotorConfig::step_range`]), with its
+    /// pause as written.
     pub fn step(&self, i: usize) -> Step {
         let (step_ms, pause_ms) = self.step_times[i];
         let ccw = self.ccw[i / 32] & (1 << (i % 32)) != 0;
@@ -422,6 +485,7 @@ impl Cycle {
         }
     }
 
+    /// The string `t` refers to in the cycle's text pool (an id, a label, a colour...).
     pub fn text(&self, t: TextRef) -> &str {
         &self.text[t.start as usize..t.start as usize + t.len as usize]
     }
@@ -431,6 +495,7 @@ impl Cycle {
         (self.motor, self.direction)
     }
 
+    /// Output changes of all the phases together: the summary's `events`.
     pub fn total_events(&self) -> u64 {
         self.phases.iter().map(|p| p.events).sum()
     }

@@ -297,9 +297,9 @@ impl Pins {
 }
 
 impl tumble_core::runner::Outputs for Pins {
-    fn set(&mut self, pin: u8, level: tumble_core::board::Level, due_us: u64) {
-        self.levels.insert(pin, level);
-        self.writes.push((due_us, pin, level.as_u8()));
+    fn set(&mut self, c: tumble_core::runner::OutputChange) {
+        self.levels.insert(c.pin, c.level);
+        self.writes.push((c.due_us, c.pin, c.level.as_u8()));
         self.pending += 1;
     }
 

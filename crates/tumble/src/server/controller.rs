@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, SyncSender};
 
 use tokio::sync::oneshot;
-use tumble_core::board::{Level, Sensors};
+use tumble_core::board::Sensors;
 use tumble_core::controller::{Applied, Arrival, Controller, Work};
 use tumble_core::cycle::Cycle;
 use tumble_core::protocol::Op;
-use tumble_core::runner::{Outputs, Snapshot};
+use tumble_core::runner::{OutputChange, Outputs, Snapshot};
 
 use super::log;
 use crate::player::{Change, Clock};
@@ -71,19 +71,15 @@ struct Pins<'a> {
 }
 
 impl Outputs for Pins<'_> {
-    fn set(&mut self, pin: u8, level: Level, due_us: u64) {
-        self.washer.set(pin, level, due_us);
+    fn set(&mut self, change: OutputChange) {
+        self.washer.set(change);
         if let Some(record) = self.record {
-            let board = &self.washer.profile().board;
-            let on = board
-                .by_pin(pin)
-                .is_some_and(|id| board.output(id).is_on(level));
             let _ = record.send(Change {
-                due_us,
+                due_us: change.due_us,
                 actual_us: self.now_us,
-                pin,
-                level,
-                on,
+                pin: change.pin,
+                level: change.level,
+                on: change.on,
             });
         }
     }

@@ -3,8 +3,8 @@
 
 pub mod profile;
 
-use tumble_core::board::{Level, Readings, Sensors};
-use tumble_core::runner::Outputs;
+use tumble_core::board::{Readings, Sensors};
+use tumble_core::runner::{OutputChange, Outputs};
 use tumble_core::sensor::RpmMeter;
 
 pub use profile::Profile;
@@ -37,10 +37,6 @@ impl Washer {
             rpm: 0.0,
             pulse_phase: 0.0,
         }
-    }
-
-    pub fn profile(&self) -> &Profile {
-        &self.profile
     }
 
     pub fn level_litres(&self) -> f64 {
@@ -113,11 +109,9 @@ impl Washer {
 }
 
 impl Outputs for Washer {
-    fn set(&mut self, pin: u8, level: Level, due_us: u64) {
-        self.advance_to(due_us);
-        if let Some(id) = self.profile.board.by_pin(pin) {
-            self.on[id.index()] = self.profile.board.output(id).is_on(level);
-        }
+    fn set(&mut self, change: OutputChange) {
+        self.advance_to(change.due_us);
+        self.on[change.output.index()] = change.on;
     }
 }
 
@@ -144,8 +138,15 @@ mod tests {
     }
 
     fn switch(w: &mut Washer, b: &Board, name: &str, on: bool, at_us: u64) {
-        let def = b.output(b.find(name).unwrap());
-        w.set(def.pin, def.level(on), at_us);
+        let output = b.find(name).unwrap();
+        let def = b.output(output);
+        w.set(OutputChange {
+            output,
+            pin: def.pin,
+            level: def.level(on),
+            on,
+            due_us: at_us,
+        });
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! written. Pins that are not the board's outputs are never touched.
 
 use tumble_core::board::{Board, Level};
-use tumble_core::runner::Outputs;
+use tumble_core::runner::{OutputChange, Outputs};
 
 /// Where a group of changes goes: on the chip the W1TS/W1TC registers, in tests a recorder.
 pub trait GpioWrite {
@@ -64,13 +64,13 @@ pub fn output_mask(board: &Board) -> u32 {
 }
 
 impl<G: GpioWrite> Outputs for MaskPins<G> {
-    fn set(&mut self, pin: u8, level: Level, _due_us: u64) {
-        let bit = 1u32.checked_shl(pin as u32).unwrap_or(0) & self.mask;
+    fn set(&mut self, change: OutputChange) {
+        let bit = 1u32.checked_shl(change.pin as u32).unwrap_or(0) & self.mask;
         if bit == 0 {
             self.stray += 1;
             return;
         }
-        match level {
+        match change.level {
             Level::High => {
                 self.set |= bit;
                 self.clear &= !bit;
@@ -124,12 +124,24 @@ mod tests {
         );
     }
 
+    /// A change of pin `pin` alone, as the runner would give it (the output does not matter
+    /// to the masks).
+    fn change(pin: u8, level: Level) -> OutputChange {
+        OutputChange {
+            output: Board::washer().outputs().next().unwrap().0,
+            pin,
+            level,
+            on: level == Level::Low,
+            due_us: 0,
+        }
+    }
+
     #[test]
     fn a_group_is_one_write_and_the_last_level_wins() {
         let mut pins = MaskPins::new(Recorder::default(), &Board::washer());
-        pins.set(7, Level::Low, 0);
-        pins.set(8, Level::Low, 0);
-        pins.set(7, Level::High, 0);
+        pins.set(change(7, Level::Low));
+        pins.set(change(8, Level::Low));
+        pins.set(change(7, Level::High));
         pins.commit();
         pins.commit(); // nothing pending: no write
         assert_eq!(pins.gpio().writes, [(1 << 7, 1 << 8)]);
@@ -138,9 +150,9 @@ mod tests {
     #[test]
     fn pins_that_are_not_outputs_are_never_written() {
         let mut pins = MaskPins::new(Recorder::default(), &Board::washer());
-        pins.set(3, Level::Low, 0); // the HX710 DOUT pin
-        pins.set(40, Level::Low, 0);
-        pins.set(255, Level::High, 0);
+        pins.set(change(3, Level::Low)); // the HX710 DOUT pin
+        pins.set(change(40, Level::Low));
+        pins.set(change(255, Level::High));
         pins.commit();
         assert!(pins.gpio().writes.is_empty());
         assert_eq!(pins.stray(), 3);
