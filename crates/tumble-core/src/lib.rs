@@ -10,14 +10,12 @@ extern crate std;
 
 pub mod access;
 pub mod board;
-pub mod console;
 pub mod controller;
 pub mod cycle;
 pub mod json;
 pub mod limits;
 pub mod logline;
 pub mod protocol;
-pub mod record;
 pub mod runner;
 pub mod sensor;
 pub mod telemetry;

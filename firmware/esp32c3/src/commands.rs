@@ -16,8 +16,8 @@ use core::ops::Range;
 use tumble_core::controller::Work;
 use tumble_core::logline::CommandLine;
 use tumble_core::protocol::{self, Action, Op, Read};
-use tumble_core::record::{HEADER_LEN, Kind};
 use tumble_fw_logic::local::{self, Local};
+use tumble_fw_logic::record::{HEADER_LEN, Kind};
 use tumble_fw_logic::session::{self, Done, Session};
 use tumble_fw_logic::writer::Truncating;
 

@@ -1,6 +1,6 @@
 //! The serial console on UART0: log lines out; commands in, one per line, through the same
 //! protocol as the WebSocket, replies printed. Plus the console-only Wi-Fi commands (see
-//! `tumble_fw_logic::local`). Lines are framed by `tumble_core::console::LineFramer` (tested
+//! `tumble_fw_logic::local`). Lines are framed by `tumble_fw_logic::console::LineFramer` (tested
 //! on the host) in a `CLIENT_BUF` buffer, like a WebSocket client's: a line may be up to
 //! `FRAME_MAX` bytes, enough for a cycle document.
 //!
@@ -15,7 +15,7 @@ use embassy_sync::mutex::Mutex;
 use embassy_time::Timer;
 use esp_hal::Async;
 use esp_hal::uart::{UartRx, UartTx};
-use tumble_core::console::{Event, LineFramer};
+use tumble_fw_logic::console::{Event, LineFramer};
 use tumble_fw_logic::local::{self, Local};
 use tumble_fw_logic::session::write_too_large;
 use tumble_fw_logic::writer::Truncating;

@@ -67,8 +67,8 @@ use esp_hal::uart::{Config as UartConfig, Uart};
 use esp_rtos::embassy::InterruptExecutor;
 use static_cell::StaticCell;
 use tumble_core::controller::{Config, Controller};
-use tumble_core::record::Kind;
 use tumble_fw_logic::pins::MaskPins;
+use tumble_fw_logic::record::Kind;
 
 use crate::clock::now_us;
 use crate::config::*;

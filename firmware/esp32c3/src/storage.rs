@@ -15,7 +15,7 @@ use esp_bootloader_esp_idf::partitions::{self, PARTITION_TABLE_MAX_LEN};
 use esp_storage::{FlashStorage, FlashStorageError};
 use sequential_storage::cache::Cache;
 use sequential_storage::queue::{QueueConfig, QueueStorage};
-use tumble_core::record::{self, Kind};
+use tumble_fw_logic::record::{self, Kind};
 
 use crate::config::{FRAME_MAX, HEADROOM, PARTITION_LABEL};
 
@@ -127,7 +127,7 @@ impl Store {
         )
     }
 
-    /// Appends a sealed record (see `tumble_core::record`); the oldest are erased to make room.
+    /// Appends a sealed record (see `tumble_fw_logic::record`); the oldest are erased to make room.
     ///
     /// Blocking: the flash is, and sequential-storage's future therefore completes in one poll.
     /// Driving it here keeps that large future on the stack of the one call instead of inside

@@ -12,9 +12,9 @@ use embassy_futures::select::select;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Timer};
-use tumble_core::record::{self, Kind, MAX_PASSWORD, MAX_SSID};
 use tumble_core::runner::Status;
 use tumble_fw_logic::local::{self, Local, Saved};
+use tumble_fw_logic::record::{self, Kind, MAX_PASSWORD, MAX_SSID};
 
 use crate::config::{WIFI_PASSWORD, WIFI_SSID};
 use crate::log::{error, info, warning};

@@ -5,7 +5,10 @@
 //! - [`session`]: one command frame through tumble-core's protocol, reply in a fixed buffer,
 //!   the document to store located in the frame so it can be sealed in place;
 //! - [`board`]: the board profile the firmware is built for, checked at build time and boot;
+//! - [`console`]: the serial console's line framing;
 //! - [`local`]: console-only commands (Wi-Fi credentials);
+//! - [`record`]: the sealed, checksummed record a cycle or the Wi-Fi credentials are kept in
+//!   flash as;
 //! - [`writer`]: `fmt::Write` into fixed buffers.
 //!
 //! What the control loop does at each wake-up is tumble-core's `controller::Controller`.
@@ -18,8 +21,10 @@
 extern crate std;
 
 pub mod board;
+pub mod console;
 pub mod local;
 pub mod pins;
+pub mod record;
 pub mod session;
 pub mod writer;
 

@@ -19,8 +19,8 @@
 
 use core::fmt::{self, Write};
 
+use crate::record::{MAX_PASSWORD, MAX_SSID};
 use tumble_core::json::{self, Kind, Reader};
-use tumble_core::record::{MAX_PASSWORD, MAX_SSID};
 
 /// A console-only command.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,10 +14,10 @@
 use core::fmt::{self, Write};
 use core::ops::Range;
 
+use crate::record;
 use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
 use tumble_core::protocol::{self, Command, Document, Handled, Outcome, Query, Read, Version};
-use tumble_core::record;
 
 use crate::writer::{Overflowing, SliceWriter, Truncating};
 
