@@ -758,7 +758,9 @@ impl fmt::Display for Pins<'_> {
     }
 }
 
-fn ok_header(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
+/// `{"type":"reply","id":ID,"ok":true,"result":`: the start of every v2 success, the result
+/// and the closing `}` are the caller's (platform-only commands use it too).
+pub fn ok_header(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
     w.write_str("{\"type\":\"reply\",\"id\":")?;
     write_raw_id(w, id)?;
     w.write_str(",\"ok\":true,\"result\":")
@@ -1014,6 +1016,18 @@ fn write_error(
             w.write_str("}}")
         }
     }
+}
+
+/// `{"type":"reply","id":ID,"ok":false,"error":{"code":..,"message":..,"path":..}}`: a v2
+/// error reply (platform-only commands use it too).
+pub fn write_v2_error(
+    w: &mut impl Write,
+    id: Option<&[u8]>,
+    code: &str,
+    message: impl fmt::Display,
+    path: &str,
+) -> fmt::Result {
+    write_error(w, Version::V2, id, code, message, path)
 }
 
 /// A v2 error reply up to the end of its error object's members, for the caller to add more.

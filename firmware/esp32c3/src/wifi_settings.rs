@@ -12,6 +12,7 @@ use embassy_futures::select::select;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Timer};
+use tumble_core::protocol;
 use tumble_core::runner::Status;
 use tumble_fw_logic::local::{self, Local, Saved};
 use tumble_fw_logic::record::{self, Kind, MAX_PASSWORD, MAX_SSID};
@@ -96,7 +97,7 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
             (id, empty, Some(""))
         }
         Local::Refused { id, message, path } => {
-            let _ = local::write_error(w, id, "invalid_request", message, path);
+            let _ = protocol::write_v2_error(w, id, "invalid_request", message, path);
             return;
         }
         // Answered elsewhere (the console prints the help; get_memory is a command).
@@ -114,7 +115,7 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
             let _ = local::write_wifi_ok(w, id, ssid, saved);
         }
         Err(why) => {
-            let _ = local::write_error(
+            let _ = protocol::write_v2_error(
                 w,
                 id,
                 "store_failed",

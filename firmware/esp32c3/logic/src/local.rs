@@ -21,6 +21,7 @@ use core::fmt::{self, Write};
 
 use crate::record::{MAX_PASSWORD, MAX_SSID};
 use tumble_core::json::{self, Kind, Reader};
+use tumble_core::protocol::ok_header;
 
 /// A console-only command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,37 +163,10 @@ pub fn write_wifi_ok(
     ssid: &str,
     saved: Saved,
 ) -> fmt::Result {
-    header(w, id)?;
-    w.write_str(",\"ok\":true,\"result\":{\"ssid\":")?;
+    ok_header(w, id)?;
+    w.write_str("{\"ssid\":")?;
     json::write_str(w, ssid)?;
     write!(w, ",\"saved\":\"{}\"}}}}", saved.word())
-}
-
-/// `{"type":"reply","id":ID,"ok":false,"error":{"code":..,"message":..,"path":..}}`.
-pub fn write_error(
-    w: &mut impl Write,
-    id: Option<&[u8]>,
-    code: &str,
-    message: impl fmt::Display,
-    path: &str,
-) -> fmt::Result {
-    header(w, id)?;
-    write!(
-        w,
-        ",\"ok\":false,\"error\":{{\"code\":\"{code}\",\"message\":{},\"path\":",
-        json::Quoted(message)
-    )?;
-    json::write_str(w, path)?;
-    w.write_str("}}")
-}
-
-fn header(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
-    w.write_str("{\"type\":\"reply\",\"id\":")?;
-    // The id was syntax-checked with the line, so it is JSON.
-    match id.and_then(|raw| core::str::from_utf8(raw).ok()) {
-        Some(text) => w.write_str(text),
-        None => w.write_str("null"),
-    }
 }
 
 /// The console's help text.
@@ -219,10 +193,10 @@ pub struct Memory {
 
 /// `{"type":"reply","id":..,"ok":true,"result":{"stack":{...},"heap":{...}|null}}`.
 pub fn write_memory(w: &mut impl Write, id: Option<&[u8]>, m: &Memory) -> fmt::Result {
-    header(w, id)?;
+    ok_header(w, id)?;
     write!(
         w,
-        ",\"ok\":true,\"result\":{{\"stack\":{{\"size\":{},\"used_max\":{},\"free_min\":{}}},\"heap\":",
+        "{{\"stack\":{{\"size\":{},\"used_max\":{},\"free_min\":{}}},\"heap\":",
         m.stack_size,
         m.stack_used_max,
         m.stack_size.saturating_sub(m.stack_used_max)
@@ -342,7 +316,14 @@ mod tests {
         );
         serde_json::from_str::<serde_json::Value>(&s).unwrap();
         s.clear();
-        write_error(&mut s, None, "invalid_request", "bad \"ssid\"", "ssid").unwrap();
+        tumble_core::protocol::write_v2_error(
+            &mut s,
+            None,
+            "invalid_request",
+            "bad \"ssid\"",
+            "ssid",
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&s).unwrap();
         assert_eq!(v["id"], serde_json::Value::Null);
         assert_eq!(v["error"]["message"], "bad \"ssid\"");
