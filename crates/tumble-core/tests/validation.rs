@@ -97,8 +97,8 @@ fn output_names_ignore_case_spaces_and_accept_the_ui_alias() {
 #[test]
 fn unknown_duplicate_and_recased_keys_are_warnings() {
     let (c, r) = accept(
-        r#"{"phases":[{"StartTime":5,"startTime":9,"colour":"fff",
-            "components":[{"compId":"Retractor","duraton":5,"duration":1}]}],"version":2}"#,
+        r#"{"phases":[{"StartTime":5,"startTime":9,"tint":"fff",
+            "components":[{"compId":"Retractor","note":5,"duration":1}]}],"version":2}"#,
     );
     assert_eq!(
         c.phases()[0].start_ms,
@@ -110,9 +110,72 @@ fn unknown_duplicate_and_recased_keys_are_warnings() {
         [
             "phases[0].startTime: key written as \"StartTime\"",
             "phases[0].startTime: duplicate key, ignored: the first one counts",
-            "phases[0].colour: unknown key, ignored",
-            "phases[0].components[0].duraton: unknown key, ignored",
+            "phases[0].tint: unknown key, ignored",
+            "phases[0].components[0].note: unknown key, ignored",
             "version: unknown key, ignored",
+        ]
+    );
+}
+
+#[test]
+fn a_near_miss_of_a_known_key_is_refused_with_what_was_meant() {
+    let motor = |key: &str| {
+        format!(
+            r#"{{"phases":[{{"components":[{{"compId":"Motor","motorConfig":{{"{key}":30,
+                "pattern":[{{"stepTime":100,"pauseTime":100}}]}}}}]}}]}}"#
+        )
+    };
+    for (doc, path, meant) in [
+        (
+            r#"{"phases":[{"components":[{"compId":"Cold Valve","durtion":5000}]}]}"#.to_string(),
+            "phases[0].components[0].durtion",
+            "duration",
+        ),
+        (
+            motor("repeatTime"),
+            "phases[0].components[0].motorConfig.repeatTime",
+            "repeatTimes",
+        ),
+        (
+            motor("RepeatTimez"),
+            "phases[0].components[0].motorConfig.RepeatTimez",
+            "repeatTimes",
+        ),
+        (
+            r#"{"phases":[{"colour":"fff"}]}"#.to_string(),
+            "phases[0].colour",
+            "color",
+        ),
+        (
+            r#"{"phases":[{"components":[{"compid":"Cold Valve","strat":5,"duration":1}]}]}"#
+                .to_string(),
+            "phases[0].components[0].strat",
+            "start",
+        ),
+        (r#"{"phase":[]}"#.to_string(), "phase", "phases"),
+        (
+            r#"{"phases":[{"sensorTrigger":{"type":"RPM","threshhold":5}}]}"#.to_string(),
+            "phases[0].sensorTrigger.threshhold",
+            "threshold",
+        ),
+    ] {
+        let e = refuse(&doc);
+        assert_eq!(e.path.as_str(), path, "{doc}");
+        let key = path.rsplit('.').next().unwrap();
+        assert_eq!(
+            e.message.as_str(),
+            format!("unknown key \"{key}\": did you mean \"{meant}\"?"),
+            "{doc}"
+        );
+    }
+    // Short keys are not guessed at: "ix" is two edits from "id", yet likely its own field.
+    let (_, r) = accept(r#"{"phases":[{"ix":1,"tag":"x"}]}"#);
+    let w = warnings(&r);
+    assert_eq!(
+        w[..2],
+        [
+            "phases[0].ix: unknown key, ignored",
+            "phases[0].tag: unknown key, ignored"
         ]
     );
 }

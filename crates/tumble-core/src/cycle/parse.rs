@@ -84,7 +84,8 @@ impl<'a> Parser<'a, '_> {
 
     /// Walks an object's members. `fields` are the known keys; `read` gets the index of a
     /// known key whose value is not null (null means "absent", as it did in the original).
-    /// Unknown keys, duplicates and differently-cased keys are accepted with a warning.
+    /// A key one or two edits from a known one is refused (`did you mean`); other unknown keys,
+    /// duplicates and differently-cased keys are accepted with a warning.
     fn members(
         &mut self,
         what: &str,
@@ -104,6 +105,15 @@ impl<'a> Parser<'a, '_> {
             };
             match known {
                 None => {
+                    // A near miss of a key that belongs here changes what the cycle does
+                    // (`durtion` makes a component switch nothing): refused. Anything else
+                    // (a field a front end adds for itself) is ignored with a warning.
+                    if let Some(meant) = near_miss(&key, fields) {
+                        return self.fail(format_args!(
+                            "unknown key {}: did you mean \"{meant}\"?",
+                            json::Quoted(key)
+                        ));
+                    }
                     self.warn(format_args!("unknown key, ignored"));
                     self.r.skip_value()?;
                 }
@@ -539,4 +549,66 @@ impl<'a> Parser<'a, '_> {
             ),
         }
     }
+}
+
+/// Longest key compared for a near miss: longer than every known key plus two edits.
+const MAX_NEAR_MISS: usize = 24;
+
+/// The known key `key` is most likely a misspelling of: a letter added, dropped, changed, or
+/// two swapped, case ignored. Two edits for keys of six letters and more, one for four or five,
+/// none for shorter ones (`id`): few edits must not make any short key look like another.
+fn near_miss(key: &Str<'_>, fields: &[&'static str]) -> Option<&'static str> {
+    let mut typed = ['\0'; MAX_NEAR_MISS];
+    let mut n = 0;
+    for c in key.chars() {
+        *typed.get_mut(n)? = c.to_ascii_lowercase();
+        n += 1;
+    }
+    fields
+        .iter()
+        .filter_map(|&f| {
+            let allowed = match f.len() {
+                0..=3 => 0,
+                4..=5 => 1,
+                _ => 2,
+            };
+            let d = edits(&typed[..n], f)?;
+            (d <= allowed).then_some((d, f))
+        })
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, f)| f)
+}
+
+/// Optimal-string-alignment distance between `a` (lower case) and `b`, case ignored, or `None`
+/// when it is certainly more than two.
+fn edits(a: &[char], b: &str) -> Option<usize> {
+    const W: usize = MAX_NEAR_MISS + 1;
+    let mut lower = ['\0'; MAX_NEAR_MISS];
+    let mut m = 0;
+    for c in b.chars() {
+        *lower.get_mut(m)? = c.to_ascii_lowercase();
+        m += 1;
+    }
+    let b = &lower[..m];
+    if a.len().abs_diff(b.len()) > 2 {
+        return None;
+    }
+    let (mut before, mut prev, mut cur) = ([0usize; W], [0usize; W], [0usize; W]);
+    for (j, p) in prev.iter_mut().enumerate().take(m + 1) {
+        *p = j;
+    }
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(before[j - 2] + 1);
+            }
+            cur[j] = d;
+        }
+        before = prev;
+        prev = cur;
+    }
+    Some(prev[m])
 }
