@@ -46,8 +46,57 @@ pub enum SyntaxKind {
 
 impl fmt::Display for SyntaxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid JSON at byte {}: ", self.offset)?;
-        match self.kind {
+        write!(f, "invalid JSON at byte {}: {}", self.offset, self.kind)
+    }
+}
+
+impl SyntaxError {
+    /// The error with its line and column (from 1, columns in characters) in `src`, the
+    /// document it was found in: `invalid JSON at line 3, column 7 (byte 41): ...`.
+    pub fn located(self, src: &[u8]) -> Located {
+        let before = &src[..self.offset.min(src.len())];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        // Characters, not bytes: a continuation byte of UTF-8 does not start one.
+        let column = 1 + before[start..]
+            .iter()
+            .filter(|&&b| b & 0xc0 != 0x80)
+            .count();
+        Located {
+            error: self,
+            line,
+            column,
+        }
+    }
+}
+
+/// A [`SyntaxError`] with its line and column, for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Located {
+    /// The error.
+    pub error: SyntaxError,
+    /// Line of the offset, from 1.
+    pub line: usize,
+    /// Column of the offset in characters, from 1.
+    pub column: usize,
+}
+
+impl fmt::Display for Located {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid JSON at line {}, column {} (byte {}): {}",
+            self.line, self.column, self.error.offset, self.error.kind
+        )
+    }
+}
+
+impl fmt::Display for SyntaxKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
             SyntaxKind::UnexpectedEnd => f.write_str("unexpected end of input"),
             SyntaxKind::Unexpected(b) if b.is_ascii_graphic() => {
                 write!(f, "unexpected character '{}'", b as char)

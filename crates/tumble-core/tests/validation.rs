@@ -287,7 +287,23 @@ fn refusals_name_the_path_and_the_reason() {
         ),
         (
             r#"{"phases":[]} x"#,
-            "invalid JSON at byte 14: data after the end of the document",
+            "invalid JSON at line 1, column 15 (byte 14): data after the end of the document",
+        ),
+        (
+            "{\"phases\": [\n  {\"id\": \"é\" x}\n]}",
+            "invalid JSON at line 2, column 14 (byte 27): expected ',' or '}'",
+        ),
+        (
+            "phases:\n  - id: fill\n",
+            "invalid JSON at line 1, column 1 (byte 0): unexpected character 'p'; this looks like YAML: a cycle is a JSON document, {\"phases\": [...]}",
+        ),
+        (
+            "cycle.txt",
+            "invalid JSON at line 1, column 1 (byte 0): unexpected character 'c'; a cycle is a JSON document, {\"phases\": [...]}",
+        ),
+        (
+            " \n",
+            "invalid JSON at line 2, column 1 (byte 2): unexpected end of input; the file is empty: a cycle is a JSON object, {\"phases\": [...]}",
         ),
     ];
     for (doc, want) in cases {

@@ -84,7 +84,7 @@ fn check_summarises_or_refuses_with_the_path() {
     assert_eq!(v["error"]["path"], "");
     assert_eq!(
         v["error"]["message"],
-        "invalid JSON at byte 21: unexpected end of input"
+        "invalid JSON at line 1, column 22 (byte 21): unexpected end of input"
     );
 }
 

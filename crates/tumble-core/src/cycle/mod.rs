@@ -117,6 +117,39 @@ impl fmt::Display for CycleError {
     }
 }
 
+impl CycleError {
+    /// A document that is not JSON: where (line, column, byte) and why, and for one that is
+    /// not even trying to be (YAML, a blank file) what a cycle is.
+    fn syntax(e: SyntaxError, src: &[u8]) -> Self {
+        let first = src.iter().position(|b| !b.is_ascii_whitespace());
+        let hint = match first.map(|i| &src[i..]) {
+            None => "; the file is empty: a cycle is a JSON object, {\"phases\": [...]}",
+            Some(rest) if rest[0] == b'{' || rest[0] == b'[' => "",
+            Some(rest) if looks_like_yaml(rest) => {
+                "; this looks like YAML: a cycle is a JSON document, {\"phases\": [...]}"
+            }
+            Some(_) => "; a cycle is a JSON document, {\"phases\": [...]}",
+        };
+        CycleError {
+            path: Path::new(),
+            kind: ErrorKind::Syntax,
+            message: Message::from_fmt(format_args!("{}{hint}", e.located(src))),
+        }
+    }
+}
+
+/// `---`, `# comment` or `key:` at the start: the usual first lines of a YAML file.
+fn looks_like_yaml(text: &[u8]) -> bool {
+    let line = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
+    let key = line.iter().position(|&b| b == b':').is_some_and(|i| {
+        i > 0
+            && line[..i]
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || *b == b'_' || *b == b' ')
+    });
+    line.starts_with(b"---") || line.starts_with(b"#") || key
+}
+
 impl From<SyntaxError> for CycleError {
     fn from(e: SyntaxError) -> Self {
         CycleError {
@@ -425,7 +458,7 @@ impl Cycle {
         self.dead_ms = board.reverse_dead_time_ms();
         let mut report = Report::default();
         let result = json::check_syntax(src)
-            .map_err(CycleError::from)
+            .map_err(|e| CycleError::syntax(e, src))
             .and_then(|()| {
                 let mut p = Parser {
                     r: Reader::new(src),
