@@ -9,7 +9,7 @@ use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
 use tumble_core::timeline::Timeline;
 
-use crate::cli::{self, Failure, Usage};
+use crate::cli::{self, Failure, Secs};
 use svg::node::element::{Group, Line, Polyline, Rectangle, Text, Title};
 
 /// What a chart shows, in µs from the cycle start.
@@ -633,7 +633,18 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// The `--from` / `--to` options: the whole chart when absent.
+/// The `--from` / `--to` options of a chart.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct WindowArgs {
+    /// Chart from this time on (like 90s, 1h20m, 250ms, 1500us; a bare number is seconds)
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub from: Option<u64>,
+    /// Chart up to this time (default: the end)
+    #[arg(long, value_name = "T", value_parser = parse_time)]
+    pub to: Option<u64>,
+}
+
+/// The part of a chart to draw, in µs: the whole chart when absent.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Window {
     from_us: Option<u64>,
@@ -641,21 +652,27 @@ pub struct Window {
 }
 
 impl Window {
-    pub fn set(&mut self, opt: &str, value: &str) -> cli::Result<()> {
-        let t = parse_time(value).map_err(|e| Usage::new(format!("--{opt}: {e}")))?;
-        if opt == "from" {
-            self.from_us = Some(t);
-        } else {
-            self.to_us = Some(t);
+    pub fn from(a: &WindowArgs) -> cli::Result<Self> {
+        if let (Some(f), Some(t)) = (a.from, a.to)
+            && t <= f
+        {
+            return Err(Failure::Usage("--to must come after --from".into()));
         }
-        Ok(())
+        Ok(Window {
+            from_us: a.from,
+            to_us: a.to,
+        })
     }
 
     fn view(&self, end_us: u64) -> cli::Result<View> {
         let from_us = self.from_us.unwrap_or(0);
         let to_us = self.to_us.unwrap_or(end_us.max(1));
         if to_us <= from_us {
-            return Err(Usage::new("--to must come after --from".into()).into());
+            return Err(Failure::Usage(format!(
+                "--from {}: the chart ends at {}",
+                Secs(from_us / 1000),
+                Secs(to_us / 1000)
+            )));
         }
         Ok(View { from_us, to_us })
     }
@@ -670,26 +687,38 @@ pub fn write(
 ) -> cli::Result {
     let view = window.view(end_us)?;
     let chart = build(view.us_per_px().max(1.0) as u64)?;
-    svg::save(path, &render(&chart, view)).map_err(|e| Failure::Io(format!("{path}: {e}")))
+    svg::save(path, &render(&chart, view)).map_err(|e| Failure::io(path, e))?;
+    // Say what was written: a command that succeeds in silence leaves people wondering.
+    eprintln!(
+        "wrote {path}: {}, {} to {}",
+        chart.title,
+        Secs(view.from_us / 1000),
+        Secs(view.to_us / 1000)
+    );
+    Ok(())
+}
+
+/// `tumble plot`.
+#[derive(clap::Args)]
+pub struct PlotArgs {
+    /// A run recorded with `tumble run --record` (JSON lines)
+    #[arg(value_name = "RECORD.jsonl")]
+    file: String,
+    /// The SVG file to write
+    #[arg(short, long, value_name = "CHART.svg")]
+    output: String,
+    #[command(flatten)]
+    window: WindowArgs,
+    #[command(flatten)]
+    board: cli::BoardArg,
 }
 
 /// `tumble plot RECORD.jsonl -o chart.svg [--from T] [--to T] [--board FILE]`.
-pub fn plot(args: lexopt::Parser) -> cli::Result {
-    let mut out = None;
-    let mut board = None;
-    let mut window = Window::default();
-    let file = cli::file_and_options(args, |opt, args| {
-        match opt {
-            "o" | "output" => out = Some(cli::value::<String>(args, opt)?),
-            "board" => board = Some(cli::value::<String>(args, opt)?),
-            "from" | "to" => window.set(opt, &cli::value::<String>(args, opt)?)?,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    })?;
-    let out = out.ok_or_else(|| Usage::new("-o CHART.svg is needed".into()))?;
+pub fn plot(a: PlotArgs) -> cli::Result {
+    let (file, out, window) = (a.file, a.output, Window::from(&a.window)?);
+    let board = a.board.board;
     let profile = crate::cli::load_profile(board.as_deref())?;
-    let text = std::fs::read_to_string(&file).map_err(|e| Failure::Io(format!("{file}: {e}")))?;
+    let text = std::fs::read_to_string(&file).map_err(|e| Failure::io(&file, e))?;
     let end_us = text
         .lines()
         .rev()

@@ -4,37 +4,50 @@ use std::fmt::Write;
 
 use tumble_core::cycle::{Cycle, CycleError, Report, TriggerMode};
 
-use crate::cli::{self, Failure, Secs};
+use crate::cli::{self, Count, Failure, Secs};
 
-pub fn run(args: lexopt::Parser) -> cli::Result {
-    let mut json = false;
-    let mut board_file = None;
-    let file = cli::file_and_options(args, |opt, args| {
-        match opt {
-            "json" => json = true,
-            "board" => board_file = Some(cli::value::<String>(args, opt)?),
-            _ => return Ok(false),
-        }
-        Ok(true)
-    })?;
-    let board = cli::load_profile(board_file.as_deref())?.board;
-    let (cycle, result) = cli::load(&file, &board)?;
-    let out = match (&result, json) {
-        (Ok(report), false) => human(&file, &cycle, report),
+/// `tumble check`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The cycle document (JSON)
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// Print the summary (or the error) as one JSON object, as the v2 protocol's
+    /// validate_cycle answers
+    #[arg(long)]
+    json: bool,
+    /// Refuse the cycle when there is any warning (exit 1), not only when there is an error
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    board: cli::BoardArg,
+}
+
+pub fn run(a: Args) -> cli::Result {
+    let board = cli::load_profile(a.board.board.as_deref())?.board;
+    let file = &a.file;
+    let (cycle, result) = cli::load(file, &board)?;
+    let warned = result
+        .as_ref()
+        .is_ok_and(|r| !r.warnings.is_empty() || r.more_warnings > 0);
+    let strict = a.strict && warned;
+    let out = match (&result, a.json) {
+        (Ok(report), false) if strict => format!(
+            "{}{file}: refused (--strict: every warning is an error)\n",
+            human(file, &cycle, report)
+        ),
+        (Ok(report), false) => human(file, &cycle, report),
         (Err(e), false) => format!("{file}: refused\n{e}\n"),
-        (Ok(report), true) => json_ok(&cycle, report),
+        (Ok(report), true) => json_ok(&cycle, report, !strict),
         (Err(e), true) => json_err(e),
     };
-    match result {
-        Ok(_) => {
-            print!("{out}");
-            Ok(())
-        }
-        Err(_) if json => {
-            print!("{out}");
+    match (result, a.json) {
+        (Ok(_), _) if !strict => cli::print(&out),
+        (_, true) => {
+            cli::print(&out)?;
             Err(Failure::Refused)
         }
-        Err(_) => {
+        (_, false) => {
             eprint!("{out}");
             Err(Failure::Refused)
         }
@@ -46,9 +59,9 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
     let phases = cycle.phases();
     let _ = writeln!(
         s,
-        "{file}: ok, {} phases, {} events, {}",
-        phases.len(),
-        cycle.total_events(),
+        "{file}: ok, {}, {}, {}",
+        Count(phases.len() as u64, "phase"),
+        Count(cycle.total_events(), "event"),
         Secs(cycle.duration_ms())
     );
     for (i, p) in phases.iter().enumerate() {
@@ -59,9 +72,9 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
         }
         let _ = write!(
             s,
-            ": {} components, {} events, {}",
-            p.component_range().len(),
-            p.events(),
+            ": {}, {}, {}",
+            Count(p.component_range().len() as u64, "component"),
+            Count(p.events(), "event"),
             Secs(p.duration_ms() as u64)
         );
         if let Some(t) = p.trigger {
@@ -78,7 +91,7 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
     }
     let total = report.warnings.len() + report.more_warnings;
     if total > 0 {
-        let _ = writeln!(s, "{total} warnings:");
+        let _ = writeln!(s, "{}:", Count(total as u64, "warning"));
         for w in &report.warnings {
             let _ = writeln!(s, "  {}: {}", w.path, w.message);
         }
@@ -89,8 +102,13 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
     s
 }
 
-fn json_ok(cycle: &Cycle, report: &Report) -> String {
-    let mut s = String::from("{\"ok\":true,");
+/// The summary; `ok` false when --strict refuses it for its warnings.
+fn json_ok(cycle: &Cycle, report: &Report, ok: bool) -> String {
+    let mut s = String::from(if ok {
+        "{\"ok\":true,"
+    } else {
+        "{\"ok\":false,\"strict\":true,"
+    });
     let _ = cycle.write_summary(report, &mut s);
     s.push_str("}\n");
     s

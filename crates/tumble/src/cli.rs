@@ -11,85 +11,76 @@ use tumble_core::cycle::{Cycle, CycleError, Report};
 pub enum Failure {
     /// The cycle was refused (exit 1); the command has already said why.
     Refused,
-    /// The command line is wrong (exit 2).
-    Usage(Usage),
+    /// The command line asks for something that cannot be (exit 2, in clap's form).
+    Usage(String),
     /// A file could not be read or written (exit 2).
     Io(String),
+    /// Whoever read stdout has gone (`| head`): the command ends quietly, with success.
+    Closed,
     /// The command ran and ends with this exit code (a cycle fault, an interrupt).
     Exit(u8),
 }
 
-pub struct Usage(String);
-
-impl Usage {
-    pub fn new(msg: String) -> Self {
-        Usage(msg)
-    }
-}
-
-impl fmt::Display for Usage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<Usage> for Failure {
-    fn from(u: Usage) -> Self {
-        Failure::Usage(u)
-    }
-}
-
-impl From<lexopt::Error> for Failure {
-    fn from(e: lexopt::Error) -> Self {
-        Failure::Usage(Usage(e.to_string()))
+impl Failure {
+    /// An I/O error on `what` (a path, "stdout"): a closed pipe is not a failure.
+    pub fn io(what: &str, e: std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::BrokenPipe => Failure::Closed,
+            _ => Failure::Io(format!("{what}: {e}")),
+        }
     }
 }
 
 pub type Result<T = ()> = std::result::Result<T, Failure>;
+
+/// Writes `text` to stdout (a closed pipe ends the command quietly).
+pub fn print(text: &str) -> Result {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::io("stdout", e))
+}
+
+/// The `--board` option every command that reads a cycle takes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BoardArg {
+    /// Board profile (TOML; `tumble board` prints the default); default: the original's wiring
+    #[arg(long, value_name = "BOARD.toml")]
+    pub board: Option<String>,
+}
+
+/// A `--speed` factor: a number > 0.
+pub fn speed(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("cannot read {s:?} as a number"))?;
+    if v > 0.0 && v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("must be > 0, got {s}"))
+    }
+}
 
 /// Reads and validates a cycle file. The cycle lives on the heap: it is a fixed ~60 KB block.
 pub fn load(
     path: &str,
     board: &Board,
 ) -> Result<(Box<Cycle>, std::result::Result<Report, CycleError>)> {
-    let bytes = std::fs::read(path).map_err(|e| Failure::Io(format!("{path}: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| Failure::io(path, e))?;
     let mut cycle = Box::<Cycle>::default();
     let report = cycle.parse(&bytes, board);
     Ok((cycle, report))
 }
 
-/// Takes the one positional FILE argument; `opt` handles each option, `--long` or `-s` by its
-/// name without dashes (it returns false
-/// for one it does not know) and may take its value from the parser.
-pub fn file_and_options(
-    mut args: lexopt::Parser,
-    mut opt: impl FnMut(&str, &mut lexopt::Parser) -> Result<bool>,
-) -> Result<String> {
-    let mut file = None;
-    while let Some(arg) = args.next()? {
-        let long = match arg {
-            lexopt::Arg::Long(name) => name.to_owned(),
-            lexopt::Arg::Short(c) => c.to_string(),
-            lexopt::Arg::Value(v) if file.is_none() => {
-                file = Some(v.to_string_lossy().into_owned());
-                continue;
-            }
-            other => return Err(other.unexpected().into()),
-        };
-        if !opt(&long, &mut args)? {
-            let dashes = if long.len() == 1 { "-" } else { "--" };
-            return Err(Usage::new(format!("unknown option {dashes}{long}")).into());
-        }
-    }
-    file.ok_or_else(|| Usage::new("a cycle FILE is needed".into()).into())
-}
+/// `1 event`, `2 events`: a count with its noun, singular or plural.
+pub struct Count(pub u64, pub &'static str);
 
-/// The value of the current option, parsed.
-pub fn value<T: std::str::FromStr>(args: &mut lexopt::Parser, name: &str) -> Result<T> {
-    let v = args.value()?;
-    let text = v.to_string_lossy();
-    text.parse()
-        .map_err(|_| Usage::new(format!("--{name}: cannot read {text:?}")).into())
+impl fmt::Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = if self.0 == 1 { "" } else { "s" };
+        write!(f, "{} {}{s}", self.0, self.1)
+    }
 }
 
 /// Milliseconds as seconds with three decimals, plus hours and minutes when long.
@@ -111,6 +102,6 @@ pub fn load_profile(path: Option<&str>) -> Result<Profile> {
     let Some(path) = path else {
         return Ok(Profile::default_washer());
     };
-    let text = std::fs::read_to_string(path).map_err(|e| Failure::Io(format!("{path}: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| Failure::io(path, e))?;
     Profile::parse(&text).map_err(|e| Failure::Io(format!("{path}: {e}")))
 }

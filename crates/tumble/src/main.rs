@@ -1,4 +1,4 @@
-//! `tumble`: Tumble's controller on the host. See `tumble help`.
+//! `tumble`: Tumble's controller on the host. See `tumble --help`.
 
 mod chart;
 mod check;
@@ -11,63 +11,103 @@ mod timeline;
 
 use std::process::ExitCode;
 
-use cli::{Failure, Usage};
+use clap::{CommandFactory, Parser, Subcommand};
 
-const HELP: &str = "\
-tumble: washer-cycle controller on the host
+use cli::Failure;
 
-usage:
-  tumble check [--json] [--board BOARD.toml] FILE
-                                        validate a cycle and summarise it
-  tumble timeline FILE [--phase N] [--format text|jsonl] [--board BOARD.toml]
-                                        print the expanded output events
-  tumble timeline FILE --svg CHART.svg [--from T] [--to T]
-                                        chart the plan (times like 90s, 1h20m, 250ms)
-  tumble run FILE [--instant | --speed X] [--record OUT.jsonl] [--board BOARD.toml] [--quiet]
-                                        play a cycle on the simulated washer
-  tumble plot RECORD.jsonl -o CHART.svg [--from T] [--to T] [--board BOARD.toml]
-                                        chart a recorded run, with water level and drum speed
-  tumble serve [--port 8080] [--bind 127.0.0.1] [--board FILE] [--state-dir DIR] [--speed X]
-               [--telemetry-ms 100] [--token T] [--allow-origin ORIGIN]... [--max-clients 16]
-                                        the controller on the simulated washer, WebSocket API at /ws
-  tumble board                          print the default board profile (TOML)
-  tumble help                           this text
+/// Tumble: a controller for timed washer cycles, on the host (a simulated washer).
+#[derive(Parser)]
+#[command(name = "tumble", version, propagate_version = true, after_help = EXIT_CODES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-exit codes: 0 ok, 1 the cycle was refused, 2 usage or I/O error,
+const EXIT_CODES: &str = "\
+Exit codes: 0 ok, 1 the cycle was refused, 2 usage or I/O error,
             3 the cycle stopped on a fault, 130 interrupted (Ctrl-C)";
 
-fn main() -> ExitCode {
-    let mut args = lexopt::Parser::from_env();
-    let result = match args.next() {
-        Ok(Some(lexopt::Arg::Value(cmd))) => match cmd.to_string_lossy().as_ref() {
-            "check" => check::run(args),
-            "timeline" => timeline::run(args),
-            "run" => run::run(args),
-            "plot" => chart::plot(args),
-            "serve" => server::serve(args),
-            "board" => {
-                print!("{}", sim::profile::DEFAULT);
-                Ok(())
-            }
-            "help" => {
-                println!("{HELP}");
-                Ok(())
-            }
-            other => Err(Usage::new(format!("unknown command {other:?}")).into()),
-        },
-        Ok(Some(lexopt::Arg::Long("help") | lexopt::Arg::Short('h'))) => {
-            println!("{HELP}");
-            Ok(())
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a cycle and summarise it (for tools: --json)
+    #[command(
+        after_help = "Examples:\n  tumble check examples/cycles/wash-1600.json\n  \
+        tumble check --strict --json my-cycle.json"
+    )]
+    Check(check::Args),
+    /// Print a cycle's expanded output events, or chart its plan (--svg)
+    #[command(
+        after_help = "Examples:\n  tumble timeline examples/cycles/original-example.json\n  \
+        tumble timeline wash.json --phase 1 --format jsonl | head\n  \
+        tumble timeline wash.json --svg plan.svg --from 1m --to 2m30s"
+    )]
+    Timeline(timeline::Args),
+    /// Play a cycle on the simulated washer, in real time or in virtual time
+    #[command(
+        after_help = "Examples:\n  tumble run examples/cycles/original-example.json --speed 10\n  \
+        tumble run wash.json --instant --record run.jsonl"
+    )]
+    Run(run::Args),
+    /// Chart a recorded run (from `run --record`), with water level and drum speed
+    #[command(after_help = "Example:\n  tumble plot run.jsonl -o run.svg --from 0 --to 5m")]
+    Plot(chart::PlotArgs),
+    /// The controller on the simulated washer: the WebSocket API at /ws and the page at /
+    #[command(after_help = "Examples:\n  tumble serve\n  \
+        tumble serve --bind 0.0.0.0 --token s3cret --speed 10\n  \
+        tumble serve --allow-origin http://127.0.0.1:5173   # the original front end")]
+    Serve(server::Args),
+    /// Print the default board profile (TOML): copy it, edit it, pass it with --board
+    Board,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Example:\n  tumble completions bash > ~/.local/share/bash-completion/completions/tumble"
+    )]
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Check(_) => "check",
+            Command::Timeline(_) => "timeline",
+            Command::Run(_) => "run",
+            Command::Plot(_) => "plot",
+            Command::Serve(_) => "serve",
+            Command::Board => "board",
+            Command::Completions { .. } => "completions",
         }
-        Ok(_) => Err(Usage::new("a command is needed".into()).into()),
-        Err(e) => Err(Usage::new(e.to_string()).into()),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let name = cli.command.name();
+    let result = match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Timeline(a) => timeline::run(a),
+        Command::Run(a) => run::run(a),
+        Command::Plot(a) => chart::plot(a),
+        Command::Serve(a) => server::serve(a),
+        Command::Board => cli::print(sim::profile::DEFAULT),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tumble", &mut out);
+            cli::print(&String::from_utf8_lossy(&out))
+        }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) | Err(Failure::Closed) => ExitCode::SUCCESS,
         Err(Failure::Refused) => ExitCode::from(1),
-        Err(Failure::Usage(u)) => {
-            eprintln!("tumble: {u}\n\n{HELP}");
-            ExitCode::from(2)
+        Err(Failure::Usage(msg)) => {
+            // In clap's usual form, with the usage of the command.
+            let mut cli = Cli::command();
+            cli.build();
+            let mut cmd = cli.find_subcommand_mut(name).cloned().unwrap_or(cli);
+            cmd.error(clap::error::ErrorKind::ArgumentConflict, msg)
+                .exit()
         }
         Err(Failure::Io(msg)) => {
             eprintln!("tumble: {msg}");

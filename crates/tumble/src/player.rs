@@ -177,8 +177,12 @@ impl Clock {
         let target = self.origin + Duration::from_nanos((t_us as f64 * 1000.0 / speed) as u64);
         loop {
             let now = Instant::now();
-            if now >= target || stop.load(Ordering::Relaxed) {
+            if stop.load(Ordering::Relaxed) {
                 return self.now();
+            }
+            if now >= target {
+                // Not before the deadline, whatever the float conversions round to.
+                return self.now().max(t_us);
             }
             let left = target - now;
             if left > Duration::from_micros(SPIN_US) {

@@ -16,7 +16,7 @@ use tumble_core::json::Quoted;
 use tumble_core::logline;
 use tumble_core::runner::{Fault, Notice, OutputChange, Outputs, PhaseEnd};
 
-use crate::cli::{self, Failure, Secs, Usage};
+use crate::cli::{self, Count, Failure, Secs};
 use crate::player::{self, Change, Outcome, Pace, Progress, Seen};
 use crate::sim::Washer;
 
@@ -25,6 +25,29 @@ pub const EXIT_FAULT: u8 = 3;
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT).
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// `tumble run`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The cycle document (JSON)
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// Virtual time: jump from event to event as fast as the machine can
+    #[arg(long, conflicts_with = "speed")]
+    instant: bool,
+    /// Real time, this many times faster (0.5 is half speed)
+    #[arg(long, value_name = "X", value_parser = cli::speed, default_value_t = 1.0,
+          allow_negative_numbers = true)]
+    speed: f64,
+    /// Write every output change and sensor sample as JSON lines (for `tumble plot`)
+    #[arg(long, value_name = "OUT.jsonl")]
+    record: Option<String>,
+    /// Print only the result, not every output change
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    board: cli::BoardArg,
+}
+
 struct Options {
     pace: Pace,
     record: Option<String>,
@@ -32,34 +55,17 @@ struct Options {
     board: Option<String>,
 }
 
-pub fn run(args: lexopt::Parser) -> cli::Result {
-    let mut o = Options {
-        pace: Pace::RealTime { speed: 1.0 },
-        record: None,
-        quiet: false,
-        board: None,
+pub fn run(a: Args) -> cli::Result {
+    let o = Options {
+        pace: match a.instant {
+            true => Pace::Instant,
+            false => Pace::RealTime { speed: a.speed },
+        },
+        record: a.record,
+        quiet: a.quiet,
+        board: a.board.board,
     };
-    let mut instant = false;
-    let file = cli::file_and_options(args, |opt, args| {
-        match opt {
-            "instant" => instant = true,
-            "speed" => {
-                let speed: f64 = cli::value(args, opt)?;
-                if !(speed > 0.0 && speed.is_finite()) {
-                    return Err(Usage::new(format!("--speed: must be > 0, got {speed}")).into());
-                }
-                o.pace = Pace::RealTime { speed };
-            }
-            "record" => o.record = Some(cli::value(args, opt)?),
-            "board" => o.board = Some(cli::value(args, opt)?),
-            "quiet" => o.quiet = true,
-            _ => return Ok(false),
-        }
-        Ok(true)
-    })?;
-    if instant {
-        o.pace = Pace::Instant;
-    }
+    let file = a.file;
     let profile = cli::load_profile(o.board.as_deref())?;
     let (mut cycle, report) = cli::load(&file, &profile.board)?;
     if let Err(e) = report {
@@ -69,7 +75,7 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     let info = CycleInfo::of(&cycle, &profile.board);
     let mut record = match &o.record {
         Some(path) => Some(BufWriter::new(
-            File::create(path).map_err(|e| Failure::Io(format!("{path}: {e}")))?,
+            File::create(path).map_err(|e| Failure::io(path, e))?,
         )),
         None => None,
     };
@@ -376,8 +382,9 @@ fn update_bar(bar: &ProgressBar, progress: &Progress, info: &CycleInfo) {
     bar.set_position(now_ms.min(info.cycle.duration_ms()));
 }
 
-/// The two lines `--quiet` keeps.
+/// The lines `--quiet` keeps.
 fn summary(outcome: &Outcome, faulted: bool, pace: Pace) {
+    use std::fmt::Write as _;
     let how = if outcome.interrupted {
         "interrupted"
     } else if faulted {
@@ -385,10 +392,12 @@ fn summary(outcome: &Outcome, faulted: bool, pace: Pace) {
     } else {
         "completed"
     };
-    println!(
-        "result: {how} after {} of cycle time, {} events fired, {} late, outputs {}",
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "result: {how} after {} of cycle time, {} fired, {} late, outputs {}",
         Secs(outcome.end_us / 1000),
-        outcome.stats.events_fired,
+        Count(outcome.stats.events_fired, "event"),
         outcome.stats.late_events,
         if outcome.all_off {
             "all OFF"
@@ -397,20 +406,27 @@ fn summary(outcome: &Outcome, faulted: bool, pace: Pace) {
         }
     );
     if !outcome.realtime_policy && matches!(pace, Pace::RealTime { .. }) {
-        println!(
+        let _ = writeln!(
+            s,
             "note: real-time scheduling (SCHED_FIFO) was not permitted; timing may suffer on a busy machine"
         );
     }
     let l = &outcome.lateness;
     let q = |x: f64| {
         l.quantile(x)
-            .map_or(">100000".to_owned(), |v| v.to_string())
+            .map_or("over 100000".to_owned(), |v| v.to_string())
     };
-    println!(
-        "lateness: p50={}us p99={}us max={}us events={}",
-        q(0.5),
-        q(0.99),
-        l.max_us,
-        l.events
-    );
+    let _ = match l.events {
+        0 => writeln!(s, "lateness: no events"),
+        n => writeln!(
+            s,
+            "lateness: p50={}us p99={}us max={}us over {}",
+            q(0.5),
+            q(0.99),
+            l.max_us,
+            Count(n, "event")
+        ),
+    };
+    // The cycle is over and every output OFF: a closed stdout changes nothing now.
+    let _ = cli::print(&s);
 }

@@ -7,42 +7,50 @@ use tumble_core::json::write_str;
 use tumble_core::timeline::Timeline;
 
 use crate::chart;
-use crate::cli::{self, Failure, Usage};
+use crate::cli::{self, Failure};
 
-#[derive(PartialEq)]
+/// How the events are printed.
+#[derive(Clone, Copy, PartialEq, clap::ValueEnum)]
 enum Format {
+    /// One line per event, for people
     Text,
+    /// One JSON object per line: {"phase":0,"at_us":0,"pin":10,"output":"...","level":0}
     Jsonl,
 }
 
-pub fn run(args: lexopt::Parser) -> cli::Result {
-    let mut phase = None;
-    let mut format = Format::Text;
-    let mut svg = None;
-    let mut window = chart::Window::default();
-    let mut board_file = None;
-    let file = cli::file_and_options(args, |opt, args| {
-        match opt {
-            "phase" => phase = Some(cli::value::<usize>(args, opt)?),
-            "svg" => svg = Some(cli::value::<String>(args, opt)?),
-            "board" => board_file = Some(cli::value::<String>(args, opt)?),
-            "from" | "to" => window.set(opt, &cli::value::<String>(args, opt)?)?,
-            "format" => {
-                format = match cli::value::<String>(args, opt)?.as_str() {
-                    "text" => Format::Text,
-                    "jsonl" => Format::Jsonl,
-                    other => {
-                        return Err(
-                            Usage::new(format!("unknown format {other:?} (text, jsonl)")).into(),
-                        );
-                    }
-                }
-            }
-            _ => return Ok(false),
-        }
-        Ok(true)
-    })?;
-    let board = cli::load_profile(board_file.as_deref())?.board;
+/// `tumble timeline`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The cycle document (JSON)
+    #[arg(value_name = "FILE")]
+    file: String,
+    /// Only this phase: its index from 0, as in `phases[0]` and `tumble check`'s list (logs
+    /// and telemetry count from 1)
+    #[arg(long, value_name = "N")]
+    phase: Option<usize>,
+    #[arg(long, value_enum, default_value_t = Format::Text, conflicts_with = "svg")]
+    format: Format,
+    /// Chart the plan into this SVG file instead of printing events
+    #[arg(long, value_name = "CHART.svg")]
+    svg: Option<String>,
+    #[command(flatten)]
+    window: chart::WindowArgs,
+    #[command(flatten)]
+    board: cli::BoardArg,
+}
+
+pub fn run(a: Args) -> cli::Result {
+    let (phase, format, file, svg) = (a.phase, a.format, a.file, a.svg);
+    if svg.is_none() && (a.window.from.is_some() || a.window.to.is_some()) {
+        return Err(Failure::Usage("--from and --to need --svg".into()));
+    }
+    if svg.is_some() && phase.is_some() {
+        return Err(Failure::Usage(
+            "--phase and --svg cannot be used together: the chart shows the whole cycle".into(),
+        ));
+    }
+    let window = chart::Window::from(&a.window)?;
+    let board = cli::load_profile(a.board.board.as_deref())?.board;
     let (cycle, result) = cli::load(&file, &board)?;
     if let Err(e) = result {
         eprintln!("{file}: refused\n{e}");
@@ -60,18 +68,17 @@ pub fn run(args: lexopt::Parser) -> cli::Result {
     let phases = cycle.phases();
     let selected = match phase {
         Some(n) if n >= phases.len() => {
-            return Err(Usage::new(format!(
-                "--phase {n}: the cycle has {} phases",
-                phases.len()
-            ))
-            .into());
+            return Err(Failure::Usage(format!(
+                "--phase {n}: the cycle has {} (indices from 0)",
+                cli::Count(phases.len() as u64, "phase")
+            )));
         }
         Some(n) => n..n + 1,
         None => 0..phases.len(),
     };
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::with_capacity(1 << 16, stdout);
-    let io = |e: std::io::Error| Failure::Io(format!("stdout: {e}"));
+    let io = |e: std::io::Error| Failure::io("stdout", e);
     for index in selected {
         let p = &phases[index];
         if format == Format::Text {

@@ -415,3 +415,188 @@ fn charts_of_a_plan_and_of_a_run() {
     assert_eq!(code, 2);
     assert!(err.contains("--to must come after --from"), "{err}");
 }
+
+#[test]
+fn every_command_has_help_and_the_binary_a_version() {
+    let (code, out, _) = tumble(&["--version"]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, concat!("tumble ", env!("CARGO_PKG_VERSION")))
+    );
+    for cmd in [
+        "check",
+        "timeline",
+        "run",
+        "plot",
+        "serve",
+        "board",
+        "completions",
+    ] {
+        let (code, out, err) = tumble(&[cmd, "--help"]);
+        assert_eq!(code, 0, "{cmd}: {err}");
+        assert!(
+            out.contains(&format!("Usage: tumble {cmd}")),
+            "{cmd}: {out}"
+        );
+    }
+    // Every option of serve says what it is for.
+    let (_, out, _) = tumble(&["serve", "--help"]);
+    for opt in [
+        "--state-dir",
+        "--telemetry-ms",
+        "--allow-origin",
+        "--max-clients",
+        "--token",
+    ] {
+        let line = out.lines().find(|l| l.contains(opt)).unwrap_or("");
+        assert!(
+            line.len() > opt.len() + 20,
+            "{opt} is undocumented: {line:?}"
+        );
+    }
+    let (code, out, _) = tumble(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("_tumble()") && out.contains("timeline"),
+        "{out}"
+    );
+}
+
+#[test]
+fn usage_errors_are_claps_with_the_commands_usage() {
+    for (args, says) in [
+        (
+            vec!["run", "--instant", "--speed", "5", "x.json"],
+            "cannot be used with",
+        ),
+        (
+            vec!["check", "--frobnicate", "x.json"],
+            "unexpected argument '--frobnicate'",
+        ),
+        (
+            vec!["timeline", "--from", "5s", "x.json"],
+            "--from and --to need --svg",
+        ),
+        (vec!["run", "--speed", "-1", "x.json"], "must be > 0"),
+        (vec!["frobnicate"], "unrecognized subcommand"),
+    ] {
+        let (code, _, err) = tumble(&args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(
+            err.starts_with("error: ") && err.contains(says),
+            "{args:?}: {err}"
+        );
+        assert!(err.contains("try '--help'"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn a_closed_stdout_ends_quietly_with_success() {
+    use std::io::Read;
+    use std::process::Stdio;
+    for args in [
+        vec!["timeline", "--format", "jsonl"],
+        vec!["run", "--instant"],
+    ] {
+        let mut child = Command::cargo_bin("tumble")
+            .unwrap()
+            .args(&args)
+            .arg(example("million.json"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Like `| head -c 100`: read a little, then close the pipe.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut first = [0u8; 100];
+        stdout.read_exact(&mut first).unwrap();
+        drop(stdout);
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{args:?}: {err}");
+        assert!(
+            !err.contains("Broken pipe") && !err.contains("panicked"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_misspelt_key_is_refused_and_strict_refuses_warnings() {
+    let dir = tmp("typos");
+    std::fs::create_dir_all(&dir).unwrap();
+    let typo = dir.join("typo.json");
+    std::fs::write(
+        &typo,
+        r#"{"phases":[{"components":[{"compId":"Cold Valve","durtion":5000}]}]}"#,
+    )
+    .unwrap();
+    let (code, _, err) = tumble(&["check", typo.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            r#"phases[0].components[0].durtion: unknown key "durtion": did you mean "duration"?"#
+        ),
+        "{err}"
+    );
+    let warned = dir.join("warned.json");
+    std::fs::write(
+        &warned,
+        r#"{"phases":[{"components":[{"compId":"Cold Valve","duration":5000,"ui_note":"x"}]}]}"#,
+    )
+    .unwrap();
+    let (code, out, _) = tumble(&["check", warned.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert!(out.contains("1 warning:"), "{out}");
+    let (code, _, err) = tumble(&["check", "--strict", warned.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refused (--strict: every warning is an error)"),
+        "{err}"
+    );
+    let (code, out, _) = tumble(&["check", "--strict", "--json", warned.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["ok"].as_bool(), v["strict"].as_bool()),
+        (Some(false), Some(true))
+    );
+    assert_eq!(v["warnings"][0]["path"], "phases[0].components[0].ui_note");
+}
+
+#[test]
+fn a_file_that_is_not_json_gets_its_line_and_column_and_a_hint() {
+    let dir = tmp("notjson");
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = dir.join("cycle.yaml");
+    std::fs::write(&yaml, "phases:\n  - id: fill\n").unwrap();
+    let (code, _, err) = tumble(&["check", yaml.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("invalid JSON at line 1, column 1 (byte 0)")
+            && err.contains("this looks like YAML"),
+        "{err}"
+    );
+}
+
+#[test]
+fn charts_say_what_they_wrote() {
+    let out = tmp("plan-said.svg");
+    let (code, _, err) = tumble(&[
+        "timeline",
+        &example("original-example.json"),
+        "--svg",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.starts_with(&format!("wrote {}", out.display())),
+        "{err}"
+    );
+}

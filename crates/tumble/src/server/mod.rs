@@ -33,7 +33,7 @@ use tumble_core::{logline, protocol, telemetry};
 
 use self::controller::{ControlLoop, Job, Msg, Task, Urgent};
 use self::store::Store;
-use crate::cli::{self, Failure, Usage};
+use crate::cli::{self, Failure};
 use crate::player::{Change, Clock};
 use crate::sim::Washer;
 
@@ -45,64 +45,49 @@ const INBOX: usize = 64;
 /// A client that cannot take a frame for this long is disconnected.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 
-struct Options {
+/// `tumble serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// TCP port of the page (/) and the WebSocket (/ws)
+    #[arg(long, default_value_t = 8080)]
     port: u16,
+    /// Address to listen on; 0.0.0.0 for every interface (then set --token)
+    #[arg(long, default_value = "127.0.0.1")]
     bind: String,
+    /// Board profile (TOML; `tumble board` prints the default)
+    #[arg(long, value_name = "BOARD.toml")]
     board: Option<String>,
-    state_dir: PathBuf,
+    /// Where the loaded cycle is kept across restarts (cycle.json) [default:
+    /// $XDG_STATE_HOME/tumble, else ~/.local/state/tumble]
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Run the simulated washer's clock this many times faster than real time
+    #[arg(long, value_name = "X", value_parser = cli::speed, default_value_t = 1.0,
+          allow_negative_numbers = true)]
     speed: f64,
+    /// Milliseconds between telemetry frames to every client (in real time)
+    #[arg(long, value_name = "MS", default_value_t = 100,
+          value_parser = clap::value_parser!(u64).range(1..))]
     telemetry_ms: u64,
+    /// Require this token from every client (ws://HOST/ws?token=T or Authorization: Bearer T)
+    #[arg(long, value_name = "T", env = "TUMBLE_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// Also accept WebSocket clients from a page served at this origin (e.g.
+    /// http://127.0.0.1:5173, the original front end's dev server); repeatable
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origins: Vec<String>,
+    /// Most WebSocket clients at once; more are closed with 1013 (try again later)
+    #[arg(long, value_name = "N", default_value_t = 16)]
     max_clients: usize,
+    /// Most TCP connections at once, WebSocket or not; more wait to be accepted
+    #[arg(long, value_name = "N", default_value_t = 64)]
     max_connections: usize,
+    /// A connection that has not sent its whole HTTP request by then is closed
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
     request_timeout_ms: u64,
+    /// Write every output change as a JSON line to this file (as `tumble run --record`)
+    #[arg(long, value_name = "OUT.jsonl")]
     record: Option<PathBuf>,
-}
-
-fn options(mut args: lexopt::Parser) -> cli::Result<Options> {
-    let mut o = Options {
-        port: 8080,
-        bind: "127.0.0.1".into(),
-        board: None,
-        state_dir: default_state_dir(),
-        speed: 1.0,
-        telemetry_ms: 100,
-        token: std::env::var("TUMBLE_TOKEN").ok().filter(|t| !t.is_empty()),
-        allow_origins: Vec::new(),
-        max_clients: 16,
-        max_connections: 64,
-        request_timeout_ms: 10_000,
-        record: None,
-    };
-    while let Some(arg) = args.next()? {
-        let lexopt::Arg::Long(name) = arg else {
-            return Err(arg.unexpected().into());
-        };
-        let name = name.to_owned();
-        match name.as_str() {
-            "port" => o.port = cli::value(&mut args, &name)?,
-            "bind" => o.bind = cli::value(&mut args, &name)?,
-            "board" => o.board = Some(cli::value(&mut args, &name)?),
-            "state-dir" => o.state_dir = cli::value::<String>(&mut args, &name)?.into(),
-            "speed" => o.speed = cli::value(&mut args, &name)?,
-            "telemetry-ms" => o.telemetry_ms = cli::value(&mut args, &name)?,
-            "token" => o.token = Some(cli::value(&mut args, &name)?),
-            "allow-origin" => o.allow_origins.push(cli::value(&mut args, &name)?),
-            "max-clients" => o.max_clients = cli::value(&mut args, &name)?,
-            "max-connections" => o.max_connections = cli::value(&mut args, &name)?,
-            "request-timeout-ms" => o.request_timeout_ms = cli::value(&mut args, &name)?,
-            "record" => o.record = Some(cli::value::<String>(&mut args, &name)?.into()),
-            _ => return Err(Usage::new(format!("unknown option --{name}")).into()),
-        }
-    }
-    if !(o.speed > 0.0 && o.speed.is_finite()) {
-        return Err(Usage::new(format!("--speed: must be > 0, got {}", o.speed)).into());
-    }
-    if o.telemetry_ms == 0 {
-        return Err(Usage::new("--telemetry-ms: must be > 0".into()).into());
-    }
-    Ok(o)
 }
 
 fn default_state_dir() -> PathBuf {
@@ -134,12 +119,13 @@ struct App {
     shutdown: watch::Receiver<bool>,
 }
 
-pub fn serve(args: lexopt::Parser) -> cli::Result {
-    let o = options(args)?;
+pub fn serve(mut o: Args) -> cli::Result {
+    let state_dir = o.state_dir.take().unwrap_or_else(default_state_dir);
+    o.token = o.token.filter(|t| !t.is_empty());
     let profile = crate::cli::load_profile(o.board.as_deref())?;
     let clock = Arc::new(Clock::real_time(o.speed));
     log::start(clock.clone());
-    let store = Store::new(o.state_dir.clone());
+    let store = Store::new(state_dir.clone());
 
     let config = Config {
         sample_us: profile.sample_ms as u64 * 1000,
@@ -226,7 +212,7 @@ pub fn serve(args: lexopt::Parser) -> cli::Result {
             "server",
             format_args!(
                 "listening on http://{local}/ (WebSocket ws://{local}/ws), state in {}, token {}",
-                o.state_dir.display(),
+                state_dir.display(),
                 if o.token.is_some() {
                     "required"
                 } else {
