@@ -7,9 +7,9 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Server, repo, state_dir};
+use common::{Server, needs, repo, runs, state_dir};
 
-fn python() -> PathBuf {
+fn python() -> Result<PathBuf, String> {
     let venv = repo().join("target/py-venv");
     let python = venv.join("bin/python");
     let ready = python.exists()
@@ -17,30 +17,36 @@ fn python() -> PathBuf {
             .args(["-c", "import websockets"])
             .status()
             .is_ok_and(|s| s.success());
-    if !ready {
-        let ok = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .unwrap()
-            .success()
-            && Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "websockets"])
-                .status()
-                .unwrap()
-                .success();
-        assert!(
-            ok,
-            "cannot install Python's websockets into {}",
-            venv.display()
-        );
+    if ready {
+        return Ok(python);
     }
-    python
+    runs("python3")?;
+    let made = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        return Err("`python3 -m venv` failed (Debian: apt-get install python3-venv)".into());
+    }
+    let installed = Command::new(&python)
+        .args(["-m", "pip", "install", "--quiet", "websockets"])
+        .status()
+        .is_ok_and(|s| s.success());
+    match installed {
+        true => Ok(python),
+        false => Err(format!(
+            "`pip install websockets` into {} failed (it needs PyPI)",
+            venv.display()
+        )),
+    }
 }
 
 #[test]
 fn pythons_websockets_drives_the_original_protocol() {
-    let python = python();
+    let Some(python) = needs("Python 3 with the websockets package", python()) else {
+        return;
+    };
     let server = Server::start(&state_dir("python"), &["--speed", "10"]);
     let addr = server.addr.clone();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/original_client.py");

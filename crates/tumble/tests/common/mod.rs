@@ -80,3 +80,66 @@ impl Drop for Server {
         self.kill();
     }
 }
+
+/// What a test needs from outside Rust (a browser, Node.js, Python), or `None` when this
+/// machine cannot give it: the test then says so loudly (on the real stderr, which cargo does
+/// not capture) and passes, so the other tests still run. With `TUMBLE_REQUIRE_TOOLS=1` (as
+/// `.ci/run` sets it) a missing tool fails the test instead.
+pub fn needs<T>(what: &str, found: Result<T, String>) -> Option<T> {
+    use std::io::Write;
+    match found {
+        Ok(t) => Some(t),
+        Err(why) if std::env::var_os("TUMBLE_REQUIRE_TOOLS").is_some() => {
+            panic!("{what}: {why} (TUMBLE_REQUIRE_TOOLS is set)")
+        }
+        Err(why) => {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\n*** SKIPPED: this test needs {what}: {why}\n*** (.ci/run installs it; \
+                 TUMBLE_REQUIRE_TOOLS=1 makes this a failure)\n"
+            );
+            None
+        }
+    }
+}
+
+/// `program --version` runs: the tool is there and works.
+pub fn runs(program: &str) -> Result<(), String> {
+    match Command::new(program).arg("--version").output() {
+        Ok(o) if o.status.success() => Ok(()),
+        Ok(o) => Err(format!("`{program} --version` failed: {}", o.status)),
+        Err(e) => Err(format!("cannot run `{program}`: {e}")),
+    }
+}
+
+/// Debian's chromium; installed with apt-get first when this runs as root and it is missing.
+pub fn chromium() -> Result<PathBuf, String> {
+    let path = PathBuf::from("/usr/bin/chromium");
+    if runs("/usr/bin/chromium").is_ok() {
+        return Ok(path);
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !root || runs("apt-get").is_err() {
+        return Err(
+            "Debian's chromium (/usr/bin/chromium), and this is not root with \
+                    apt-get to install it: apt-get install chromium"
+                .into(),
+        );
+    }
+    let apt = |args: &[&str]| {
+        Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let _ = apt(&["update", "-q"]);
+    if !apt(&["install", "-y", "-q", "chromium"]) {
+        return Err("`apt-get install chromium` failed".into());
+    }
+    runs("/usr/bin/chromium").map(|()| path)
+}
