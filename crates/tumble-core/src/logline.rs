@@ -192,7 +192,7 @@ mod tests {
         c.parse(ORIGINAL.as_bytes(), &Board::washer()).unwrap();
         assert_eq!(
             text(Notice::PhaseStarted { at_us: 0, phase: 0 }, &c),
-            ('I', "Phase 'phase-1' (1/2) started".into())
+            ('I', "Phase 'Wash' (1/2) started".into())
         );
         assert_eq!(
             text(
@@ -203,10 +203,7 @@ mod tests {
                 },
                 &c
             ),
-            (
-                'I',
-                "Phase 'phase-2' (2/2) ended by its sensor trigger".into()
-            )
+            ('I', "Phase 'Fill' (2/2) ended by its sensor trigger".into())
         );
         assert_eq!(
             text(
@@ -219,7 +216,7 @@ mod tests {
             ),
             (
                 'E',
-                "Phase 'phase-1' (1/2) FAULT: its sensor condition did not hold before the timeout"
+                "Phase 'Wash' (1/2) FAULT: its sensor condition did not hold before the timeout"
                     .into()
             )
         );

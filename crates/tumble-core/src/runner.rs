@@ -271,7 +271,7 @@ pub struct Snapshot {
     pub phase_index: u8,
     /// The current phase's `id`; empty when idle.
     pub phase_id: Label,
-    /// How logs and telemetry name the phase: its id, else its name, else "Unknown".
+    /// How people see the phase: its name, else its id, else "Unknown" (`Cycle::phase_label`).
     pub phase_label: Label,
     /// Phases in the loaded cycle.
     pub total_phases: u8,

@@ -66,11 +66,16 @@ fn write_fields(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result 
         s.status == Status::Paused,
         s.phase_index
     )?;
-    let name = match s.phase_index {
-        0 => "N/A",
-        _ => &s.phase_label,
+    // The original's field, as it was: the phase id (else its name, else "Unknown").
+    let (name, title) = match s.phase_index {
+        0 => ("N/A", "N/A"),
+        _ if !s.phase_id.is_empty() => (s.phase_id.as_str(), s.phase_label.as_str()),
+        _ => (s.phase_label.as_str(), s.phase_label.as_str()),
     };
     json::write_str(w, name)?;
+    // For people: its name, else its id.
+    w.write_str(",\"current_phase_title\":")?;
+    json::write_str(w, title)?;
     write!(
         w,
         ",\"total_phases\":{},\"phase_elapsed_ms\":{},\"phase_total_duration_ms\":{},\"cycle_elapsed_ms\":{},\"cycle_total_duration_ms\":{},\"events_fired\":{},\"late_events\":{},\"worst_lateness_us\":{},\"fault\":",

@@ -65,10 +65,10 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
         Secs(cycle.duration_ms())
     );
     for (i, p) in phases.iter().enumerate() {
-        let name = cycle.text(p.name);
+        let id = cycle.text(p.id);
         let _ = write!(s, "  phase {i} '{}'", cycle.phase_label(p));
-        if !name.is_empty() && name != cycle.phase_label(p) {
-            let _ = write!(s, " ({name})");
+        if !id.is_empty() && id != cycle.phase_label(p) {
+            let _ = write!(s, " (id {id})");
         }
         let _ = write!(
             s,

@@ -53,7 +53,7 @@ fn check_summarises_or_refuses_with_the_path() {
     assert_eq!(code, 0);
     assert!(out.contains("ok, 2 phases, 184 events, 53.500 s"), "{out}");
     assert!(
-        out.contains("phase 0 'phase-1' (Wash): 2 components, 182 events, 47.500 s"),
+        out.contains("phase 0 'Wash' (id phase-1): 2 components, 182 events, 47.500 s"),
         "{out}"
     );
 
@@ -147,7 +147,7 @@ fn timeline_lists_every_event_in_order() {
     ]);
     assert_eq!(
         text,
-        "phase 1 'phase-2': 2 events\n             0 ms  Cold Valve       pin  5 level 0 ON\n          6000 ms  Cold Valve       pin  5 level 1 OFF\n"
+        "phase 1 'Fill': 2 events\n             0 ms  Cold Valve       pin  5 level 0 ON\n          6000 ms  Cold Valve       pin  5 level 1 OFF\n"
     );
 }
 
@@ -339,7 +339,7 @@ fn ctrl_c_stops_the_cycle_with_every_output_off() {
     let mut seen = Vec::new();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        let started = line.contains("Phase 'fill'");
+        let started = line.contains("Phase 'Fill'");
         seen.push(line);
         if started {
             break;
@@ -353,7 +353,7 @@ fn ctrl_c_stops_the_cycle_with_every_output_off() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{seen:?}");
     let text = seen.join("\n");
-    assert!(text.contains("Phase 'fill' (1/3) stopped"), "{text}");
+    assert!(text.contains("Phase 'Fill' (1/3) stopped"), "{text}");
     assert!(text.contains("Cycle stopped, all outputs OFF"), "{text}");
     assert!(text.contains("result: interrupted"), "{text}");
     assert!(text.contains("outputs all OFF"), "{text}");
@@ -392,9 +392,9 @@ fn charts_of_a_plan_and_of_a_run() {
     assert_eq!(code, 0, "{err}");
     let svg = std::fs::read_to_string(&out).unwrap();
     for part in [
-        "1 fill",
-        "2 wash",
-        "3 drain",
+        "1 Fill",
+        "2 Wash",
+        "3 Drain",
         "water level (L)",
         "RPM sensor",
         "<polyline",

@@ -538,9 +538,10 @@ impl Cycle {
         self.phases.iter().map(|p| p.duration_ms as u64).sum()
     }
 
-    /// How the phase shows in logs and telemetry: its id, else its name, else "Unknown".
+    /// How the phase shows to people (logs, the page, `tumble check`): its name, else its id,
+    /// else "Unknown". Telemetry's `current_phase_name` keeps the original's id first.
     pub fn phase_label(&self, phase: &Phase) -> &str {
-        [phase.id, phase.name]
+        [phase.name, phase.id]
             .into_iter()
             .map(|t| self.text(t))
             .find(|s| !s.is_empty())

@@ -15,7 +15,7 @@ export function fromTelemetry(t, phases) {
     paused: Boolean(c.paused),
     status: c.status ?? (running ? "running" : "idle"),
     phaseIndex,
-    phaseName: c.current_phase_name ?? "",
+    phaseName: c.current_phase_title ?? c.current_phase_name ?? "",
     totalPhases: c.total_phases ?? phases.length,
     phaseElapsedMs: elapsed,
     phaseTotalMs: total,
