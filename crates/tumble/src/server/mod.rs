@@ -389,7 +389,9 @@ async fn upgrade(
             log::now(
                 'W',
                 "server",
-                format_args!("{peer}: refused, origin {origin} not allowed"),
+                format_args!(
+                    "{peer}: refused origin {origin}; to allow it: --allow-origin {origin}"
+                ),
             );
             return (
                 StatusCode::FORBIDDEN,
