@@ -4,6 +4,7 @@ mod chart;
 mod check;
 mod cli;
 mod player;
+mod remote;
 mod run;
 mod server;
 mod sim;
@@ -56,6 +57,15 @@ enum Command {
         tumble serve --bind 0.0.0.0 --token s3cret --speed 10\n  \
         tumble serve --allow-origin http://127.0.0.1:5173   # the original front end")]
     Serve(server::Args),
+    /// Check a cycle here, then load it on a controller elsewhere (tumble serve or the chip)
+    #[command(
+        after_help = "Examples:\n  tumble send wash.json --to ws://192.168.1.20:8080/ws\n  \
+        tumble send wash.json --to ws://washer-3.local:8080/ws --token s3cret --start"
+    )]
+    Send(remote::SendArgs),
+    /// Follow a controller elsewhere: what runs, which outputs are ON, as it changes
+    #[command(after_help = "Example:\n  tumble watch ws://192.168.1.20:8080/ws --token s3cret")]
+    Watch(remote::WatchArgs),
     /// Print the default board profile (TOML): copy it, edit it, pass it with --board
     Board,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
@@ -76,6 +86,8 @@ impl Command {
             Command::Run(_) => "run",
             Command::Plot(_) => "plot",
             Command::Serve(_) => "serve",
+            Command::Send(_) => "send",
+            Command::Watch(_) => "watch",
             Command::Board => "board",
             Command::Completions { .. } => "completions",
         }
@@ -91,6 +103,8 @@ fn main() -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Plot(a) => chart::plot(a),
         Command::Serve(a) => server::serve(a),
+        Command::Send(a) => remote::send(a),
+        Command::Watch(a) => remote::watch(a),
         Command::Board => cli::print(sim::profile::DEFAULT),
         Command::Completions { shell } => {
             let mut out = Vec::new();

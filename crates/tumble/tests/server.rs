@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Server, state_dir};
+use common::{Server, repo, state_dir};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -662,4 +662,69 @@ async fn a_stop_is_applied_at_once_while_another_client_sends_the_heaviest_docum
         "the motor ran: {motor_changes} changes"
     );
     assert!(last.values().all(|on| !on), "{last:?}");
+}
+
+/// `tumble ARGS`, run to its end.
+fn tumble(args: &[&str]) -> (i32, String, String) {
+    use assert_cmd::cargo::CommandCargoExt;
+    let out = std::process::Command::cargo_bin("tumble")
+        .unwrap()
+        .args(args)
+        .env_remove("TUMBLE_TOKEN")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn send_loads_and_starts_on_a_controller_elsewhere_and_watch_follows_it() {
+    let server = Server::start(&state_dir("send"), &["--token", "s3cret", "--speed", "10"]);
+    let url = server.url();
+    let cycle = repo().join("examples/cycles/wash-1600.json");
+    let cycle = cycle.to_str().unwrap();
+    let (code, out, err) = tumble(&["send", cycle, "--to", &url, "--token", "s3cret", "--start"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("loaded on ws://") && out.contains("3 phases, 1604 events"),
+        "{out}"
+    );
+    assert!(out.contains("started: running phase 1/3 'Fill'"), "{out}");
+    assert!(server.logged("load_cycle"), "the controller saw the load");
+
+    let (code, out, err) = tumble(&["watch", &url, "--token", "s3cret", "--frames", "12"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(&format!("connected to {url}: Tumble ")),
+        "{out}"
+    );
+    assert!(
+        out.contains("running phase 1/3 'Fill'") && out.contains("ON: "),
+        "{out}"
+    );
+
+    // A wrong token is the controller's 401, said as such; nothing is loaded.
+    let (code, _, err) = tumble(&["send", cycle, "--to", &url, "--token", "wrong"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("401"), "{err}");
+    // A cycle refused here is never sent.
+    let typo = state_dir("send-typo").join("typo.json");
+    std::fs::write(
+        &typo,
+        r#"{"phases":[{"components":[{"compId":"Cold Valve","durtion":5}]}]}"#,
+    )
+    .unwrap();
+    let (code, _, err) = tumble(&["send", typo.to_str().unwrap(), "--to", &url]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("refused here, not sent") && err.contains("did you mean"),
+        "{err}"
+    );
+    // Nothing listening: a clear error, exit 2.
+    let (code, _, err) = tumble(&["watch", "ws://127.0.0.1:9/ws", "--frames", "1"]);
+    assert_eq!(code, 2);
+    assert!(err.starts_with("tumble: ws://127.0.0.1:9/ws: "), "{err}");
 }
