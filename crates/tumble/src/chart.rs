@@ -171,13 +171,13 @@ pub fn render(chart: &Chart, view: View) -> Document {
         let drum = [
             Series {
                 points: &chart.drum_rpm,
-                name: "drum speed (rpm)",
+                name: "drum speed (rpm, simulated)",
                 color: "#fca5a5",
                 dashed: true,
             },
             Series {
                 points: &chart.rpm,
-                name: "RPM sensor",
+                name: "RPM sensor (as the controller reads it: pulses counted per sample)",
                 color: "#dc2626",
                 dashed: false,
             },
@@ -576,10 +576,20 @@ pub fn from_record(
                     .drum_rpm
                     .push((t, v["drum_rpm"].as_f64().unwrap_or(0.0)));
             }
+            // The record says which cycle ran: the chart is titled after it.
+            "cycle" => {
+                if let Some(file) = v["file"].as_str() {
+                    chart.title = format!("{file}: run");
+                }
+            }
             "phase_start" => chart.phases.push(Band {
                 start_us: t,
                 end_us: t,
-                label: v["id"].as_str().unwrap_or("").to_owned(),
+                label: v["name"]
+                    .as_str()
+                    .or(v["id"].as_str())
+                    .unwrap_or("")
+                    .to_owned(),
                 color: v["color"].as_str().unwrap_or("").to_owned(),
             }),
             "phase_end" => {

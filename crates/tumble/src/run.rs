@@ -79,6 +79,18 @@ pub fn run(a: Args) -> cli::Result {
         )),
         None => None,
     };
+    if let Some(rec) = record.as_mut() {
+        // First line: which cycle this is a record of (`tumble plot` titles its chart so).
+        let name = file.rsplit('/').next().unwrap_or(&file);
+        writeln!(
+            rec,
+            r#"{{"t_us":0,"kind":"cycle","file":{},"phases":{},"events":{}}}"#,
+            Quoted(name),
+            info.cycle.phases().len(),
+            info.cycle.total_events()
+        )
+        .map_err(|e| Failure::io(o.record.as_deref().unwrap_or(""), e))?;
+    }
     let config = Config {
         sample_us: profile.sample_ms as u64 * 1000,
         telemetry_us: None,
@@ -318,7 +330,8 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
             let p = &cycle.phases()[phase as usize];
             writeln!(
                 out,
-                r#"{{"t_us":{at_us},"kind":"phase_start","phase":{phase},"id":{},"color":{},"events":{},"duration_ms":{}}}"#,
+                r#"{{"t_us":{at_us},"kind":"phase_start","phase":{phase},"id":{},"name":{},"color":{},"events":{},"duration_ms":{}}}"#,
+                Quoted(cycle.text(p.id)),
                 Quoted(cycle.phase_label(p)),
                 Quoted(cycle.text(p.color)),
                 p.events(),
