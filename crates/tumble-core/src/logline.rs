@@ -144,6 +144,8 @@ pub struct CommandLine<'a> {
     pub command: &'a str,
     /// The reply sent back; only its first line is logged (see [`first_line`]).
     pub reply: &'a str,
+    /// Warnings of a cycle it loaded or validated (a v1 reply cannot say them).
+    pub warnings: usize,
 }
 
 impl fmt::Display for CommandLine<'_> {
@@ -152,7 +154,15 @@ impl fmt::Display for CommandLine<'_> {
             "" => "(no command)",
             name => name,
         };
-        write!(f, "{}: {name}: {}", self.peer, first_line(self.reply))
+        write!(f, "{}: {name}: {}", self.peer, first_line(self.reply))?;
+        match self.warnings {
+            0 => Ok(()),
+            1 => f.write_str(" (1 warning: validate_cycle or tumble check lists it)"),
+            n => write!(
+                f,
+                " ({n} warnings: validate_cycle or tumble check lists them)"
+            ),
+        }
     }
 }
 

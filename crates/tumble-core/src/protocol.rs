@@ -56,6 +56,9 @@ pub struct Handled<'a> {
     pub store: Option<&'a [u8]>,
     /// The reply says it succeeded (`ok: ...` in v1, `"ok":true` in v2).
     pub ok: bool,
+    /// Warnings of the cycle a load or validate accepted, for the log: a v1 reply cannot say
+    /// them (`ok: cycle loaded`), so the platform logs how many there are.
+    pub warnings: usize,
 }
 
 impl<'a> Handled<'a> {
@@ -66,6 +69,7 @@ impl<'a> Handled<'a> {
             command,
             store: None,
             ok: false,
+            warnings: 0,
         }
     }
 }
@@ -148,6 +152,8 @@ pub enum Action<'a> {
     Load {
         /// The cycle document's bytes as received (the `data` or `cycle` value), to store.
         document: &'a [u8],
+        /// How many warnings it was accepted with.
+        warnings: usize,
     },
     /// Anything else ([`apply`]).
     Op(Op),
@@ -315,15 +321,20 @@ pub fn parse<'a>(
             w.write_str("}}")?;
         }
     }
+    let warnings = report.warnings.len() + report.more_warnings;
     if doc.validate {
         h.ok = true;
+        h.warnings = warnings;
         return Ok(Read::Answered(h));
     }
     Ok(Read::Command(Command {
         version: doc.version,
         name: doc.name,
         id: doc.id,
-        action: Action::Load { document: doc.raw },
+        action: Action::Load {
+            document: doc.raw,
+            warnings,
+        },
     }))
 }
 
@@ -375,11 +386,13 @@ pub fn write_outcome<'a>(
         command: cmd.name,
         store: None,
         ok: outcome.result.is_ok(),
+        warnings: 0,
     };
     let op = match cmd.action {
-        Action::Load { document } => {
+        Action::Load { document, warnings } => {
             // `parse` wrote the summary; a load cannot fail once parsed.
             h.store = Some(document);
+            h.warnings = warnings;
             return Ok(h);
         }
         Action::Op(op) => op,

@@ -728,3 +728,19 @@ fn send_loads_and_starts_on_a_controller_elsewhere_and_watch_follows_it() {
     assert_eq!(code, 2);
     assert!(err.starts_with("tumble: ws://127.0.0.1:9/ws: "), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_v1_load_with_warnings_says_so_in_the_log() {
+    let server = Server::start(&state_dir("v1-warnings"), &[]);
+    let mut ws = connect(&server.url()).await;
+    let frame = r#"{"action":"write_json","data":{"phases":[{"id":"fill","components":[{"compId":"Cold Valve","duration":1000,"ui_note":"x"}]}]}}"#;
+    assert_eq!(ask(&mut ws, frame).await, "ok: cycle loaded");
+    let said = "write_json: ok: cycle loaded (1 warning: validate_cycle or tumble check lists it)";
+    for _ in 0..50 {
+        if server.logged(said) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("not logged: {said}");
+}

@@ -121,6 +121,7 @@ fn log_command(done: &Done, peer: &str, reply: &[u8]) {
         peer: &peer,
         command: done.command.as_str(),
         reply,
+        warnings: done.warnings,
     };
     log::emit(
         if done.ok { 'I' } else { 'W' },

@@ -559,6 +559,7 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
         peer,
         command: handled.command,
         reply: &reply,
+        warnings: handled.warnings,
     };
     log::now(
         if handled.ok { 'I' } else { 'W' },

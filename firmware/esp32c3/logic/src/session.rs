@@ -55,6 +55,8 @@ pub struct Done {
     pub store: Option<Range<usize>>,
     /// The reply did not fit; a `too_large` refusal was sent instead.
     pub reply_overflow: bool,
+    /// Warnings of a cycle it loaded or validated, for the log.
+    pub warnings: usize,
 }
 
 /// One frame on its way through tumble-core's protocol steps, its reply written into the
@@ -149,6 +151,7 @@ impl<'f, 'r> Session<'f, 'r> {
             reply_len: self.w.len(),
             store,
             reply_overflow: false,
+            warnings: handled.warnings,
         };
         if !self.failed && !self.w.overflowed() {
             return done;
