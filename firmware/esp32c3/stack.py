@@ -7,13 +7,15 @@ tail `j`), then follows the deepest chain. Calls through function pointers (dyn 
 executor's task table) are not followed and recursion is cut, so this is an estimate of a
 lower bound, good for comparing builds and spotting large frames, not a guarantee.
 
-usage: stack.py OBJDUMP ELF
+usage: stack.py OBJDUMP ELF [--frames]
+  --frames: also list each function's own frame on the deepest path
 """
 import re
 import subprocess
 import sys
 
 objdump, elf = sys.argv[1], sys.argv[2]
+frames = "--frames" in sys.argv[3:]
 text = subprocess.run([objdump, "-d", "-C", "--no-show-raw-insn", elf],
                       capture_output=True, text=True, check=True).stdout
 
@@ -102,3 +104,9 @@ for (depth, path), _ in rows[:6]:
     # Skip the panic path (it only runs once, to print a backtrace) in the shown chain.
     chain = " > ".join(short(n) for n in names[:9])
     print(f"{depth:>7}  {chain}")
+if frames and rows:
+    (depth, path), _ = rows[0]
+    by_name = {f["name"]: f["frame"] for f in funcs.values()}
+    print("frames of the deepest path:")
+    for n in path:
+        print(f"{by_name.get(n, 0):>7}  {short(tidy(n))}")

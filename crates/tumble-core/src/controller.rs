@@ -192,8 +192,9 @@ impl Controller {
         now: u64,
         out: &mut O,
     ) -> Restored {
-        match spare.parse(doc, self.runner.board()) {
-            Ok(_) => {
+        let mut warnings = crate::cycle::WarningCount::default();
+        match spare.read(doc, self.runner.board(), &mut warnings) {
+            Ok(()) => {
                 self.execute(Work::Load(spare), Arrival::default(), now, out);
                 let cycle = self.runner.cycle();
                 Restored::Loaded {

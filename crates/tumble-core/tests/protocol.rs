@@ -620,3 +620,25 @@ fn hello_and_telemetry_have_the_original_shape() {
         (json!(false), Value::Null)
     );
 }
+
+#[test]
+fn a_summarys_warnings_are_the_reports_though_the_parse_keeps_none() {
+    // 20 warnings, over two phases: more than a summary lists.
+    let comps = vec![r#"{"compId":"Cold Valve","duration":0}"#; 10].join(",");
+    let phase = format!(r#"{{"id":"p","components":[{comps}]}}"#);
+    let cycle = format!(r#"{{"phases":[{phase},{phase}]}}"#);
+    let mut d = Device::new();
+    let frame = format!(r#"{{"cmd":"validate_cycle","cycle":{cycle}}}"#);
+    let r = d.v2(serde_json::from_str(&frame).unwrap());
+    let listed = r["result"]["warnings"].as_array().expect("accepted");
+    let report = Box::<Cycle>::default()
+        .parse(cycle.as_bytes(), &Board::washer())
+        .unwrap();
+    assert_eq!(listed.len(), report.warnings.len());
+    for (l, w) in listed.iter().zip(&report.warnings) {
+        assert_eq!(l["path"], w.path.as_str());
+        assert_eq!(l["message"], w.message.as_str());
+    }
+    assert_eq!(r["result"]["more_warnings"], report.more_warnings);
+    assert!(report.more_warnings > 0);
+}

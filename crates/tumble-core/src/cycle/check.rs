@@ -82,7 +82,7 @@ impl Parser<'_, '_> {
     }
 
     /// `at_ms` is None when the time does not even fit in 64 bits.
-    fn past_the_end<T>(&self, at_ms: Option<u64>) -> Result<T> {
+    fn past_the_end<T>(&mut self, at_ms: Option<u64>) -> Result<T> {
         let limit = u32::MAX;
         match at_ms {
             Some(t) => self.fail_as(ErrorKind::Capacity, format_args!(

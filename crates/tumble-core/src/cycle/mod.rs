@@ -19,7 +19,7 @@ mod parse;
 mod write;
 
 use self::parse::Parser;
-pub use self::write::Millis;
+pub use self::write::{Millis, WarningsJson, write_more_warnings};
 
 /// The same-instant group of an output change; within one instant the groups go out in this
 /// order (every OFF, then the direction, then every ON), as one write.
@@ -178,15 +178,33 @@ pub struct Report {
     pub more_warnings: usize,
 }
 
-impl Report {
-    fn warn(&mut self, path: &Path, args: fmt::Arguments<'_>) {
+/// Where a parse puts the warnings of the document it reads, as it finds them: a [`Report`]
+/// keeps them, a [`WarningCount`] only counts them, a platform may write them straight into a
+/// reply. So the parser itself holds no list of them (it runs in a few KB of stack).
+pub trait Warnings {
+    /// One warning, at `path` (`phases[0].components[1].duration`).
+    fn warn(&mut self, path: &str, message: fmt::Arguments<'_>);
+}
+
+impl Warnings for Report {
+    fn warn(&mut self, path: &str, args: fmt::Arguments<'_>) {
         let w = Warning {
-            path: path.clone(),
+            path: Path::from_fmt(format_args!("{path}")),
             message: Message::from_fmt(args),
         };
         if self.warnings.push(w).is_err() {
             self.more_warnings += 1;
         }
+    }
+}
+
+/// Counts warnings, keeps none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WarningCount(pub usize);
+
+impl Warnings for WarningCount {
+    fn warn(&mut self, _path: &str, _message: fmt::Arguments<'_>) {
+        self.0 += 1;
     }
 }
 
@@ -449,29 +467,47 @@ impl Cycle {
         self.text.clear();
     }
 
-    /// Reads and validates `src` into `self`. On error `self` is left empty, so parse into
-    /// spare storage and swap on success: the loaded cycle is never half-replaced.
+    /// Reads and validates `src` into `self`, keeping its warnings in a [`Report`]. On error
+    /// `self` is left empty, so parse into spare storage and swap on success: the loaded cycle
+    /// is never half-replaced.
     pub fn parse(&mut self, src: &[u8], board: &Board) -> Result<Report, CycleError> {
+        let mut report = Report::default();
+        self.read(src, board, &mut report).map(|()| report)
+    }
+
+    /// [`Cycle::parse`], with the warnings handed to `warnings` as they are found (nothing of
+    /// them is kept here). Reading the same document again gives the same cycle and the same
+    /// warnings in the same order.
+    pub fn read(
+        &mut self,
+        src: &[u8],
+        board: &Board,
+        warnings: &mut dyn Warnings,
+    ) -> Result<(), CycleError> {
         self.clear();
         self.motor = board.motor();
         self.direction = board.direction();
         self.dead_ms = board.reverse_dead_time_ms();
-        let mut report = Report::default();
-        let result = json::check_syntax(src)
-            .map_err(|e| CycleError::syntax(e, src))
-            .and_then(|()| {
-                let mut p = Parser {
-                    r: Reader::new(src),
-                    path: Path::new(),
-                    board,
-                    cycle: self,
-                    report: &mut report,
-                };
-                p.document()
-            });
-        match result {
-            Ok(()) => Ok(report),
-            Err(e) => {
+        if let Err(e) = json::check_syntax(src) {
+            return Err(CycleError::syntax(e, src));
+        }
+        let mut p = Parser {
+            r: Reader::new(src),
+            path: Path::new(),
+            board,
+            cycle: self,
+            warnings,
+            error: None,
+        };
+        match p.document() {
+            Ok(()) => Ok(()),
+            Err(parse::Failed) => {
+                // Set where it failed; a reader error after the syntax check cannot happen.
+                let e = p.error.take().unwrap_or_else(|| CycleError {
+                    path: p.path.clone(),
+                    kind: ErrorKind::Syntax,
+                    message: Message::from_fmt(format_args!("invalid JSON")),
+                });
                 self.clear();
                 Err(e)
             }

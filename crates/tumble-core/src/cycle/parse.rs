@@ -5,14 +5,29 @@ use core::fmt::{self, Write};
 use super::*;
 use crate::json::{Kind, NotUnsigned, Str};
 
-pub(super) type Result<T, E = CycleError> = core::result::Result<T, E>;
+/// The parser's own result: the error itself waits in [`Parser::error`], so that no frame on
+/// the way out carries it (a `CycleError` is 420 bytes, and the parser is a dozen calls deep).
+pub(super) type Result<T> = core::result::Result<T, Failed>;
+
+/// A refusal; what and where is in [`Parser::error`].
+#[derive(Debug)]
+pub(super) struct Failed;
+
+impl From<SyntaxError> for Failed {
+    fn from(_: SyntaxError) -> Self {
+        // The document passed the syntax check before it is read: the reader cannot fail.
+        Failed
+    }
+}
 
 pub(super) struct Parser<'a, 'b> {
     pub(super) r: Reader<'a>,
     pub(super) path: Path,
     pub(super) board: &'b Board,
     pub(super) cycle: &'b mut Cycle,
-    pub(super) report: &'b mut Report,
+    pub(super) warnings: &'b mut dyn Warnings,
+    /// Why it failed, once it has.
+    pub(super) error: Option<CycleError>,
 }
 
 /// How a number is described in "expected ..." messages.
@@ -36,20 +51,21 @@ impl fmt::Display for Got<'_> {
 }
 
 impl<'a> Parser<'a, '_> {
-    pub(super) fn fail<T>(&self, args: fmt::Arguments<'_>) -> Result<T> {
+    pub(super) fn fail<T>(&mut self, args: fmt::Arguments<'_>) -> Result<T> {
         self.fail_as(ErrorKind::Invalid, args)
     }
 
-    pub(super) fn fail_as<T>(&self, kind: ErrorKind, args: fmt::Arguments<'_>) -> Result<T> {
-        Err(CycleError {
+    pub(super) fn fail_as<T>(&mut self, kind: ErrorKind, args: fmt::Arguments<'_>) -> Result<T> {
+        self.error = Some(CycleError {
             path: self.path.clone(),
             kind,
             message: Message::from_fmt(args),
-        })
+        });
+        Err(Failed)
     }
 
     pub(super) fn warn(&mut self, args: fmt::Arguments<'_>) {
-        self.report.warn(&self.path, args);
+        self.warnings.warn(self.path.as_str(), args);
     }
 
     /// Appends `.key` to the path; returns the length to truncate back to.
@@ -511,8 +527,8 @@ impl<'a> Parser<'a, '_> {
                     "missing: \"mode\": \"wait\" needs a timeout in milliseconds"
                 ));
             }
-            (false, Some((_, path))) => self.report.warn(
-                &path,
+            (false, Some((_, path))) => self.warnings.warn(
+                path.as_str(),
                 format_args!("ignored: a timeout applies only with \"mode\": \"wait\""),
             ),
             (false, None) => {}

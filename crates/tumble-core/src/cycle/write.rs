@@ -112,6 +112,22 @@ impl Cycle {
     /// The summary fields `tumble check --json` and the protocol's validate_cycle share, without
     /// the enclosing braces: `"phases":[...],"events":N,"duration_ms":D,"warnings":[...]`.
     pub fn write_summary(&self, report: &Report, w: &mut impl Write) -> fmt::Result {
+        self.write_summary_head(w)?;
+        w.write_str(",\"warnings\":[")?;
+        for (i, warning) in report.warnings.iter().enumerate() {
+            if i > 0 {
+                w.write_char(',')?;
+            }
+            write_path_message(w, warning.path.as_str(), warning.message.as_str())?;
+        }
+        w.write_char(']')?;
+        write_more_warnings(w, report.more_warnings)
+    }
+
+    /// The summary up to its warnings: `"phases":[...],"events":N,"duration_ms":D`. The
+    /// warnings follow as `,"warnings":[...]` (a [`WarningsJson`] writes them as a second
+    /// reading of the document finds them again), then [`write_more_warnings`].
+    pub fn write_summary_head(&self, w: &mut impl Write) -> fmt::Result {
         w.write_str("\"phases\":[")?;
         for (i, p) in self.phases.iter().enumerate() {
             if i > 0 {
@@ -127,22 +143,61 @@ impl Cycle {
         }
         write!(
             w,
-            "],\"events\":{},\"duration_ms\":{},\"warnings\":[",
+            "],\"events\":{},\"duration_ms\":{}",
             self.total_events(),
             self.duration_ms()
-        )?;
-        for (i, warning) in report.warnings.iter().enumerate() {
-            if i > 0 {
-                w.write_char(',')?;
-            }
-            write_path_message(w, warning.path.as_str(), warning.message.as_str())?;
+        )
+    }
+}
+
+/// `,"more_warnings":N` when some warnings were not listed (only then: the usual summary has
+/// exactly the documented keys).
+pub fn write_more_warnings(w: &mut impl Write, more: usize) -> fmt::Result {
+    match more {
+        0 => Ok(()),
+        n => write!(w, ",\"more_warnings\":{n}"),
+    }
+}
+
+/// Writes warnings as they are found, as the items of the summary's `"warnings"` array: at
+/// most [`MAX_WARNINGS`], the rest counted in `more`, as a [`Report`] keeps them.
+pub struct WarningsJson<'w, W: Write> {
+    w: &'w mut W,
+    written: usize,
+    /// Warnings past [`MAX_WARNINGS`], not written.
+    pub more: usize,
+    /// The first write that failed.
+    pub result: fmt::Result,
+}
+
+impl<'w, W: Write> WarningsJson<'w, W> {
+    /// Writes into `w`, which has the array open.
+    pub fn new(w: &'w mut W) -> Self {
+        WarningsJson {
+            w,
+            written: 0,
+            more: 0,
+            result: Ok(()),
         }
-        w.write_char(']')?;
-        // Only when some were not kept: the usual summary has exactly the documented keys.
-        if report.more_warnings > 0 {
-            write!(w, ",\"more_warnings\":{}", report.more_warnings)?;
+    }
+}
+
+impl<W: Write> Warnings for WarningsJson<'_, W> {
+    fn warn(&mut self, path: &str, message: fmt::Arguments<'_>) {
+        if self.written == MAX_WARNINGS {
+            self.more += 1;
+            return;
         }
-        Ok(())
+        let comma = if self.written > 0 { "," } else { "" };
+        self.written += 1;
+        if self.result.is_ok() {
+            self.result = write!(
+                self.w,
+                "{comma}{{\"path\":{},\"message\":{}}}",
+                json::Quoted(path),
+                json::Quoted(&message)
+            );
+        }
     }
 }
 
