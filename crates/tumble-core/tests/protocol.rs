@@ -624,7 +624,7 @@ fn hello_and_telemetry_have_the_original_shape() {
 #[test]
 fn a_summarys_warnings_are_the_reports_though_the_parse_keeps_none() {
     // 20 warnings, over two phases: more than a summary lists.
-    let comps = vec![r#"{"compId":"Cold Valve","duration":0}"#; 10].join(",");
+    let comps = [r#"{"compId":"Cold Valve","duration":0}"#; 10].join(",");
     let phase = format!(r#"{{"id":"p","components":[{comps}]}}"#);
     let cycle = format!(r#"{{"phases":[{phase},{phase}]}}"#);
     let mut d = Device::new();
