@@ -104,9 +104,9 @@ for (depth, path), _ in rows[:6]:
     # Skip the panic path (it only runs once, to print a backtrace) in the shown chain.
     chain = " > ".join(short(n) for n in names[:9])
     print(f"{depth:>7}  {chain}")
-if frames and rows:
-    (depth, path), _ = rows[0]
+if frames:
     by_name = {f["name"]: f["frame"] for f in funcs.values()}
-    print("frames of the deepest path:")
-    for n in path:
-        print(f"{by_name.get(n, 0):>7}  {short(tidy(n))}")
+    for (depth, path), _ in rows[:3]:
+        print(f"frames of the {depth}-byte path:")
+        for n in path[:10]:
+            print(f"{by_name.get(n, 0):>7}  {short(tidy(n))}")
