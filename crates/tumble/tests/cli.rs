@@ -600,3 +600,24 @@ fn charts_say_what_they_wrote() {
         "{err}"
     );
 }
+
+#[test]
+fn every_template_passes_a_strict_check_and_plays_to_the_end() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/templates");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.to_str().unwrap();
+        let (code, out, err) = tumble(&["check", "--strict", file]);
+        assert_eq!(code, 0, "{file}: {out}{err}");
+        // On the simulated washer, fills end on their pressure trigger: no fault.
+        let (code, out, err) = run_instant(&[file]);
+        assert_eq!(code, 0, "{file}: {out}{err}");
+        assert!(
+            out.contains("result: completed") && out.contains("outputs all OFF"),
+            "{out}"
+        );
+        n += 1;
+    }
+    assert_eq!(n, 5, "the templates web/files.rs lists");
+}

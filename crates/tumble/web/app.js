@@ -179,7 +179,7 @@ function renderPhaseList() {
     if (state.errorPhase === i) li.classList.add("error");
     const label = document.createElement("span");
     const trig = p.trigger ? ` · ends on ${p.trigger.type} ${p.trigger.above ? ">" : "<"} ${p.trigger.threshold}${p.trigger.mode === "wait" ? " (waits)" : ""}` : "";
-    label.textContent = `${i + 1}. ${p.id || p.name || "phase"} · ${duration(p.duration)} · ${p.events.toLocaleString("en")} events${trig}`;
+    label.textContent = `${i + 1}. ${p.name || p.id || "phase"} · ${duration(p.duration)} · ${p.events.toLocaleString("en")} events${trig}`;
     const jump = document.createElement("button");
     jump.type = "button";
     jump.textContent = "Jump here";
@@ -340,6 +340,22 @@ $("file").addEventListener("change", async (e) => {
   e.target.value = "";
 });
 $("paste-btn").onclick = () => $("paste-dialog").showModal();
+$("template").addEventListener("change", async (e) => {
+  const file = e.target.value;
+  const name = e.target.selectedOptions[0]?.textContent ?? file;
+  e.target.value = "";
+  if (!file) return;
+  const r = await fetch(`templates/${encodeURIComponent(file)}`);
+  if (!r.ok) return log(`template ${name}: ${r.status}`, "error");
+  await loadText(await r.text(), `${name} (template)`);
+});
+// The built-in programs the controller serves (the same on the host and the chip).
+fetch("templates/")
+  .then((r) => (r.ok ? r.json() : []))
+  .then((list) => {
+    for (const t of list) $("template").append(new Option(t.name, t.file));
+  })
+  .catch(() => {});
 $("paste-dialog").addEventListener("close", () => {
   if ($("paste-dialog").returnValue === "load") loadText($("paste-text").value, "pasted cycle");
 });

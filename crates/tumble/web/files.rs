@@ -19,3 +19,33 @@ macro_rules! page_files {
         }
     };
 }
+
+// The built-in programs a washer maker starts from (examples/templates/, valid for the default
+// board, checked with `tumble check --strict` by a test), with the name the page offers them
+// by. Served at /templates/FILE, and the list at /templates/ as JSON.
+//
+// `template_files!(m)` calls `m! { "file" => "name", ... }`, files in examples/templates/;
+// `template_files!(m, e)` calls `m! { e; "file" => "name", ... }`.
+macro_rules! template_files {
+    ($each:ident $(, $pre:expr)?) => {
+        $each! {
+            $($pre;)?
+            "quick-30.json" => "Quick 30",
+            "cotton-60.json" => "Cotton 60",
+            "delicates.json" => "Delicates",
+            "rinse-spin.json" => "Rinse + spin",
+            "drain-only.json" => "Drain only",
+        }
+    };
+}
+
+/// The JSON list of the templates: `[{"file":"quick-30.json","name":"Quick 30"},...]`.
+macro_rules! template_index {
+    ($first:literal => $first_name:literal $(, $file:literal => $name:literal)* $(,)?) => {
+        concat!(
+            "[{\"file\":\"", $first, "\",\"name\":\"", $first_name, "\"}",
+            $(",{\"file\":\"", $file, "\",\"name\":\"", $name, "\"}",)*
+            "]"
+        )
+    };
+}

@@ -121,6 +121,30 @@ macro_rules! page_routes {
     };
 }
 
+/// The built-in templates' list (crates/tumble/web/files.rs), served at /templates/.
+const TEMPLATE_INDEX: &str = template_files!(template_index);
+
+/// `router` with /templates/ and every template at /templates/FILE.
+macro_rules! template_routes {
+    ($router:expr; $($file:literal => $name:literal),* $(,)?) => {
+        $router
+            .route(
+                "/templates/",
+                get_service(picoserve::response::File::with_content_type(
+                    "application/json",
+                    TEMPLATE_INDEX.as_bytes(),
+                )),
+            )
+            $(.route(
+                concat!("/templates/", $file),
+                get_service(picoserve::response::File::with_content_type(
+                    "application/json",
+                    include_bytes!(concat!("../../../examples/templates/", $file)),
+                )),
+            ))*
+    };
+}
+
 mod page {
     use picoserve::response::File;
 
@@ -130,7 +154,7 @@ mod page {
 #[embassy_executor::task(pool_size = WEB_TASKS)]
 async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared, hello: &'static str) -> ! {
     // Built in each task: naming the router's type in a static needs nightly features.
-    let app = page_files!(page_routes).route(
+    let app = template_files!(template_routes, page_files!(page_routes)).route(
         "/ws",
         get(move |_: Access, upgrade: WebSocketUpgrade| async move {
             upgrade.on_upgrade(Client { shared, hello })

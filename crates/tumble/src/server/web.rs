@@ -15,6 +15,37 @@ macro_rules! table {
 /// (path, content type, body) of every file the page needs (web/files.rs).
 const FILES: &[(&str, &str, &str)] = page_files!(table);
 
+macro_rules! templates {
+    ($($file:literal => $name:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!("../../../../examples/templates/", $file)))),*]
+    };
+}
+
+/// (file, document) of every built-in template (web/files.rs).
+const TEMPLATES: &[(&str, &str)] = template_files!(templates);
+/// Their list, as the page asks for it at /templates/.
+const TEMPLATE_INDEX: &str = template_files!(template_index);
+
+/// `/templates/` (the list) and `/templates/FILE`.
+pub async fn template(path: Option<Path<String>>) -> Response {
+    let json = "application/json";
+    let (kind, body) = match path.as_deref().map(String::as_str) {
+        None | Some("") => (json, TEMPLATE_INDEX),
+        Some(file) => match TEMPLATES.iter().find(|(f, _)| *f == file) {
+            Some((_, doc)) => (json, *doc),
+            None => return (StatusCode::NOT_FOUND, "no such template\n").into_response(),
+        },
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 pub async fn index() -> Response {
     file("index.html")
 }

@@ -105,10 +105,18 @@ try {
   await until("a pattern edit changes the phase length", async () => (await text("#phase-list")).includes("55.5 s"));
   await shot("5-edited");
 
+  await until("the controller offers its templates", async () =>
+    (await page.locator("#template option").count()) === 6);
+  await page.selectOption("#template", { label: "Cotton 60" });
+  await until("a template loads with no error: Cotton 60, nine phases", async () =>
+    (await page.locator("#phase-list li").count()) === 9 && (await text("#problems")).trim() === "" &&
+    (await text("#phase-list")).includes("Fill hot"));
+  await shot("6-template");
+
   await page.setViewportSize({ width: 390, height: 844 });
   await page.setInputFiles("#file", cycleFile);
   await page.waitForTimeout(300);
-  await shot("6-phone");
+  await shot("7-phone");
   check(errors.length === 0, `no errors in the page (${errors.join("; ")})`);
 } catch (e) {
   check(false, `unexpected: ${e.stack}`);

@@ -146,7 +146,7 @@ export function layout(phases, outputs, fromMs, toMs, mergeMs) {
   const byRole = (role) => rows.find((r) => r.role === role);
   const bands = phases.map((p, i) => ({
     index: i, startMs: starts[i], endMs: starts[i] + p.duration,
-    label: p.id || p.name || `phase ${i + 1}`, name: p.name, color: p.color, trigger: p.trigger,
+    label: p.name || p.id || `phase ${i + 1}`, name: p.name, color: p.color, trigger: p.trigger,
   }));
   phases.forEach((p, i) => {
     const t0 = starts[i];

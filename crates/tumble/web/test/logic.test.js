@@ -78,7 +78,7 @@ test("motor direction rows: cw shaded until the next ccw step", () => {
   const dir = l.rows.find((r) => r.name === "Motor Direction").spans;
   assert.deepEqual(dir.slice(0, 2).map(([s, e]) => [s, e]), [[0, 800], [1600, 2400]]);
   const bands = l.bands.map((b) => [b.label, b.startMs, b.endMs]);
-  assert.deepEqual(bands, [["phase-1", 0, 47500], ["phase-2", 47500, 53500]]);
+  assert.deepEqual(bands, [["Wash", 0, 47500], ["Fill", 47500, 53500]], "phases by their name");
 });
 
 test("outputs resolve like the controller: case, spaces, aliases", () => {
