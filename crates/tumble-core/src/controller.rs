@@ -20,7 +20,7 @@ use crate::board::{Board, Readings};
 use crate::cycle::{Cycle, CycleError};
 use crate::logline::Named;
 use crate::protocol::{self, Action, Handled, Op, Outcome, Read};
-use crate::runner::{Notice, OutputChange, Outputs, Runner, Snapshot};
+use crate::runner::{CommandError, Notice, OutputChange, Outputs, Runner, Snapshot, Status};
 
 /// Notices kept until the platform polls them. A late wake-up after a run of zero-length
 /// phases can give more; those are counted ([`Controller::lost_notices`]).
@@ -127,6 +127,8 @@ pub struct Controller {
     next_telemetry: Option<u64>,
     /// The arrival of the newest stop applied.
     stopped_at: Arrival,
+    /// A delayed start: the cycle starts at this time (µs).
+    start_at: Option<u64>,
     loads: u64,
     /// The notices of the runner call in progress, named once it returns.
     unnamed: heapless::Vec<Notice, MAX_NOTICES>,
@@ -169,6 +171,7 @@ impl Controller {
             next_sample: 0,
             next_telemetry: config.telemetry_us.map(|_| 0),
             stopped_at: Arrival::default(),
+            start_at: None,
             loads: 0,
             unnamed: heapless::Vec::new(),
             notices: heapless::Deque::new(),
@@ -224,6 +227,26 @@ impl Controller {
             .unwrap_or(u64::MAX)
             .min(self.next_sample)
             .min(self.next_telemetry.unwrap_or(u64::MAX))
+            .min(self.start_at.unwrap_or(u64::MAX))
+    }
+
+    /// The runner's state at `now`, with the delayed start the controller keeps.
+    pub fn snapshot(&self, now: u64) -> Snapshot {
+        let mut s = self.runner.snapshot(now);
+        s.start_in_ms = self.start_in_ms(now);
+        s
+    }
+
+    /// Nothing runs and nothing is waiting to start: flash may be written without holding up
+    /// a phase.
+    pub fn is_quiet(&self) -> bool {
+        self.runner.status() == Status::Idle && self.start_at.is_none()
+    }
+
+    /// Ms until a delayed start, rounded up.
+    fn start_in_ms(&self, now: u64) -> Option<u64> {
+        self.start_at
+            .map(|at| at.saturating_sub(now).div_ceil(1000))
     }
 
     /// The platform woke at `now` (its alarm fired, or a command changed the runner): every
@@ -237,6 +260,15 @@ impl Controller {
         };
         let before = self.runner.stats().events_fired;
         self.runner.handle_timeout(now, &mut tap);
+        let mut due_events = self.runner.stats().events_fired - before;
+        if self.start_at.is_some_and(|at| at <= now) {
+            self.start_at = None;
+            // Checked when it was scheduled; a load or a stop since would have cancelled it.
+            // A start counts its run's stats from 0: what it fired is all its stats hold.
+            if self.runner.start(now, &mut tap).is_ok() {
+                due_events += self.runner.stats().events_fired;
+            }
+        }
         let sample_due = now >= self.next_sample;
         if sample_due {
             // On the sample grid, so the rate does not drift with lateness; after a stall, one
@@ -246,13 +278,13 @@ impl Controller {
         let telemetry = match (self.next_telemetry, self.config.telemetry_us) {
             (Some(next), Some(period)) if now >= next => {
                 self.next_telemetry = Some(on_grid(next, period, now));
-                Some(self.runner.snapshot(now))
+                Some(self.snapshot(now))
             }
             _ => None,
         };
         self.name_unnamed(None);
         Step {
-            due_events: self.runner.stats().events_fired - before,
+            due_events,
             sample_due,
             telemetry,
         }
@@ -287,18 +319,43 @@ impl Controller {
         };
         match work {
             Work::Op(op) if op.moves() && arrival < self.stopped_at => {
-                let outcome = protocol::overtaken(&mut self.runner, &mut tap, now);
+                let mut outcome = protocol::overtaken(&mut self.runner, &mut tap, now);
+                outcome.status.start_in_ms = self.start_in_ms(now);
                 self.name_unnamed(None);
                 Applied {
                     outcome,
                     load: None,
                 }
             }
+            Work::Op(Op::StartIn { delay_ms }) => {
+                let result = if self.runner.status() != Status::Idle {
+                    Err(CommandError::Running)
+                } else if self.runner.cycle().phases().is_empty() {
+                    Err(CommandError::NoCycle)
+                } else {
+                    self.start_at = Some(now.saturating_add(delay_ms.saturating_mul(1000)));
+                    Ok(())
+                };
+                self.runner.handle_timeout(now, &mut tap);
+                self.name_unnamed(None);
+                Applied {
+                    outcome: Outcome {
+                        result,
+                        status: self.snapshot(now),
+                    },
+                    load: None,
+                }
+            }
             Work::Op(op) => {
-                let outcome = protocol::apply(op, &mut self.runner, &mut tap, now);
+                if matches!(op, Op::Start | Op::Stop) {
+                    // A start now, or a stop, ends the wait of a delayed start.
+                    self.start_at = None;
+                }
+                let mut outcome = protocol::apply(op, &mut self.runner, &mut tap, now);
                 if op == Op::Stop {
                     self.stopped_at = self.stopped_at.max(arrival);
                 }
+                outcome.status.start_in_ms = self.start_in_ms(now);
                 self.name_unnamed(None);
                 Applied {
                     outcome,
@@ -306,6 +363,8 @@ impl Controller {
                 }
             }
             Work::Load(spare) => {
+                // A delayed start was for the cycle this replaces.
+                self.start_at = None;
                 let outcome = protocol::load(&mut self.runner, spare, &mut tap, now);
                 // Every notice of a load is about the cycle it replaced, now in `spare`.
                 self.name_unnamed(Some(spare));

@@ -31,6 +31,8 @@ use crate::timeline::Timeline;
 
 /// Largest frame a client may send; larger ones are refused with an error reply.
 pub const MAX_FRAME: usize = 256 * 1024;
+/// The longest `delay_ms` a `start` may wait: a week.
+pub const MAX_START_DELAY_MS: u64 = 7 * 24 * 3600 * 1000;
 /// Most events one `get_timeline` reply carries.
 pub const MAX_TIMELINE_PAGE: u64 = 500;
 
@@ -165,6 +167,12 @@ pub enum Action<'a> {
 pub enum Op {
     /// Runs the loaded cycle from its first phase (v1 `start_cycle`, v2 `start`).
     Start,
+    /// Starts the loaded cycle this long from now (v2 `start` with `delay_ms`): a delayed
+    /// start, kept by the controller until then; a stop, a start or a load cancels it.
+    StartIn {
+        /// How long to wait, in ms (at most [`MAX_START_DELAY_MS`]).
+        delay_ms: u64,
+    },
     /// Ends the run and leaves every output OFF, even when nothing runs (`stop_cycle`, `stop`).
     Stop,
     /// Freezes the phase clock with the outputs in the safe state (`pause_cycle`, `pause`).
@@ -201,7 +209,9 @@ impl Op {
     /// but is applied first, must not let through ([`CommandError::Overtaken`]).
     pub fn moves(self) -> bool {
         match self {
-            Op::Start | Op::Resume | Op::SkipPhase | Op::SkipToPhase(_) => true,
+            Op::Start | Op::StartIn { .. } | Op::Resume | Op::SkipPhase | Op::SkipToPhase(_) => {
+                true
+            }
             Op::SetOutput { on, .. } => on,
             Op::Stop | Op::Pause | Op::Status => false,
         }
@@ -369,6 +379,8 @@ pub fn load<O: Outputs>(
 pub fn apply<O: Outputs>(op: Op, runner: &mut Runner, out: &mut O, now: u64) -> Outcome {
     let result = match op {
         Op::Start => runner.start(now, out),
+        // The controller keeps the schedule; what reaches the runner is the start itself.
+        Op::StartIn { .. } => runner.start(now, out),
         Op::Stop => runner.stop(now, out),
         Op::Pause => runner.pause(now, out),
         Op::Resume => runner.resume(now, out),
@@ -422,7 +434,7 @@ pub fn write_outcome<'a>(
                 write!(w, "ok: GPIO {} set to {}", def.pin, def.level(on).as_u8())?;
             }
             _ => w.write_str(match op {
-                Op::Start => "ok: starting cycle",
+                Op::Start | Op::StartIn { .. } => "ok: starting cycle",
                 Op::Stop => "ok: cycle stopped",
                 Op::SkipPhase => "ok: phase skipped",
                 Op::Pause => "ok: cycle paused",
@@ -678,7 +690,13 @@ impl<'a, W: Write> Request<'_, 'a, W> {
                 }));
             }
             "get_timeline" => return self.get_timeline(cmd),
-            "start" => Op::Start,
+            "start" => {
+                match self.whole(Key::DelayMs, "delay_ms", (MAX_START_DELAY_MS, ""), Some(0)) {
+                    Ok(0) => Op::Start,
+                    Ok(ms) => Op::StartIn { delay_ms: ms },
+                    Err(reply) => return reply,
+                }
+            }
             "stop" => Op::Stop,
             "pause" => Op::Pause,
             "resume" => Op::Resume,
@@ -905,9 +923,10 @@ enum Key {
     Offset,
     Limit,
     FromUs,
+    DelayMs,
 }
 
-const KEYS: [(&str, Key); 14] = [
+const KEYS: [(&str, Key); 15] = [
     ("action", Key::Action),
     ("cmd", Key::Cmd),
     ("id", Key::Id),
@@ -922,6 +941,7 @@ const KEYS: [(&str, Key); 14] = [
     ("offset", Key::Offset),
     ("limit", Key::Limit),
     ("from_us", Key::FromUs),
+    ("delay_ms", Key::DelayMs),
 ];
 
 /// The raw bytes of each known top-level value; unknown keys are ignored.

@@ -294,6 +294,9 @@ pub struct Snapshot {
     pub fault: Option<Fault>,
     /// The label of the phase the fault names.
     pub fault_label: Label,
+    /// A delayed start is waiting: the cycle starts this many ms after `at_us` (the
+    /// controller's schedule; the runner itself is idle until then).
+    pub start_in_ms: Option<u64>,
 }
 
 /// Plays one loaded cycle on one board's outputs, enforcing the motor interlock and the reverse
@@ -622,6 +625,7 @@ impl Runner {
                 Some(Fault::WaitTimeout { phase }) => label(phase as usize),
                 None => Label::new(),
             },
+            start_in_ms: None,
         };
         if let Some(run) = &self.run {
             let phase = &cycle.phases()[run.phase as usize];

@@ -55,6 +55,7 @@ fn write_fields(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result 
         r.rpm.is_none() || r.pressure_hz.is_none()
     )?;
     let status = match s.status {
+        Status::Idle if s.start_in_ms.is_some() => "scheduled",
         Status::Idle => "idle",
         Status::Running => "running",
         Status::Paused => "paused",
@@ -92,7 +93,10 @@ fn write_fields(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result 
         None => w.write_str("null")?,
         Some(fault) => write_fault(w, s, fault)?,
     }
-    w.write_str("}")
+    match s.start_in_ms {
+        Some(ms) => write!(w, ",\"start_in_ms\":{ms}}}"),
+        None => w.write_str(",\"start_in_ms\":null}"),
+    }
 }
 
 /// `{"code":"wait_timeout","phase":0,"message":"..."}`.

@@ -407,3 +407,64 @@ fn a_million_event_phase_runs_like_a_short_one() {
     assert!((333_330..=333_340).contains(&frames), "{frames}");
     assert!(wakes < 2_000_000, "{wakes}");
 }
+
+#[test]
+fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
+    let mut r = rig(&example("original-example.json"));
+    let applied = r.op(Op::StartIn { delay_ms: 60_000 }, 1, 0);
+    assert_eq!(applied.outcome.result, Ok(()));
+    assert_eq!(applied.outcome.status.start_in_ms, Some(60_000));
+    assert_eq!(r.ctl.runner().status(), Status::Idle, "nothing runs yet");
+    assert!(r.pins.writes.is_empty());
+    // Telemetry says so while it waits.
+    let frames = r.play(59_999 * MS);
+    assert!(!frames.is_empty());
+    assert_eq!(r.ctl.snapshot(30_000 * MS).start_in_ms, Some(30_000));
+    assert_eq!(r.ctl.runner().status(), Status::Idle);
+    // The one deadline includes it: the first write is at exactly 60 s.
+    assert!(r.ctl.poll_timeout() <= 60_000 * MS);
+    r.play(60_000 * MS);
+    assert_eq!(r.ctl.runner().status(), Status::Running);
+    assert_eq!(r.pins.writes.first().map(|w| w.0), Some(60_000 * MS));
+    assert_eq!(r.ctl.snapshot(60_000 * MS).start_in_ms, None);
+
+    // Again, after that run was stopped (its stats start over at the new start).
+    r.op(Op::Stop, 2, 61_000 * MS);
+    r.op(Op::StartIn { delay_ms: 1_000 }, 3, 61_000 * MS);
+    r.play(62_000 * MS);
+    assert_eq!(r.ctl.runner().status(), Status::Running);
+
+    // A stop cancels a waiting start; so does a load.
+    let mut r = rig(&example("original-example.json"));
+    r.op(Op::StartIn { delay_ms: 1_000 }, 1, 0);
+    r.op(Op::Stop, 2, 500 * MS);
+    r.play(5_000 * MS);
+    assert_eq!(r.ctl.runner().status(), Status::Idle);
+    let mut r = rig(&example("original-example.json"));
+    r.op(Op::StartIn { delay_ms: 1_000 }, 1, 0);
+    r.spare
+        .parse(example("wash-1600.json").as_bytes(), r.ctl.board())
+        .unwrap();
+    r.ctl
+        .execute(Work::Load(&mut r.spare), Arrival(2), 500 * MS, &mut r.pins);
+    r.play(5_000 * MS);
+    assert_eq!(r.ctl.runner().status(), Status::Idle);
+    // A start now replaces the wait; a second delayed start while running is refused.
+    let mut r = rig(&example("original-example.json"));
+    r.op(Op::StartIn { delay_ms: 1_000 }, 1, 0);
+    r.op(Op::Start, 2, 100 * MS);
+    assert_eq!(r.ctl.snapshot(100 * MS).start_in_ms, None);
+    let again = r.op(Op::StartIn { delay_ms: 1_000 }, 3, 200 * MS);
+    assert_eq!(again.outcome.result, Err(CommandError::Running));
+    // With nothing loaded there is nothing to schedule.
+    let mut ctl = Box::new(Controller::new(Board::washer(), config(100, 100)));
+    let mut pins = Pins::new();
+    ctl.boot(0, &mut pins);
+    let none = ctl.execute(
+        Work::Op(Op::StartIn { delay_ms: 5 }),
+        Arrival(1),
+        0,
+        &mut pins,
+    );
+    assert_eq!(none.outcome.result, Err(CommandError::NoCycle));
+}

@@ -642,3 +642,25 @@ fn a_summarys_warnings_are_the_reports_though_the_parse_keeps_none() {
     assert_eq!(r["result"]["more_warnings"], report.more_warnings);
     assert!(report.more_warnings > 0);
 }
+
+#[test]
+fn a_v2_start_can_wait_and_says_when_it_will_start() {
+    let mut d = Device::new();
+    d.send(&format!(r#"{{"action":"write_json","data":{CYCLE}}}"#));
+    let r = d.v2(json!({"cmd":"start","id":1,"delay_ms":90000}));
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["result"]["cycle"]["status"], "scheduled");
+    assert_eq!(r["result"]["cycle"]["start_in_ms"], 90000);
+    assert_eq!(r["result"]["cycle"]["cycle_running"], false);
+    let r = d.v2(json!({"cmd":"start","delay_ms":-1}));
+    assert_eq!(r["error"]["code"], "invalid_request", "{r}");
+    let r = d.v2(json!({"cmd":"start","delay_ms":604800001u64}));
+    assert_eq!(r["error"]["code"], "out_of_range", "{r}");
+    // A stop cancels the wait (and says nothing was running).
+    d.v2(json!({"cmd":"stop"}));
+    let r = d.v2(json!({"cmd":"get_status"}));
+    assert_eq!(r["result"]["cycle"]["status"], "idle");
+    assert_eq!(r["result"]["cycle"]["start_in_ms"], Value::Null);
+    // The original's start is unchanged.
+    assert_eq!(d.send(r#"{"action":"start_cycle"}"#), "ok: starting cycle");
+}

@@ -276,7 +276,8 @@ function telemetry(t) {
     renderPhaseList();
   }
   if (live.fault && JSON.stringify(live.fault) !== JSON.stringify(before?.fault)) log(`FAULT: ${live.fault.message}`, "error");
-  const status = !live.running ? (live.fault ? `Stopped by a fault: ${live.fault.message}` : "Idle")
+  const status = live.startInMs !== null ? `Scheduled: starts in ${clock(live.startInMs)}`
+    : !live.running ? (live.fault ? `Stopped by a fault: ${live.fault.message}` : "Idle")
     : `${live.paused ? "Paused" : "Running"}: phase ${live.phaseIndex + 1} of ${live.totalPhases}, '${live.phaseName}', ${clock(live.phaseElapsedMs)} of ${clock(live.phaseTotalMs)}`;
   $("run-status").textContent = status;
   $("progress-bar").style.width = `${Math.round(live.phaseProgress * 100)}%`;
@@ -372,7 +373,9 @@ $("download-btn").onclick = () => {
 $("start-btn").onclick = async () => {
   // Start what the page shows: load it first when it changed; a refused cycle starts nothing.
   if (state.dirty && state.doc && !(await sendCycle())) return;
-  await command("start");
+  // A delayed start, as washing machines have: the controller keeps it (a stop cancels it).
+  const minutes = Number($("delay-min").value) || 0;
+  await command("start", minutes > 0 ? { delay_ms: Math.round(minutes * 60000) } : {});
 };
 $("pause-btn").onclick = () => command(state.live?.paused ? "resume" : "pause");
 $("skip-btn").onclick = () => command("skip_phase");

@@ -99,7 +99,7 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
 fn needs_loader(read: &Read<'_>) -> bool {
     match read {
         Read::Document(_) => true,
-        Read::Command(cmd) => cmd.action == Action::Op(Op::Start),
+        Read::Command(cmd) => matches!(cmd.action, Action::Op(Op::Start | Op::StartIn { .. })),
         Read::Answered(_) | Read::Query(_) => false,
     }
 }

@@ -13,7 +13,6 @@ use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Timer};
 use tumble_core::protocol;
-use tumble_core::runner::Status;
 use tumble_fw_logic::local::{self, Local, Saved};
 use tumble_fw_logic::record::{self, Kind, MAX_PASSWORD, MAX_SSID};
 
@@ -143,7 +142,7 @@ async fn persist(shared: &Shared, creds: Credentials) -> Result<Saved, &'static 
 }
 
 async fn idle(shared: &Shared) -> bool {
-    shared.ctl.lock().await.controller.runner().status() == Status::Idle
+    shared.ctl.lock().await.controller.is_quiet()
 }
 
 fn write(l: &mut Loader, creds: &Credentials) -> Result<(), &'static str> {

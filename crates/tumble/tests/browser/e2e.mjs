@@ -82,6 +82,16 @@ try {
     (await text("#run-status")).startsWith("Idle") && (await outputStates()).every((s) => s === "OFF"));
   await shot("3-stopped");
 
+  await page.fill("#delay-min", "1");
+  await page.click("#start-btn");
+  await until("a delayed start waits, and says for how long", async () =>
+    (await text("#run-status")).startsWith("Scheduled: starts in"));
+  await until("then starts by itself (1 min at 100x)", async () => (await text("#run-status")).startsWith("Running"));
+  await page.fill("#delay-min", "0");
+  await page.click("#stop-btn");
+  await page.click("#stop-confirm");
+  await until("and stops again", async () => (await text("#run-status")).startsWith("Idle"));
+
   await page.locator("#outputs button").first().click();
   await until("a manual toggle works when idle", async () => (await outputStates())[0] === "ON");
   await page.locator("#outputs button").first().click();

@@ -28,6 +28,7 @@ export function fromTelemetry(t, phases) {
     pressureHz: t.sensors?.pressure_freq ?? 0,
     sensorError: Boolean(t.sensors?.sensor_error),
     fault: c.fault ?? null,
+    startInMs: c.start_in_ms ?? null,
     timestampMs: t.packet_timestamp_ms ?? 0,
   };
 }
