@@ -95,6 +95,13 @@ impl Command {
 }
 
 fn main() -> ExitCode {
+    // A panic on any thread ends the process (after the usual message): a server whose
+    // controller thread died must not go on serving the page and stale telemetry as if it ran.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::exit(101);
+    }));
     let cli = Cli::parse();
     let name = cli.command.name();
     let result = match cli.command {
