@@ -3,6 +3,8 @@
 
 use core::fmt;
 
+use crate::sensor::LevelCurve;
+
 /// Most outputs a board may name.
 pub const MAX_OUTPUTS: usize = 16;
 /// Longest output name or alias, in bytes.
@@ -114,12 +116,13 @@ impl fmt::Display for BoardError {
 }
 
 /// A validated board profile.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Board {
     outputs: heapless::Vec<OutputDef, MAX_OUTPUTS>,
     motor: OutputId,
     direction: OutputId,
     reverse_dead_time_ms: u32,
+    level: Option<LevelCurve>,
 }
 
 /// The default board's reverse dead time: the Motor is OFF for at least this long before Motor
@@ -128,6 +131,9 @@ pub struct Board {
 /// and is short beside the seconds a wash rhythm pauses between reversals. A board profile sets
 /// its own (`reverse_dead_time_ms`, 0 for none, as the original firmware had).
 pub const DEFAULT_REVERSE_DEAD_TIME_MS: u32 = 100;
+
+/// Raw pressure-ADC counts per litre of the default board's tub (as the default profile).
+pub const DEFAULT_RAW_PER_LITRE: f32 = 70_000.0;
 
 /// The motor outputs every board needs, by name: motor patterns drive them. This one switches
 /// the drum motor's power.
@@ -169,7 +175,19 @@ impl Board {
             direction,
             outputs,
             reverse_dead_time_ms,
+            level: None,
         })
+    }
+
+    /// The board with its water-level curve, so telemetry reports litres.
+    pub fn with_level(mut self, level: LevelCurve) -> Self {
+        self.level = Some(level);
+        self
+    }
+
+    /// How a pressure reading reads as litres, when the profile says.
+    pub fn level(&self) -> Option<&LevelCurve> {
+        self.level.as_ref()
     }
 
     /// The original firmware's wiring: eight active-low relays, and a reverse dead time of
@@ -197,7 +215,12 @@ impl Board {
                 active_low: true,
             })
             .collect();
-        Board::new(outputs, DEFAULT_REVERSE_DEAD_TIME_MS).expect("the default board is valid")
+        Board::new(outputs, DEFAULT_REVERSE_DEAD_TIME_MS)
+            .expect("the default board is valid")
+            .with_level(LevelCurve {
+                curve: crate::sensor::PressureCurve::ORIGINAL,
+                raw_per_litre: DEFAULT_RAW_PER_LITRE,
+            })
     }
 
     /// Every output with its id, in profile order (the order telemetry lists levels in).

@@ -92,11 +92,76 @@ impl PressureCurve {
     pub fn hz(&self, raw: f32) -> f32 {
         self.c0 - self.c1 * raw - self.c2 * raw * raw
     }
+
+    /// The raw reading that gives `hz` (the curve inverted; it falls as raw grows), never
+    /// below 0.
+    pub fn raw(&self, hz: f32) -> f32 {
+        let drop = (self.c0 - hz).max(0.0);
+        if self.c2 <= 0.0 {
+            return if self.c1 > 0.0 { drop / self.c1 } else { 0.0 };
+        }
+        // c2·r² + c1·r - drop = 0, the positive root.
+        let disc = self.c1 * self.c1 + 4.0 * self.c2 * drop;
+        ((sqrt(disc) - self.c1) / (2.0 * self.c2)).max(0.0)
+    }
+}
+
+/// How much water a pressure reading means: the board's curve and its raw counts per litre
+/// (the board profile's `water` section), so telemetry and the page can say litres, not Hz.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LevelCurve {
+    /// Raw reading to pseudo-frequency.
+    pub curve: PressureCurve,
+    /// Raw ADC counts per litre in the tub.
+    pub raw_per_litre: f32,
+}
+
+impl LevelCurve {
+    /// Litres in the tub for a pressure reading of `hz`.
+    pub fn litres(&self, hz: f32) -> f32 {
+        if self.raw_per_litre > 0.0 {
+            self.curve.raw(hz) / self.raw_per_litre
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Square root without std: Newton's method from a power-of-two first guess (converges in a
+/// few steps for the magnitudes a curve gives).
+fn sqrt(x: f32) -> f32 {
+    if x <= 0.0 || !x.is_finite() {
+        return 0.0;
+    }
+    let mut r = f32::from_bits((x.to_bits() >> 1) + (127 << 22));
+    for _ in 0..6 {
+        r = 0.5 * (r + x / r);
+    }
+    r
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn litres_invert_the_curve() {
+        let level = LevelCurve {
+            curve: PressureCurve::ORIGINAL,
+            raw_per_litre: 70_000.0,
+        };
+        for litres in [0.0f32, 1.0, 20.0, 60.0] {
+            let hz = level.curve.hz(litres * 70_000.0);
+            assert!(
+                (level.litres(hz) - litres).abs() < 0.01,
+                "{litres}: {}",
+                level.litres(hz)
+            );
+        }
+        // Above the empty tub's frequency: no water, not negative water.
+        assert_eq!(level.litres(30_000.0), 0.0);
+        assert!((sqrt(2.0) - core::f32::consts::SQRT_2).abs() < 1e-6);
+    }
 
     #[test]
     fn rpm_from_pulse_intervals() {

@@ -49,11 +49,16 @@ fn write_fields(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result 
     let r = s.readings;
     write!(
         w,
-        "],\"sensors\":{{\"rpm\":{:.1},\"pressure_freq\":{:.1},\"sensor_error\":{}}}",
+        "],\"sensors\":{{\"rpm\":{:.1},\"pressure_freq\":{:.1},\"sensor_error\":{},\"level_litres\":",
         r.rpm.unwrap_or(0.0),
         r.pressure_hz.unwrap_or(0.0),
         r.rpm.is_none() || r.pressure_hz.is_none()
     )?;
+    // Litres, where the board says how a reading reads as water.
+    match (board.level(), r.pressure_hz) {
+        (Some(level), Some(hz)) => write!(w, "{:.1}}}", level.litres(hz))?,
+        _ => w.write_str("null}")?,
+    }
     let status = match s.status {
         Status::Idle if s.start_in_ms.is_some() => "scheduled",
         Status::Idle => "idle",

@@ -604,7 +604,7 @@ fn hello_and_telemetry_have_the_original_shape() {
     assert_eq!(t["gpio"][2]["state"], 0, "Cold Valve ON is level 0");
     assert_eq!(
         t["sensors"],
-        json!({"rpm":0.0,"pressure_freq":0.0,"sensor_error":true})
+        json!({"rpm":0.0,"pressure_freq":0.0,"sensor_error":true,"level_litres":null})
     );
     let c = &t["cycle"];
     assert_eq!(c["cycle_running"], true);
@@ -663,4 +663,22 @@ fn a_v2_start_can_wait_and_says_when_it_will_start() {
     assert_eq!(r["result"]["cycle"]["start_in_ms"], Value::Null);
     // The original's start is unchanged.
     assert_eq!(d.send(r#"{"action":"start_cycle"}"#), "ok: starting cycle");
+}
+
+#[test]
+fn telemetry_says_the_water_in_litres() {
+    let d = Device::new();
+    let board = d.ctl.board();
+    let mut s = d.ctl.snapshot(0);
+    let curve = board
+        .level()
+        .expect("the default board knows its tub")
+        .curve;
+    s.readings.pressure_hz = Some(curve.hz(20.0 * 70_000.0));
+    s.readings.rpm = Some(0.0);
+    let mut frame = String::new();
+    telemetry::write_frame(&mut frame, board, &s).unwrap();
+    let t: Value = serde_json::from_str(&frame).unwrap();
+    let litres = t["sensors"]["level_litres"].as_f64().unwrap();
+    assert!((litres - 20.0).abs() < 0.11, "{litres}");
 }

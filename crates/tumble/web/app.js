@@ -293,7 +293,9 @@ function telemetry(t) {
   push(state.rpm, live.rpm);
   push(state.pressure, live.pressureHz);
   $("rpm-now").textContent = `${live.rpm.toFixed(0)} rpm`;
-  $("pressure-now").textContent = live.sensorError ? "sensor error" : `${live.pressureHz.toFixed(1)} Hz`;
+  $("pressure-now").textContent = live.sensorError ? "sensor error"
+    : live.levelLitres !== null ? `${live.levelLitres.toFixed(1)} L · ${live.pressureHz.toFixed(1)} Hz`
+      : `${live.pressureHz.toFixed(1)} Hz`;
   drawChart($("rpm-chart"), state.rpm, "#dc2626", "rpm");
   drawChart($("pressure-chart"), state.pressure, "#2563eb", "Hz");
   redraw();

@@ -149,7 +149,11 @@ impl Profile {
             ));
         }
         let board = Board::new(outputs.into_iter().collect(), f.board.reverse_dead_time_ms)
-            .map_err(|e| format!("outputs: {e}"))?;
+            .map_err(|e| format!("outputs: {e}"))?
+            .with_level(tumble_core::sensor::LevelCurve {
+                curve: f.water.curve(),
+                raw_per_litre: f.water.raw_per_litre as f32,
+            });
         let positive = [
             ("water.overflow_litres", f.water.overflow_litres),
             ("water.raw_per_litre", f.water.raw_per_litre),

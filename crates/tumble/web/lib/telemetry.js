@@ -26,6 +26,7 @@ export function fromTelemetry(t, phases) {
     outputs: (t.gpio ?? []).map((g) => ({ pin: g.pin, name: g.name ?? `GPIO ${g.pin}`, on: g.on ?? g.state === 0, level: g.state })),
     rpm: t.sensors?.rpm ?? 0,
     pressureHz: t.sensors?.pressure_freq ?? 0,
+    levelLitres: t.sensors?.level_litres ?? null,
     sensorError: Boolean(t.sensors?.sensor_error),
     fault: c.fault ?? null,
     startInMs: c.start_in_ms ?? null,

@@ -6,7 +6,7 @@
 use core::fmt;
 
 use tumble_core::board::{Board, BoardError, OutputDef};
-use tumble_core::sensor::PressureCurve;
+use tumble_core::sensor::{LevelCurve, PressureCurve};
 
 /// One output of the profile: its name, the other names it answers to, its GPIO, and whether
 /// level 0 switches it ON.
@@ -30,6 +30,8 @@ pub struct Profile<'a> {
     pub sample_ms: u32,
     /// The pressure ADC's raw reading to the original's pseudo-frequency.
     pub pressure: PressureCurve,
+    /// Raw ADC counts per litre in the tub (for telemetry's litres).
+    pub raw_per_litre: f32,
     /// Tachometer pulses per drum turn.
     pub pulses_per_rev: f32,
 }
@@ -90,7 +92,14 @@ impl Profile<'_> {
                 .push(def)
                 .map_err(|_| ProfileError::Board(BoardError::TooManyOutputs))?;
         }
-        Board::new(outputs, self.reverse_dead_time_ms).map_err(ProfileError::Board)
+        Board::new(outputs, self.reverse_dead_time_ms)
+            .map(|b| {
+                b.with_level(LevelCurve {
+                    curve: self.pressure,
+                    raw_per_litre: self.raw_per_litre,
+                })
+            })
+            .map_err(ProfileError::Board)
     }
 }
 
@@ -152,6 +161,7 @@ mod tests {
             reverse_dead_time_ms: 100,
             sample_ms: 100,
             pressure: PressureCurve::ORIGINAL,
+            raw_per_litre: 70_000.0,
             pulses_per_rev: 1.0,
         }
     }
