@@ -353,7 +353,7 @@ $("template").addEventListener("change", async (e) => {
   await loadText(await r.text(), `${name} (template)`);
 });
 // The built-in programs the controller serves (the same on the host and the chip).
-fetch("templates/")
+fetch("templates/index.json")
   .then((r) => (r.ok ? r.json() : []))
   .then((list) => {
     for (const t of list) $("template").append(new Option(t.name, t.file));

@@ -22,7 +22,7 @@ macro_rules! page_files {
 
 // The built-in programs a washer maker starts from (examples/templates/, valid for the default
 // board, checked with `tumble check --strict` by a test), with the name the page offers them
-// by. Served at /templates/FILE, and the list at /templates/ as JSON.
+// by. Served at /templates/FILE, and the list at /templates/index.json.
 //
 // `template_files!(m)` calls `m! { "file" => "name", ... }`, files in examples/templates/;
 // `template_files!(m, e)` calls `m! { e; "file" => "name", ... }`.

@@ -21,7 +21,7 @@ use picoserve::response::ws::{
     Control, Data, Frame, Opcode, ReadFrameError, SocketRx, SocketTx, WebSocketCallback,
     WebSocketUpgrade,
 };
-use picoserve::routing::{get, get_service};
+use picoserve::routing::{get, get_service, parse_path_segment};
 use static_cell::StaticCell;
 use tumble_core::access::{self, Denied};
 use tumble_core::protocol;
@@ -106,43 +106,59 @@ async fn address(stack: Stack<'static>) {
 // The page `tumble serve` serves, from flash, file by file: the one list both expand.
 include!("../../../crates/tumble/web/files.rs");
 
-/// The router for every file of the page, with `/` for index.html.
-macro_rules! page_routes {
+/// (path, content type, body) of every static file: the page's, the templates and their
+/// list (web/files.rs). Served by three routes that look a path up here, not a route per
+/// file: each route costs RAM in every web task's future.
+macro_rules! page_table {
     ($($path:literal => $kind:literal),* $(,)?) => {
-        picoserve::Router::new()
-            .route("/", get_service(page::INDEX))
-            $(.route(
-                concat!("/", $path),
-                get_service(picoserve::response::File::with_content_type(
-                    $kind,
-                    include_bytes!(concat!("../../../crates/tumble/web/", $path)),
-                )),
-            ))*
+        [$(($path, $kind, include_bytes!(concat!("../../../crates/tumble/web/", $path)).as_slice())),*]
     };
 }
-
-/// The built-in templates' list (crates/tumble/web/files.rs), served at /templates/.
+macro_rules! template_table {
+    ($($file:literal => $name:literal),* $(,)?) => {
+        [$((concat!("templates/", $file), "application/json",
+            include_bytes!(concat!("../../../examples/templates/", $file)).as_slice())),*]
+    };
+}
+const PAGE: &[(&str, &str, &[u8])] = &page_files!(page_table);
+const TEMPLATES: &[(&str, &str, &[u8])] = &template_files!(template_table);
 const TEMPLATE_INDEX: &str = template_files!(template_index);
 
-/// `router` with /templates/ and every template at /templates/FILE.
-macro_rules! template_routes {
-    ($router:expr; $($file:literal => $name:literal),* $(,)?) => {
-        $router
-            .route(
-                "/templates/",
-                get_service(picoserve::response::File::with_content_type(
-                    "application/json",
-                    TEMPLATE_INDEX.as_bytes(),
-                )),
-            )
-            $(.route(
-                concat!("/templates/", $file),
-                get_service(picoserve::response::File::with_content_type(
-                    "application/json",
-                    include_bytes!(concat!("../../../examples/templates/", $file)),
-                )),
-            ))*
-    };
+/// A static file, found by its path (`DIR/segment`, DIR "" at the root).
+struct Asset<const DIR: u8>(&'static str, &'static [u8]);
+
+impl<const DIR: u8> core::str::FromStr for Asset<DIR> {
+    type Err = ();
+
+    fn from_str(segment: &str) -> Result<Self, ()> {
+        let (dir, table) = match DIR {
+            b'l' => ("lib/", PAGE),
+            b't' => ("templates/", TEMPLATES),
+            _ => ("", PAGE),
+        };
+        if DIR == b't' && segment == "index.json" {
+            return Ok(Asset("application/json", TEMPLATE_INDEX.as_bytes()));
+        }
+        table
+            .iter()
+            .find(|(path, _, _)| path.strip_prefix(dir) == Some(segment))
+            .map(|&(_, kind, body)| Asset(kind, body))
+            .ok_or(())
+    }
+}
+
+impl<const DIR: u8> picoserve::response::IntoResponse for Asset<DIR> {
+    async fn write_to<R: Read, W: picoserve::response::ResponseWriter<Error = R::Error>>(
+        self,
+        connection: picoserve::response::Connection<'_, R>,
+        response_writer: W,
+    ) -> Result<picoserve::ResponseSent, W::Error> {
+        picoserve::response::Response::ok(self.1)
+            .with_content_type(self.0)
+            .with_header("Cache-Control", "no-cache")
+            .write_to(connection, response_writer)
+            .await
+    }
 }
 
 mod page {
@@ -154,12 +170,26 @@ mod page {
 #[embassy_executor::task(pool_size = WEB_TASKS)]
 async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared, hello: &'static str) -> ! {
     // Built in each task: naming the router's type in a static needs nightly features.
-    let app = template_files!(template_routes, page_files!(page_routes)).route(
-        "/ws",
-        get(move |_: Access, upgrade: WebSocketUpgrade| async move {
-            upgrade.on_upgrade(Client { shared, hello })
-        }),
-    );
+    let app = picoserve::Router::new()
+        .route("/", get_service(page::INDEX))
+        .route(
+            parse_path_segment::<Asset<0>>(),
+            get(|a: Asset<0>| async move { a }),
+        )
+        .route(
+            ("/lib", parse_path_segment::<Asset<b'l'>>()),
+            get(|a: Asset<b'l'>| async move { a }),
+        )
+        .route(
+            ("/templates", parse_path_segment::<Asset<b't'>>()),
+            get(|a: Asset<b't'>| async move { a }),
+        )
+        .route(
+            "/ws",
+            get(move |_: Access, upgrade: WebSocketUpgrade| async move {
+                upgrade.on_upgrade(Client { shared, hello })
+            }),
+        );
     static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
         start_read_request: Duration::from_secs(5),
         persistent_start_read_request: Duration::from_secs(1),

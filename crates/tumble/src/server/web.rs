@@ -26,12 +26,12 @@ const TEMPLATES: &[(&str, &str)] = template_files!(templates);
 /// Their list, as the page asks for it at /templates/.
 const TEMPLATE_INDEX: &str = template_files!(template_index);
 
-/// `/templates/` (the list) and `/templates/FILE`.
-pub async fn template(path: Option<Path<String>>) -> Response {
+/// `/templates/index.json` (the list) and `/templates/FILE`.
+pub async fn template(Path(file): Path<String>) -> Response {
     let json = "application/json";
-    let (kind, body) = match path.as_deref().map(String::as_str) {
-        None | Some("") => (json, TEMPLATE_INDEX),
-        Some(file) => match TEMPLATES.iter().find(|(f, _)| *f == file) {
+    let (kind, body) = match file.as_str() {
+        "index.json" => (json, TEMPLATE_INDEX),
+        file => match TEMPLATES.iter().find(|(f, _)| *f == file) {
             Some((_, doc)) => (json, *doc),
             None => return (StatusCode::NOT_FOUND, "no such template\n").into_response(),
         },
