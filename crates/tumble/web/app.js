@@ -306,7 +306,12 @@ function updateButtons() {
   const connected = conn?.ws?.readyState === WebSocket.OPEN;
   const live = state.live;
   const running = Boolean(live?.running);
-  $("start-btn").disabled = !connected || running;
+  // Start only what can start: a refused file never, and nothing when neither the page nor the
+  // controller has a cycle. Stop stays enabled: it always leaves every output OFF.
+  const nothing = !state.doc && !(live?.totalPhases > 0);
+  $("start-btn").disabled = !connected || running || Boolean(state.error) || nothing;
+  $("start-btn").title = state.error ? "the cycle on the page is refused: see Problems"
+    : nothing ? "load a cycle first" : "";
   $("pause-btn").disabled = !connected || !running;
   $("pause-btn").textContent = live?.paused ? "Resume" : "Pause";
   $("skip-btn").disabled = !connected || !running;

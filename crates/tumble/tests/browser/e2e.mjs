@@ -32,6 +32,7 @@ try {
   await page.goto(url);
   await until("connects to the controller", async () => (await page.locator("#conn.connected").count()) === 1);
   await until("lists the board's outputs", async () => (await outputStates()).length === 8);
+  check(await page.locator("#start-btn").isDisabled(), "Start is disabled with no cycle anywhere");
 
   await page.setInputFiles("#file", cycleFile);
   await until("summary shows 1,604 events, 1,600 in the wash", async () => {
@@ -101,6 +102,7 @@ try {
     (await text("#problems")).includes("phases[2].components[0].duration"));
   check((await page.locator("#phase-list li.error").count()) === 1, "the offending phase is highlighted");
   check((await page.locator("#editor fieldset.error").count()) === 1, "the offending component is outlined in the editor");
+  check(await page.locator("#start-btn").isDisabled(), "a refused cycle cannot be started");
   await shot("4-broken");
 
   const original = await import("node:fs").then((fs) => fs.readFileSync(cycleFile.replace("wash-1600.json", "original-example.json"), "utf8"));
