@@ -129,6 +129,8 @@ pub struct Controller {
     stopped_at: Arrival,
     /// A delayed start: the cycle starts at this time (µs).
     start_at: Option<u64>,
+    /// The last phase end the runner told of.
+    last_end: Option<(u8, crate::runner::PhaseEnd)>,
     loads: u64,
     /// The notices of the runner call in progress, named once it returns.
     unnamed: heapless::Vec<Notice, MAX_NOTICES>,
@@ -172,6 +174,7 @@ impl Controller {
             next_telemetry: config.telemetry_us.map(|_| 0),
             stopped_at: Arrival::default(),
             start_at: None,
+            last_end: None,
             loads: 0,
             unnamed: heapless::Vec::new(),
             notices: heapless::Deque::new(),
@@ -233,8 +236,14 @@ impl Controller {
     /// The runner's state at `now`, with the delayed start the controller keeps.
     pub fn snapshot(&self, now: u64) -> Snapshot {
         let mut s = self.runner.snapshot(now);
-        s.start_in_ms = self.start_in_ms(now);
+        self.annotate(&mut s, now);
         s
+    }
+
+    /// What the controller knows beyond the runner: a delayed start, the last phase end.
+    fn annotate(&self, s: &mut Snapshot, now: u64) {
+        s.start_in_ms = self.start_in_ms(now);
+        s.last_phase_end = self.last_end;
     }
 
     /// Nothing runs and nothing is waiting to start: flash may be written without holding up
@@ -320,7 +329,7 @@ impl Controller {
         match work {
             Work::Op(op) if op.moves() && arrival < self.stopped_at => {
                 let mut outcome = protocol::overtaken(&mut self.runner, &mut tap, now);
-                outcome.status.start_in_ms = self.start_in_ms(now);
+                self.annotate(&mut outcome.status, now);
                 self.name_unnamed(None);
                 Applied {
                     outcome,
@@ -355,7 +364,7 @@ impl Controller {
                 if op == Op::Stop {
                     self.stopped_at = self.stopped_at.max(arrival);
                 }
-                outcome.status.start_in_ms = self.start_in_ms(now);
+                self.annotate(&mut outcome.status, now);
                 self.name_unnamed(None);
                 Applied {
                     outcome,
@@ -424,6 +433,9 @@ impl Controller {
     fn name_unnamed(&mut self, about: Option<&Cycle>) {
         let cycle = about.unwrap_or(self.runner.cycle());
         for n in self.unnamed.drain(..) {
+            if let Notice::PhaseEnded { phase, end, .. } = n {
+                self.last_end = Some((phase, end));
+            }
             if self.notices.push_back(Named::new(n, cycle)).is_err() {
                 self.lost = self.lost.saturating_add(1);
             }

@@ -141,6 +141,21 @@ pub enum PhaseEnd {
     Replaced,
 }
 
+impl PhaseEnd {
+    /// How records and telemetry spell it: completed, triggered, skipped, stopped, fault,
+    /// replaced.
+    pub fn word(self) -> &'static str {
+        match self {
+            PhaseEnd::Completed => "completed",
+            PhaseEnd::Triggered => "triggered",
+            PhaseEnd::Skipped => "skipped",
+            PhaseEnd::Stopped => "stopped",
+            PhaseEnd::Faulted(_) => "fault",
+            PhaseEnd::Replaced => "replaced",
+        }
+    }
+}
+
 /// Things that happened, for the platform's log. `at_us` is the instant they were due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
@@ -297,6 +312,9 @@ pub struct Snapshot {
     /// A delayed start is waiting: the cycle starts this many ms after `at_us` (the
     /// controller's schedule; the runner itself is idle until then).
     pub start_in_ms: Option<u64>,
+    /// How the last phase that ended ended, and its index (the controller's memory of its
+    /// notices), so a client can say "ended by its sensor" without the log.
+    pub last_phase_end: Option<(u8, PhaseEnd)>,
 }
 
 /// Plays one loaded cycle on one board's outputs, enforcing the motor interlock and the reverse
@@ -626,6 +644,7 @@ impl Runner {
                 None => Label::new(),
             },
             start_in_ms: None,
+            last_phase_end: None,
         };
         if let Some(run) = &self.run {
             let phase = &cycle.phases()[run.phase as usize];

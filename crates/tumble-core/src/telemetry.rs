@@ -99,8 +99,16 @@ fn write_fields(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result 
         Some(fault) => write_fault(w, s, fault)?,
     }
     match s.start_in_ms {
-        Some(ms) => write!(w, ",\"start_in_ms\":{ms}}}"),
-        None => w.write_str(",\"start_in_ms\":null}"),
+        Some(ms) => write!(w, ",\"start_in_ms\":{ms}")?,
+        None => w.write_str(",\"start_in_ms\":null")?,
+    }
+    match s.last_phase_end {
+        Some((phase, end)) => write!(
+            w,
+            ",\"last_phase_end\":{{\"phase\":{phase},\"end\":\"{}\"}}}}",
+            end.word()
+        ),
+        None => w.write_str(",\"last_phase_end\":null}"),
     }
 }
 

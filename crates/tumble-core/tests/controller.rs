@@ -251,6 +251,11 @@ fn a_trigger_ends_its_phase_at_the_first_sample_after_the_cooldown() {
     }
     // cooldownMs is 2000: the sample at 2.0 s is the first that may end it.
     assert_eq!(ended, Some(2_000 * MS));
+    // Telemetry can tell it, too.
+    assert_eq!(
+        r.ctl.snapshot(2_000 * MS).last_phase_end,
+        Some((0, PhaseEnd::Triggered))
+    );
 }
 
 #[test]

@@ -223,17 +223,6 @@ impl fmt::Display for PhaseName<'_> {
     }
 }
 
-fn end_word(end: PhaseEnd) -> &'static str {
-    match end {
-        PhaseEnd::Completed => "completed",
-        PhaseEnd::Triggered => "triggered",
-        PhaseEnd::Skipped => "skipped",
-        PhaseEnd::Stopped => "stopped",
-        PhaseEnd::Faulted(_) => "fault",
-        PhaseEnd::Replaced => "replaced",
-    }
-}
-
 /// ESP-IDF style log lines on stdout: `I (5000) cycle: ...`, ms since the cycle start.
 struct Log<'a> {
     quiet: bool,
@@ -342,7 +331,7 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
             writeln!(
                 out,
                 r#"{{"t_us":{at_us},"kind":"phase_end","phase":{phase},"end":"{}"}}"#,
-                end_word(end)
+                end.word()
             )?;
             if let PhaseEnd::Faulted(Fault::WaitTimeout { phase }) = end {
                 writeln!(

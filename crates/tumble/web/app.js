@@ -270,6 +270,11 @@ function telemetry(t) {
   const before = state.live;
   const live = fromTelemetry(t, state.phases);
   state.live = live;
+  const ended = live.lastPhaseEnd;
+  if (before && ended && JSON.stringify(ended) !== JSON.stringify(before.lastPhaseEnd) && ended.end === "triggered") {
+    const p = state.phases[ended.phase];
+    log(`phase ${ended.phase + 1} '${p?.name || p?.id || ""}' ended by its sensor`, "phase");
+  }
   if (before && before.phaseIndex !== live.phaseIndex) {
     if (live.phaseIndex >= 0) log(`phase ${live.phaseIndex + 1}/${live.totalPhases} '${live.phaseName}' started`, "phase");
     else if (before.phaseIndex >= 0) log(live.fault ? `cycle stopped on a fault` : "cycle ended, all outputs OFF", live.fault ? "error" : "phase");

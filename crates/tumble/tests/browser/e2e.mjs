@@ -59,6 +59,7 @@ try {
   const p2 = await playhead();
   check(p2 > p1, `the playhead moves (${p1} → ${p2} ms)`);
   await until("the fill ends on its sensor and the wash starts", async () => (await text("#run-status")).includes("phase 2 of 3"));
+  await until("the log says the fill ended by its sensor", async () => (await text("#log")).includes("phase 1 'Fill' ended by its sensor"));
   await until("the motor switches", async () => {
     const a = await outputStates();
     await page.waitForTimeout(120);

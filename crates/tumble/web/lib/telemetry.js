@@ -30,6 +30,7 @@ export function fromTelemetry(t, phases) {
     sensorError: Boolean(t.sensors?.sensor_error),
     fault: c.fault ?? null,
     startInMs: c.start_in_ms ?? null,
+    lastPhaseEnd: c.last_phase_end ?? null,
     timestampMs: t.packet_timestamp_ms ?? 0,
   };
 }
