@@ -20,7 +20,7 @@ use crate::board::{Board, Readings};
 use crate::cycle::{Cycle, CycleError};
 use crate::logline::Named;
 use crate::protocol::{self, Action, Handled, Op, Outcome, Read};
-use crate::runner::{CommandError, Notice, OutputChange, Outputs, Runner, Snapshot, Status};
+use crate::runner::{Notice, OutputChange, Outputs, Runner, Snapshot, Status};
 
 /// Notices kept until the platform polls them. A late wake-up after a run of zero-length
 /// phases can give more; those are counted ([`Controller::lost_notices`]).
@@ -337,15 +337,12 @@ impl Controller {
                 }
             }
             Work::Op(Op::StartIn { delay_ms }) => {
-                let result = if self.runner.status() != Status::Idle {
-                    Err(CommandError::Running)
-                } else if self.runner.cycle().phases().is_empty() {
-                    Err(CommandError::NoCycle)
-                } else {
-                    self.start_at = Some(now.saturating_add(delay_ms.saturating_mul(1000)));
-                    Ok(())
-                };
+                // As a start would be checked, once what is due by now has happened.
                 self.runner.handle_timeout(now, &mut tap);
+                let result = self.runner.may_start();
+                if result.is_ok() {
+                    self.start_at = Some(now.saturating_add(delay_ms.saturating_mul(1000)));
+                }
                 self.name_unnamed(None);
                 Applied {
                     outcome: Outcome {

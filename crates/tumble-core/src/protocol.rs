@@ -8,9 +8,10 @@
 //!    checks the frame; what needs no runner (errors, `ping`) is answered here. A frame that
 //!    carries a cycle document goes on to [`parse`], which parses it into scratch storage and
 //!    answers `validate_cycle` (and writes a load's reply, its summary) without the runner.
-//! 2. [`apply`] (or [`load`]), on the controller: a [`Command`] on the runner, bounded work,
-//!    no parsing, no formatting;
-//!    it returns an [`Outcome`] (the result and a [`Snapshot`] of the runner). A [`Query`]
+//! 2. `controller::Controller::execute`, on the controller: a [`Command`]'s work on the
+//!    runner, bounded, no parsing, no formatting (the controller applies it with this module's
+//!    crate-private `apply` and `load`, and keeps a delayed start itself); it returns an
+//!    [`Outcome`] (the result and a [`Snapshot`] of the runner). A [`Query`]
 //!    (`get_cycle`, `get_timeline`) reads only the loaded cycle: [`answer`] it wherever a copy of
 //!    that cycle can be read.
 //! 3. [`write_outcome`], anywhere: the reply from the outcome.
@@ -85,7 +86,7 @@ pub enum Read<'a> {
     Document(Document<'a>),
     /// Reads the loaded cycle: [`answer`] it.
     Query(Query<'a>),
-    /// For the controller: [`apply`] it, then [`write_outcome`].
+    /// For the controller: `controller::Controller::execute` it, then [`write_outcome`].
     Command(Command<'a>),
 }
 
@@ -149,7 +150,8 @@ pub struct Command<'a> {
 /// What a command asks of the controller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action<'a> {
-    /// Replace the loaded cycle by the one [`parse`] read into the scratch storage ([`load`]);
+    /// Replace the loaded cycle by the one [`parse`] read into the scratch storage
+    /// (`controller::Work::Load`);
     /// the reply, its summary, is already written. `document` is what the platform stores.
     Load {
         /// The cycle document's bytes as received (the `data` or `cycle` value), to store.
@@ -157,7 +159,7 @@ pub enum Action<'a> {
         /// How many warnings it was accepted with.
         warnings: usize,
     },
-    /// Anything else ([`apply`]).
+    /// Anything else (`controller::Work::Op`).
     Op(Op),
 }
 
@@ -219,7 +221,7 @@ impl Op {
 }
 
 /// Step 2 for a command a later stop overtook: nothing changes, and the result says so.
-pub fn overtaken<O: Outputs>(runner: &mut Runner, out: &mut O, now: u64) -> Outcome {
+pub(crate) fn overtaken<O: Outputs>(runner: &mut Runner, out: &mut O, now: u64) -> Outcome {
     runner.handle_timeout(now, out);
     Outcome {
         result: Err(CommandError::Overtaken),
@@ -362,7 +364,7 @@ pub fn parse<'a>(
 
 /// Step 2 of a load: the cycle [`parse`] read into `scratch` replaces the loaded one (a swap:
 /// `scratch` then holds the cycle it replaced). Bounded work, nothing to parse or format.
-pub fn load<O: Outputs>(
+pub(crate) fn load<O: Outputs>(
     runner: &mut Runner,
     scratch: &mut Cycle,
     out: &mut O,
@@ -376,10 +378,11 @@ pub fn load<O: Outputs>(
 }
 
 /// Step 2: the command on the runner. Bounded work: no parsing, no formatting.
-pub fn apply<O: Outputs>(op: Op, runner: &mut Runner, out: &mut O, now: u64) -> Outcome {
+pub(crate) fn apply<O: Outputs>(op: Op, runner: &mut Runner, out: &mut O, now: u64) -> Outcome {
     let result = match op {
         Op::Start => runner.start(now, out),
-        // The controller keeps the schedule; what reaches the runner is the start itself.
+        // `Controller::execute` keeps a delayed start and never hands one here; the start
+        // itself is what reaches the runner when its time comes.
         Op::StartIn { .. } => runner.start(now, out),
         Op::Stop => runner.stop(now, out),
         Op::Pause => runner.pause(now, out),

@@ -403,12 +403,7 @@ impl Runner {
     /// and the stats.
     pub fn start(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
         self.advance(now, out);
-        if self.run.is_some() {
-            return Err(CommandError::Running);
-        }
-        if self.cycle.phases().is_empty() {
-            return Err(CommandError::NoCycle);
-        }
+        self.may_start()?;
         self.fault = None;
         self.stats = Stats::default();
         self.safe_state(now, out);
@@ -423,6 +418,18 @@ impl Runner {
         });
         self.enter_phase(0, now, out);
         self.advance(now, out);
+        Ok(())
+    }
+
+    /// Whether [`Runner::start`] would start now (a delayed start is checked the same way when
+    /// it is asked for): not while a cycle runs or is paused, not without a cycle.
+    pub fn may_start(&self) -> Result<(), CommandError> {
+        if self.run.is_some() {
+            return Err(CommandError::Running);
+        }
+        if self.cycle.phases().is_empty() {
+            return Err(CommandError::NoCycle);
+        }
         Ok(())
     }
 

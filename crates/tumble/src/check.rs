@@ -27,9 +27,7 @@ pub fn run(a: Args) -> cli::Result {
     let board = cli::load_profile(a.board.board.as_deref())?.board;
     let file = &a.file;
     let (cycle, result) = cli::load(file, &board)?;
-    let warned = result
-        .as_ref()
-        .is_ok_and(|r| !r.warnings.is_empty() || r.more_warnings > 0);
+    let warned = result.as_ref().is_ok_and(|r| r.count() > 0);
     let strict = a.strict && warned;
     let out = match (&result, a.json) {
         (Ok(report), false) if strict => format!(
@@ -89,7 +87,7 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
         }
         s.push('\n');
     }
-    let total = report.warnings.len() + report.more_warnings;
+    let total = report.count();
     if total > 0 {
         let _ = writeln!(s, "{}:", Count(total as u64, "warning"));
         for w in &report.warnings {

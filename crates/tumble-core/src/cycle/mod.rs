@@ -186,6 +186,13 @@ pub trait Warnings {
     fn warn(&mut self, path: &str, message: fmt::Arguments<'_>);
 }
 
+impl Report {
+    /// Every warning, kept or only counted.
+    pub fn count(&self) -> usize {
+        self.warnings.len() + self.more_warnings
+    }
+}
+
 impl Warnings for Report {
     fn warn(&mut self, path: &str, args: fmt::Arguments<'_>) {
         let w = Warning {
