@@ -223,7 +223,6 @@ pub fn serve(mut o: Args) -> cli::Result {
         let router = Router::new()
             .route("/ws", get(upgrade))
             .route("/", get(web::index))
-            .route("/templates/{file}", get(web::template))
             .route("/{*path}", get(web::asset))
             .with_state(app.clone());
         let stop = async move {

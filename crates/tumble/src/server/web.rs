@@ -17,34 +17,22 @@ const FILES: &[(&str, &str, &str)] = page_files!(table);
 
 macro_rules! templates {
     ($($file:literal => $name:literal),* $(,)?) => {
-        &[$(($file, include_str!(concat!("../../../../examples/templates/", $file)))),*]
+        &[$((
+            concat!("templates/", $file),
+            "application/json",
+            include_str!(concat!("../../../../examples/templates/", $file)),
+        )),*]
     };
 }
 
-/// (file, document) of every built-in template (web/files.rs).
-const TEMPLATES: &[(&str, &str)] = template_files!(templates);
-/// Their list, as the page asks for it at /templates/.
-const TEMPLATE_INDEX: &str = template_files!(template_index);
-
-/// `/templates/index.json` (the list) and `/templates/FILE`.
-pub async fn template(Path(file): Path<String>) -> Response {
-    let json = "application/json";
-    let (kind, body) = match file.as_str() {
-        "index.json" => (json, TEMPLATE_INDEX),
-        file => match TEMPLATES.iter().find(|(f, _)| *f == file) {
-            Some((_, doc)) => (json, *doc),
-            None => return (StatusCode::NOT_FOUND, "no such template\n").into_response(),
-        },
-    };
-    (
-        [
-            (header::CONTENT_TYPE, kind),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
-        .into_response()
-}
+/// The built-in templates (web/files.rs), served as files at /templates/FILE like the page's.
+const TEMPLATES: &[(&str, &str, &str)] = template_files!(templates);
+/// Their list, as the page asks for it.
+const TEMPLATE_INDEX: (&str, &str, &str) = (
+    "templates/index.json",
+    "application/json",
+    template_files!(template_index),
+);
 
 pub async fn index() -> Response {
     file("index.html")
@@ -55,7 +43,8 @@ pub async fn asset(Path(path): Path<String>) -> Response {
 }
 
 fn file(path: &str) -> Response {
-    match FILES.iter().find(|(p, _, _)| *p == path) {
+    let all = FILES.iter().chain(TEMPLATES).chain([&TEMPLATE_INDEX]);
+    match all.into_iter().find(|(p, _, _)| *p == path) {
         Some((_, kind, body)) => (
             [
                 (header::CONTENT_TYPE, *kind),
