@@ -162,11 +162,7 @@ impl ControlLoop {
         }
         let lost = self.ctl.lost_notices();
         if lost > 0 {
-            log::now(
-                'W',
-                "cycle",
-                format_args!("{lost} phase notices were not logged (too many at once)"),
-            );
+            log::lost_notices(lost);
         }
     }
 }

@@ -16,6 +16,8 @@ use crate::player::Clock;
 enum Item {
     Line(String),
     Notice(Named),
+    /// Notices the controller had no room for, and when it said so (µs).
+    Lost(u32, u64),
 }
 
 struct Logger {
@@ -43,6 +45,12 @@ pub fn start(clock: Arc<Clock>) {
                             format_args!("{}", l.message),
                         ));
                     }
+                    Item::Lost(n, at_us) => print(&text(
+                        'W',
+                        at_us,
+                        "cycle",
+                        format_args!("{n} phase notices were not logged (too many at once)"),
+                    )),
                 }
             }
         })
@@ -66,7 +74,7 @@ fn send(item: Item) {
         }
         None => match item {
             Item::Line(line) => print(&line),
-            Item::Notice(_) => {}
+            Item::Notice(_) | Item::Lost(..) => {}
         },
     }
 }
@@ -85,4 +93,10 @@ pub fn now(level: char, tag: &str, msg: std::fmt::Arguments<'_>) {
 /// A notice of the controller's, described on the log thread.
 pub fn notice(notice: Named) {
     send(Item::Notice(notice));
+}
+
+/// Notices the controller lost, said on the log thread (the controller formats nothing).
+pub fn lost_notices(n: u32) {
+    let at_us = LOGGER.get().map_or(0, |l| l.clock.now());
+    send(Item::Lost(n, at_us));
 }
