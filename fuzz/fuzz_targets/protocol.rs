@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tumble_core::board::{Board, Level};
+use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
 use tumble_core::controller::{Arrival, Config, Controller};
 use tumble_core::runner::{OutputChange, Outputs};
@@ -19,8 +19,8 @@ fuzz_target!(|data: &[u8]| {
         sample_us: 100_000,
         telemetry_us: Some(100_000),
     };
-    let mut ctl = Box::new(Controller::new(Board::washer(), config));
-    let mut spare = Box::<Cycle>::default();
+    let mut storage = vec![0u8; 16 * 1024];
+    let mut ctl = Box::new(Controller::new(Board::washer(), config, &mut storage));
     ctl.boot(0, &mut Pins);
     // Two frames: the first may load a cycle or start one, the second meets that state.
     let cut = data.iter().position(|&b| b == 0).unwrap_or(data.len());
@@ -29,12 +29,12 @@ fuzz_target!(|data: &[u8]| {
         let now = i as u64 * 1_000_000;
         let mut reply = String::new();
         let h = ctl
-            .handle_frame(frame, &mut spare, Arrival(i as u64), now, &mut Pins, &mut reply)
+            .handle_frame(frame, Arrival(i as u64), now, &mut Pins, &mut reply)
             .expect("a String takes any reply");
         assert!(!reply.is_empty());
         if let Some(doc) = h.store {
-            let mut check = Box::<Cycle>::default();
-            assert!(check.parse(doc, &Board::washer()).is_ok());
+            let mut room = vec![0u8; 16 * 1024];
+            assert!(Cycle::new(&mut room).parse(doc, &Board::washer()).is_ok());
         }
     }
 });

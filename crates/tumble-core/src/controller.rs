@@ -48,12 +48,23 @@ impl Arrival {
 }
 
 /// A command for the runner, as the command side prepared it.
-pub enum Work<'c> {
+///
+/// A load is two pieces of work around the one slow step, so that the slow step holds nothing
+/// the timing side needs: once `protocol::parse` has checked the document (storing nothing),
+/// [`Work::Release`] stops the run and lends the cycle's storage out, the command side reads
+/// the document into it (`Cycle::read`, with nothing of the controller held), and
+/// [`Work::Load`] gives it back, loaded. A refused document never gets past the check, so it
+/// changes nothing; there is one cycle storage, never a spare.
+pub enum Work<'c, 'p> {
     /// Any command but a load: start, stop, pause, resume, skip, jump, set an output, status.
     Op(Op),
-    /// The cycle `protocol::parse` read into this storage replaces the loaded one; the storage
-    /// then holds the cycle it replaced.
-    Load(&'c mut Cycle),
+    /// Stops the run (every output OFF) and swaps the loaded cycle, with its storage, into
+    /// this one (give it [`Cycle::none`]): until the [`Work::Load`] that returns it, no cycle is
+    /// loaded and a start is refused.
+    Release(&'c mut Cycle<'p>),
+    /// This cycle replaces the loaded one (a swap: this then holds the one it replaced, or
+    /// [`Cycle::none`] after a release).
+    Load(&'c mut Cycle<'p>),
 }
 
 /// What a command did.
@@ -120,8 +131,10 @@ impl fmt::Display for Restored {
 
 /// The runner and everything around it that decides behaviour, driven by a platform's clock,
 /// pins, sensors and transport (see the module docs).
-pub struct Controller {
-    runner: Runner,
+pub struct Controller<'p> {
+    runner: Runner<'p>,
+    /// The bytes of the cycle storage, also while it is lent out.
+    capacity: usize,
     config: Config,
     next_sample: u64,
     next_telemetry: Option<u64>,
@@ -161,11 +174,14 @@ impl<O: Outputs> Outputs for Tap<'_, O> {
     }
 }
 
-impl Controller {
-    /// A controller with nothing loaded; [`Controller::boot`] it before anything else.
-    pub fn new(board: Board, config: Config) -> Self {
+impl<'p> Controller<'p> {
+    /// A controller with nothing loaded, keeping the cycle in `storage` (a cycle takes the bytes
+    /// its document holds, see `Cycle::new`); [`Controller::boot`] it before anything else.
+    pub fn new(board: Board, config: Config, storage: &'p mut [u8]) -> Self {
+        let runner = Runner::new(board, storage);
         Controller {
-            runner: Runner::new(board),
+            capacity: runner.cycle().capacity(),
+            runner,
             config: Config {
                 sample_us: config.sample_us.max(1),
                 telemetry_us: config.telemetry_us.map(|t| t.max(1)),
@@ -190,18 +206,15 @@ impl Controller {
         self.next_telemetry = self.config.telemetry_us.map(|_| now);
     }
 
-    /// Loads the stored document, idle, as at every start (`spare` is parse storage).
-    pub fn restore<O: Outputs>(
-        &mut self,
-        doc: &[u8],
-        spare: &mut Cycle,
-        now: u64,
-        out: &mut O,
-    ) -> Restored {
-        let mut warnings = crate::cycle::WarningCount::default();
-        match spare.read(doc, self.runner.board(), &mut warnings) {
-            Ok(()) => {
-                self.execute(Work::Load(spare), Arrival::default(), now, out);
+    /// The bytes of cycle storage it has: what `protocol::parse` checks a document against.
+    pub fn cycle_capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Loads the stored document, idle, as at every start.
+    pub fn restore<O: Outputs>(&mut self, doc: &[u8], now: u64, out: &mut O) -> Restored {
+        match self.install(doc, now, out) {
+            Ok(_) => {
                 let cycle = self.runner.cycle();
                 Restored::Loaded {
                     phases: cycle.phases().len(),
@@ -212,8 +225,25 @@ impl Controller {
         }
     }
 
+    /// A whole load for a platform that holds the controller throughout (a boot restore, the
+    /// player, tests): release, read, load. Check the document first (`protocol::parse`) when
+    /// a refusal must leave the loaded cycle in place: on an error here no cycle is loaded.
+    pub fn install<O: Outputs>(
+        &mut self,
+        doc: &[u8],
+        now: u64,
+        out: &mut O,
+    ) -> Result<Applied, CycleError> {
+        let mut lent = Cycle::none();
+        self.execute(Work::Release(&mut lent), Arrival::default(), now, out);
+        let board = self.runner.board().clone();
+        let read = lent.read(doc, &board, &mut crate::cycle::WarningCount::default());
+        let applied = self.execute(Work::Load(&mut lent), Arrival::default(), now, out);
+        read.map(|()| applied)
+    }
+
     /// The runner, to read: its status, loaded cycle, stats, a snapshot.
-    pub fn runner(&self) -> &Runner {
+    pub fn runner(&self) -> &Runner<'p> {
         &self.runner
     }
 
@@ -316,7 +346,7 @@ impl Controller {
     /// One command on the runner, arrived at `arrival`. Bounded work: a load is a swap.
     pub fn execute<O: Outputs>(
         &mut self,
-        work: Work<'_>,
+        work: Work<'_, 'p>,
         arrival: Arrival,
         now: u64,
         out: &mut O,
@@ -326,6 +356,7 @@ impl Controller {
             unnamed: &mut self.unnamed,
             lost: &mut self.lost,
         };
+        let release = matches!(work, Work::Release(_));
         match work {
             Work::Op(op) if op.moves() && arrival < self.stopped_at => {
                 let mut outcome = protocol::overtaken(&mut self.runner, &mut tap, now);
@@ -368,16 +399,21 @@ impl Controller {
                     load: None,
                 }
             }
-            Work::Load(spare) => {
+            Work::Release(into) | Work::Load(into) => {
                 // A delayed start was for the cycle this replaces.
                 self.start_at = None;
-                let outcome = protocol::load(&mut self.runner, spare, &mut tap, now);
-                // Every notice of a load is about the cycle it replaced, now in `spare`.
-                self.name_unnamed(Some(spare));
-                self.loads += 1;
+                self.runner.load(now, into, &mut tap);
+                // Every notice of a load is about the cycle it replaced, now in `into`.
+                self.name_unnamed(Some(into));
+                if !release {
+                    self.loads += 1;
+                }
                 Applied {
-                    outcome,
-                    load: Some(self.loads),
+                    outcome: Outcome {
+                        result: Ok(()),
+                        status: self.runner.snapshot(now),
+                    },
+                    load: (!release).then_some(self.loads),
                 }
             }
         }
@@ -388,7 +424,6 @@ impl Controller {
     pub fn handle_frame<'a, O: Outputs>(
         &mut self,
         frame: &'a [u8],
-        spare: &mut Cycle,
         arrival: Arrival,
         now: u64,
         out: &mut O,
@@ -397,19 +432,27 @@ impl Controller {
         let board = self.runner.board().clone();
         let mut read = protocol::read(frame, &board, reply)?;
         if let Read::Document(doc) = read {
-            read = protocol::parse(&doc, &board, spare, reply)?;
+            read = protocol::parse(&doc, &board, self.capacity, reply)?;
         }
         match read {
             Read::Answered(h) => Ok(h),
             Read::Document(_) => unreachable!("parsed above"),
             Read::Query(q) => protocol::answer(&q, self.runner.cycle(), &board, reply),
             Read::Command(cmd) => {
-                let work = match cmd.action {
-                    Action::Load { .. } => Work::Load(spare),
-                    Action::Op(op) => Work::Op(op),
+                let outcome = match cmd.action {
+                    // `parse` checked it against this storage and wrote the reply: it reads
+                    // the same.
+                    Action::Load { document, .. } => {
+                        let installed = self.install(document, now, out);
+                        debug_assert!(installed.is_ok(), "a checked document reads the same");
+                        Outcome {
+                            result: Ok(()),
+                            status: self.snapshot(now),
+                        }
+                    }
+                    Action::Op(op) => self.execute(Work::Op(op), arrival, now, out).outcome,
                 };
-                let applied = self.execute(work, arrival, now, out);
-                protocol::write_outcome(&cmd, &applied.outcome, &board, reply)
+                protocol::write_outcome(&cmd, &outcome, &board, reply)
             }
         }
     }
@@ -427,7 +470,7 @@ impl Controller {
 
     /// Names the notices of the call that just returned from `about` (the loaded cycle unless
     /// told otherwise) while that cycle is still at hand.
-    fn name_unnamed(&mut self, about: Option<&Cycle>) {
+    fn name_unnamed(&mut self, about: Option<&Cycle<'_>>) {
         let cycle = about.unwrap_or(self.runner.cycle());
         for n in self.unnamed.drain(..) {
             if let Notice::PhaseEnded { phase, end, .. } = n {

@@ -38,11 +38,11 @@ pub struct NoticeText<'a> {
 
 /// Describes a notice. `cycle` must be the cycle it is about: the loaded one, except for the
 /// notices of a reload ([`PhaseEnd::Replaced`]), which are about the cycle that was replaced.
-pub fn describe(notice: Notice, cycle: &Cycle) -> NoticeLine<'_> {
+pub fn describe<'c>(notice: Notice, cycle: &'c Cycle<'_>) -> NoticeLine<'c> {
     line(notice, label_of(notice, cycle), cycle.phases().len())
 }
 
-fn label_of(notice: Notice, cycle: &Cycle) -> &str {
+fn label_of<'c>(notice: Notice, cycle: &'c Cycle<'_>) -> &'c str {
     match notice {
         Notice::PhaseStarted { phase, .. } | Notice::PhaseEnded { phase, .. } => cycle
             .phases()
@@ -198,7 +198,8 @@ mod tests {
 
     #[test]
     fn notices_read_like_the_hosts() {
-        let mut c = std::boxed::Box::new(Cycle::new());
+        let mut storage = std::vec![0u8; 4096];
+        let mut c = Cycle::new(&mut storage);
         c.parse(ORIGINAL.as_bytes(), &Board::washer()).unwrap();
         assert_eq!(
             text(Notice::PhaseStarted { at_us: 0, phase: 0 }, &c),

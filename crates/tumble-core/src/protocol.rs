@@ -23,7 +23,7 @@
 use core::fmt::{self, Write};
 
 use crate::board::{Board, Level, OutputId};
-use crate::cycle::{Cycle, WarningCount, WarningsJson, write_more_warnings};
+use crate::cycle::{Cycle, SummaryJson, WarningCount, WarningsJson, write_more_warnings};
 use crate::json::{self, Kind, NotUnsigned, Reader, Str};
 use crate::limits::MAX_TIMELINE_OFFSET;
 use crate::runner::{CommandError, Outputs, Runner, Snapshot};
@@ -300,52 +300,57 @@ pub fn read<'a>(
     }
 }
 
-/// Step 1b: parses a document into `scratch` (on success, `apply` swaps it in) and writes the
-/// reply: the refusal, the summary of `validate_cycle`, or the reply of a load, which is then
-/// [`Read::Command`] ([`Action::Load`]) for the controller.
+/// Step 1b: checks a document against `capacity` bytes of cycle storage (storing nothing) and
+/// writes the reply: the refusal, the summary of `validate_cycle`, or the reply of a load,
+/// which is then [`Read::Command`] ([`Action::Load`]) for the controller (`controller::Work`).
 pub fn parse<'a>(
     doc: &Document<'a>,
     board: &Board,
-    scratch: &mut Cycle,
+    capacity: usize,
     w: &mut impl Write,
 ) -> Result<Read<'a>, fmt::Error> {
     let mut h = Handled::new(doc.version, doc.name);
-    // Counted, not kept: the parse holds no list of warnings (the chip's stack is small).
-    let mut count = WarningCount::default();
-    match scratch.read(doc.raw, board, &mut count) {
-        Ok(()) => {}
-        Err(e) => {
-            match doc.version {
-                Version::V1 => write!(w, "error: {e}")?,
-                Version::V2 => {
-                    open_error(w, doc.id, "invalid_cycle", &e.message, e.path.as_str())?;
-                    e.write_kind(w)?;
-                    w.write_str("}}")?
+    let warnings = match doc.version {
+        Version::V1 => {
+            // Counted, not kept: the parse holds no list of warnings (the chip's stack is small).
+            let mut count = WarningCount::default();
+            match Cycle::validate(doc.raw, board, capacity, &mut count) {
+                Ok(_) => w.write_str("ok: cycle loaded")?,
+                Err(e) => {
+                    write!(w, "error: {e}")?;
+                    return Ok(Read::Answered(h));
                 }
             }
-            return Ok(Read::Answered(h));
+            count.0
         }
-    }
-    match doc.version {
-        Version::V1 => w.write_str("ok: cycle loaded")?,
         Version::V2 => {
+            // The summary is written as the phases are found; a refusal is found before any
+            // of it is sent, in a first reading that writes nothing.
+            let mut count = WarningCount::default();
+            if let Err(e) = Cycle::validate(doc.raw, board, capacity, &mut count) {
+                open_error(w, doc.id, "invalid_cycle", &e.message, e.path.as_str())?;
+                e.write_kind(w)?;
+                w.write_str("}}")?;
+                return Ok(Read::Answered(h));
+            }
             ok_header(w, doc.id)?;
             w.write_char('{')?;
-            scratch.write_summary_head(w)?;
+            let mut summary = SummaryJson::new(w);
+            let _ = Cycle::validate(doc.raw, board, capacity, &mut summary);
+            summary.finish()?;
             w.write_str(",\"warnings\":[")?;
-            // A second reading finds the same warnings, written as they come: deterministic,
-            // and it reads into the same storage, which ends up holding the same cycle.
+            // Another reading finds the same warnings, written as they come: deterministic.
             let mut listed = WarningsJson::new(w);
-            let again = scratch.read(doc.raw, board, &mut listed);
+            let again = Cycle::validate(doc.raw, board, capacity, &mut listed);
             debug_assert!(again.is_ok(), "the same document reads the same");
             let (more, written) = (listed.more, listed.result);
             written?;
             w.write_char(']')?;
             write_more_warnings(w, more)?;
             w.write_str("}}")?;
+            count.0
         }
-    }
-    let warnings = count.0;
+    };
     if doc.validate {
         h.ok = true;
         h.warnings = warnings;
@@ -362,23 +367,8 @@ pub fn parse<'a>(
     }))
 }
 
-/// Step 2 of a load: the cycle [`parse`] read into `scratch` replaces the loaded one (a swap:
-/// `scratch` then holds the cycle it replaced). Bounded work, nothing to parse or format.
-pub(crate) fn load<O: Outputs>(
-    runner: &mut Runner,
-    scratch: &mut Cycle,
-    out: &mut O,
-    now: u64,
-) -> Outcome {
-    runner.load(now, scratch, out);
-    Outcome {
-        result: Ok(()),
-        status: runner.snapshot(now),
-    }
-}
-
 /// Step 2: the command on the runner. Bounded work: no parsing, no formatting.
-pub(crate) fn apply<O: Outputs>(op: Op, runner: &mut Runner, out: &mut O, now: u64) -> Outcome {
+pub(crate) fn apply<O: Outputs>(op: Op, runner: &mut Runner<'_>, out: &mut O, now: u64) -> Outcome {
     let result = match op {
         Op::Start => runner.start(now, out),
         // `Controller::execute` keeps a delayed start and never hands one here; the start

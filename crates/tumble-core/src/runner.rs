@@ -319,9 +319,9 @@ pub struct Snapshot {
 
 /// Plays one loaded cycle on one board's outputs, enforcing the motor interlock and the reverse
 /// dead time; see the module docs for how a platform drives it.
-pub struct Runner {
+pub struct Runner<'p> {
     board: Board,
-    cycle: Cycle,
+    cycle: Cycle<'p>,
     run: Option<Run>,
     /// The last level written to each output.
     levels: [Level; MAX_OUTPUTS],
@@ -341,12 +341,13 @@ pub struct Runner {
     notices: heapless::Vec<Notice, PENDING_NOTICES>,
 }
 
-impl Runner {
-    /// A runner with nothing loaded. Call [`Runner::boot`] before anything else.
-    pub fn new(board: Board) -> Self {
+impl<'p> Runner<'p> {
+    /// A runner with nothing loaded, keeping its cycle in `storage` (a cycle costs the bytes
+    /// its document holds; see [`Cycle::new`]). Call [`Runner::boot`] before anything else.
+    pub fn new(board: Board, storage: &'p mut [u8]) -> Self {
         let levels = [Level::High; MAX_OUTPUTS];
         Runner {
-            cycle: Cycle::new(),
+            cycle: Cycle::new(storage),
             run: None,
             levels,
             motor_off_at: None,
@@ -382,13 +383,14 @@ impl Runner {
     }
 
     /// The loaded cycle (empty when none).
-    pub fn cycle(&self) -> &Cycle {
+    pub fn cycle(&self) -> &Cycle<'p> {
         &self.cycle
     }
 
     /// Loads a validated cycle, stopping a running one first (safe state). The previous cycle is
-    /// handed back in `cycle`. The cycle must have been parsed against this runner's board.
-    pub fn load(&mut self, now: u64, cycle: &mut Cycle, out: &mut impl Outputs) {
+    /// handed back in `cycle`, with its storage. The cycle must have been read against this
+    /// runner's board.
+    pub fn load(&mut self, now: u64, cycle: &mut Cycle<'p>, out: &mut impl Outputs) {
         self.advance(now, out);
         if self.run.is_some() {
             self.finish(now, PhaseEnd::Replaced, out);

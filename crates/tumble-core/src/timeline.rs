@@ -56,7 +56,7 @@ struct Generator {
 
 impl Generator {
     fn new(cycle: &Cycle, phase: &Phase, index: usize) -> Self {
-        let c = &cycle.phase_components(phase)[index];
+        let c = cycle.component(phase, index);
         let base_ms = phase.start_ms as u64 + c.start_ms as u64;
         let component = index as u8;
         match c.drive {
@@ -223,7 +223,7 @@ impl Cursor {
     /// Moves this cursor to the start of `phase`, in place.
     pub fn restart(&mut self, cycle: &Cycle, phase: &Phase) {
         self.generators.clear();
-        for i in 0..phase.component_range().len() {
+        for i in 0..phase.component_count() {
             // A phase has at most MAX_COMPONENTS_PER_PHASE components: they all fit.
             let _ = self.generators.push(Generator::new(cycle, phase, i));
         }
@@ -270,13 +270,13 @@ impl Cursor {
 
 /// A phase's events as an iterator.
 pub struct Timeline<'c> {
-    cycle: &'c Cycle,
+    cycle: &'c Cycle<'c>,
     cursor: Cursor,
 }
 
 impl<'c> Timeline<'c> {
     /// All the events of `phase` (a phase of `cycle`), from its start.
-    pub fn new(cycle: &'c Cycle, phase: &Phase) -> Self {
+    pub fn new(cycle: &'c Cycle<'c>, phase: &Phase) -> Self {
         Timeline {
             cycle,
             cursor: Cursor::new(cycle, phase),
@@ -284,7 +284,7 @@ impl<'c> Timeline<'c> {
     }
 
     /// The events at or after `from_us`.
-    pub fn starting_at(cycle: &'c Cycle, phase: &Phase, from_us: u64) -> Self {
+    pub fn starting_at(cycle: &'c Cycle<'c>, phase: &Phase, from_us: u64) -> Self {
         Timeline {
             cycle,
             cursor: Cursor::starting_at(cycle, phase, from_us),

@@ -8,7 +8,7 @@ mod common;
 use common::Pins;
 use tumble_core::board::{Board, Readings, Sensors};
 use tumble_core::controller::{Applied, Arrival, Config, Controller, Restored, Step, Work};
-use tumble_core::cycle::Cycle;
+use tumble_core::cycle::{Cycle, WarningCount};
 use tumble_core::protocol::Op;
 use tumble_core::runner::{CommandError, Notice, PhaseEnd, Runner, Status};
 
@@ -37,8 +37,7 @@ impl Sensors for FakeSensors {
 }
 
 struct Rig {
-    ctl: Box<Controller>,
-    spare: Box<Cycle>,
+    ctl: Box<Controller<'static>>,
     pins: Pins,
     sensors: FakeSensors,
 }
@@ -52,8 +51,7 @@ fn config(sample_ms: u64, telemetry_ms: u64) -> Config {
 
 fn rig_with(json: &str, config: Config) -> Rig {
     let mut r = Rig {
-        ctl: Box::new(Controller::new(Board::washer(), config)),
-        spare: Box::default(),
+        ctl: Box::new(Controller::new(Board::washer(), config, common::storage())),
         pins: Pins::new(),
         sensors: FakeSensors {
             readings: Readings {
@@ -64,7 +62,7 @@ fn rig_with(json: &str, config: Config) -> Rig {
         },
     };
     r.ctl.boot(0, &mut r.pins);
-    let restored = r.ctl.restore(json.as_bytes(), &mut r.spare, 0, &mut r.pins);
+    let restored = r.ctl.restore(json.as_bytes(), 0, &mut r.pins);
     assert!(matches!(restored, Restored::Loaded { .. }), "{restored}");
     r.pins.writes.clear();
     r
@@ -86,6 +84,32 @@ impl Rig {
             false => 0,
         };
         (step, triggered)
+    }
+
+    /// A load as the platforms do it: the document checked against the controller's storage
+    /// (storing nothing), the run stopped and the storage lent out, the document read into it,
+    /// and the storage handed back, loaded. Returns what the release and the load did.
+    fn load(&mut self, doc: &str, arrival: u64, now: u64) -> (Applied, Applied) {
+        let board = self.ctl.board().clone();
+        let capacity = self.ctl.cycle_capacity();
+        let mut count = WarningCount::default();
+        Cycle::validate(doc.as_bytes(), &board, capacity, &mut count).unwrap();
+        let mut lent = Cycle::none();
+        let released = self.ctl.execute(
+            Work::Release(&mut lent),
+            Arrival(arrival),
+            now,
+            &mut self.pins,
+        );
+        assert_eq!(lent.capacity(), capacity, "the storage is lent out");
+        let mut again = WarningCount::default();
+        lent.read(doc.as_bytes(), &board, &mut again).unwrap();
+        assert_eq!(again, count, "the check and the read find the same");
+        let loaded = self
+            .ctl
+            .execute(Work::Load(&mut lent), Arrival(arrival), now, &mut self.pins);
+        assert_eq!(lent.capacity(), 0, "nothing left over: one cycle storage");
+        (released, loaded)
     }
 
     fn op(&mut self, op: Op, arrival: u64, now: u64) -> Applied {
@@ -118,8 +142,8 @@ impl Rig {
 
 /// The same cycle on the bare runner: the reference the controller must reproduce.
 fn reference(json: &str) -> Vec<(u64, u8, u8)> {
-    let mut runner = Box::new(Runner::new(Board::washer()));
-    let mut spare = Box::<Cycle>::default();
+    let mut runner = Box::new(Runner::new(Board::washer(), common::storage()));
+    let mut spare = Cycle::new(common::storage());
     let mut pins = Pins::new();
     runner.boot(0, &mut pins);
     spare.parse(json.as_bytes(), runner.board()).unwrap();
@@ -320,12 +344,8 @@ fn loads_are_numbered_and_their_notices_name_the_replaced_cycle() {
     let first = r.notices();
     assert!(first[0].1.starts_with("Phase '"), "{first:?}");
     let old_label = first[0].1.clone();
-    r.spare
-        .parse(example("wash-1600.json").as_bytes(), r.ctl.board())
-        .unwrap();
-    let applied = r
-        .ctl
-        .execute(Work::Load(&mut r.spare), Arrival(2), 10 * MS, &mut r.pins);
+    let (released, applied) = r.load(&example("wash-1600.json"), 2, 10 * MS);
+    assert_eq!(released.load, None, "a release is not a load");
     assert_eq!(applied.load, Some(2), "the restore was load 1");
     let replaced = r.notices();
     assert!(
@@ -360,13 +380,15 @@ fn notices_beyond_the_queue_are_counted_not_kept() {
 
 #[test]
 fn a_restore_of_an_invalid_document_loads_nothing_and_says_why() {
-    let mut ctl = Box::new(Controller::new(Board::washer(), config(100, 100)));
-    let mut spare = Box::<Cycle>::default();
+    let mut ctl = Box::new(Controller::new(
+        Board::washer(),
+        config(100, 100),
+        common::storage(),
+    ));
     let mut pins = Pins::new();
     ctl.boot(0, &mut pins);
     let restored = ctl.restore(
         br#"{"phases":[{"components":[{"compId":"Nope"}]}]}"#,
-        &mut spare,
         0,
         &mut pins,
     );
@@ -378,12 +400,7 @@ fn a_restore_of_an_invalid_document_loads_nothing_and_says_why() {
     );
     assert!(line.ends_with("; starting empty"), "{line}");
     assert_eq!(ctl.runner().cycle().phases().len(), 0);
-    let ok = ctl.restore(
-        example("wash-1600.json").as_bytes(),
-        &mut spare,
-        0,
-        &mut pins,
-    );
+    let ok = ctl.restore(example("wash-1600.json").as_bytes(), 0, &mut pins);
     assert_eq!(
         ok.to_string(),
         "loaded the stored cycle (3 phases, 1604 events), idle"
@@ -447,11 +464,7 @@ fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
     assert_eq!(r.ctl.runner().status(), Status::Idle);
     let mut r = rig(&example("original-example.json"));
     r.op(Op::StartIn { delay_ms: 1_000 }, 1, 0);
-    r.spare
-        .parse(example("wash-1600.json").as_bytes(), r.ctl.board())
-        .unwrap();
-    r.ctl
-        .execute(Work::Load(&mut r.spare), Arrival(2), 500 * MS, &mut r.pins);
+    r.load(&example("wash-1600.json"), 2, 500 * MS);
     r.play(5_000 * MS);
     assert_eq!(r.ctl.runner().status(), Status::Idle);
     // A start now replaces the wait; a second delayed start while running is refused.
@@ -462,7 +475,11 @@ fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
     let again = r.op(Op::StartIn { delay_ms: 1_000 }, 3, 200 * MS);
     assert_eq!(again.outcome.result, Err(CommandError::Running));
     // With nothing loaded there is nothing to schedule.
-    let mut ctl = Box::new(Controller::new(Board::washer(), config(100, 100)));
+    let mut ctl = Box::new(Controller::new(
+        Board::washer(),
+        config(100, 100),
+        common::storage(),
+    ));
     let mut pins = Pins::new();
     ctl.boot(0, &mut pins);
     let none = ctl.execute(

@@ -1,6 +1,8 @@
 //! Every shipped example is accepted with its documented event counts, and every broken
 //! example is refused at the path and with the words its manifest names.
 
+mod common;
+
 use std::path::PathBuf;
 
 use tumble_core::board::Board;
@@ -13,11 +15,11 @@ fn examples() -> PathBuf {
 fn parse(
     name: &str,
 ) -> (
-    Box<Cycle>,
+    Cycle<'static>,
     Result<tumble_core::cycle::Report, tumble_core::cycle::CycleError>,
 ) {
     let bytes = std::fs::read(examples().join(name)).unwrap();
-    let mut cycle = Box::<Cycle>::default();
+    let mut cycle = Cycle::new(common::storage());
     let r = cycle.parse(&bytes, &Board::washer());
     (cycle, r)
 }

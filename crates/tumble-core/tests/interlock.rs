@@ -6,7 +6,7 @@ mod common;
 
 use proptest::prelude::*;
 use tumble_core::board::Board;
-use tumble_core::cycle::Cycle;
+use tumble_core::cycle::{Cycle, MAX_STORAGE};
 
 #[derive(Debug, Clone)]
 enum Comp {
@@ -181,7 +181,8 @@ fn model(start_time: u32, comps: &[(u32, Comp)], dead_ms: u64) -> Expected {
 }
 
 fn checked(doc: &str, board: &Board) -> Expected {
-    let mut c = Box::<Cycle>::default();
+    let mut storage = vec![0u8; MAX_STORAGE];
+    let mut c = Cycle::new(&mut storage);
     match c.parse(doc.as_bytes(), board) {
         Ok(_) => Expected::Fine,
         Err(e) if e.message.as_str().contains("during the motor pattern") => {
@@ -215,7 +216,7 @@ fn two_motor_patterns_at_once_are_refused_outright() {
     let doc = r#"{"phases":[{"components":[
         {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"pauseTime":500,"direction":"ccw"}]}},
         {"compId":"Motor","start":100,"motorConfig":{"pattern":[{"stepTime":100,"direction":"cw"}]}}]}]}"#;
-    let mut c = Box::<Cycle>::default();
+    let mut c = Cycle::new(common::storage());
     let err = c.parse(doc.as_bytes(), &Board::washer()).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -231,7 +232,7 @@ fn the_worst_document_is_checked_without_walking_its_events() {
         {"compId":"Motor","motorConfig":{"repeatTimes":3000000,"pattern":[{"stepTime":1,"pauseTime":1}]}},
         {"compId":"Motor","motorConfig":{"repeatTimes":3000000,"pattern":[{"stepTime":1,"pauseTime":1}]}}]}"#;
     let doc = format!(r#"{{"phases":[{}]}}"#, vec![phase; 32].join(","));
-    let mut c = Box::<Cycle>::default();
+    let mut c = Cycle::new(common::storage());
     let err = c.parse(doc.as_bytes(), &Board::washer()).unwrap_err();
     assert!(err.to_string().starts_with("phases[0].components[1]: its motor pattern runs from 0 to 5999999 ms, during the motor pattern of components[0]"), "{err}");
     // One pattern per phase: accepted, 576 M events in all, still without a walk.

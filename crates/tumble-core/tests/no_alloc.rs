@@ -1,11 +1,12 @@
 //! Memory is bounded by components, not events: reading a cycle and walking a phase of a
 //! million events allocate nothing, and the state's size does not depend on the event count.
+//! A cycle's storage holds what its document holds: each example's is printed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
 use tumble_core::board::Board;
-use tumble_core::cycle::Cycle;
+use tumble_core::cycle::{Cycle, MAX_STORAGE, WarningCount};
 use tumble_core::timeline::{Cursor, Timeline};
 
 /// Counts the allocations of the current thread (the test harness runs tests on threads).
@@ -45,12 +46,12 @@ fn allocations<T>(f: impl FnOnce() -> T) -> (T, usize) {
     (out, ALLOCATIONS.with(Cell::get) - before)
 }
 
+fn examples() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/cycles")
+}
+
 fn example(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../examples/cycles/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    std::fs::read(examples().join(name)).unwrap()
 }
 
 #[test]
@@ -58,8 +59,9 @@ fn parsing_and_expanding_a_million_events_allocates_nothing() {
     let board = Board::washer();
     let small_doc = example("wash-1600.json");
     let big_doc = example("million.json");
-    let mut small = Box::<Cycle>::default();
-    let mut big = Box::<Cycle>::default();
+    let (mut small_storage, mut big_storage) = (vec![0u8; MAX_STORAGE], vec![0u8; MAX_STORAGE]);
+    let mut small = Cycle::new(&mut small_storage);
+    let mut big = Cycle::new(&mut big_storage);
 
     let (r, n) = allocations(|| small.parse(&small_doc, &board).map(drop));
     r.unwrap();
@@ -84,6 +86,50 @@ fn parsing_and_expanding_a_million_events_allocates_nothing() {
         std::mem::size_of::<Cycle>(),
         std::mem::size_of::<Cursor>()
     );
+    println!(
+        "storage used: wash-1600.json {} B, million.json {} B",
+        small.storage_used(),
+        big.storage_used()
+    );
+}
+
+#[test]
+fn every_examples_storage_is_what_its_document_holds_and_checking_it_allocates_nothing() {
+    let board = Board::washer();
+    let mut names: Vec<String> = std::fs::read_dir(examples())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".json"))
+        .collect();
+    names.sort();
+    assert!(!names.is_empty());
+    let mut storage = vec![0u8; MAX_STORAGE];
+    let mut cycle = Cycle::new(&mut storage);
+    for name in &names {
+        let doc = example(name);
+        let (checked, n) = allocations(|| {
+            Cycle::validate(&doc, &board, MAX_STORAGE, &mut WarningCount::default())
+        });
+        let checked = checked.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(n, 0, "{name}: checking allocated");
+        let (r, n) = allocations(|| cycle.read(&doc, &board, &mut WarningCount::default()));
+        r.unwrap();
+        assert_eq!(n, 0, "{name}: reading allocated");
+        assert_eq!(cycle.storage_used(), checked, "{name}");
+        println!(
+            "{name}: {} phases, {} events, storage used {} B of {} B",
+            cycle.phases().len(),
+            cycle.total_events(),
+            cycle.storage_used(),
+            cycle.capacity()
+        );
+    }
+    println!(
+        "Cycle {} B (phase table {} B), Runner {} B, beside the storage",
+        std::mem::size_of::<Cycle>(),
+        Cycle::PHASE_TABLE_BYTES,
+        std::mem::size_of::<tumble_core::runner::Runner>()
+    );
 }
 
 /// Counts writes; allocation-free like a real pin driver.
@@ -105,9 +151,10 @@ fn playing_phases_of_1600_and_a_million_events_allocates_nothing() {
     let board = Board::washer();
     for (name, events) in [("wash-1600.json", 1604), ("million.json", 1_000_004)] {
         let doc = example(name);
-        let mut cycle = Box::<Cycle>::default();
+        let (mut lent, mut loaded) = (vec![0u8; MAX_STORAGE], vec![0u8; MAX_STORAGE]);
+        let mut cycle = Cycle::new(&mut lent);
         cycle.parse(&doc, &board).unwrap();
-        let mut runner = Box::new(Runner::new(board.clone()));
+        let mut runner = Box::new(Runner::new(board.clone(), &mut loaded));
         let mut pins = CountingPins {
             writes: 0,
             off: [false; 32],
@@ -133,9 +180,10 @@ fn playing_phases_of_1600_and_a_million_events_allocates_nothing() {
             "{name}: all OFF at the end"
         );
         println!(
-            "{name}: {events} events, {} pin writes, runner {} B",
+            "{name}: {events} events, {} pin writes, runner {} B + storage used {} B",
             pins.writes,
-            std::mem::size_of::<Runner>()
+            std::mem::size_of::<Runner>(),
+            runner.cycle().storage_used()
         );
     }
 }

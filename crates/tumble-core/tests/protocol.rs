@@ -18,9 +18,8 @@ const CYCLE: &str = r#"{"phases":[
     {"id":"drain","components":[{"compId":"Drain Pump","duration":3000}]}]}"#;
 
 struct Device {
-    ctl: Box<Controller>,
+    ctl: Box<Controller<'static>>,
     arrivals: u64,
-    spare: Box<Cycle>,
     pins: Pins,
     now_us: u64,
 }
@@ -34,9 +33,9 @@ impl Device {
                     sample_us: 100_000,
                     telemetry_us: None,
                 },
+                common::storage(),
             )),
             arrivals: 0,
-            spare: Box::default(),
             pins: Pins::new(),
             now_us: 0,
         };
@@ -52,7 +51,6 @@ impl Device {
             .ctl
             .handle_frame(
                 frame.as_bytes(),
-                &mut self.spare,
                 Arrival(self.arrivals),
                 self.now_us,
                 &mut self.pins,
@@ -631,7 +629,7 @@ fn a_summarys_warnings_are_the_reports_though_the_parse_keeps_none() {
     let frame = format!(r#"{{"cmd":"validate_cycle","cycle":{cycle}}}"#);
     let r = d.v2(serde_json::from_str(&frame).unwrap());
     let listed = r["result"]["warnings"].as_array().expect("accepted");
-    let report = Box::<Cycle>::default()
+    let report = Cycle::new(common::storage())
         .parse(cycle.as_bytes(), &Board::washer())
         .unwrap();
     assert_eq!(listed.len(), report.warnings.len());

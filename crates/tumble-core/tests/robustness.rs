@@ -6,10 +6,11 @@ mod common;
 
 use proptest::prelude::*;
 use tumble_core::board::Board;
-use tumble_core::cycle::Cycle;
+use tumble_core::cycle::{Cycle, MAX_STORAGE};
 
 fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
-    let mut cycle = Box::<Cycle>::default();
+    let mut storage = vec![0u8; MAX_STORAGE];
+    let mut cycle = Cycle::new(&mut storage);
     match cycle.parse(bytes, &Board::washer()) {
         Ok(_) => {
             for p in cycle.phases() {

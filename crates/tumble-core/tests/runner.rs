@@ -16,7 +16,7 @@ const MOTOR: u8 = 4;
 const DIRECTION: u8 = 10;
 
 struct Rig {
-    runner: Box<Runner>,
+    runner: Box<Runner<'static>>,
     pins: Pins,
 }
 
@@ -26,10 +26,10 @@ impl Rig {
     }
 
     fn on_board(doc: &str, board: Board) -> Self {
-        let mut cycle = Box::<Cycle>::default();
+        let mut cycle = Cycle::new(common::storage());
         cycle.parse(doc.as_bytes(), &board).unwrap();
         let mut rig = Rig {
-            runner: Box::new(Runner::new(board)),
+            runner: Box::new(Runner::new(board, common::storage())),
             pins: Pins::new(),
         };
         rig.runner.boot(0, &mut rig.pins);
@@ -123,7 +123,7 @@ fn commands_that_cannot_apply_say_why() {
         Err(CommandError::NoCycle)
     );
     let mut nothing = Rig {
-        runner: Box::new(Runner::new(Board::washer())),
+        runner: Box::new(Runner::new(Board::washer(), common::storage())),
         pins: Pins::new(),
     };
     assert_eq!(
@@ -517,7 +517,7 @@ fn a_new_cycle_clears_the_last_fault() {
     rig.runner.start(0, &mut rig.pins).unwrap();
     rig.run_to_end();
     assert!(rig.runner.snapshot(20_000 * MS).fault.is_some());
-    let mut next = Box::<Cycle>::default();
+    let mut next = Cycle::new(common::storage());
     next.parse(TWO_PHASES.as_bytes(), rig.runner.board())
         .unwrap();
     rig.runner.load(20_000 * MS, &mut next, &mut rig.pins);
@@ -608,7 +608,7 @@ fn a_late_call_applies_everything_due_in_order() {
 fn loading_over_a_running_cycle_stops_it_first() {
     let mut rig = Rig::new(TWO_PHASES);
     rig.runner.start(0, &mut rig.pins).unwrap();
-    let mut next = Box::<Cycle>::default();
+    let mut next = Cycle::new(common::storage());
     next.parse(FILL.as_bytes(), rig.runner.board()).unwrap();
     rig.runner.load(500 * MS, &mut next, &mut rig.pins);
     assert!(rig.pins.all_off());

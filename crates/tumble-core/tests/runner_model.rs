@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use common::{GenCycle, Pins, RefEvent};
 use proptest::prelude::*;
 use tumble_core::board::Readings;
-use tumble_core::cycle::Cycle;
+use tumble_core::cycle::{Cycle, MAX_STORAGE};
 use tumble_core::runner::{CommandError, Runner};
 
 #[derive(Debug, Clone)]
@@ -210,11 +210,12 @@ impl Model {
 fn run_case(doc: GenCycle, steps: Vec<Step>) -> Result<(), TestCaseError> {
     // No reverse dead time: the model's resumes do not wait (tests/runner.rs covers the wait).
     let board = common::board_with_dead_time(0);
-    let mut cycle = Box::<Cycle>::default();
+    let (mut loaded, mut lent) = (vec![0u8; MAX_STORAGE], vec![0u8; MAX_STORAGE]);
+    let mut cycle = Cycle::new(&mut lent);
     cycle
         .parse(doc.to_json().as_bytes(), &board)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
-    let mut runner = Box::new(Runner::new(board.clone()));
+    let mut runner = Box::new(Runner::new(board.clone(), &mut loaded));
     let mut pins = Pins::new();
     runner.boot(0, &mut pins);
     runner.load(0, &mut cycle, &mut pins);

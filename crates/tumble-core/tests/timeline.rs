@@ -4,7 +4,7 @@ mod common;
 
 use proptest::prelude::*;
 use tumble_core::board::Board;
-use tumble_core::cycle::Cycle;
+use tumble_core::cycle::{Cycle, MAX_STORAGE};
 use tumble_core::timeline::Timeline;
 
 proptest! {
@@ -13,7 +13,8 @@ proptest! {
     #[test]
     fn merged_stream_equals_the_reference(g in common::cycle()) {
         let board = Board::washer();
-        let mut cycle = Box::<Cycle>::default();
+        let mut storage = vec![0u8; MAX_STORAGE];
+        let mut cycle = Cycle::new(&mut storage);
         cycle.parse(g.to_json().as_bytes(), &board).map_err(|e| TestCaseError::fail(e.to_string()))?;
         for (gp, p) in g.phases.iter().zip(cycle.phases()) {
             let got: Vec<_> = Timeline::new(&cycle, p)
@@ -36,7 +37,8 @@ proptest! {
     #[test]
     fn starting_at_a_time_skips_exactly_the_earlier_events(g in common::cycle(), from_ms in 0u64..400, extra_us in 0u64..1000) {
         let board = Board::washer();
-        let mut cycle = Box::<Cycle>::default();
+        let mut storage = vec![0u8; MAX_STORAGE];
+        let mut cycle = Cycle::new(&mut storage);
         cycle.parse(g.to_json().as_bytes(), &board).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let from = from_ms * 1000 + extra_us;
         for p in cycle.phases() {
@@ -53,11 +55,12 @@ proptest! {
     #[test]
     fn the_canonical_document_reads_back_to_the_same_cycle(g in common::cycle()) {
         let board = Board::washer();
-        let mut first = Box::<Cycle>::default();
+        let (mut a, mut b) = (vec![0u8; MAX_STORAGE], vec![0u8; MAX_STORAGE]);
+        let mut first = Cycle::new(&mut a);
         first.parse(g.to_json().as_bytes(), &board).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let mut doc = String::new();
         first.write_json(&board, &mut doc).unwrap();
-        let mut second = Box::<Cycle>::default();
+        let mut second = Cycle::new(&mut b);
         let report = second.parse(doc.as_bytes(), &board).map_err(|e| TestCaseError::fail(format!("{e}\n{doc}")))?;
         prop_assert!(report.warnings.iter().all(|w| !w.message.as_str().contains("key")), "{:?}", report);
         let mut again = String::new();
@@ -78,7 +81,7 @@ fn original_example_starts_like_the_original_firmware() {
     ))
     .unwrap();
     let board = Board::washer();
-    let mut cycle = Box::<Cycle>::default();
+    let mut cycle = Cycle::new(common::storage());
     cycle.parse(&bytes, &board).unwrap();
     let first: Vec<(u64, u8, u8)> = Timeline::new(&cycle, &cycle.phases()[0])
         .take(8)
@@ -110,7 +113,7 @@ fn seeking_keeps_a_pass_end_that_falls_on_the_next_pass_start() {
     // start (95 ms) coincide; seeking to 95 ms must keep the OFF.
     let doc = r#"{"phases":[{"components":[{"compId":"Motor","start":48,"motorConfig":{"repeatTimes":2,"pattern":[
         {"stepTime":4,"pauseTime":17},{"stepTime":26,"pauseTime":0}]}}]}]}"#;
-    let mut cycle = Box::<Cycle>::default();
+    let mut cycle = Cycle::new(common::storage());
     cycle.parse(doc.as_bytes(), &Board::washer()).unwrap();
     let p = &cycle.phases()[0];
     let want: Vec<_> = Timeline::new(&cycle, p)

@@ -3,16 +3,18 @@
 mod common;
 
 use tumble_core::board::Board;
-use tumble_core::cycle::{Cycle, CycleError, Direction, Drive, Report, Sensor, TriggerMode};
+use tumble_core::cycle::{
+    Cycle, CycleError, Direction, Drive, ErrorKind, MAX_STORAGE, Report, Sensor, TriggerMode,
+};
 use tumble_core::timeline::Timeline;
 
-fn parse_on(doc: &str, board: &Board) -> (Box<Cycle>, Result<Report, CycleError>) {
-    let mut c = Box::<Cycle>::default();
+fn parse_on(doc: &str, board: &Board) -> (Cycle<'static>, Result<Report, CycleError>) {
+    let mut c = Cycle::new(common::storage());
     let r = c.parse(doc.as_bytes(), board);
     (c, r)
 }
 
-fn accept(doc: &str) -> (Box<Cycle>, Report) {
+fn accept(doc: &str) -> (Cycle<'static>, Report) {
     let (c, r) = parse_on(doc, &Board::washer());
     let r = r.unwrap_or_else(|e| panic!("refused: {e}"));
     (c, r)
@@ -40,7 +42,7 @@ fn the_originals_defaults_apply() {
     assert!(r.warnings.is_empty(), "{:?}", warnings(&r));
     let p = c.phases()[0];
     assert_eq!(p.start_ms, 0);
-    let comp = c.phase_components(&p)[0];
+    let comp = c.component(&p, 0);
     let Drive::Motor(m) = comp.drive else {
         panic!()
     };
@@ -72,7 +74,7 @@ fn ui_keys_are_kept_and_null_means_absent() {
         ("w", "Wash", "4ADE80")
     );
     assert!(p.trigger.is_none());
-    let comp = c.phase_components(&p)[0];
+    let comp = c.component(&p, 0);
     assert_eq!(c.text(comp.label), "Cold");
 }
 
@@ -85,7 +87,6 @@ fn output_names_ignore_case_spaces_and_accept_the_ui_alias() {
     );
     let outs: Vec<_> = c
         .phase_components(&c.phases()[0])
-        .iter()
         .map(|comp| match comp.drive {
             Drive::Output(o) => board.output(o).pin,
             Drive::Motor(_) => 0,
@@ -212,7 +213,7 @@ fn a_motor_config_overrides_the_comp_id_with_a_warning() {
         r#"{"phases":[{"components":[{"compId":"Drain Pump","motorConfig":{"pattern":[{"stepTime":5}]}}]}]}"#,
     );
     assert!(matches!(
-        c.phase_components(&c.phases()[0])[0].drive,
+        c.component(&c.phases()[0], 0).drive,
         Drive::Motor(_)
     ));
     assert_eq!(
@@ -312,26 +313,142 @@ fn refusals_name_the_path_and_the_reason() {
 }
 
 #[test]
-fn text_limits_count_utf8_bytes_and_the_pool() {
+fn text_limits_count_utf8_bytes_and_the_storage_is_the_only_capacity() {
     let id = "é".repeat(32); // 64 bytes: fits
     accept(&format!(r#"{{"phases":[{{"id":"{id}"}}]}}"#));
     let err = refuse(&format!(r#"{{"phases":[{{"id":"{id}x"}}]}}"#));
     assert_eq!(err.path.as_str(), "phases[0].id");
-    // 32 phases × 4 strings × 64 bytes = 8192 fills the pool exactly; one byte more is refused.
-    let s = "a".repeat(64);
+
+    // A cycle costs what its document holds: its strings, 44 bytes per component, 9 per pattern
+    // step. 11 phases of 64 + 64 + 44 bytes and a last one of 64 + 64 + 28 bytes of strings
+    // fill 2048 bytes exactly; one byte more is refused where it overflowed.
+    const CAP: usize = 2048;
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
     let phase = format!(
-        r#"{{"id":"{s}","name":"{s}","color":"{s}","components":[{{"id":"{s}","compId":"Retractor","duration":1}}]}}"#
+        r#"{{"id":"{a}","components":[{{"id":"{b}","compId":"Retractor","duration":1}}]}}"#
     );
-    let full = vec![phase.clone(); 32].join(",");
-    accept(&format!(r#"{{"phases":[{full}]}}"#));
-    let over = full.replacen(
-        r#""compId":"Retractor""#,
-        r#""label":"x","compId":"Retractor""#,
-        1,
+    let doc = |color: usize, label: &str| {
+        let first = phase.replacen(r#""compId""#, &format!(r#"{label}"compId""#), 1);
+        let mut phases = vec![first];
+        phases.extend(vec![phase.clone(); 10]);
+        let c = "c".repeat(color);
+        phases.push(format!(r#"{{"id":"{a}","name":"{b}","color":"{c}"}}"#));
+        format!(r#"{{"phases":[{}]}}"#, phases.join(","))
+    };
+    let full_message = format!(
+        "the cycle takes more than the {CAP} bytes of storage this controller keeps for it"
     );
-    let err = refuse(&format!(r#"{{"phases":[{over}]}}"#));
-    assert_eq!(err.path.as_str(), "phases[31].components[0].id");
-    assert!(err.message.as_str().contains("8192 bytes"), "{err}");
+    let board = Board::washer();
+    let mut storage = [0u8; CAP];
+    let mut c = Cycle::new(&mut storage);
+    assert_eq!(c.capacity(), CAP);
+    // Fits exactly, and checking it without storing says the same.
+    let fits = doc(28, "");
+    c.parse(fits.as_bytes(), &board).unwrap();
+    assert_eq!((c.phases().len(), c.storage_used()), (12, CAP));
+    assert_eq!(c.text(c.phases()[11].color), "c".repeat(28));
+    let checked = Cycle::validate(fits.as_bytes(), &board, CAP, &mut Report::default());
+    assert_eq!(checked, Ok(CAP));
+    // One byte more, in the last string or anywhere before it.
+    for over in [doc(29, ""), doc(28, r#""label":"x","#)] {
+        let err = c.parse(over.as_bytes(), &board).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Capacity, "{err}");
+        assert_eq!(err.path.as_str(), "phases[11].color", "{err}");
+        assert_eq!(err.message.as_str(), full_message);
+        assert!(
+            c.phases().is_empty() && c.storage_used() == 0,
+            "refused whole"
+        );
+        let checked = Cycle::validate(over.as_bytes(), &board, CAP, &mut Report::default());
+        assert_eq!(
+            checked,
+            Err(err),
+            "validate refuses the same at the same path"
+        );
+        // A storage one byte larger takes it.
+        let larger = Cycle::validate(over.as_bytes(), &board, CAP + 1, &mut Report::default());
+        assert_eq!(larger, Ok(CAP + 1));
+    }
+
+    // Pattern steps: 222 steps (1998 bytes) and the component's record (44) fit; with 223 the
+    // record no longer does; with 228 the steps alone do not.
+    let motor = |steps: usize| {
+        let pattern = vec![r#"{"stepTime":1,"pauseTime":1}"#; steps].join(",");
+        format!(
+            r#"{{"phases":[{{"components":[{{"compId":"Motor","motorConfig":{{"pattern":[{pattern}]}}}}]}}]}}"#
+        )
+    };
+    c.parse(motor(222).as_bytes(), &board).unwrap();
+    assert_eq!(c.storage_used(), 222 * 9 + 44);
+    let checked = Cycle::validate(motor(222).as_bytes(), &board, CAP, &mut Report::default());
+    assert_eq!(checked, Ok(222 * 9 + 44));
+    for (steps, path) in [
+        (223, "phases[0].components[0]"),
+        (228, "phases[0].components[0].motorConfig.pattern[227]"),
+    ] {
+        let err = c.parse(motor(steps).as_bytes(), &board).unwrap_err();
+        assert_eq!(
+            (err.kind, err.path.as_str(), err.message.as_str()),
+            (ErrorKind::Capacity, path, full_message.as_str()),
+            "{steps} steps"
+        );
+        let checked = Cycle::validate(motor(steps).as_bytes(), &board, CAP, &mut Report::default());
+        assert_eq!(checked, Err(err), "{steps} steps");
+    }
+
+    // A larger buffer is used up to MAX_STORAGE; the old limits (4096 steps, 8192 bytes of
+    // text) are gone: 5000 steps fit in it.
+    let mut big = vec![0u8; MAX_STORAGE + 100];
+    let mut c = Cycle::new(&mut big);
+    assert_eq!(c.capacity(), MAX_STORAGE);
+    c.parse(motor(5000).as_bytes(), &board).unwrap();
+    assert_eq!(c.storage_used(), 5000 * 9 + 44);
+}
+
+/// The `.json` files of `examples/{dir}`, by name, with their bytes.
+fn example_files(dir: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(dir);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn checking_an_example_takes_what_reading_it_stores_and_finds_the_same() {
+    let board = Board::washer();
+    let mut c = Cycle::new(common::storage());
+    let mut seen = 0;
+    for dir in ["cycles", "templates"] {
+        for (name, doc) in example_files(dir) {
+            let mut checked = Report::default();
+            let used = Cycle::validate(&doc, &board, MAX_STORAGE, &mut checked)
+                .unwrap_or_else(|e| panic!("{dir}/{name}: {e}"));
+            let mut read = Report::default();
+            c.read(&doc, &board, &mut read).unwrap();
+            assert_eq!(used, c.storage_used(), "{dir}/{name}");
+            assert!(used > 0, "{dir}/{name}");
+            assert_eq!(checked.count(), read.count(), "{dir}/{name}");
+            assert_eq!(checked, read, "{dir}/{name}: the same warnings, in order");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 8, "{seen}");
+    // A broken example is refused the same way by both.
+    for (name, doc) in example_files("cycles/broken") {
+        let checked = Cycle::validate(&doc, &board, MAX_STORAGE, &mut Report::default());
+        let read = c.read(&doc, &board, &mut Report::default());
+        assert_eq!(checked.err(), read.err(), "broken/{name}");
+    }
 }
 
 #[test]

@@ -70,10 +70,10 @@ fn wash(repeats: u32) -> String {
 }
 
 /// The baseline: every event in an array, sorted by the same rules.
-fn materialise(cycle: &Cycle) -> Vec<(u64, u8, u8, bool)> {
+fn materialise(cycle: &Cycle<'_>) -> Vec<(u64, u8, u8, bool)> {
     let phase = &cycle.phases()[0];
     let mut events = Vec::new();
-    for (ci, c) in cycle.phase_components(phase).iter().enumerate() {
+    for (ci, c) in cycle.phase_components(phase).enumerate() {
         let base = (phase.start_ms + c.start_ms) as u64;
         match c.drive {
             Drive::Output(_) => {
@@ -105,7 +105,8 @@ fn main() {
         "events", "lazy state B", "allocs", "lazy ev/s", "array heap B", "allocs", "array ev/s"
     );
     for repeats in [266, 16_666, 166_667] {
-        let mut cycle = Box::<Cycle>::default();
+        let mut storage = vec![0u8; tumble_core::cycle::MAX_STORAGE];
+        let mut cycle = Box::new(Cycle::new(&mut storage));
         cycle.parse(wash(repeats).as_bytes(), &board).unwrap();
         let phase = &cycle.phases()[0];
         let events = phase.events();

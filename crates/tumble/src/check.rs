@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use tumble_core::cycle::{Cycle, CycleError, Report, TriggerMode};
+use tumble_core::limits::CHIP_CYCLE_STORAGE;
 
 use crate::cli::{self, Count, Failure, Secs};
 
@@ -71,7 +72,7 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
         let _ = write!(
             s,
             ": {}, {}, {}",
-            Count(p.component_range().len() as u64, "component"),
+            Count(p.component_count() as u64, "component"),
             Count(p.events(), "event"),
             Secs(p.duration_ms() as u64)
         );
@@ -87,6 +88,15 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
         }
         s.push('\n');
     }
+    let used = cycle.storage_used();
+    let _ = write!(s, "  storage: {used} bytes");
+    if used > CHIP_CYCLE_STORAGE {
+        let _ = write!(
+            s,
+            ": too large for the ESP32-C3 firmware, which keeps {CHIP_CYCLE_STORAGE}"
+        );
+    }
+    s.push('\n');
     let total = report.count();
     if total > 0 {
         let _ = writeln!(s, "{}:", Count(total as u64, "warning"));
@@ -108,7 +118,7 @@ fn json_ok(cycle: &Cycle, report: &Report, ok: bool) -> String {
         "{\"ok\":false,\"strict\":true,"
     });
     let _ = cycle.write_summary(report, &mut s);
-    s.push_str("}\n");
+    let _ = writeln!(s, ",\"storage_bytes\":{}}}", cycle.storage_used());
     s
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use tumble_core::board::Board;
 
 use crate::sim::Profile;
-use tumble_core::cycle::{Cycle, CycleError, Report};
+use tumble_core::cycle::{Cycle, CycleError, MAX_STORAGE, Report};
 
 /// Why a command did not succeed; each maps to one exit code.
 pub enum Failure {
@@ -62,13 +62,19 @@ pub fn speed(s: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// Reads and validates a cycle file. The cycle lives on the heap: it is a fixed ~60 KB block.
+/// Storage for one cycle, as much as a cycle can use ([`MAX_STORAGE`]), for the life of the
+/// process: each command and the server take it once.
+pub fn storage() -> &'static mut [u8] {
+    Box::leak(vec![0u8; MAX_STORAGE].into_boxed_slice())
+}
+
+/// Reads and validates a cycle file.
 pub fn load(
     path: &str,
     board: &Board,
-) -> Result<(Box<Cycle>, std::result::Result<Report, CycleError>)> {
+) -> Result<(Box<Cycle<'static>>, std::result::Result<Report, CycleError>)> {
     let bytes = std::fs::read(path).map_err(|e| Failure::io(path, e))?;
-    let mut cycle = Box::<Cycle>::default();
+    let mut cycle = Box::new(Cycle::new(storage()));
     let report = cycle.parse(&bytes, board);
     Ok((cycle, report))
 }

@@ -95,7 +95,8 @@ pub fn run(a: Args) -> cli::Result {
         sample_us: profile.sample_ms as u64 * 1000,
         telemetry_us: None,
     };
-    let mut ctl = Box::new(Controller::new(profile.board.clone(), config));
+    // The cycle brings its own storage: the controller needs none of its own.
+    let mut ctl = Box::new(Controller::new(profile.board.clone(), config, &mut []));
     ctl.execute(Work::Load(&mut cycle), Arrival(0), 0, &mut Unwired);
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -187,14 +188,17 @@ impl Outputs for Unwired {
 /// What the log and the record need to know once the runner owns the cycle: a copy of it (for
 /// phase names, counts and log lines in the shared words of `tumble_core::logline`) and the board.
 struct CycleInfo {
-    cycle: Box<Cycle>,
+    cycle: Box<Cycle<'static>>,
     board: Board,
 }
 
 impl CycleInfo {
-    fn of(cycle: &Cycle, board: &Board) -> Self {
+    fn of(cycle: &Cycle<'_>, board: &Board) -> Self {
+        let mut copy = Box::new(Cycle::new(cli::storage()));
+        // Storage of the same size: it fits.
+        copy.copy_from(cycle);
         CycleInfo {
-            cycle: Box::new(cycle.clone()),
+            cycle: copy,
             board: board.clone(),
         }
     }
@@ -211,7 +215,7 @@ impl CycleInfo {
 }
 
 /// "'wash' (2/3)".
-struct PhaseName<'a>(&'a Cycle, u8);
+struct PhaseName<'a>(&'a Cycle<'a>, u8);
 
 impl fmt::Display for PhaseName<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

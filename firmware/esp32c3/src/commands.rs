@@ -2,9 +2,11 @@
 //! protocol steps, with each lock held only for the step that needs it (see `shared`):
 //!
 //! 1. the frame is read with nothing locked;
-//! 2. a document (and a start) takes the loader: a document is parsed into the spare cycle
-//!    there, and a start waits for a load's flash write to end;
-//! 3. the controller lock, only to apply the command (a load is a swap);
+//! 2. a document (and a start) takes the loader: a document is checked there (storing
+//!    nothing), and a start waits for a load's flash write to end;
+//! 3. the controller lock, only to apply the command. A load takes it twice: to stop the run
+//!    and borrow the cycle storage (`Work::Release`), and, once the document has been read
+//!    into the storage with the lock let go, to give it back loaded (`Work::Load`);
 //! 4. the reply is written with the controller let go; a load's document is stored in flash
 //!    while the loader is still held, so nothing can start a cycle meanwhile (flash is never
 //!    written while a phase runs). Nothing else waits for that: a stop needs only step 3, and
@@ -13,12 +15,13 @@
 use core::fmt::Write;
 use core::ops::Range;
 
-use tumble_core::controller::Work;
+use tumble_core::controller::{Arrival, Work};
+use tumble_core::cycle::WarningCount;
 use tumble_core::logline::CommandLine;
-use tumble_core::protocol::{self, Action, Op, Read};
+use tumble_core::protocol::{self, Action, Op, Outcome, Read};
 use tumble_fw_logic::local::{self, Local};
 use tumble_fw_logic::record::{HEADER_LEN, Kind};
-use tumble_fw_logic::session::{self, Done, Session};
+use tumble_fw_logic::session::{self, CYCLE_STORAGE, Done, Session};
 use tumble_fw_logic::writer::Truncating;
 
 use crate::clock::now_us;
@@ -43,8 +46,8 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
             true => Some(shared.loader.lock().await),
             false => None,
         };
-        if let (Read::Document(doc), Some(l)) = (read, loader.as_mut()) {
-            read = s.parse(&doc, board, l.spare);
+        if let Read::Document(doc) = read {
+            read = s.parse(&doc, board, CYCLE_STORAGE);
         }
         let handled = match read {
             Read::Answered(h) => h,
@@ -58,20 +61,13 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
                 }
             },
             Read::Command(cmd) => {
-                let outcome = {
-                    let mut c = shared.ctl.lock().await;
-                    let ctl = &mut *c;
-                    let now = now_us();
-                    let work = match (cmd.action, loader.as_mut()) {
-                        (Action::Load { .. }, Some(l)) => Work::Load(l.spare),
-                        (Action::Load { .. }, None) => unreachable!("a load holds the loader"),
-                        (Action::Op(op), _) => Work::Op(op),
-                    };
-                    let applied = ctl.controller.execute(work, arrival, now, &mut ctl.pins);
-                    ctl.forward_notices();
-                    applied.outcome
+                let outcome = match (cmd.action, loader.as_mut()) {
+                    (Action::Load { document, .. }, Some(l)) => {
+                        load(shared, l, document, arrival).await
+                    }
+                    (Action::Load { .. }, None) => unreachable!("a load holds the loader"),
+                    (Action::Op(op), _) => apply(shared, Work::Op(op), arrival).await,
                 };
-                WAKE.signal(());
                 s.finish(&cmd, &outcome, board)
             }
         };
@@ -93,7 +89,40 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
     reply_at..reply_at + done.reply_len
 }
 
-/// A document is parsed into the loader's spare cycle, and a start waits for a load's flash
+/// The controller held for one piece of work, then the control loop told to re-arm.
+async fn apply(shared: &Shared, work: Work<'_, 'static>, arrival: Arrival) -> Outcome {
+    let applied = {
+        let mut c = shared.ctl.lock().await;
+        let ctl = &mut *c;
+        let applied = ctl
+            .controller
+            .execute(work, arrival, now_us(), &mut ctl.pins);
+        ctl.forward_notices();
+        applied
+    };
+    WAKE.signal(());
+    applied.outcome
+}
+
+/// A checked document loaded into the one cycle storage: the run is stopped and the storage
+/// lent out, the document read into it with the controller let go (the control loop runs
+/// meanwhile, with no cycle), and the storage given back, loaded.
+async fn load(shared: &Shared, l: &mut Loader, doc: &[u8], arrival: Arrival) -> Outcome {
+    apply(shared, Work::Release(&mut l.lent), arrival).await;
+    let read = l
+        .lent
+        .read(doc, &shared.board, &mut WarningCount::default());
+    if let Err(e) = read {
+        // `parse` checked it against the same storage and board: it cannot happen.
+        error!(
+            "load",
+            "a checked document did not read ({e}); no cycle loaded"
+        );
+    }
+    apply(shared, Work::Load(&mut l.lent), arrival).await
+}
+
+/// A document is checked (storing nothing) with the loader held, and a start waits for a load's flash
 /// write to end (nothing may start a cycle meanwhile); everything else goes without the loader,
 /// so a stop, a status or a ping never waits for a parse or a flash write.
 fn needs_loader(read: &Read<'_>) -> bool {

@@ -79,7 +79,7 @@ use crate::shared::{Ctl, Loader, Shared};
 // The application descriptor the ESP-IDF second-stage bootloader and espflash expect.
 esp_bootloader_esp_idf::esp_app_desc!();
 
-static CONTROLLER: StaticCell<Controller> = StaticCell::new();
+static CONTROLLER: StaticCell<Controller<'static>> = StaticCell::new();
 static SHARED: StaticCell<Shared> = StaticCell::new();
 static CONSOLE_TX: StaticCell<console::Tx> = StaticCell::new();
 #[cfg(not(feature = "control-thread"))]
@@ -180,13 +180,16 @@ fn start(spawner: Spawner) {
         board.reverse_dead_time_ms()
     );
 
-    // 5. The controller, its spare cycle storage in reclaimed RAM, and the pins.
+    // 5. The controller, its cycle storage in reclaimed RAM, and the pins.
     let config = Config {
         sample_us: SAMPLE_US,
         telemetry_us: Some(TELEMETRY_US),
     };
-    let controller = CONTROLLER.init(Controller::new(board.clone(), config));
-    let spare = memory::spare_cycle();
+    let controller = CONTROLLER.init(Controller::new(
+        board.clone(),
+        config,
+        memory::cycle_storage(),
+    ));
     let mut pins = MaskPins::new(outputs::Gpio::new(&board), &board);
     controller.boot(now_us(), &mut pins);
 
@@ -205,7 +208,7 @@ fn start(spawner: Spawner) {
     };
     let mut stored_creds = None;
     if let Some(store) = store.as_mut() {
-        load_cycle(store, controller, spare, &mut pins, console_buf);
+        load_cycle(store, controller, &mut pins, console_buf);
         stored_creds = match store.newest(Kind::Credentials, &mut console_buf[..]) {
             Ok((Some(payload), _)) => wifi_settings::decode(payload),
             Ok((None, _)) => None,
@@ -223,7 +226,10 @@ fn start(spawner: Spawner) {
     let shared: &'static Shared = SHARED.init(Shared {
         board,
         ctl: Mutex::new(Ctl { controller, pins }),
-        loader: Mutex::new(Loader { spare, store }),
+        loader: Mutex::new(Loader {
+            lent: tumble_core::cycle::Cycle::none(),
+            store,
+        }),
     });
 
     // 7. Sensors: the tachometer interrupt and the pressure ADC.
@@ -268,8 +274,7 @@ fn start(spawner: Spawner) {
 /// Loads the stored cycle, idle, as `tumble serve` does at start.
 fn load_cycle(
     store: &mut storage::Store,
-    controller: &mut Controller,
-    spare: &mut tumble_core::cycle::Cycle,
+    controller: &mut Controller<'_>,
     pins: &mut MaskPins<outputs::Gpio>,
     buf: &mut [u8],
 ) {
@@ -290,7 +295,7 @@ fn load_cycle(
         info!("store", "no stored cycle");
         return;
     };
-    let restored = controller.restore(doc, spare, now_us(), pins);
+    let restored = controller.restore(doc, now_us(), pins);
     log::emit(
         restored.level(),
         now_us(),

@@ -1,31 +1,33 @@
 //! Where the big things live. Static RAM (.data + .bss) must stay under 160 KB (docs/firmware.md
 //! has the measured table):
 //!
-//! - the runner (66.7 KB, its loaded cycle inside) is an ordinary static, in .bss;
-//! - the spare cycle a load parses into (64.0 KB) lives in the RAM the second-stage bootloader
-//!   used, which is free once the app runs (`#[ram(reclaimed)]`, section .dram2_uninit,
-//!   64.8 KB): the only other thing esp-hal's examples put there is the Wi-Fi heap;
+//! - the controller (the runner with its phase table) is an ordinary static, in .bss;
+//! - the cycle storage (`CYCLE_STORAGE`, 16 KiB: what a loaded cycle's strings, component
+//!   records and pattern steps take, as much as a document holds) lives in the RAM the
+//!   second-stage bootloader used, which is free once the app runs (`#[ram(reclaimed)]`,
+//!   section .dram2_uninit, 64.8 KB). There is one: a load checks the document storing nothing,
+//!   then reads it into this storage with the run stopped;
 //! - the Wi-Fi heap (`WIFI_HEAP`) is an uninitialised static in .noinit, placed by esp-hal's
 //!   linker script after .bss, at the low end of the region the main stack grows down into;
 //! - the console's line buffer (8 KiB) is in RTC fast memory, an 8 KiB block nothing else uses.
 
 use core::mem::MaybeUninit;
 
-use tumble_core::cycle::Cycle;
+use tumble_fw_logic::session::CYCLE_STORAGE;
 
 #[esp_hal::ram(reclaimed)]
-static mut SPARE: MaybeUninit<Cycle> = MaybeUninit::uninit();
+static mut STORAGE: MaybeUninit<[u8; CYCLE_STORAGE]> = MaybeUninit::uninit();
 
-/// The spare cycle storage, once. Panics if called twice.
-pub fn spare_cycle() -> &'static mut Cycle {
+/// The cycle storage, once. Panics if called twice.
+pub fn cycle_storage() -> &'static mut [u8] {
     static TAKEN: critical_section::Mutex<core::cell::Cell<bool>> =
         critical_section::Mutex::new(core::cell::Cell::new(false));
     let first = critical_section::with(|cs| !TAKEN.borrow(cs).replace(true));
-    assert!(first, "the spare cycle is taken once");
-    // SAFETY: SPARE is only reached here, and the flag above lets this run once, so this is the
-    // only reference to it ever made; the memory (reclaimed bootloader RAM) is ours once the
-    // app runs, and `write` initialises it before the reference is handed out.
-    unsafe { (*core::ptr::addr_of_mut!(SPARE)).write(Cycle::new()) }
+    assert!(first, "the cycle storage is taken once");
+    // SAFETY: STORAGE is only reached here, and the flag above lets this run once, so this is
+    // the only reference to it ever made; the memory (reclaimed bootloader RAM) is ours once
+    // the app runs, and `write` initialises it before the reference is handed out.
+    unsafe { (*core::ptr::addr_of_mut!(STORAGE)).write([0; CYCLE_STORAGE]) }
 }
 
 /// Gives the Wi-Fi driver its heap.

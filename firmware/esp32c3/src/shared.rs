@@ -5,10 +5,10 @@
 //!   control loop takes it at every wake-up; a
 //!   command takes it only to apply itself (bounded work: no parsing, no formatting, no flash),
 //!   the telemetry task never (it gets snapshots).
-//! - `loader`: the spare cycle a document is parsed into, and the flash store. A document and a
-//!   start take it first, so a parse or a flash write delays only those, never the timing; and
-//!   since nothing can start a cycle without it, flash is written only with the runner idle.
-//!   The control loop never takes it.
+//! - `loader`: a load's turn, the cycle storage while a load has it, and the flash store. A
+//!   document and a start take it first, so a parse or a flash write delays only those, never
+//!   the timing; and since nothing can start a cycle without it, flash is written only with
+//!   the runner idle. The control loop never takes it.
 //!
 //! Every task takes the clock once it holds `ctl`, so `now` never goes backwards for the runner.
 
@@ -30,13 +30,14 @@ use crate::outputs::Gpio;
 use crate::storage::Store;
 
 pub struct Ctl {
-    pub controller: &'static mut Controller,
+    pub controller: &'static mut Controller<'static>,
     pub pins: MaskPins<Gpio>,
 }
 
 pub struct Loader {
-    /// Where a new cycle is parsed before it replaces the loaded one (in reclaimed RAM).
-    pub spare: &'static mut Cycle,
+    /// The cycle storage while a load reads a document into it (the controller lends it out
+    /// with `Work::Release` and takes it back with `Work::Load`); no storage otherwise.
+    pub lent: Cycle<'static>,
     /// None when the flash has no `tumble` partition: nothing is stored then.
     pub store: Option<Store>,
 }

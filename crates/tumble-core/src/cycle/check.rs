@@ -10,21 +10,17 @@ use super::*;
 impl Parser<'_, '_> {
     /// Whole-phase checks once every key is read: event times, counts, duration, warnings.
     pub(super) fn finish_phase(&mut self, phase: &mut Phase) -> Result<()> {
-        let range = phase.component_range();
         let mut last: Option<u32> = None;
-        for ci in range.clone() {
-            let c = self.cycle.components[ci];
+        for ci in 0..self.comps.len() {
+            let c = self.comps[ci];
             let mark = self.path.len();
-            let _ = write!(self.path, ".components[{}]", ci - range.start);
+            let _ = write!(self.path, ".components[{ci}]");
             let end = self.component_events(phase.start_ms, &c)?;
-            self.cycle.components[ci].last_event_ms = end;
+            self.comps[ci].last_event_ms = end;
             last = last.max(end);
             self.path.truncate(mark);
         }
-        phase.events = self.cycle.components[range.clone()]
-            .iter()
-            .map(Component::events)
-            .sum();
+        phase.events = self.comps.iter().map(Component::events).sum();
         phase.duration_ms = last.unwrap_or(phase.start_ms);
         if phase.events == 0 {
             self.warn(format_args!(
@@ -59,16 +55,15 @@ impl Parser<'_, '_> {
                 Ok(Some(off as u32))
             }
             Drive::Motor(m) => {
-                let period = m.period_ms(self.cycle);
-                let last = m.step_range().end - 1;
-                let last_pause = self.cycle.pause_after(m.step_range(), last) as u64;
+                let period = m.period_ms();
+                let last_pause = m.last_pause_ms() as u64;
                 let run = (m.repeat as u64 - 1)
                     .checked_mul(period)
                     .and_then(|r| r.checked_add(period - last_pause));
                 let last = run.and_then(|r| r.checked_add(base));
                 match last {
                     Some(t) if t <= u32::MAX as u64 => {
-                        self.warn_pattern(c, m, run.unwrap_or(0));
+                        self.warn_pattern(c, run.unwrap_or(0));
                         Ok(Some(t as u32))
                     }
                     _ => {
@@ -94,41 +89,9 @@ impl Parser<'_, '_> {
         }
     }
 
-    /// Motor warnings: a reversal with no pause before it; a pattern longer than `duration`.
-    fn warn_pattern(&mut self, c: &Component, m: MotorConfig, run_ms: u64) {
-        let steps = m.step_range();
-        let wraps = m.repeat > 1;
-        for i in steps.clone() {
-            let next = if i + 1 < steps.end {
-                i + 1
-            } else if wraps {
-                steps.start
-            } else {
-                break;
-            };
-            let (a, b) = (self.cycle.step(i), self.cycle.step(next));
-            let dead = self.board.reverse_dead_time_ms();
-            if a.direction != b.direction && (a.pause_ms == 0 || a.pause_ms < dead) {
-                let mark = self.path.len();
-                let _ = write!(
-                    self.path,
-                    ".motorConfig.pattern[{}].pauseTime",
-                    i - steps.start
-                );
-                let (from, to) = (a.direction.name(), b.direction.name());
-                if a.pause_ms < dead {
-                    self.warn(format_args!(
-                        "{} ms before the motor reverses from {from} to {to}: played as {dead} ms, this board's reverse dead time",
-                        a.pause_ms
-                    ));
-                } else {
-                    self.warn(format_args!(
-                        "0 ms before the motor reverses from {from} to {to}"
-                    ));
-                }
-                self.path.truncate(mark);
-            }
-        }
+    /// A motor pattern that runs past its component's `duration` (a reversal with too short a
+    /// pause is warned about as the pattern is read).
+    fn warn_pattern(&mut self, c: &Component, run_ms: u64) {
         if c.duration_ms > 0 && run_ms > c.duration_ms as u64 {
             let mark = self.push_key("duration");
             self.warn(format_args!(
@@ -141,7 +104,6 @@ impl Parser<'_, '_> {
 
     /// Warns when two components of a phase hold the same output ON at the same time.
     fn warn_overlaps(&mut self, phase: &Phase) {
-        let range = phase.component_range();
         let (motor, dir) = (self.board.motor(), self.board.direction());
         let span = |c: &Component| -> Option<(u64, u64)> {
             let start = phase.start_ms as u64 + c.start_ms as u64;
@@ -151,9 +113,9 @@ impl Parser<'_, '_> {
             Drive::Output(o) => o == out,
             Drive::Motor(_) => out == motor || out == dir,
         };
-        for j in range.clone() {
-            for i in range.start..j {
-                let (a, b) = (self.cycle.components[i], self.cycle.components[j]);
+        for j in 0..self.comps.len() {
+            for i in 0..j {
+                let (a, b) = (self.comps[i], self.comps[j]);
                 let (Some((a0, a1)), Some((b0, b1))) = (span(&a), span(&b)) else {
                     continue;
                 };
@@ -164,11 +126,11 @@ impl Parser<'_, '_> {
                 let Some((_, def)) = shared else { continue };
                 if a0 < b1 && b0 < a1 {
                     let mark = self.path.len();
-                    let _ = write!(self.path, ".components[{}]", j - range.start);
+                    let _ = write!(self.path, ".components[{j}]");
                     self.warn(format_args!(
                         "{} is also driven by components[{}] from {} to {} ms",
                         def.name,
-                        i - range.start,
+                        i,
                         a0.max(b0),
                         a1.min(b1)
                     ));
@@ -181,7 +143,7 @@ impl Parser<'_, '_> {
     /// Refuses a phase that breaks the motor interlock (see `interlock`), with the path of the
     /// component (and pattern step) at fault.
     fn check_interlock(&mut self, phase: &Phase) -> Result<()> {
-        let Err(v) = interlock::check(self.cycle, phase, self.board) else {
+        let Err(v) = interlock::check(&self.comps, phase, self.board) else {
             return Ok(());
         };
         let (motor, dir) = (crate::board::MOTOR, crate::board::MOTOR_DIRECTION);
@@ -193,7 +155,7 @@ impl Parser<'_, '_> {
                 pattern_span_ms,
             } => {
                 let _ = write!(self.path, ".components[{component}]");
-                let what = match self.cycle.phase_components(phase)[component].drive {
+                let what = match self.comps[component].drive {
                     Drive::Motor(_) => "its motor pattern",
                     Drive::Output(o) if o == self.board.motor() => motor,
                     Drive::Output(_) => dir,

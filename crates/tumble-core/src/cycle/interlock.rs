@@ -16,7 +16,7 @@
 //!    runner keeps the dead time across phase boundaries (docs/cycle-format.md).
 
 use super::Class;
-use super::{Component, Cycle, Drive, MotorConfig, Phase};
+use super::{Component, Drive, MotorConfig, Phase};
 use crate::board::{Board, OutputId};
 use crate::limits::MAX_COMPONENTS_PER_PHASE;
 
@@ -58,8 +58,7 @@ struct Change {
     on: bool,
 }
 
-pub(super) fn check(cycle: &Cycle, phase: &Phase, board: &Board) -> Result<(), Violation> {
-    let comps = cycle.phase_components(phase);
+pub(super) fn check(comps: &[Component], phase: &Phase, board: &Board) -> Result<(), Violation> {
     let role = |c: &Component| role(c, board.motor(), board.direction());
     let span = |c: &Component| span_ms(phase, c);
     check_overlaps(comps, &role, &span)?;
@@ -89,7 +88,7 @@ pub(super) fn check(cycle: &Cycle, phase: &Phase, board: &Board) -> Result<(), V
     changes.sort_unstable_by_key(|c| (c.at_us, c.class, c.component));
     let mut m = Machine::new(board.reverse_dead_time_ms() as u64 * 1000);
     for c in &changes {
-        m.apply(cycle, c)?;
+        m.apply(c)?;
     }
     Ok(())
 }
@@ -165,7 +164,7 @@ impl Machine {
         }
     }
 
-    fn apply(&mut self, cycle: &Cycle, c: &Change) -> Result<(), Violation> {
+    fn apply(&mut self, c: &Change) -> Result<(), Violation> {
         match (c.role, c.on) {
             (Role::Motor, on) => {
                 if self.motor_on && !on {
@@ -175,16 +174,14 @@ impl Machine {
             }
             (Role::Direction, on) => self.direction(c.at_us, on, c.component, None)?,
             (Role::Pattern(m), true) => {
-                let first = cycle.step(m.step_range().start);
-                let on = first.direction.output_on();
+                let on = m.directions().0.output_on();
                 self.direction(c.at_us, on, c.component, Some(0))?;
             }
             (Role::Pattern(m), false) => {
                 // The last event is the last step's Motor OFF; the direction stays where it is.
-                let last = cycle.step(m.step_range().end - 1);
                 self.motor_on = false;
                 self.motor_off_at_us = Some(c.at_us);
-                self.direction_on = last.direction.output_on();
+                self.direction_on = m.directions().1.output_on();
             }
         }
         Ok(())

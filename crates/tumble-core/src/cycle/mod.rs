@@ -16,10 +16,13 @@ use crate::text::Bounded;
 mod check;
 mod interlock;
 mod parse;
+mod store;
 mod write;
 
 use self::parse::Parser;
-pub use self::write::{Millis, WarningsJson, write_more_warnings};
+pub use self::store::{COMPONENT_BYTES, MAX_STORAGE, STEP_BYTES};
+use self::store::{Fill, Pool};
+pub use self::write::{Millis, SummaryJson, WarningsJson, write_more_warnings};
 
 /// The same-instant group of an output change; within one instant the groups go out in this
 /// order (every OFF, then the direction, then every ON), as one write.
@@ -64,8 +67,9 @@ pub enum ErrorKind {
     Range,
     /// An output the board does not have.
     UnknownOutput,
-    /// More than the controller holds: phases, components, steps, text, or events past the
-    /// 49.7-day limit of a phase.
+    /// More than the controller holds: phases, components in a phase, a string's length, the
+    /// cycle's storage (components, steps and strings together), or events past the 49.7-day
+    /// limit of a phase.
     Capacity,
     /// The motor interlock: two patterns at once, or a direction change while the Motor is ON
     /// or within the board's reverse dead time.
@@ -178,12 +182,20 @@ pub struct Report {
     pub more_warnings: usize,
 }
 
-/// Where a parse puts the warnings of the document it reads, as it finds them: a [`Report`]
-/// keeps them, a [`WarningCount`] only counts them, a platform may write them straight into a
-/// reply. So the parser itself holds no list of them (it runs in a few KB of stack).
-pub trait Warnings {
+/// What a reading of a document finds, handed over as it is found: its warnings, and each
+/// phase once it passed its checks. A [`Report`] keeps the warnings, a [`WarningCount`] only
+/// counts them, a platform may write them straight into a reply ([`WarningsJson`],
+/// [`SummaryJson`]). So the parser itself holds no list of them (it runs in a few KB of stack),
+/// and a check that stores nothing can still tell what it read.
+pub trait Findings {
     /// One warning, at `path` (`phases[0].components[1].duration`).
     fn warn(&mut self, path: &str, message: fmt::Arguments<'_>);
+
+    /// Phase `index` passed its checks: its `id`, how many output changes it plays and its
+    /// length in ms.
+    fn phase(&mut self, index: usize, id: &str, events: u64, duration_ms: u32) {
+        let _ = (index, id, events, duration_ms);
+    }
 }
 
 impl Report {
@@ -193,7 +205,7 @@ impl Report {
     }
 }
 
-impl Warnings for Report {
+impl Findings for Report {
     fn warn(&mut self, path: &str, args: fmt::Arguments<'_>) {
         let w = Warning {
             path: Path::from_fmt(format_args!("{path}")),
@@ -209,13 +221,41 @@ impl Warnings for Report {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WarningCount(pub usize);
 
-impl Warnings for WarningCount {
+impl Findings for WarningCount {
     fn warn(&mut self, _path: &str, _message: fmt::Arguments<'_>) {
         self.0 += 1;
     }
 }
 
-/// A string kept in the cycle's text pool.
+/// The components of one phase, read from the cycle's storage in document order.
+#[derive(Clone)]
+pub struct Components<'c> {
+    pool: &'c Pool<'c>,
+    at: usize,
+    left: usize,
+}
+
+impl Iterator for Components<'_> {
+    type Item = Component;
+
+    fn next(&mut self) -> Option<Component> {
+        if self.left == 0 {
+            return None;
+        }
+        let c = self.pool.component(self.at);
+        self.at += COMPONENT_BYTES;
+        self.left -= 1;
+        Some(c)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Components<'_> {}
+
+/// A string kept in the cycle's storage.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TextRef {
     start: u16,
@@ -324,8 +364,10 @@ pub struct Step {
     pub direction: Direction,
 }
 
-/// A component's `motorConfig`: a pattern of steps, kept in the cycle's step pool, played over
-/// and over on Motor and Motor Direction.
+/// A component's `motorConfig`: a pattern of steps, kept in the cycle's step storage, played
+/// over and over on Motor and Motor Direction. What the checks need of the pattern (one pass's
+/// length, its first and last direction) is summarised as its steps are read, so a check that
+/// stores nothing ([`Cycle::validate`]) needs no step again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MotorConfig {
     first_step: u16,
@@ -335,19 +377,31 @@ pub struct MotorConfig {
     /// The UI's `runningStyle` ("Toggle Direction", ...): kept for display, it changes nothing
     /// that is played.
     pub running_style: TextRef,
+    period_ms: u64,
+    first: Direction,
+    last: Direction,
+    last_pause_ms: u32,
 }
 
 impl MotorConfig {
     /// One pass of the pattern: Σ(stepTime + the pause played after it), in ms.
-    pub fn period_ms(&self, cycle: &Cycle) -> u64 {
-        self.step_range()
-            .map(|i| cycle.step(i).step_ms as u64 + cycle.pause_after(self.step_range(), i) as u64)
-            .sum()
+    pub fn period_ms(&self) -> u64 {
+        self.period_ms
     }
 
-    /// Where the pattern's steps are in the cycle's step pool: indices for [`Cycle::step`].
+    /// Where the pattern's steps are in the cycle's step storage: indices for [`Cycle::step`].
     pub fn step_range(&self) -> core::ops::Range<usize> {
         self.first_step as usize..self.first_step as usize + self.steps as usize
+    }
+
+    /// The way its first and its last step turn the drum.
+    pub fn directions(&self) -> (Direction, Direction) {
+        (self.first, self.last)
+    }
+
+    /// The pause played after its last step (before the first again, or the end), in ms.
+    pub fn last_pause_ms(&self) -> u32 {
+        self.last_pause_ms
     }
 }
 
@@ -421,62 +475,85 @@ impl Phase {
         self.events
     }
 
-    /// Where its components are in the cycle's component storage; read them with
-    /// [`Cycle::phase_components`].
-    pub fn component_range(&self) -> core::ops::Range<usize> {
-        self.first_component as usize..self.first_component as usize + self.components as usize
+    /// How many components it has (`components.len()` of the document).
+    pub fn component_count(&self) -> usize {
+        self.components as usize
     }
 }
 
-/// A validated cycle in fixed-capacity storage. Its size does not depend on the number of events.
-#[derive(Clone)]
-pub struct Cycle {
+/// A validated cycle, kept in storage the platform lends it ([`Cycle::new`]): what it costs is
+/// what its document holds (strings, component records, pattern steps; see `store`), never
+/// the number of events, plus a table of [`MAX_PHASES`] phases.
+pub struct Cycle<'p> {
     phases: heapless::Vec<Phase, MAX_PHASES>,
-    components: heapless::Vec<Component, MAX_COMPONENTS>,
-    step_times: heapless::Vec<(u32, u32), MAX_STEPS>,
-    ccw: [u32; MAX_STEPS / 32],
-    text: heapless::String<TEXT_POOL>,
+    pool: Pool<'p>,
     motor: OutputId,
     direction: OutputId,
     /// The board's reverse dead time: the shortest pause a reversal is played with.
     dead_ms: u32,
 }
 
-impl Default for Cycle {
-    fn default() -> Self {
-        Self::new()
+impl Cycle<'static> {
+    /// No cycle and no storage: what a runner holds while its storage is lent out for a load.
+    pub const fn none() -> Self {
+        Cycle::new(&mut [])
     }
 }
 
-impl Cycle {
-    /// An empty cycle (no phases): storage to parse into.
-    pub const fn new() -> Self {
+impl<'p> Cycle<'p> {
+    /// An empty cycle (no phases) kept in `storage` (up to [`MAX_STORAGE`] bytes of it).
+    pub const fn new(storage: &'p mut [u8]) -> Self {
         // An empty cycle has no motor events: which outputs they would drive does not matter
-        // until `parse` sets them from the board.
+        // until `read` sets them from the board.
+        let cap = if storage.len() < MAX_STORAGE {
+            storage.len()
+        } else {
+            MAX_STORAGE
+        };
         Cycle {
             phases: heapless::Vec::new(),
-            components: heapless::Vec::new(),
-            step_times: heapless::Vec::new(),
-            ccw: [0; MAX_STEPS / 32],
-            text: heapless::String::new(),
+            pool: Pool::with_capacity(storage, cap),
             motor: OutputId::from_index(0),
             direction: OutputId::from_index(0),
             dead_ms: 0,
         }
     }
 
-    /// Empties the cycle in place (a `Cycle` is 64 KB: no temporary on the stack).
+    /// Bytes of storage it was given (up to [`MAX_STORAGE`]).
+    pub fn capacity(&self) -> usize {
+        self.pool.capacity()
+    }
+
+    /// Bytes of its storage the cycle takes: strings, component records and pattern steps.
+    /// The phase table beside them is fixed ([`Cycle::PHASE_TABLE_BYTES`]).
+    pub fn storage_used(&self) -> usize {
+        self.pool.used()
+    }
+
+    /// Bytes of the phase table every cycle has, whatever it holds.
+    pub const PHASE_TABLE_BYTES: usize = MAX_PHASES * core::mem::size_of::<Phase>();
+
+    /// Makes this a copy of `other` in its own storage (a view for queries, a player's log):
+    /// false, and empty, when `other` takes more bytes than this storage has.
+    pub fn copy_from(&mut self, other: &Cycle<'_>) -> bool {
+        self.clear();
+        if !self.pool.copy_from(&other.pool) {
+            return false;
+        }
+        self.phases = other.phases.clone();
+        (self.motor, self.direction, self.dead_ms) = (other.motor, other.direction, other.dead_ms);
+        true
+    }
+
+    /// Empties the cycle in place, keeping its storage.
     fn clear(&mut self) {
         self.phases.clear();
-        self.components.clear();
-        self.step_times.clear();
-        self.ccw = [0; MAX_STEPS / 32];
-        self.text.clear();
+        self.pool.clear();
     }
 
     /// Reads and validates `src` into `self`, keeping its warnings in a [`Report`]. On error
-    /// `self` is left empty, so parse into spare storage and swap on success: the loaded cycle
-    /// is never half-replaced.
+    /// `self` is left empty: check the document first ([`Cycle::validate`]) so that a refused
+    /// load changes nothing.
     pub fn parse(&mut self, src: &[u8], board: &Board) -> Result<Report, CycleError> {
         let mut report = Report::default();
         self.read(src, board, &mut report).map(|()| report)
@@ -489,36 +566,37 @@ impl Cycle {
         &mut self,
         src: &[u8],
         board: &Board,
-        warnings: &mut dyn Warnings,
+        warnings: &mut dyn Findings,
     ) -> Result<(), CycleError> {
         self.clear();
         self.motor = board.motor();
         self.direction = board.direction();
         self.dead_ms = board.reverse_dead_time_ms();
-        if let Err(e) = json::check_syntax(src) {
-            return Err(CycleError::syntax(e, src));
-        }
-        let mut p = Parser {
-            r: Reader::new(src),
-            path: Path::new(),
-            board,
-            cycle: self,
-            warnings,
-            error: None,
-        };
-        match p.document() {
-            Ok(()) => Ok(()),
-            Err(parse::Failed) => {
-                // Set where it failed; a reader error after the syntax check cannot happen.
-                let e = p.error.take().unwrap_or_else(|| CycleError {
-                    path: p.path.clone(),
-                    kind: ErrorKind::Syntax,
-                    message: Message::from_fmt(format_args!("invalid JSON")),
-                });
+        let pool = self.pool.reborrow();
+        let result = run_parser(src, board, pool, Some(&mut self.phases), warnings);
+        match result {
+            Ok(filled) => {
+                self.pool.set_fill(filled);
+                Ok(())
+            }
+            Err(e) => {
                 self.clear();
                 Err(e)
             }
         }
+    }
+
+    /// Checks `src` as [`Cycle::read`] into `capacity` bytes of storage would, storing nothing:
+    /// the same refusal, the same warnings. Returns the bytes of storage it would take. A load
+    /// checks first, then stops the run and reads into the one cycle storage there is.
+    pub fn validate(
+        src: &[u8],
+        board: &Board,
+        capacity: usize,
+        warnings: &mut dyn Findings,
+    ) -> Result<usize, CycleError> {
+        let pool = Pool::counting(capacity);
+        run_parser(src, board, pool, None, warnings).map(|fill| fill.used())
     }
 
     /// The phases, in document order: index `i` is `phases[i]`, as skip_to_phase counts.
@@ -526,21 +604,26 @@ impl Cycle {
         &self.phases
     }
 
-    /// The components of `phase`, in document order: index `i` is its `components[i]`.
-    pub fn phase_components(&self, phase: &Phase) -> &[Component] {
-        &self.components[phase.component_range()]
+    /// The components of `phase`, in document order: item `i` is its `components[i]`.
+    pub fn phase_components(&self, phase: &Phase) -> Components<'_> {
+        Components {
+            pool: &self.pool,
+            at: phase.first_component as usize,
+            left: phase.components as usize,
+        }
     }
 
-    /// Step `i` of the cycle's step pool (an index from [`MotorConfig::step_range`]), with its
-    /// pause as written.
+    /// Component `i` of `phase` (`phases[..].components[i]`).
+    pub fn component(&self, phase: &Phase, i: usize) -> Component {
+        debug_assert!(i < phase.component_count());
+        self.pool
+            .component(phase.first_component as usize + i * COMPONENT_BYTES)
+    }
+
+    /// Step `i` of the cycle's step storage (an index from [`MotorConfig::step_range`]), with
+    /// its pause as written.
     pub fn step(&self, i: usize) -> Step {
-        let (step_ms, pause_ms) = self.step_times[i];
-        let ccw = self.ccw[i / 32] & (1 << (i % 32)) != 0;
-        Step {
-            step_ms,
-            pause_ms,
-            direction: if ccw { Direction::Ccw } else { Direction::Cw },
-        }
+        self.pool.step(i)
     }
 
     /// The pause played after step `i` of the pattern `steps` (absolute indices): its
@@ -563,7 +646,7 @@ impl Cycle {
 
     /// The string `t` refers to in the cycle's text pool (an id, a label, a colour...).
     pub fn text(&self, t: TextRef) -> &str {
-        &self.text[t.start as usize..t.start as usize + t.len as usize]
+        self.pool.text(t)
     }
 
     /// The board outputs a motor pattern drives.
@@ -589,5 +672,39 @@ impl Cycle {
             .map(|t| self.text(t))
             .find(|s| !s.is_empty())
             .unwrap_or("Unknown")
+    }
+}
+
+/// One reading of `src` into `pool` (and `phases`, when storing): the filled level, or the
+/// first refusal.
+fn run_parser(
+    src: &[u8],
+    board: &Board,
+    pool: Pool<'_>,
+    phases: Option<&mut heapless::Vec<Phase, MAX_PHASES>>,
+    warnings: &mut dyn Findings,
+) -> Result<Fill, CycleError> {
+    if let Err(e) = json::check_syntax(src) {
+        return Err(CycleError::syntax(e, src));
+    }
+    let mut p = Parser {
+        r: Reader::new(src),
+        path: Path::new(),
+        board,
+        pool,
+        phases,
+        phase_count: 0,
+        comps: heapless::Vec::new(),
+        warnings,
+        error: None,
+    };
+    match p.document() {
+        Ok(()) => Ok(p.pool.fill()),
+        // Set where it failed; a reader error after the syntax check cannot happen.
+        Err(parse::Failed) => Err(p.error.take().unwrap_or_else(|| CycleError {
+            path: p.path.clone(),
+            kind: ErrorKind::Syntax,
+            message: Message::from_fmt(format_args!("invalid JSON")),
+        })),
     }
 }

@@ -24,8 +24,15 @@ pub(super) struct Parser<'a, 'b> {
     pub(super) r: Reader<'a>,
     pub(super) path: Path,
     pub(super) board: &'b Board,
-    pub(super) cycle: &'b mut Cycle,
-    pub(super) warnings: &'b mut dyn Warnings,
+    /// Where strings, component records and steps go (or are only counted).
+    pub(super) pool: Pool<'b>,
+    /// Where phases go; None when only checking.
+    pub(super) phases: Option<&'b mut heapless::Vec<Phase, MAX_PHASES>>,
+    pub(super) phase_count: usize,
+    /// The components of the phase being read: its checks read them here, and they go into the
+    /// pool together once it passes, so a check that stores nothing checks the same.
+    pub(super) comps: heapless::Vec<Component, MAX_COMPONENTS_PER_PHASE>,
+    pub(super) warnings: &'b mut dyn Findings,
     /// Why it failed, once it has.
     pub(super) error: Option<CycleError>,
 }
@@ -62,6 +69,17 @@ impl<'a> Parser<'a, '_> {
             message: Message::from_fmt(args),
         });
         Err(Failed)
+    }
+
+    /// The cycle's storage is full, at the current path.
+    fn full<T>(&mut self) -> Result<T> {
+        let cap = self.pool.capacity();
+        self.fail_as(
+            ErrorKind::Capacity,
+            format_args!(
+                "the cycle takes more than the {cap} bytes of storage this controller keeps for it"
+            ),
+        )
     }
 
     pub(super) fn warn(&mut self, args: fmt::Arguments<'_>) {
@@ -223,8 +241,14 @@ impl<'a> Parser<'a, '_> {
         Ok(self.r.string()?)
     }
 
-    /// A display string, kept in the text pool.
+    /// A display string, kept in the cycle's storage.
     fn text(&mut self) -> Result<TextRef> {
+        self.text_kept(None)
+    }
+
+    /// [`Parser::text`], copied into `copy` too (the phase id a summary names, which a check
+    /// that stores nothing has nowhere else).
+    fn text_kept(&mut self, copy: Option<&mut heapless::String<MAX_TEXT>>) -> Result<TextRef> {
         let s = self.string("a string")?;
         let len = s.len_utf8();
         if len > MAX_TEXT {
@@ -233,16 +257,21 @@ impl<'a> Parser<'a, '_> {
                 format_args!("string of {len} bytes is longer than the limit of {MAX_TEXT}"),
             );
         }
-        let pool = &mut self.cycle.text;
-        let start = pool.len();
-        if s.chars().try_for_each(|c| pool.push(c)).is_err() {
-            return self.fail_as(
-                ErrorKind::Capacity,
-                format_args!("the cycle's strings exceed {TEXT_POOL} bytes in all"),
-            );
+        if let Some(copy) = copy {
+            copy.clear();
+            // At most MAX_TEXT bytes: it fits.
+            let _ = s.chars().try_for_each(|c| copy.push(c));
         }
+        let bytes = s.chars().flat_map(|c| {
+            let mut b = [0u8; 4];
+            let n = c.encode_utf8(&mut b).len();
+            b.into_iter().take(n)
+        });
+        let Ok(start) = self.pool.push_front(bytes) else {
+            return self.full();
+        };
         Ok(TextRef {
-            start: start as u16,
+            start,
             len: len as u8,
         })
     }
@@ -262,7 +291,7 @@ impl<'a> Parser<'a, '_> {
             self.push_key("phases");
             return self.fail(format_args!("missing: a cycle needs a \"phases\" array"));
         }
-        if self.cycle.phases.is_empty() {
+        if self.phase_count == 0 {
             self.push_key("phases");
             self.warn(format_args!("no phases: there is nothing to run"));
         }
@@ -270,14 +299,15 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn phase(&mut self) -> Result<()> {
-        let first_component = self.cycle.components.len() as u16;
+        self.comps.clear();
+        let mut id = heapless::String::<MAX_TEXT>::new();
         let mut phase = Phase {
             id: TextRef::default(),
             name: TextRef::default(),
             color: TextRef::default(),
             start_ms: 0,
             trigger: None,
-            first_component,
+            first_component: 0,
             components: 0,
             duration_ms: 0,
             events: 0,
@@ -292,7 +322,7 @@ impl<'a> Parser<'a, '_> {
         ];
         self.members("a phase object", FIELDS, |p, field| {
             match field {
-                0 => phase.id = p.text()?,
+                0 => phase.id = p.text_kept(Some(&mut id))?,
                 1 => phase.name = p.text()?,
                 2 => phase.color = p.text()?,
                 3 => phase.start_ms = p.ms()?,
@@ -311,8 +341,24 @@ impl<'a> Parser<'a, '_> {
             Ok(())
         })?;
         self.finish_phase(&mut phase)?;
+        for i in 0..self.comps.len() {
+            let record = store::encode(&self.comps[i]);
+            match self.pool.push_front(record) {
+                Ok(at) if i == 0 => phase.first_component = at,
+                Ok(_) => {}
+                Err(store::Full) => {
+                    let _ = write!(self.path, ".components[{i}]");
+                    return self.full();
+                }
+            }
+        }
+        let (index, events, duration) = (self.phase_count, phase.events, phase.duration_ms);
+        self.warnings.phase(index, &id, events, duration);
         // Capacity: MAX_PHASES is enforced by `items`.
-        let _ = self.cycle.phases.push(phase);
+        if let Some(phases) = self.phases.as_mut() {
+            let _ = phases.push(phase);
+        }
+        self.phase_count += 1;
         Ok(())
     }
 
@@ -377,18 +423,23 @@ impl<'a> Parser<'a, '_> {
                 ));
             }
         };
-        // Capacity: MAX_COMPONENTS = MAX_PHASES * MAX_COMPONENTS_PER_PHASE, both enforced.
-        let _ = self.cycle.components.push(c);
+        // Capacity: `items` stops at MAX_COMPONENTS_PER_PHASE.
+        let _ = self.comps.push(c);
         Ok(())
     }
 
     fn motor_config(&mut self) -> Result<MotorConfig> {
         let mut m = MotorConfig {
-            first_step: self.cycle.step_times.len() as u16,
+            first_step: self.pool.fill().steps() as u16,
             steps: 0,
             repeat: 1,
             running_style: TextRef::default(),
+            period_ms: 0,
+            first: Direction::Cw,
+            last: Direction::Cw,
+            last_pause_ms: 0,
         };
+        let mut pattern: Option<(Step, Step)> = None;
         let mut has_pattern = false;
         const FIELDS: &[&str] = &["repeatTimes", "pattern", "runningStyle"];
         self.members("a motorConfig object", FIELDS, |p, field| {
@@ -396,14 +447,23 @@ impl<'a> Parser<'a, '_> {
                 0 => m.repeat = p.unsigned("a whole number >= 1", 1, u32::MAX as u64)? as u32,
                 1 => {
                     has_pattern = true;
-                    let first = m.first_step as usize;
-                    let room = MAX_STEPS - first;
+                    let base = p.path.len();
                     let n = p.items(
-                        room,
-                        format_args!(
-                            "too many pattern steps: a cycle holds at most {MAX_STEPS} in all"
-                        ),
-                        |p, i| p.step(first + i),
+                        u16::MAX as usize,
+                        format_args!("too many pattern steps: at most {} in one", u16::MAX),
+                        |p, i| {
+                            let s = p.step()?;
+                            if p.pool.push_step(s).is_err() {
+                                return p.full();
+                            }
+                            if let Some((first, prev)) = pattern {
+                                m.period_ms += p.played(&prev, &s, base, i - 1);
+                                pattern = Some((first, s));
+                            } else {
+                                pattern = Some((s, s));
+                            }
+                            Ok(())
+                        },
                     )?;
                     if n == 0 {
                         return p.fail(format_args!(
@@ -416,16 +476,66 @@ impl<'a> Parser<'a, '_> {
             }
             Ok(())
         })?;
-        if !has_pattern {
+        let Some((first, last)) = pattern.filter(|_| has_pattern) else {
             self.push_key("pattern");
             return self.fail(format_args!(
                 "missing: a motorConfig needs a pattern of at least one step"
             ));
-        }
+        };
+        // After the last step comes the first again (or the end, played the same way).
+        let mark = self.push_key("pattern");
+        let base = self.path.len();
+        let k = m.steps as usize - 1;
+        let last_pause = if m.repeat > 1 {
+            self.played(&last, &first, base, k)
+        } else {
+            self.pause_played(&last, &first) + last.step_ms as u64
+        };
+        self.path.truncate(mark);
+        m.period_ms += last_pause;
+        m.last_pause_ms = (last_pause - last.step_ms as u64) as u32;
+        (m.first, m.last) = (first.direction, last.direction);
         Ok(m)
     }
 
-    fn step(&mut self, index: usize) -> Result<()> {
+    /// Step `k`'s length in a pass: its stepTime and the pause played before `next` (see
+    /// [`Cycle::pause_after`]), warning at `pattern[k].pauseTime` (the path is cut back to
+    /// `base`, the pattern's own, and restored) when the motor reverses with no pause or less
+    /// than the dead time.
+    fn played(&mut self, this: &Step, next: &Step, base: usize, k: usize) -> u64 {
+        let dead = self.board.reverse_dead_time_ms();
+        if this.direction != next.direction && (this.pause_ms == 0 || this.pause_ms < dead) {
+            let mut was = Path::new();
+            let _ = was.write_str(&self.path.as_str()[base..]);
+            self.path.truncate(base);
+            let _ = write!(self.path, "[{k}].pauseTime");
+            let (from, to) = (this.direction.name(), next.direction.name());
+            if this.pause_ms < dead {
+                self.warn(format_args!(
+                    "{} ms before the motor reverses from {from} to {to}: played as {dead} ms, this board's reverse dead time",
+                    this.pause_ms
+                ));
+            } else {
+                self.warn(format_args!(
+                    "0 ms before the motor reverses from {from} to {to}"
+                ));
+            }
+            self.path.truncate(base);
+            let _ = self.path.write_str(was.as_str());
+        }
+        this.step_ms as u64 + self.pause_played(this, next)
+    }
+
+    /// The pause played after `this` when `next` follows: the dead time at least on a reversal.
+    fn pause_played(&self, this: &Step, next: &Step) -> u64 {
+        if this.direction != next.direction {
+            this.pause_ms.max(self.board.reverse_dead_time_ms()) as u64
+        } else {
+            this.pause_ms as u64
+        }
+    }
+
+    fn step(&mut self) -> Result<Step> {
         let (mut step_ms, mut pause_ms, mut dir) = (1000, 0, Direction::Cw);
         const FIELDS: &[&str] = &["stepTime", "pauseTime", "direction"];
         self.members("a pattern step object", FIELDS, |p, field| {
@@ -452,12 +562,11 @@ impl<'a> Parser<'a, '_> {
             }
             Ok(())
         })?;
-        // Capacity: `items` stops at MAX_STEPS.
-        let _ = self.cycle.step_times.push((step_ms, pause_ms));
-        if dir == Direction::Ccw {
-            self.cycle.ccw[index / 32] |= 1 << (index % 32);
-        }
-        Ok(())
+        Ok(Step {
+            step_ms,
+            pause_ms,
+            direction: dir,
+        })
     }
 
     fn trigger(&mut self) -> Result<Trigger> {

@@ -18,7 +18,7 @@ impl fmt::Display for Millis {
     }
 }
 
-impl Cycle {
+impl Cycle<'_> {
     /// Writes the cycle as a canonical document that reads back to the same cycle: every key
     /// spelled out, outputs by their board name, UI-only keys kept.
     pub fn write_json(&self, board: &Board, w: &mut impl Write) -> fmt::Result {
@@ -45,7 +45,7 @@ impl Cycle {
         w.write_char(',')?;
         self.write_text(w, "color", p.color)?;
         write!(w, ",\"startTime\":{},\"components\":[", p.start_ms)?;
-        for (i, c) in self.phase_components(p).iter().enumerate() {
+        for (i, c) in self.phase_components(p).enumerate() {
             if i > 0 {
                 w.write_char(',')?;
             }
@@ -128,25 +128,69 @@ impl Cycle {
     /// warnings follow as `,"warnings":[...]` (a [`WarningsJson`] writes them as a second
     /// reading of the document finds them again), then [`write_more_warnings`].
     pub fn write_summary_head(&self, w: &mut impl Write) -> fmt::Result {
-        w.write_str("\"phases\":[")?;
+        let mut summary = SummaryJson::new(w);
         for (i, p) in self.phases.iter().enumerate() {
-            if i > 0 {
-                w.write_char(',')?;
-            }
-            write!(w, "{{\"index\":{i},\"id\":")?;
-            json::write_str(w, self.text(p.id))?;
-            write!(
-                w,
-                ",\"events\":{},\"duration_ms\":{}}}",
-                p.events, p.duration_ms
-            )?;
+            summary.phase(i, self.text(p.id), p.events, p.duration_ms);
         }
-        write!(
+        summary.finish()
+    }
+}
+
+/// Writes the summary's `"phases":[...],"events":N,"duration_ms":M` as a reading finds the
+/// phases (the warnings are only counted, in `warnings`): the summary of a document that was
+/// checked and stored nowhere.
+pub struct SummaryJson<'w, W: Write> {
+    w: &'w mut W,
+    phases: usize,
+    events: u64,
+    duration_ms: u64,
+    /// Warnings found.
+    pub warnings: usize,
+    result: fmt::Result,
+}
+
+impl<'w, W: Write> SummaryJson<'w, W> {
+    /// Writes into `w`, inside the summary object.
+    pub fn new(w: &'w mut W) -> Self {
+        let result = w.write_str("\"phases\":[");
+        SummaryJson {
             w,
+            phases: 0,
+            events: 0,
+            duration_ms: 0,
+            warnings: 0,
+            result,
+        }
+    }
+
+    /// Closes the phase list and writes the totals.
+    pub fn finish(self) -> fmt::Result {
+        self.result?;
+        write!(
+            self.w,
             "],\"events\":{},\"duration_ms\":{}",
-            self.total_events(),
-            self.duration_ms()
+            self.events, self.duration_ms
         )
+    }
+}
+
+impl<W: Write> Findings for SummaryJson<'_, W> {
+    fn warn(&mut self, _path: &str, _message: fmt::Arguments<'_>) {
+        self.warnings += 1;
+    }
+
+    fn phase(&mut self, index: usize, id: &str, events: u64, duration_ms: u32) {
+        self.events += events;
+        self.duration_ms += duration_ms as u64;
+        let comma = if self.phases > 0 { "," } else { "" };
+        self.phases += 1;
+        if self.result.is_ok() {
+            self.result = write!(
+                self.w,
+                "{comma}{{\"index\":{index},\"id\":{},\"events\":{events},\"duration_ms\":{duration_ms}}}",
+                json::Quoted(id)
+            );
+        }
     }
 }
 
@@ -182,7 +226,7 @@ impl<'w, W: Write> WarningsJson<'w, W> {
     }
 }
 
-impl<W: Write> Warnings for WarningsJson<'_, W> {
+impl<W: Write> Findings for WarningsJson<'_, W> {
     fn warn(&mut self, path: &str, message: fmt::Arguments<'_>) {
         if self.written == MAX_WARNINGS {
             self.more += 1;

@@ -4,6 +4,17 @@
 
 use proptest::prelude::*;
 
+/// Cycle storage of the most a cycle uses ([`tumble_core::cycle::MAX_STORAGE`] bytes), leaked:
+/// for a `Cycle`, `Runner` or `Controller` that lives as long as the test.
+pub fn storage() -> &'static mut [u8] {
+    storage_of(tumble_core::cycle::MAX_STORAGE)
+}
+
+/// `bytes` of cycle storage, leaked.
+pub fn storage_of(bytes: usize) -> &'static mut [u8] {
+    Box::leak(vec![0u8; bytes].into_boxed_slice())
+}
+
 pub const PLAIN_OUTPUTS: [&str; 6] = [
     "Retractor",
     "Detergent Valve",

@@ -2,7 +2,8 @@
 //! the commands clients send. It only applies. Frames are read, checked and parsed on the
 //! network side (`protocol::read`); replies and telemetry frames are written there from the
 //! snapshots it hands back; log lines are put into words by the log thread. What runs here is
-//! bounded: the events due, a sample, one command, a 64 KB swap for a load.
+//! bounded: the events due, a sample, one command; a load is two swaps around the network side's
+//! reading of the document into the storage the first one lends out.
 //!
 //! What is due and what a command does is tumble-core's `Controller`; this is its shell on the
 //! host: the clock, the simulator, the channels. A stop comes through its own queue and goes
@@ -25,17 +26,25 @@ use crate::sim::Washer;
 
 /// What a command asks of the controller.
 pub enum Task {
-    /// A load: the cycle `protocol::parse` read. The one it replaces is freed here.
-    Load(Box<Cycle>),
+    /// The first half of a load: stop the run and lend the cycle's storage out (in [`Done`]).
+    Release,
+    /// The second half: the lent storage, with the checked document read into it.
+    Load(Box<Cycle<'static>>),
     /// Any other command.
     Op(Op),
+}
+
+/// What a task did, and for a release the storage it lent.
+pub struct Done {
+    pub applied: Applied,
+    pub lent: Option<Box<Cycle<'static>>>,
 }
 
 pub struct Job {
     pub task: Task,
     /// When its frame arrived, in the order of every frame's arrival.
     pub arrival: Arrival,
-    pub reply: oneshot::Sender<Applied>,
+    pub reply: oneshot::Sender<Done>,
 }
 
 pub enum Msg {
@@ -53,7 +62,7 @@ pub enum Urgent {
 }
 
 pub struct ControlLoop {
-    pub ctl: Box<Controller>,
+    pub ctl: Box<Controller<'static>>,
     pub washer: Washer,
     pub clock: Arc<Clock>,
     /// The runner at each telemetry tick, for the telemetry writer (a channel of one: a
@@ -105,14 +114,19 @@ impl ControlLoop {
             }
             match msg {
                 Ok(Msg::Job(job)) => {
-                    let applied = match job.task {
-                        Task::Op(op) => self.execute(Work::Op(op), job.arrival),
+                    let (applied, lent) = match job.task {
+                        Task::Op(op) => (self.execute(Work::Op(op), job.arrival), None),
+                        Task::Release => {
+                            let mut lent = Box::new(Cycle::none());
+                            let applied = self.execute(Work::Release(&mut lent), job.arrival);
+                            (applied, Some(lent))
+                        }
+                        // What it swaps out is the empty cycle the release left.
                         Task::Load(mut cycle) => {
-                            self.execute(Work::Load(&mut cycle), job.arrival)
-                            // The replaced cycle is freed here; it is only a heap block.
+                            (self.execute(Work::Load(&mut cycle), job.arrival), None)
                         }
                     };
-                    let _ = job.reply.send(applied);
+                    let _ = job.reply.send(Done { applied, lent });
                 }
                 Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
@@ -143,7 +157,7 @@ impl ControlLoop {
         self.forward_notices();
     }
 
-    fn execute(&mut self, work: Work<'_>, arrival: Arrival) -> Applied {
+    fn execute(&mut self, work: Work<'_, 'static>, arrival: Arrival) -> Applied {
         let now = self.clock.now();
         let mut pins = Pins {
             washer: &mut self.washer,

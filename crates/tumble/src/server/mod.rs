@@ -26,12 +26,12 @@ use tokio::sync::{oneshot, watch};
 use tumble_core::access::{self, Denied};
 use tumble_core::board::Board;
 use tumble_core::controller::{Applied, Arrival, Config, Controller};
-use tumble_core::cycle::Cycle;
+use tumble_core::cycle::{Cycle, MAX_STORAGE, WarningCount};
 use tumble_core::protocol::{Action, Command, Read};
 use tumble_core::runner::Snapshot;
 use tumble_core::{logline, protocol, telemetry};
 
-use self::controller::{ControlLoop, Job, Msg, Task, Urgent};
+use self::controller::{ControlLoop, Done, Job, Msg, Task, Urgent};
 use self::store::Store;
 use crate::cli::{self, Failure};
 use crate::player::{Change, Clock};
@@ -105,8 +105,11 @@ struct App {
     board: Board,
     inbox: SyncSender<Msg>,
     urgent: Sender<Urgent>,
-    /// The loaded cycle as of the newest applied load (its number), for queries.
-    loaded: Mutex<(u64, Arc<Cycle>)>,
+    /// A copy of the loaded cycle, for queries (answered here, never by the controller).
+    loaded: Mutex<Box<Cycle<'static>>>,
+    /// Held through the three steps of a load (release, read, load), so loads from several
+    /// clients take turns: while one reads, the controller has no cycle to lend a second.
+    loading: tokio::sync::Mutex<()>,
     telemetry: watch::Receiver<Arc<str>>,
     hello: Arc<str>,
     store: Store,
@@ -132,11 +135,14 @@ pub fn serve(mut o: Args) -> cli::Result {
         // On the controller's clock, which runs `speed` times faster than the wall's.
         telemetry_us: Some((o.telemetry_ms as f64 * 1000.0 * o.speed).max(1.0) as u64),
     };
-    let mut ctl = Box::new(Controller::new(profile.board.clone(), config));
-    let mut spare = Box::<Cycle>::default();
+    let mut ctl = Box::new(Controller::new(
+        profile.board.clone(),
+        config,
+        crate::cli::storage(),
+    ));
     let mut washer = Washer::new(profile);
     ctl.boot(0, &mut washer);
-    restore(&store, &mut ctl, &mut spare, &mut washer);
+    restore(&store, &mut ctl, &mut washer);
     let board = ctl.board().clone();
     let mut hello = String::new();
     let _ = protocol::write_hello(
@@ -150,7 +156,9 @@ pub fn serve(mut o: Args) -> cli::Result {
     let (urgent, urgent_rx) = mpsc::channel();
     let (snapshots, snapshots_rx) = mpsc::sync_channel(1);
     let (telemetry_tx, telemetry) = watch::channel(Arc::<str>::from(""));
-    let loaded = Arc::new(ctl.runner().cycle().clone());
+    let mut loaded = Box::new(Cycle::new(crate::cli::storage()));
+    // Storage of the same size: it fits.
+    loaded.copy_from(ctl.runner().cycle());
     spawn_telemetry_writer(board.clone(), snapshots_rx, telemetry_tx)?;
     let control = ControlLoop {
         ctl,
@@ -183,7 +191,8 @@ pub fn serve(mut o: Args) -> cli::Result {
         board,
         inbox: inbox.clone(),
         urgent: urgent.clone(),
-        loaded: Mutex::new((0, loaded)),
+        loaded: Mutex::new(loaded),
+        loading: tokio::sync::Mutex::new(()),
         telemetry,
         hello: hello.into(),
         store,
@@ -332,7 +341,7 @@ async fn terminated() {
 }
 
 /// Loads the stored cycle, idle. A missing or broken file leaves an empty controller.
-fn restore(store: &Store, ctl: &mut Controller, spare: &mut Cycle, washer: &mut Washer) {
+fn restore(store: &Store, ctl: &mut Controller<'_>, washer: &mut Washer) {
     let path = store.path();
     match store.read() {
         Ok(None) => log::now(
@@ -346,7 +355,7 @@ fn restore(store: &Store, ctl: &mut Controller, spare: &mut Cycle, washer: &mut 
             format_args!("cannot read {}: {e}; starting empty", path.display()),
         ),
         Ok(Some(bytes)) => {
-            let restored = ctl.restore(&bytes, spare, 0, washer);
+            let restored = ctl.restore(&bytes, 0, washer);
             log::now(
                 restored.level(),
                 "store",
@@ -436,8 +445,6 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
     );
     let mut telemetry = app.telemetry.clone();
     let mut shutdown = app.shutdown.clone();
-    // Where this client's documents are parsed; a load hands it to the controller.
-    let mut scratch = Box::<Cycle>::default();
     if send(&mut socket, app.hello.to_string()).await.is_err() {
         return;
     }
@@ -445,7 +452,7 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
         tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(&app, text.as_bytes(), &peer, &mut scratch).await;
+                    let reply = command(&app, text.as_bytes(), &peer).await;
                     if send(&mut socket, reply).await.is_err() {
                         break;
                     }
@@ -513,7 +520,7 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
 
 /// Reads the frame here (parsing a document, answering what needs no runner), hands a command to
 /// the controller, and returns the reply, after storing a loaded cycle.
-async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<Cycle>) -> String {
+async fn command(app: &App, frame: &[u8], peer: &SocketAddr) -> String {
     let arrival = Arrival(app.arrivals.fetch_add(1, Ordering::SeqCst));
     let mut reply = String::new();
     // Parsing may take milliseconds: off the async workers' hot path, never on the controller.
@@ -522,14 +529,9 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
     let read = tokio::task::block_in_place(|| {
         let read = protocol::read(frame, &app.board, &mut reply).expect(FITS);
         match read {
-            Read::Document(doc) => protocol::parse(&doc, &app.board, scratch, &mut reply),
+            Read::Document(doc) => protocol::parse(&doc, &app.board, MAX_STORAGE, &mut reply),
             Read::Query(q) => {
-                let loaded = app
-                    .loaded
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .1
-                    .clone();
+                let loaded = app.loaded.lock().unwrap_or_else(|e| e.into_inner());
                 protocol::answer(&q, &loaded, &app.board, &mut reply).map(Read::Answered)
             }
             other => Ok(other),
@@ -539,7 +541,7 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
     let handled = match read {
         Read::Answered(h) => h,
         Read::Document(_) | Read::Query(_) => unreachable!("done above"),
-        Read::Command(cmd) => match submit(app, &cmd, arrival, scratch).await {
+        Read::Command(cmd) => match submit(app, &cmd, arrival).await {
             Ok(applied) => {
                 let h = protocol::write_outcome(&cmd, &applied.outcome, &app.board, &mut reply)
                     .expect(FITS);
@@ -569,55 +571,73 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, scratch: &mut Box<C
     reply
 }
 
+type Refusal = (&'static str, &'static str);
+const STOPPED: Refusal = ("shutting_down", "controller stopped");
+
 /// Hands a command to the controller and waits for what it did. A stop jumps the queue.
-async fn submit(
-    app: &App,
-    cmd: &Command<'_>,
-    arrival: Arrival,
-    scratch: &mut Box<Cycle>,
-) -> Result<Applied, (&'static str, &'static str)> {
-    const STOPPED: (&str, &str) = ("shutting_down", "controller stopped");
-    let (tx, rx) = oneshot::channel();
-    let mut view = None;
+async fn submit(app: &App, cmd: &Command<'_>, arrival: Arrival) -> Result<Applied, Refusal> {
     if cmd.is_stop() {
+        let (tx, rx) = oneshot::channel();
         app.urgent
             .send(Urgent::Stop(arrival, tx))
             .map_err(|_| STOPPED)?;
         // A full inbox means the controller is awake and looks at the urgent queue first.
         let _ = app.inbox.try_send(Msg::Wake);
-    } else {
-        let task = match cmd.action {
-            Action::Load { .. } => {
-                let cycle = std::mem::take(scratch);
-                view = Some(Arc::new((*cycle).clone()));
-                Task::Load(cycle)
-            }
-            Action::Op(op) => Task::Op(op),
-        };
-        match app.inbox.try_send(Msg::Job(Job {
-            task,
-            arrival,
-            reply: tx,
-        })) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                return Err((
-                    "busy",
-                    "controller busy: too many commands at once, try again",
-                ));
-            }
-            Err(TrySendError::Disconnected(_)) => return Err(STOPPED),
-        }
+        return rx.await.map_err(|_| STOPPED);
     }
-    let applied = rx.await.map_err(|_| STOPPED)?;
-    if let (Some(seq), Some(view)) = (applied.load, view) {
-        // Loads from several clients may come back in any order: the newest one wins.
-        let mut loaded = app.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        if seq > loaded.0 {
-            *loaded = (seq, view);
-        }
+    match cmd.action {
+        Action::Op(op) => Ok(job(app, Task::Op(op), arrival).await?.applied),
+        Action::Load { document, .. } => load(app, document, arrival).await,
     }
-    Ok(applied)
+}
+
+/// A load of a document `protocol::parse` checked: the controller stops the run and lends
+/// out its cycle storage, the document is read into it here, and the controller takes it back.
+/// It never reads a document itself.
+async fn load(app: &App, doc: &[u8], arrival: Arrival) -> Result<Applied, Refusal> {
+    let _turn = app.loading.lock().await;
+    let mut lent = job(app, Task::Release, arrival)
+        .await?
+        .lent
+        .ok_or(STOPPED)?;
+    let board = &app.board;
+    let lent = tokio::task::block_in_place(|| {
+        let read = lent.read(doc, board, &mut WarningCount::default());
+        debug_assert!(read.is_ok(), "a checked document reads the same");
+        let mut view = app.loaded.lock().unwrap_or_else(|e| e.into_inner());
+        // Storage of the same size: it fits.
+        view.copy_from(&lent);
+        lent
+    });
+    // The controller holds no cycle until this arrives: wait for room rather than refuse.
+    let (tx, rx) = oneshot::channel();
+    let give_back = Msg::Job(Job {
+        task: Task::Load(lent),
+        arrival,
+        reply: tx,
+    });
+    tokio::task::block_in_place(|| app.inbox.send(give_back)).map_err(|_| STOPPED)?;
+    Ok(rx.await.map_err(|_| STOPPED)?.applied)
+}
+
+/// Queues a task for the controller and waits for it; a full queue is refused as busy.
+async fn job(app: &App, task: Task, arrival: Arrival) -> Result<Done, Refusal> {
+    let (tx, rx) = oneshot::channel();
+    match app.inbox.try_send(Msg::Job(Job {
+        task,
+        arrival,
+        reply: tx,
+    })) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            return Err((
+                "busy",
+                "controller busy: too many commands at once, try again",
+            ));
+        }
+        Err(TrySendError::Disconnected(_)) => return Err(STOPPED),
+    }
+    rx.await.map_err(|_| STOPPED)
 }
 
 /// Stores load number `seq`; the reply says so when that fails (the cycle is loaded anyway).

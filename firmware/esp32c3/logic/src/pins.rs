@@ -98,7 +98,6 @@ mod tests {
     use crate::testutil::{Recorder, example, load};
     use std::vec::Vec;
     use tumble_core::controller::{Arrival, Config, Controller, Work};
-    use tumble_core::cycle::Cycle;
     use tumble_core::protocol::Op;
     use tumble_core::runner::{Runner, Status};
 
@@ -114,7 +113,7 @@ mod tests {
     #[test]
     fn boot_writes_every_output_off_in_one_write() {
         let board = Board::washer();
-        let mut runner = Runner::new(board.clone());
+        let mut runner = Runner::new(board.clone(), &mut []);
         let mut pins = MaskPins::new(Recorder::default(), &board);
         runner.boot(0, &mut pins);
         assert_eq!(
@@ -164,13 +163,11 @@ mod tests {
         // 1 s, and the end of the phase: at every instant one write, only of pins that change.
         // (The default board's 100 ms reverse dead time lengthens the reversal's pause.)
         let board = Board::washer();
-        let mut runner = Runner::new(board.clone());
+        let mut runner = Runner::new(board.clone(), &mut []);
         let mut pins = MaskPins::new(Recorder::default(), &board);
-        let mut spare = tumble_core::cycle::Cycle::new();
         runner.boot(0, &mut pins);
         load(
             &mut runner,
-            &mut spare,
             &mut pins,
             r#"{"phases":[{"id":"wash","components":[
                {"compId":"Cold Valve","duration":1000},{"compId":"Cold Valve","start":1000,"duration":1000},
@@ -210,11 +207,14 @@ mod tests {
             sample_us: 100_000,
             telemetry_us: Some(100_000),
         };
-        let mut ctl = std::boxed::Box::new(Controller::new(board.clone(), config));
+        let mut ctl = std::boxed::Box::new(Controller::new(
+            board.clone(),
+            config,
+            crate::testutil::storage(),
+        ));
         let mut pins = MaskPins::new(Timed::default(), &board);
-        let mut spare = std::boxed::Box::<Cycle>::default();
         ctl.boot(0, &mut pins);
-        ctl.restore(json.as_bytes(), &mut spare, 0, &mut pins);
+        ctl.restore(json.as_bytes(), 0, &mut pins);
         pins.gpio_mut().writes.clear();
         ctl.execute(Work::Op(Op::Start), Arrival(1), 0, &mut pins);
         while ctl.runner().status() != Status::Idle {

@@ -23,6 +23,10 @@ use crate::writer::{Overflowing, SliceWriter, Truncating};
 
 /// Bytes kept free before a frame, for the flash record header.
 pub const HEADROOM: usize = record::HEADER_LEN;
+/// The chip's cycle storage, in bytes: what a loaded cycle may take (its strings, component
+/// records and pattern steps; `tumble check` prints a document's). Every document a frame of
+/// [`FRAME_MAX`] bytes can carry fits, except one of thousands of empty steps (`[{},{},...]`).
+pub const CYCLE_STORAGE: usize = tumble_core::limits::CHIP_CYCLE_STORAGE;
 /// Each client's buffer: headroom, frame and reply together.
 pub const CLIENT_BUF: usize = 8 * 1024;
 /// The largest frame (WebSocket message or console line) the chip accepts. The rest of the
@@ -61,7 +65,8 @@ pub struct Done {
 
 /// One frame on its way through tumble-core's protocol steps, its reply written into the
 /// buffer after it. The firmware calls the steps with what each needs, and only that: `read`
-/// with nothing locked, `parse` with the spare cycle, `answer` and the runner's part (between
+/// with nothing locked, `parse` (which stores nothing) with the loader, `answer` and the
+/// runner's part (between
 /// `read`/`parse` and `finish`) with the controller.
 pub struct Session<'f, 'r> {
     frame: &'f [u8],
@@ -85,9 +90,10 @@ impl<'f, 'r> Session<'f, 'r> {
         self.or_failed(read, Read::Answered(self.blank()))
     }
 
-    /// Step 1b: parses the document of a load or validate into `scratch`.
-    pub fn parse(&mut self, doc: &Document<'f>, board: &Board, scratch: &mut Cycle) -> Read<'f> {
-        let read = protocol::parse(doc, board, scratch, &mut self.w);
+    /// Step 1b: checks the document of a load or validate against `capacity` bytes of cycle
+    /// storage; nothing is stored.
+    pub fn parse(&mut self, doc: &Document<'f>, board: &Board, capacity: usize) -> Read<'f> {
+        let read = protocol::parse(doc, board, capacity, &mut self.w);
         self.or_failed(read, Read::Answered(self.blank()))
     }
 
@@ -111,7 +117,7 @@ impl<'f, 'r> Session<'f, 'r> {
     }
 
     /// A query's reply, from the loaded cycle.
-    pub fn answer(&mut self, q: &Query<'f>, cycle: &Cycle, board: &Board) -> Handled<'f> {
+    pub fn answer(&mut self, q: &Query<'f>, cycle: &Cycle<'_>, board: &Board) -> Handled<'f> {
         let answered = protocol::answer(q, cycle, board, &mut self.w);
         self.or_failed(answered, self.blank())
     }
@@ -190,8 +196,7 @@ impl<'f, 'r> Session<'f, 'r> {
 #[cfg(test)]
 pub fn run<O: tumble_core::runner::Outputs>(
     frame: &[u8],
-    ctl: &mut tumble_core::controller::Controller,
-    spare: &mut Cycle,
+    ctl: &mut tumble_core::controller::Controller<'_>,
     out: &mut O,
     now: u64,
     reply: &mut [u8],
@@ -202,7 +207,7 @@ pub fn run<O: tumble_core::runner::Outputs>(
     let mut s = Session::new(frame, reply);
     let mut read = s.read(&board);
     if let Read::Document(doc) = read {
-        read = s.parse(&doc, &board, spare);
+        read = s.parse(&doc, &board, ctl.cycle_capacity());
     }
     let handled = match read {
         Read::Answered(h) => h,
@@ -212,11 +217,11 @@ pub fn run<O: tumble_core::runner::Outputs>(
             None => s.answer(&q, ctl.runner().cycle(), &board),
         },
         Read::Command(cmd) => {
-            let work = match cmd.action {
-                Action::Load { .. } => Work::Load(spare),
-                Action::Op(op) => Work::Op(op),
+            let applied = match cmd.action {
+                // Checked against this storage by `parse`: it reads the same.
+                Action::Load { document, .. } => ctl.install(document, now, out).unwrap(),
+                Action::Op(op) => ctl.execute(Work::Op(op), Arrival(0), now, out),
             };
-            let applied = ctl.execute(work, Arrival(0), now, out);
             s.finish(&cmd, &applied.outcome, &board)
         }
     };
@@ -292,8 +297,7 @@ mod tests {
     use tumble_core::controller::{Config, Controller};
 
     struct Rig {
-        ctl: std::boxed::Box<Controller>,
-        spare: Cycle,
+        ctl: std::boxed::Box<Controller<'static>>,
         pins: MaskPins<Recorder>,
     }
 
@@ -303,14 +307,14 @@ mod tests {
             sample_us: 100_000,
             telemetry_us: None,
         };
-        let mut ctl = std::boxed::Box::new(Controller::new(board.clone(), config));
+        let mut ctl = std::boxed::Box::new(Controller::new(
+            board.clone(),
+            config,
+            crate::testutil::storage(),
+        ));
         let mut pins = MaskPins::new(Recorder::default(), &board);
         ctl.boot(0, &mut pins);
-        Rig {
-            ctl,
-            spare: Cycle::new(),
-            pins,
-        }
+        Rig { ctl, pins }
     }
 
     /// A client buffer with `frame` received after the headroom, as the firmware lays it out.
@@ -324,14 +328,7 @@ mod tests {
     /// What the firmware does with a frame: run it, reply after it.
     fn exec(r: &mut Rig, buf: &mut [u8], len: usize, now: u64) -> (Done, std::string::String) {
         let (head, tail) = buf.split_at_mut(HEADROOM + len);
-        let done = run(
-            &head[HEADROOM..],
-            &mut r.ctl,
-            &mut r.spare,
-            &mut r.pins,
-            now,
-            tail,
-        );
+        let done = run(&head[HEADROOM..], &mut r.ctl, &mut r.pins, now, tail);
         let reply = std::str::from_utf8(&tail[..done.reply_len]).unwrap().into();
         (done, reply)
     }
@@ -374,7 +371,7 @@ mod tests {
         assert_eq!(got.kind, record::Kind::Cycle);
         assert_eq!(got.payload, doc.as_bytes());
         // And what was stored loads back to the same cycle.
-        let mut again = Cycle::new();
+        let mut again = Cycle::new(crate::testutil::storage());
         again.parse(got.payload, r.ctl.runner().board()).unwrap();
         assert_eq!(again.total_events(), r.ctl.runner().cycle().total_events());
     }

@@ -19,12 +19,18 @@ impl GpioWrite for Recorder {
     }
 }
 
-/// Parses `json` against the runner's board and loads it.
-pub fn load(runner: &mut Runner, spare: &mut Cycle, out: &mut impl Outputs, json: &str) {
-    spare
+/// Cycle storage of the chip's size, for a test (leaked: tests are short).
+pub fn storage() -> &'static mut [u8] {
+    std::boxed::Box::leak(std::vec![0u8; crate::session::CYCLE_STORAGE].into_boxed_slice())
+}
+
+/// Parses `json` against the runner's board and loads it (in storage of its own).
+pub fn load(runner: &mut Runner<'static>, out: &mut impl Outputs, json: &str) {
+    let mut cycle = Cycle::new(storage());
+    cycle
         .parse(json.as_bytes(), runner.board())
         .unwrap_or_else(|e| panic!("test cycle refused: {e}"));
-    runner.load(0, spare, out);
+    runner.load(0, &mut cycle, out);
 }
 
 /// An example cycle from the repository.
