@@ -744,3 +744,46 @@ async fn a_v1_load_with_warnings_says_so_in_the_log() {
     }
     panic!("not logged: {said}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loads_from_several_clients_take_turns_and_a_start_waits_for_them() {
+    // A load lends the controller's one cycle storage to the network side while the document
+    // is read; four clients loading and starting at once must each find a cycle to start, and
+    // a refused document must leave the loaded one in place.
+    let server = Server::start(&state_dir("loads-at-once"), &[]);
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let url = server.url();
+        tasks.push(tokio::spawn(async move {
+            let mut ws = connect(&url).await;
+            let mut replies = Vec::new();
+            for round in 0..10 {
+                let doc = CYCLE.replace("\"fill\"", &format!("\"fill-{i}-{round}\""));
+                let frame = format!(r#"{{"action":"write_json","data":{doc}}}"#);
+                replies.push(ask(&mut ws, &frame).await);
+                replies.push(ask(&mut ws, r#"{"action":"start_cycle"}"#).await);
+            }
+            replies
+        }));
+    }
+    for t in tasks {
+        for reply in t.await.unwrap() {
+            assert!(
+                reply == "ok: cycle loaded"
+                    || reply == "ok: starting cycle"
+                    || reply == "error: cycle already running",
+                "{reply}"
+            );
+        }
+    }
+    let mut ws = connect(&server.url()).await;
+    let bad = r#"{"action":"write_json","data":{"phases":[{"components":[{"compId":"Nope"}]}]}}"#;
+    assert!(
+        ask(&mut ws, bad)
+            .await
+            .starts_with("error: phases[0].components[0].compId")
+    );
+    let status = ask2(&mut ws, json!({"cmd": "get_status", "id": 1})).await;
+    assert_eq!(status["result"]["cycle"]["status"], "running", "{status}");
+    assert_eq!(status["result"]["cycle"]["total_phases"], 3, "{status}");
+}

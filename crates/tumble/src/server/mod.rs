@@ -27,7 +27,7 @@ use tumble_core::access::{self, Denied};
 use tumble_core::board::Board;
 use tumble_core::controller::{Applied, Arrival, Config, Controller};
 use tumble_core::cycle::{Cycle, MAX_STORAGE, WarningCount};
-use tumble_core::protocol::{Action, Command, Read};
+use tumble_core::protocol::{Action, Command, Op, Read};
 use tumble_core::runner::Snapshot;
 use tumble_core::{logline, protocol, telemetry};
 
@@ -586,6 +586,12 @@ async fn submit(app: &App, cmd: &Command<'_>, arrival: Arrival) -> Result<Applie
         return rx.await.map_err(|_| STOPPED);
     }
     match cmd.action {
+        Action::Op(op @ (Op::Start | Op::StartIn { .. })) => {
+            // As on the chip, a start waits for a load in progress: while the document is read
+            // the controller has no cycle, and the start is meant for the one being loaded.
+            let _turn = app.loading.lock().await;
+            Ok(job(app, Task::Op(op), arrival).await?.applied)
+        }
         Action::Op(op) => Ok(job(app, Task::Op(op), arrival).await?.applied),
         Action::Load { document, .. } => load(app, document, arrival).await,
     }
