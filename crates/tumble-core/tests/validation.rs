@@ -5,6 +5,7 @@ mod common;
 use tumble_core::board::Board;
 use tumble_core::cycle::{
     Cycle, CycleError, Direction, Drive, ErrorKind, MAX_STORAGE, Report, Sensor, TriggerMode,
+    WarningCount,
 };
 use tumble_core::timeline::Timeline;
 
@@ -575,5 +576,45 @@ fn a_huge_reversing_pattern_is_checked_and_timed_without_a_walk() {
             last_pass + 251,
             last_pass + 252
         ]
+    );
+}
+
+#[test]
+fn the_chips_storage_takes_any_frame_but_thousands_of_empty_steps() {
+    use tumble_core::limits::CHIP_CYCLE_STORAGE;
+    let board = Board::washer();
+    let steps = |n: usize| {
+        let pattern = vec!["{}"; n].join(",");
+        format!(
+            r#"{{"phases":[{{"components":[{{"compId":"Motor","motorConfig":{{"pattern":[{pattern}]}}}}]}}]}}"#
+        )
+    };
+    // 1,815 steps and the component's record fill all but 5 of the chip's 16,384 bytes.
+    let fits = steps(1815);
+    let used = Cycle::validate(
+        fits.as_bytes(),
+        &board,
+        CHIP_CYCLE_STORAGE,
+        &mut WarningCount::default(),
+    );
+    assert_eq!(used, Ok(1815 * 9 + 44));
+    // A frame of at most 6 KiB can still carry more than that: refused where it runs out.
+    let over = steps(2000);
+    assert!(over.len() < 6 * 1024);
+    let err = Cycle::validate(
+        over.as_bytes(),
+        &board,
+        CHIP_CYCLE_STORAGE,
+        &mut WarningCount::default(),
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Capacity);
+    assert_eq!(
+        err.path.as_str(),
+        "phases[0].components[0].motorConfig.pattern[1820]"
+    );
+    assert_eq!(
+        err.message.as_str(),
+        "the cycle takes more than the 16384 bytes of storage this controller keeps for it"
     );
 }

@@ -16,7 +16,7 @@
 //!    runner keeps the dead time across phase boundaries (docs/cycle-format.md).
 
 use super::Class;
-use super::{Component, Drive, MotorConfig, Phase};
+use super::{Component, Drive, Phase};
 use crate::board::{Board, OutputId};
 use crate::limits::MAX_COMPONENTS_PER_PHASE;
 
@@ -45,7 +45,11 @@ pub(super) enum Violation {
 enum Role {
     Motor,
     Direction,
-    Pattern(MotorConfig),
+    /// A motor pattern, with the Motor Direction levels its first and last step set (ON: cw).
+    Pattern {
+        first_on: bool,
+        last_on: bool,
+    },
 }
 
 /// A change in timeline order: plain components switch ON and OFF, a pattern enters and exits.
@@ -70,7 +74,7 @@ pub(super) fn check(comps: &[Component], phase: &Phase, board: &Board) -> Result
         };
         // A pattern enters with its first direction setting, a plain component with its ON.
         let enter = match role {
-            Role::Pattern(_) => Class::Direction,
+            Role::Pattern { .. } => Class::Direction,
             _ => Class::On,
         };
         let change = |at_ms: u64, class, on| Change {
@@ -95,7 +99,13 @@ pub(super) fn check(comps: &[Component], phase: &Phase, board: &Board) -> Result
 
 fn role(c: &Component, motor: OutputId, direction: OutputId) -> Option<Role> {
     match c.drive {
-        Drive::Motor(m) => Some(Role::Pattern(m)),
+        Drive::Motor(m) => {
+            let (first, last) = m.directions();
+            Some(Role::Pattern {
+                first_on: first.output_on(),
+                last_on: last.output_on(),
+            })
+        }
         Drive::Output(o) if o == motor => Some(Role::Motor),
         Drive::Output(o) if o == direction => Some(Role::Direction),
         Drive::Output(_) => None,
@@ -126,8 +136,8 @@ fn check_overlaps(
             };
             let overlap = sa.0 < sb.1 && sb.0 < sa.1;
             let pattern = match (ra, rb) {
-                (Role::Pattern(_), _) => Some((i, sa)),
-                (_, Role::Pattern(_)) => Some((j, sb)),
+                (Role::Pattern { .. }, _) => Some((i, sa)),
+                (_, Role::Pattern { .. }) => Some((j, sb)),
                 _ => None,
             };
             if let (true, Some((p, pattern_span_ms))) = (overlap, pattern) {
@@ -173,15 +183,14 @@ impl Machine {
                 self.motor_on = on;
             }
             (Role::Direction, on) => self.direction(c.at_us, on, c.component, None)?,
-            (Role::Pattern(m), true) => {
-                let on = m.directions().0.output_on();
-                self.direction(c.at_us, on, c.component, Some(0))?;
+            (Role::Pattern { first_on, .. }, true) => {
+                self.direction(c.at_us, first_on, c.component, Some(0))?;
             }
-            (Role::Pattern(m), false) => {
+            (Role::Pattern { last_on, .. }, false) => {
                 // The last event is the last step's Motor OFF; the direction stays where it is.
                 self.motor_on = false;
                 self.motor_off_at_us = Some(c.at_us);
-                self.direction_on = m.directions().1.output_on();
+                self.direction_on = last_on;
             }
         }
         Ok(())

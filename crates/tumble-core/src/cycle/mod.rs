@@ -122,6 +122,15 @@ impl fmt::Display for CycleError {
 }
 
 impl CycleError {
+    /// A reader error after the syntax check passed, which cannot happen.
+    fn invalid_json() -> Self {
+        CycleError {
+            path: Path::new(),
+            kind: ErrorKind::Syntax,
+            message: Message::from_fmt(format_args!("invalid JSON")),
+        }
+    }
+
     /// A document that is not JSON: where (line, column, byte) and why, and for one that is
     /// not even trying to be (YAML, a blank file) what a cycle is.
     fn syntax(e: SyntaxError, src: &[u8]) -> Self {
@@ -573,15 +582,22 @@ impl<'p> Cycle<'p> {
         self.direction = board.direction();
         self.dead_ms = board.reverse_dead_time_ms();
         let pool = self.pool.reborrow();
-        let result = run_parser(src, board, pool, Some(&mut self.phases), warnings);
-        match result {
-            Ok(filled) => {
+        let mut error = None;
+        match run_parser(
+            src,
+            board,
+            pool,
+            Some(&mut self.phases),
+            warnings,
+            &mut error,
+        ) {
+            Some(filled) => {
                 self.pool.set_fill(filled);
                 Ok(())
             }
-            Err(e) => {
+            None => {
                 self.clear();
-                Err(e)
+                Err(error.unwrap_or_else(CycleError::invalid_json))
             }
         }
     }
@@ -596,7 +612,11 @@ impl<'p> Cycle<'p> {
         warnings: &mut dyn Findings,
     ) -> Result<usize, CycleError> {
         let pool = Pool::counting(capacity);
-        run_parser(src, board, pool, None, warnings).map(|fill| fill.used())
+        let mut error = None;
+        match run_parser(src, board, pool, None, warnings, &mut error) {
+            Some(filled) => Ok(filled.used()),
+            None => Err(error.unwrap_or_else(CycleError::invalid_json)),
+        }
     }
 
     /// The phases, in document order: index `i` is `phases[i]`, as skip_to_phase counts.
@@ -675,17 +695,19 @@ impl<'p> Cycle<'p> {
     }
 }
 
-/// One reading of `src` into `pool` (and `phases`, when storing): the filled level, or the
-/// first refusal.
+/// One reading of `src` into `pool` (and `phases`, when storing): the filled level, or `None`
+/// with the first refusal in `error` (the caller's space: no frame on the way out carries it).
 fn run_parser(
     src: &[u8],
     board: &Board,
     pool: Pool<'_>,
     phases: Option<&mut heapless::Vec<Phase, MAX_PHASES>>,
     warnings: &mut dyn Findings,
-) -> Result<Fill, CycleError> {
+    error: &mut Option<CycleError>,
+) -> Option<Fill> {
     if let Err(e) = json::check_syntax(src) {
-        return Err(CycleError::syntax(e, src));
+        *error = Some(CycleError::syntax(e, src));
+        return None;
     }
     let mut p = Parser {
         r: Reader::new(src),
@@ -696,15 +718,9 @@ fn run_parser(
         phase_count: 0,
         comps: heapless::Vec::new(),
         warnings,
-        error: None,
+        error,
     };
-    match p.document() {
-        Ok(()) => Ok(p.pool.fill()),
-        // Set where it failed; a reader error after the syntax check cannot happen.
-        Err(parse::Failed) => Err(p.error.take().unwrap_or_else(|| CycleError {
-            path: p.path.clone(),
-            kind: ErrorKind::Syntax,
-            message: Message::from_fmt(format_args!("invalid JSON")),
-        })),
-    }
+    // On a refusal the parser has set `error`; a reader error after the syntax check cannot
+    // happen (the caller says "invalid JSON" then).
+    p.document().ok().map(|()| p.pool.fill())
 }

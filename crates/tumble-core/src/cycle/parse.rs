@@ -34,7 +34,7 @@ pub(super) struct Parser<'a, 'b> {
     pub(super) comps: heapless::Vec<Component, MAX_COMPONENTS_PER_PHASE>,
     pub(super) warnings: &'b mut dyn Findings,
     /// Why it failed, once it has.
-    pub(super) error: Option<CycleError>,
+    pub(super) error: &'b mut Option<CycleError>,
 }
 
 /// How a number is described in "expected ..." messages.
@@ -63,7 +63,7 @@ impl<'a> Parser<'a, '_> {
     }
 
     pub(super) fn fail_as<T>(&mut self, kind: ErrorKind, args: fmt::Arguments<'_>) -> Result<T> {
-        self.error = Some(CycleError {
+        *self.error = Some(CycleError {
             path: self.path.clone(),
             kind,
             message: Message::from_fmt(args),
