@@ -7,6 +7,7 @@ use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
 use tumble_core::controller::{Arrival, Config, Controller};
 use tumble_core::runner::{OutputChange, Outputs};
+use tumble_core::time::{Duration, Instant};
 
 struct Pins;
 
@@ -16,17 +17,17 @@ impl Outputs for Pins {
 
 fuzz_target!(|data: &[u8]| {
     let config = Config {
-        sample_us: 100_000,
-        telemetry_us: Some(100_000),
+        sample: Duration::from_millis(100),
+        telemetry: Some(Duration::from_millis(100)),
     };
     let mut storage = vec![0u8; 16 * 1024];
     let mut ctl = Box::new(Controller::new(Board::washer(), config, &mut storage));
-    ctl.boot(0, &mut Pins);
+    ctl.boot(Instant::from_micros(0), &mut Pins);
     // Two frames: the first may load a cycle or start one, the second meets that state.
     let cut = data.iter().position(|&b| b == 0).unwrap_or(data.len());
     let (first, second) = data.split_at(cut);
     for (i, frame) in [first, second.get(1..).unwrap_or(&[])].into_iter().enumerate() {
-        let now = i as u64 * 1_000_000;
+        let now = Instant::from_micros(i as u64 * 1_000_000);
         let mut reply = String::new();
         let h = ctl
             .handle_frame(frame, Arrival(i as u64), now, &mut Pins, &mut reply)

@@ -310,8 +310,8 @@ pub struct Readings {
 /// The platform's sensors. A platform samples them (every 100 ms, say) and hands the readings to
 /// the runner; the runner never reads hardware itself.
 pub trait Sensors {
-    /// Samples every sensor; `now_us` is the platform's monotonic time (µs), as RPM needs it.
-    fn read(&mut self, now_us: u64) -> Readings;
+    /// Samples every sensor; `now` is the platform's monotonic time, as RPM needs it.
+    fn read(&mut self, now: crate::time::Instant) -> Readings;
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 //! run` and the firmware are shells around it: a clock, pins, sensors, a transport, a store.
 //!
 //! Like quinn-proto's `Connection`, it does no I/O and reads no clock: every input carries
-//! `now` (µs on the platform's monotonic clock), [`Controller::poll_timeout`] is the one
-//! deadline to arm, and what it has for the platform is pulled ([`Controller::poll_notice`]) or
-//! returned ([`Step`], [`Applied`]).
+//! `now` (an [`Instant`] on the platform's monotonic clock), [`Controller::poll_timeout`] is the
+//! one deadline to arm, and what it has for the platform is pulled ([`Controller::poll_notice`])
+//! or returned ([`Step`], [`Applied`]).
 //!
 //! What runs here is the timing side, bounded work only: it never parses or formats. A frame is
 //! read and a document parsed by the platform's command side first (`protocol::read`,
@@ -21,18 +21,19 @@ use crate::cycle::{Cycle, CycleError};
 use crate::logline::Named;
 use crate::protocol::{self, Action, Handled, Op, Outcome, Read};
 use crate::runner::{Notice, OutputChange, Outputs, Runner, Snapshot, Status};
+use crate::time::{Duration, Instant};
 
 /// Notices kept until the platform polls them. A late wake-up after a run of zero-length
 /// phases can give more; those are counted ([`Controller::lost_notices`]).
 pub const MAX_NOTICES: usize = 8;
 
-/// The controller's periods, in µs of the runner's clock.
+/// The controller's periods, on the runner's clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// How often the sensors are read (the board profile's `sample_ms`).
-    pub sample_us: u64,
+    pub sample: Duration,
     /// How often a telemetry snapshot is due; `None`: never (a player with no clients).
-    pub telemetry_us: Option<u64>,
+    pub telemetry: Option<Duration>,
 }
 
 /// When a frame arrived, in the order of every frame's arrival (the platform numbers them as
@@ -136,12 +137,12 @@ pub struct Controller<'p> {
     /// The bytes of the cycle storage, also while it is lent out.
     capacity: usize,
     config: Config,
-    next_sample: u64,
-    next_telemetry: Option<u64>,
+    next_sample: Instant,
+    next_telemetry: Option<Instant>,
     /// The arrival of the newest stop applied.
     stopped_at: Arrival,
-    /// A delayed start: the cycle starts at this time (µs).
-    start_at: Option<u64>,
+    /// A delayed start: the cycle starts at this time.
+    start_at: Option<Instant>,
     /// The last phase end the runner told of.
     last_end: Option<(u8, crate::runner::PhaseEnd)>,
     loads: u64,
@@ -183,11 +184,11 @@ impl<'p> Controller<'p> {
             capacity: runner.cycle().capacity(),
             runner,
             config: Config {
-                sample_us: config.sample_us.max(1),
-                telemetry_us: config.telemetry_us.map(|t| t.max(1)),
+                sample: config.sample.max(Duration::from_micros(1)),
+                telemetry: config.telemetry.map(|t| t.max(Duration::from_micros(1))),
             },
-            next_sample: 0,
-            next_telemetry: config.telemetry_us.map(|_| 0),
+            next_sample: Instant::from_micros(0),
+            next_telemetry: config.telemetry.map(|_| Instant::from_micros(0)),
             stopped_at: Arrival::default(),
             start_at: None,
             last_end: None,
@@ -200,10 +201,10 @@ impl<'p> Controller<'p> {
 
     /// Every output OFF, whatever the pins were; the first sample and telemetry frame are due
     /// at `now`.
-    pub fn boot<O: Outputs>(&mut self, now: u64, out: &mut O) {
+    pub fn boot<O: Outputs>(&mut self, now: Instant, out: &mut O) {
         self.runner.boot(now, out);
         self.next_sample = now;
-        self.next_telemetry = self.config.telemetry_us.map(|_| now);
+        self.next_telemetry = self.config.telemetry.map(|_| now);
     }
 
     /// The bytes of cycle storage it has: what `protocol::parse` checks a document against.
@@ -212,7 +213,7 @@ impl<'p> Controller<'p> {
     }
 
     /// Loads the stored document, idle, as at every start.
-    pub fn restore<O: Outputs>(&mut self, doc: &[u8], now: u64, out: &mut O) -> Restored {
+    pub fn restore<O: Outputs>(&mut self, doc: &[u8], now: Instant, out: &mut O) -> Restored {
         match self.install(doc, now, out) {
             Ok(_) => {
                 let cycle = self.runner.cycle();
@@ -231,7 +232,7 @@ impl<'p> Controller<'p> {
     pub fn install<O: Outputs>(
         &mut self,
         doc: &[u8],
-        now: u64,
+        now: Instant,
         out: &mut O,
     ) -> Result<Applied, CycleError> {
         let mut lent = Cycle::none();
@@ -254,25 +255,25 @@ impl<'p> Controller<'p> {
 
     /// The one deadline to arm: the runner's next event, phase end, wait timeout or delayed
     /// resume, the next sensor sample, or the next telemetry frame, whichever comes first.
-    pub fn poll_timeout(&self) -> u64 {
+    pub fn poll_timeout(&self) -> Instant {
         self.runner
             .poll_timeout()
-            .unwrap_or(u64::MAX)
+            .unwrap_or(Instant::MAX)
             .min(self.next_sample)
-            .min(self.next_telemetry.unwrap_or(u64::MAX))
-            .min(self.start_at.unwrap_or(u64::MAX))
+            .min(self.next_telemetry.unwrap_or(Instant::MAX))
+            .min(self.start_at.unwrap_or(Instant::MAX))
     }
 
     /// The runner's state at `now`, with the delayed start the controller keeps.
-    pub fn snapshot(&self, now: u64) -> Snapshot {
+    pub fn snapshot(&self, now: Instant) -> Snapshot {
         let mut s = self.runner.snapshot(now);
         self.annotate(&mut s, now);
         s
     }
 
     /// What the controller knows beyond the runner: a delayed start, the last phase end.
-    fn annotate(&self, s: &mut Snapshot, now: u64) {
-        s.start_in_ms = self.start_in_ms(now);
+    fn annotate(&self, s: &mut Snapshot, now: Instant) {
+        s.start_in = self.start_in(now);
         s.last_phase_end = self.last_end;
     }
 
@@ -282,16 +283,15 @@ impl<'p> Controller<'p> {
         self.runner.status() == Status::Idle && self.start_at.is_none()
     }
 
-    /// Ms until a delayed start, rounded up.
-    fn start_in_ms(&self, now: u64) -> Option<u64> {
-        self.start_at
-            .map(|at| at.saturating_sub(now).div_ceil(1000))
+    /// The time until a delayed start.
+    fn start_in(&self, now: Instant) -> Option<Duration> {
+        self.start_at.map(|at| at.saturating_duration_since(now))
     }
 
     /// The platform woke at `now` (its alarm fired, or a command changed the runner): every
     /// event due, in order, and what else is due. When [`Step::sample_due`], the platform reads
     /// its sensors and hands them to [`Controller::handle_sample`] before anything else.
-    pub fn handle_timeout<O: Outputs>(&mut self, now: u64, out: &mut O) -> Step {
+    pub fn handle_timeout<O: Outputs>(&mut self, now: Instant, out: &mut O) -> Step {
         let mut tap = Tap {
             out,
             unnamed: &mut self.unnamed,
@@ -312,9 +312,9 @@ impl<'p> Controller<'p> {
         if sample_due {
             // On the sample grid, so the rate does not drift with lateness; after a stall, one
             // sample and a new grid from now.
-            self.next_sample = on_grid(self.next_sample, self.config.sample_us, now);
+            self.next_sample = on_grid(self.next_sample, self.config.sample, now);
         }
-        let telemetry = match (self.next_telemetry, self.config.telemetry_us) {
+        let telemetry = match (self.next_telemetry, self.config.telemetry) {
             (Some(next), Some(period)) if now >= next => {
                 self.next_telemetry = Some(on_grid(next, period, now));
                 Some(self.snapshot(now))
@@ -331,7 +331,12 @@ impl<'p> Controller<'p> {
 
     /// The sensors as read for a due sample: a trigger may end the phase (and start the next,
     /// whose first events are due now). Returns the events that caused.
-    pub fn handle_sample<O: Outputs>(&mut self, now: u64, readings: Readings, out: &mut O) -> u64 {
+    pub fn handle_sample<O: Outputs>(
+        &mut self,
+        now: Instant,
+        readings: Readings,
+        out: &mut O,
+    ) -> u64 {
         let mut tap = Tap {
             out,
             unnamed: &mut self.unnamed,
@@ -348,7 +353,7 @@ impl<'p> Controller<'p> {
         &mut self,
         work: Work<'_, 'p>,
         arrival: Arrival,
-        now: u64,
+        now: Instant,
         out: &mut O,
     ) -> Applied {
         let mut tap = Tap {
@@ -367,12 +372,12 @@ impl<'p> Controller<'p> {
                     load: None,
                 }
             }
-            Work::Op(Op::StartIn { delay_ms }) => {
+            Work::Op(Op::StartIn { delay }) => {
                 // As a start would be checked, once what is due by now has happened.
                 self.runner.handle_timeout(now, &mut tap);
                 let result = self.runner.may_start();
                 if result.is_ok() {
-                    self.start_at = Some(now.saturating_add(delay_ms.saturating_mul(1000)));
+                    self.start_at = Some(now.saturating_add(delay));
                 }
                 self.name_unnamed(None);
                 Applied {
@@ -425,7 +430,7 @@ impl<'p> Controller<'p> {
         &mut self,
         frame: &'a [u8],
         arrival: Arrival,
-        now: u64,
+        now: Instant,
         out: &mut O,
         reply: &mut impl Write,
     ) -> Result<Handled<'a>, fmt::Error> {
@@ -484,7 +489,7 @@ impl<'p> Controller<'p> {
 }
 
 /// The next tick of a period after `next`, or a new grid from `now` after a stall.
-fn on_grid(next: u64, period: u64, now: u64) -> u64 {
+fn on_grid(next: Instant, period: Duration, now: Instant) -> Instant {
     let after = next.saturating_add(period);
     if after <= now {
         now.saturating_add(period)

@@ -20,4 +20,5 @@ pub mod runner;
 pub mod sensor;
 pub mod telemetry;
 pub mod text;
+pub mod time;
 pub mod timeline;

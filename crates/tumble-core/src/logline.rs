@@ -5,16 +5,17 @@ use core::fmt::{self, Write};
 
 use crate::cycle::Cycle;
 use crate::runner::{Label, Notice, PhaseEnd};
+use crate::time::Instant;
 
-/// `{level} ({ms}) {tag}: {message}` (no line end).
+/// `{level} ({ms}) {tag}: {message}` (no line end), `at` in whole ms.
 pub fn write_line(
     w: &mut impl Write,
     level: char,
-    at_us: u64,
+    at: Instant,
     tag: &str,
     message: fmt::Arguments<'_>,
 ) -> fmt::Result {
-    write!(w, "{level} ({}) {tag}: {message}", at_us / 1000)
+    write!(w, "{level} ({}) {tag}: {message}", at.as_millis())
 }
 
 /// A notice as a log line's level, instant and message.
@@ -22,8 +23,8 @@ pub fn write_line(
 pub struct NoticeLine<'a> {
     /// The ESP-IDF level letter: 'E' for a phase that faulted, 'I' for everything else.
     pub level: char,
-    /// When the notice was due (µs, the runner's clock); the line shows it in ms.
-    pub at_us: u64,
+    /// When the notice was due (the runner's clock); the line shows it in ms.
+    pub at: Instant,
     /// The words after the tag, e.g. "Phase 'fill' (1/3) started".
     pub message: NoticeText<'a>,
 }
@@ -86,16 +87,16 @@ impl Named {
 }
 
 fn line(notice: Notice, label: &str, phases: usize) -> NoticeLine<'_> {
-    let (level, at_us) = match notice {
-        Notice::PhaseStarted { at_us, .. } | Notice::CycleEnded { at_us, .. } => ('I', at_us),
-        Notice::PhaseEnded { at_us, end, .. } => match end {
-            PhaseEnd::Faulted(_) => ('E', at_us),
-            _ => ('I', at_us),
+    let (level, at) = match notice {
+        Notice::PhaseStarted { at, .. } | Notice::CycleEnded { at, .. } => ('I', at),
+        Notice::PhaseEnded { at, end, .. } => match end {
+            PhaseEnd::Faulted(_) => ('E', at),
+            _ => ('I', at),
         },
     };
     NoticeLine {
         level,
-        at_us,
+        at,
         message: NoticeText {
             notice,
             label,
@@ -192,7 +193,8 @@ mod tests {
     #[test]
     fn lines_look_like_esp_idf() {
         let mut s = String::new();
-        write_line(&mut s, 'I', 5_000_999, "cycle", format_args!("x {}", 1)).unwrap();
+        let at = Instant::from_micros(5_000_999);
+        write_line(&mut s, 'I', at, "cycle", format_args!("x {}", 1)).unwrap();
         assert_eq!(s, "I (5000) cycle: x 1");
     }
 
@@ -202,13 +204,19 @@ mod tests {
         let mut c = Cycle::new(&mut storage);
         c.parse(ORIGINAL.as_bytes(), &Board::washer()).unwrap();
         assert_eq!(
-            text(Notice::PhaseStarted { at_us: 0, phase: 0 }, &c),
+            text(
+                Notice::PhaseStarted {
+                    at: Instant::from_micros(0),
+                    phase: 0
+                },
+                &c
+            ),
             ('I', "Phase 'Wash' (1/2) started".into())
         );
         assert_eq!(
             text(
                 Notice::PhaseEnded {
-                    at_us: 0,
+                    at: Instant::from_micros(0),
                     phase: 1,
                     end: PhaseEnd::Triggered
                 },
@@ -219,7 +227,7 @@ mod tests {
         assert_eq!(
             text(
                 Notice::PhaseEnded {
-                    at_us: 0,
+                    at: Instant::from_micros(0),
                     phase: 0,
                     end: PhaseEnd::Faulted(Fault::WaitTimeout { phase: 0 })
                 },
@@ -234,7 +242,7 @@ mod tests {
         assert_eq!(
             text(
                 Notice::CycleEnded {
-                    at_us: 0,
+                    at: Instant::from_micros(0),
                     completed: false
                 },
                 &c
@@ -243,7 +251,14 @@ mod tests {
         );
         // A phase the cycle does not have (a notice about another cycle) does not panic.
         assert_eq!(
-            text(Notice::PhaseStarted { at_us: 0, phase: 9 }, &c).1,
+            text(
+                Notice::PhaseStarted {
+                    at: Instant::from_micros(0),
+                    phase: 9
+                },
+                &c
+            )
+            .1,
             "Phase '?' (10/2) started"
         );
     }

@@ -28,6 +28,7 @@ use crate::json::{self, Kind, NotUnsigned, Reader, Str};
 use crate::limits::MAX_TIMELINE_OFFSET;
 use crate::runner::{CommandError, Outputs, Runner, Snapshot};
 use crate::telemetry;
+use crate::time::{Duration, Instant};
 use crate::timeline::Timeline;
 
 /// Largest frame a client may send; larger ones are refused with an error reply.
@@ -88,6 +89,28 @@ pub enum Read<'a> {
     Query(Query<'a>),
     /// For the controller: `controller::Controller::execute` it, then [`write_outcome`].
     Command(Command<'a>),
+}
+
+impl<'a> Read<'a> {
+    /// The command as sent, for the log.
+    pub fn command(&self) -> &'a str {
+        match self {
+            Read::Answered(h) => h.command,
+            Read::Document(d) => d.name,
+            Read::Query(q) => q.name,
+            Read::Command(c) => c.name,
+        }
+    }
+
+    /// The protocol of the frame.
+    pub fn version(&self) -> Version {
+        match self {
+            Read::Answered(h) => h.version,
+            Read::Document(d) => d.version,
+            Read::Query(_) => Version::V2,
+            Read::Command(c) => c.version,
+        }
+    }
 }
 
 /// A cycle document in a frame (`write_json`, `load_cycle`, `validate_cycle`).
@@ -172,8 +195,8 @@ pub enum Op {
     /// Starts the loaded cycle this long from now (v2 `start` with `delay_ms`): a delayed
     /// start, kept by the controller until then; a stop, a start or a load cancels it.
     StartIn {
-        /// How long to wait, in ms (at most [`MAX_START_DELAY_MS`]).
-        delay_ms: u64,
+        /// How long to wait (as a client asks for it, at most [`MAX_START_DELAY_MS`]).
+        delay: Duration,
     },
     /// Ends the run and leaves every output OFF, even when nothing runs (`stop_cycle`, `stop`).
     Stop,
@@ -221,7 +244,7 @@ impl Op {
 }
 
 /// Step 2 for a command a later stop overtook: nothing changes, and the result says so.
-pub(crate) fn overtaken<O: Outputs>(runner: &mut Runner, out: &mut O, now: u64) -> Outcome {
+pub(crate) fn overtaken<O: Outputs>(runner: &mut Runner, out: &mut O, now: Instant) -> Outcome {
     runner.handle_timeout(now, out);
     Outcome {
         result: Err(CommandError::Overtaken),
@@ -368,7 +391,12 @@ pub fn parse<'a>(
 }
 
 /// Step 2: the command on the runner. Bounded work: no parsing, no formatting.
-pub(crate) fn apply<O: Outputs>(op: Op, runner: &mut Runner<'_>, out: &mut O, now: u64) -> Outcome {
+pub(crate) fn apply<O: Outputs>(
+    op: Op,
+    runner: &mut Runner<'_>,
+    out: &mut O,
+    now: Instant,
+) -> Outcome {
     let result = match op {
         Op::Start => runner.start(now, out),
         // `Controller::execute` keeps a delayed start and never hands one here; the start
@@ -478,7 +506,7 @@ pub fn answer<'a>(
                 index.unwrap_or_default(),
                 p.events()
             )?;
-            let page = Timeline::starting_at(cycle, p, from_us)
+            let page = Timeline::starting_at(cycle, p, Duration::from_micros(from_us))
                 .skip(offset as usize)
                 .take(limit as usize);
             for (i, ev) in page.enumerate() {
@@ -489,7 +517,8 @@ pub fn answer<'a>(
                 write!(
                     w,
                     "{{\"at_us\":{},\"pin\":{},\"output\":",
-                    ev.at_us, def.pin
+                    ev.at.as_micros(),
+                    def.pin
                 )?;
                 json::write_str(w, &def.name)?;
                 write!(
@@ -686,7 +715,9 @@ impl<'a, W: Write> Request<'_, 'a, W> {
             "start" => {
                 match self.whole(Key::DelayMs, "delay_ms", (MAX_START_DELAY_MS, ""), Some(0)) {
                     Ok(0) => Op::Start,
-                    Ok(ms) => Op::StartIn { delay_ms: ms },
+                    Ok(ms) => Op::StartIn {
+                        delay: Duration::from_millis(ms),
+                    },
                     Err(reply) => return reply,
                 }
             }

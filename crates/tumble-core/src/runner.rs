@@ -1,18 +1,20 @@
 //! The runner: plays a loaded cycle on the outputs. A sans-IO state machine in the manner of
 //! quinn-proto: no clock, thread, allocation or I/O inside.
 //!
-//! The platform owns time and pins. It calls in with `now` (µs, monotonic) when its one alarm
-//! fires ([`Runner::handle_timeout`]), when a command arrives (the command methods) or when a
-//! sensor sample arrives ([`Runner::handle_readings`]). Every call first applies every event due
-//! by `now`, in timeline order, then does its own work; afterwards the platform re-arms its alarm
-//! to [`Runner::poll_timeout`]. Output changes and notices (phase changes, the cycle end) reach
-//! the platform through [`Outputs`], in the exact order they happen.
+//! The platform owns time and pins. It calls in with `now` (an [`Instant`] on its monotonic
+//! clock) when its one alarm fires ([`Runner::handle_timeout`]), when a command arrives (the
+//! command methods) or when a sensor sample arrives ([`Runner::handle_readings`]). Every call
+//! first applies every event due by `now`, in timeline order, then does its own work; afterwards
+//! the platform re-arms its alarm to [`Runner::poll_timeout`]. Output changes and notices (phase
+//! changes, the cycle end) reach the platform through [`Outputs`], in the exact order they
+//! happen.
 
 use core::fmt;
 
 use crate::board::{Board, Level, OutputId, Readings};
 use crate::cycle::{Cycle, Phase, Sensor, TriggerMode};
 use crate::limits::MAX_OUTPUTS;
+use crate::time::{Duration, Instant};
 use crate::timeline::Cursor;
 
 /// Notices one instant may hold back until its commit; a cascade of more zero-length phases
@@ -20,7 +22,7 @@ use crate::timeline::Cursor;
 const PENDING_NOTICES: usize = 8;
 
 /// An event applied more than this long after its scheduled instant counts as late.
-pub const LATE_US: u64 = 100;
+pub const LATE_AFTER: Duration = Duration::from_micros(100);
 
 /// One output's net change in an instant: which output, the pin and level to drive, and what
 /// that level means, so that no platform maps pins back to outputs.
@@ -34,8 +36,8 @@ pub struct OutputChange {
     pub level: Level,
     /// The load is ON at that level (the output's active level).
     pub on: bool,
-    /// The instant the timeline scheduled it (for a command, the time of the call), µs.
-    pub due_us: u64,
+    /// The instant the timeline scheduled it (for a command, the time of the call).
+    pub due: Instant,
 }
 
 /// The platform's output pins, as the runner drives them.
@@ -83,7 +85,8 @@ pub enum CommandError {
     Interlock,
     /// The board's reverse dead time has not passed yet.
     DeadTime {
-        /// Milliseconds left before the change is allowed, rounded up.
+        /// Milliseconds left before the change is allowed, rounded up: the figure its message
+        /// says.
         wait_ms: u64,
     },
     /// A stop arrived after this command (which would start or switch something): the stop
@@ -156,20 +159,20 @@ impl PhaseEnd {
     }
 }
 
-/// Things that happened, for the platform's log. `at_us` is the instant they were due.
+/// Things that happened, for the platform's log. `at` is the instant they were due.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
-    /// A phase began; its clock starts at `at_us`.
+    /// A phase began; its clock starts at `at`.
     PhaseStarted {
-        /// When (µs, the platform's monotonic clock).
-        at_us: u64,
+        /// When, on the platform's monotonic clock.
+        at: Instant,
         /// 0-based index of the phase in the cycle.
         phase: u8,
     },
     /// A phase ended, its outputs in the safe state.
     PhaseEnded {
-        /// When (µs, the platform's monotonic clock).
-        at_us: u64,
+        /// When, on the platform's monotonic clock.
+        at: Instant,
         /// 0-based index of the phase in the cycle.
         phase: u8,
         /// Why it ended.
@@ -177,8 +180,8 @@ pub enum Notice {
     },
     /// The cycle is over: after its last phase, a stop, a fault or a reload.
     CycleEnded {
-        /// When (µs, the platform's monotonic clock).
-        at_us: u64,
+        /// When, on the platform's monotonic clock.
+        at: Instant,
         /// True when its last phase ended normally (completed, triggered or skipped); false
         /// after a stop, a fault or a reload.
         completed: bool,
@@ -201,14 +204,14 @@ pub enum Status {
 pub struct Stats {
     /// Timeline events applied.
     pub events_fired: u64,
-    /// Events applied more than [`LATE_US`] after their scheduled instant.
+    /// Events applied more than [`LATE_AFTER`] after their scheduled instant.
     pub late_events: u64,
-    /// The longest an event was applied after its scheduled instant, in µs.
-    pub worst_lateness_us: u64,
+    /// The longest an event was applied after its scheduled instant.
+    pub worst_lateness: Duration,
 }
 
 /// What an instant sets each output to (None: untouched), and who asked.
-type Instant = [Option<(Level, Source)>; MAX_OUTPUTS];
+type Levels = [Option<(Level, Source)>; MAX_OUTPUTS];
 
 /// Who asked for an output's level at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,7 +225,7 @@ enum Source {
 /// A reversal waiting for the dead time: what Motor Direction and the Motor become then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Held {
-    until_us: u64,
+    until: Instant,
     direction: bool,
     motor_on: bool,
 }
@@ -230,14 +233,14 @@ struct Held {
 /// Where the phase clock stands.
 #[derive(Debug, Clone, Copy)]
 enum Clock {
-    /// Phase offset = now - `phase_start_us`.
-    Running { phase_start_us: u64 },
-    /// Frozen at `elapsed_us` since `since_us`; `resume_at` is set once resume was asked for
+    /// Phase offset = now - `phase_start`.
+    Running { phase_start: Instant },
+    /// Frozen at `elapsed` since `since`; `resume_at` is set once resume was asked for
     /// (later than the request when the reverse dead time delays it).
     Paused {
-        elapsed_us: u64,
-        since_us: u64,
-        resume_at: Option<u64>,
+        elapsed: Duration,
+        since: Instant,
+        resume_at: Option<Instant>,
     },
 }
 
@@ -247,39 +250,39 @@ struct Run {
     phase: u8,
     cursor: Cursor,
     clock: Clock,
-    /// Cycle elapsed = now - `cycle_start_us`, shifted forward by every pause.
-    cycle_start_us: u64,
+    /// Cycle elapsed = now - `cycle_start`, shifted forward by every pause.
+    cycle_start: Instant,
     /// Where the timeline has each output at the current position (ON?): what resume restores.
     intended: [bool; MAX_OUTPUTS],
 }
 
 impl Run {
-    fn elapsed_us(&self, now: u64) -> u64 {
+    fn elapsed(&self, now: Instant) -> Duration {
         match self.clock {
-            Clock::Running { phase_start_us } => now.saturating_sub(phase_start_us),
-            Clock::Paused { elapsed_us, .. } => elapsed_us,
+            Clock::Running { phase_start } => now.saturating_duration_since(phase_start),
+            Clock::Paused { elapsed, .. } => elapsed,
         }
     }
 
-    fn cycle_elapsed_us(&self, now: u64) -> u64 {
+    fn cycle_elapsed(&self, now: Instant) -> Duration {
         let until = match self.clock {
             Clock::Running { .. } => now,
-            Clock::Paused { since_us, .. } => since_us,
+            Clock::Paused { since, .. } => since,
         };
-        until.saturating_sub(self.cycle_start_us)
+        until.saturating_duration_since(self.cycle_start)
     }
 }
 
 /// A name as telemetry shows it (a phase's id or name: at most `MAX_TEXT` bytes).
 pub type Label = heapless::String<{ crate::limits::MAX_TEXT }>;
 
-/// A consistent copy of the runner's state at one instant, owned: the controller takes it in
-/// microseconds and hands it over, and the telemetry frame or reply is written from it
-/// elsewhere, so no formatting ever holds the runner.
+/// A consistent copy of the runner's state at one instant, owned: the controller takes it and
+/// hands it over, and the telemetry frame or reply is written from it elsewhere (in the wire's
+/// whole ms), so no formatting ever holds the runner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    /// The instant it was taken (µs, the platform's monotonic clock).
-    pub at_us: u64,
+    /// The instant it was taken, on the platform's monotonic clock.
+    pub at: Instant,
     /// Idle, running or paused.
     pub status: Status,
     /// 1-based, 0 when idle (as the original firmware).
@@ -290,15 +293,15 @@ pub struct Snapshot {
     pub phase_label: Label,
     /// Phases in the loaded cycle.
     pub total_phases: u8,
-    /// Time into the current phase, pauses excluded; 0 when idle.
-    pub phase_elapsed_ms: u64,
-    /// The current phase's length, to its last event (a wait's timeout not counted); 0 when
+    /// Time into the current phase, pauses excluded; zero when idle.
+    pub phase_elapsed: Duration,
+    /// The current phase's length, to its last event (a wait's timeout not counted); zero when
     /// idle.
-    pub phase_total_ms: u64,
-    /// Time since the cycle started, pauses excluded; 0 when idle.
-    pub cycle_elapsed_ms: u64,
+    pub phase_total: Duration,
+    /// Time since the cycle started, pauses excluded; zero when idle.
+    pub cycle_elapsed: Duration,
     /// The loaded cycle's length: the sum of its phases' lengths.
-    pub cycle_total_ms: u64,
+    pub cycle_total: Duration,
     /// The last level written to each output, in board order.
     pub levels: [Level; MAX_OUTPUTS],
     /// The latest sensor readings the runner was handed.
@@ -309,9 +312,9 @@ pub struct Snapshot {
     pub fault: Option<Fault>,
     /// The label of the phase the fault names.
     pub fault_label: Label,
-    /// A delayed start is waiting: the cycle starts this many ms after `at_us` (the
-    /// controller's schedule; the runner itself is idle until then).
-    pub start_in_ms: Option<u64>,
+    /// A delayed start is waiting: the cycle starts this long after `at` (the controller's
+    /// schedule; the runner itself is idle until then).
+    pub start_in: Option<Duration>,
     /// How the last phase that ended ended, and its index (the controller's memory of its
     /// notices), so a client can say "ended by its sensor" without the log.
     pub last_phase_end: Option<(u8, PhaseEnd)>,
@@ -325,16 +328,16 @@ pub struct Runner<'p> {
     run: Option<Run>,
     /// The last level written to each output.
     levels: [Level; MAX_OUTPUTS],
-    motor_off_at: Option<u64>,
-    direction_changed_at: Option<u64>,
+    motor_off_at: Option<Instant>,
+    direction_changed_at: Option<Instant>,
     readings: Readings,
     stats: Stats,
     fault: Option<Fault>,
     /// The instant being written, and the level each output is to have at its end (and
     /// whether the timeline asked for it, rather than the safe state, a resume or a command).
-    pending: Option<(u64, Instant)>,
+    pending: Option<(Instant, Levels)>,
     /// The `now` of the call being handled: everything due by then is one write at `now`.
-    now_us: u64,
+    now: Instant,
     /// A reversal the timeline asked for sooner than the dead time after the Motor stopped.
     held: Option<Held>,
     /// Notices of that instant, given once it is committed.
@@ -356,7 +359,7 @@ impl<'p> Runner<'p> {
             stats: Stats::default(),
             fault: None,
             pending: None,
-            now_us: 0,
+            now: Instant::from_micros(0),
             held: None,
             notices: heapless::Vec::new(),
             board,
@@ -364,7 +367,7 @@ impl<'p> Runner<'p> {
     }
 
     /// Drives every output to OFF, whatever the runner believed they were.
-    pub fn boot(&mut self, now: u64, out: &mut impl Outputs) {
+    pub fn boot(&mut self, now: Instant, out: &mut impl Outputs) {
         // Mark every output ON-unknown so the safe state writes each one.
         for (id, def) in self.board.outputs() {
             self.levels[id.index()] = def.level(true);
@@ -390,7 +393,7 @@ impl<'p> Runner<'p> {
     /// Loads a validated cycle, stopping a running one first (safe state). The previous cycle is
     /// handed back in `cycle`, with its storage. The cycle must have been read against this
     /// runner's board.
-    pub fn load(&mut self, now: u64, cycle: &mut Cycle<'p>, out: &mut impl Outputs) {
+    pub fn load(&mut self, now: Instant, cycle: &mut Cycle<'p>, out: &mut impl Outputs) {
         self.advance(now, out);
         if self.run.is_some() {
             self.finish(now, PhaseEnd::Replaced, out);
@@ -403,7 +406,7 @@ impl<'p> Runner<'p> {
 
     /// Starts the loaded cycle at its first phase, from the safe state; clears the last fault
     /// and the stats.
-    pub fn start(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+    pub fn start(&mut self, now: Instant, out: &mut impl Outputs) -> Result<(), CommandError> {
         self.advance(now, out);
         self.may_start()?;
         self.fault = None;
@@ -412,10 +415,8 @@ impl<'p> Runner<'p> {
         self.run = Some(Run {
             phase: 0,
             cursor: Cursor::default(),
-            clock: Clock::Running {
-                phase_start_us: now,
-            },
-            cycle_start_us: now,
+            clock: Clock::Running { phase_start: now },
+            cycle_start: now,
             intended: [false; MAX_OUTPUTS],
         });
         self.enter_phase(0, now, out);
@@ -436,7 +437,7 @@ impl<'p> Runner<'p> {
     }
 
     /// Stops the cycle. Whatever the state, every output is OFF afterwards.
-    pub fn stop(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+    pub fn stop(&mut self, now: Instant, out: &mut impl Outputs) -> Result<(), CommandError> {
         self.advance(now, out);
         if self.run.is_none() {
             self.safe_state(now, out);
@@ -449,7 +450,7 @@ impl<'p> Runner<'p> {
     }
 
     /// Ends the current phase now and starts the next (a paused cycle stays paused).
-    pub fn skip_phase(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+    pub fn skip_phase(&mut self, now: Instant, out: &mut impl Outputs) -> Result<(), CommandError> {
         self.advance(now, out);
         let run = self.run.as_ref().ok_or(CommandError::NotRunning)?;
         let next = run.phase as usize + 1;
@@ -461,7 +462,7 @@ impl<'p> Runner<'p> {
     /// Ends the current phase now and starts phase `index` (0-based; backwards is allowed).
     pub fn skip_to_phase(
         &mut self,
-        now: u64,
+        now: Instant,
         index: usize,
         out: &mut impl Outputs,
     ) -> Result<(), CommandError> {
@@ -479,15 +480,15 @@ impl<'p> Runner<'p> {
     }
 
     /// Freezes the phase clock and puts the outputs in the safe state.
-    pub fn pause(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+    pub fn pause(&mut self, now: Instant, out: &mut impl Outputs) -> Result<(), CommandError> {
         self.advance(now, out);
         let run = self.run.as_mut().ok_or(CommandError::NotRunning)?;
         if let Clock::Paused { .. } = run.clock {
             return Err(CommandError::AlreadyPaused);
         }
         run.clock = Clock::Paused {
-            elapsed_us: run.elapsed_us(now),
-            since_us: now,
+            elapsed: run.elapsed(now),
+            since: now,
             resume_at: None,
         };
         self.safe_state(now, out);
@@ -498,11 +499,11 @@ impl<'p> Runner<'p> {
     /// Restores the outputs the timeline has ON at this point (Motor Direction first, Motor
     /// last) and lets the phase clock run on. When the direction must change and the board's
     /// reverse dead time has not passed since the motor stopped, the resume waits for it.
-    pub fn resume(&mut self, now: u64, out: &mut impl Outputs) -> Result<(), CommandError> {
+    pub fn resume(&mut self, now: Instant, out: &mut impl Outputs) -> Result<(), CommandError> {
         self.advance(now, out);
         let dir = self.board.direction();
         let dir_on = self.is_on(dir);
-        let earliest = self.motor_off_at.map(|t| t + self.dead_time_us());
+        let earliest = self.motor_off_at.map(|t| t + self.dead_time());
         let run = self.run.as_mut().ok_or(CommandError::NotRunning)?;
         let Clock::Paused { resume_at, .. } = &mut run.clock else {
             return Err(CommandError::NotPaused);
@@ -520,7 +521,7 @@ impl<'p> Runner<'p> {
     /// interlock or the reverse dead time.
     pub fn set_output(
         &mut self,
-        now: u64,
+        now: Instant,
         output: OutputId,
         on: bool,
         out: &mut impl Outputs,
@@ -532,13 +533,13 @@ impl<'p> Runner<'p> {
         if self.run.is_some() {
             return Err(CommandError::Running);
         }
-        let dead = self.dead_time_us();
-        let wait = |since: Option<u64>| {
+        let dead = self.dead_time();
+        let wait = |since: Option<Instant>| {
             since
-                .map(|t| (t + dead).saturating_sub(now))
-                .filter(|&w| w > 0)
+                .map(|t| (t + dead).saturating_duration_since(now))
+                .filter(|&w| w > Duration::ZERO)
                 .map(|w| CommandError::DeadTime {
-                    wait_ms: w.div_ceil(1000),
+                    wait_ms: w.as_micros().div_ceil(1000),
                 })
         };
         let (motor, dir) = (self.board.motor(), self.board.direction());
@@ -563,12 +564,12 @@ impl<'p> Runner<'p> {
     }
 
     /// The platform's alarm fired: apply everything due by `now`.
-    pub fn handle_timeout(&mut self, now: u64, out: &mut impl Outputs) {
+    pub fn handle_timeout(&mut self, now: Instant, out: &mut impl Outputs) {
         self.advance(now, out);
     }
 
     /// New sensor readings: a phase whose trigger now holds ends here.
-    pub fn handle_readings(&mut self, now: u64, readings: Readings, out: &mut impl Outputs) {
+    pub fn handle_readings(&mut self, now: Instant, readings: Readings, out: &mut impl Outputs) {
         self.advance(now, out);
         self.readings = readings;
         let Some(run) = &self.run else { return };
@@ -581,7 +582,7 @@ impl<'p> Runner<'p> {
             Sensor::Rpm => readings.rpm,
             Sensor::Pressure => readings.pressure_hz,
         };
-        let cooled = run.elapsed_us(now) >= t.cooldown_ms as u64 * 1000;
+        let cooled = run.elapsed(now) >= Duration::from_millis(t.cooldown_ms as u64);
         if cooled && reading.is_some_and(|v| t.holds(v)) {
             let next = run.phase as usize + 1;
             self.end_phase(now, PhaseEnd::Triggered, Some(next), out);
@@ -590,14 +591,14 @@ impl<'p> Runner<'p> {
     }
 
     /// When to call [`Runner::handle_timeout`] next, if ever.
-    pub fn poll_timeout(&self) -> Option<u64> {
+    pub fn poll_timeout(&self) -> Option<Instant> {
         let run = self.run.as_ref()?;
         match run.clock {
             Clock::Paused { resume_at, .. } => resume_at,
-            Clock::Running { phase_start_us } => {
+            Clock::Running { phase_start } => {
                 let phase = &self.cycle.phases()[run.phase as usize];
-                let next = phase_start_us + self.next_offset_us(run, phase);
-                Some(self.held.map_or(next, |h| next.min(h.until_us)))
+                let next = phase_start + self.next_offset(run, phase);
+                Some(self.held.map_or(next, |h| next.min(h.until)))
             }
         }
     }
@@ -624,9 +625,8 @@ impl<'p> Runner<'p> {
         self.stats
     }
 
-    /// A copy of the state at `now` (µs), for telemetry and replies; elapsed times count to
-    /// `now`.
-    pub fn snapshot(&self, now: u64) -> Snapshot {
+    /// A copy of the state at `now`, for telemetry and replies; elapsed times count to `now`.
+    pub fn snapshot(&self, now: Instant) -> Snapshot {
         let cycle = &self.cycle;
         let label = |i: usize| {
             let text = cycle.phases().get(i).map_or("?", |p| cycle.phase_label(p));
@@ -634,16 +634,16 @@ impl<'p> Runner<'p> {
             Label::try_from(text).unwrap_or_default()
         };
         let mut s = Snapshot {
-            at_us: now,
+            at: now,
             status: self.status(),
             phase_index: 0,
             phase_id: Label::new(),
             phase_label: Label::new(),
             total_phases: cycle.phases().len() as u8,
-            phase_elapsed_ms: 0,
-            phase_total_ms: 0,
-            cycle_elapsed_ms: 0,
-            cycle_total_ms: cycle.duration_ms(),
+            phase_elapsed: Duration::ZERO,
+            phase_total: Duration::ZERO,
+            cycle_elapsed: Duration::ZERO,
+            cycle_total: Duration::from_millis(cycle.duration_ms()),
             levels: self.levels,
             readings: self.readings,
             stats: self.stats,
@@ -652,7 +652,7 @@ impl<'p> Runner<'p> {
                 Some(Fault::WaitTimeout { phase }) => label(phase as usize),
                 None => Label::new(),
             },
-            start_in_ms: None,
+            start_in: None,
             last_phase_end: None,
         };
         if let Some(run) = &self.run {
@@ -660,15 +660,15 @@ impl<'p> Runner<'p> {
             s.phase_index = run.phase + 1;
             s.phase_id = Label::try_from(cycle.text(phase.id)).unwrap_or_default();
             s.phase_label = label(run.phase as usize);
-            s.phase_elapsed_ms = run.elapsed_us(now) / 1000;
-            s.phase_total_ms = phase.duration_ms() as u64;
-            s.cycle_elapsed_ms = run.cycle_elapsed_us(now) / 1000;
+            s.phase_elapsed = run.elapsed(now);
+            s.phase_total = Duration::from_millis(phase.duration_ms() as u64);
+            s.cycle_elapsed = run.cycle_elapsed(now);
         }
         s
     }
 
-    fn dead_time_us(&self) -> u64 {
-        self.board.reverse_dead_time_ms() as u64 * 1000
+    fn dead_time(&self) -> Duration {
+        Duration::from_millis(self.board.reverse_dead_time_ms() as u64)
     }
 
     fn is_on(&self, output: OutputId) -> bool {
@@ -676,20 +676,22 @@ impl<'p> Runner<'p> {
     }
 
     /// Offset in the phase of the next thing to do: an event, the phase end, or a wait timeout.
-    fn next_offset_us(&self, run: &Run, phase: &Phase) -> u64 {
+    fn next_offset(&self, run: &Run, phase: &Phase) -> Duration {
         if let Some(ev) = run.cursor.peek() {
-            return ev.at_us;
+            return ev.at;
         }
-        let end = phase.duration_ms() as u64 * 1000;
+        let end = Duration::from_millis(phase.duration_ms() as u64);
         match phase.trigger.map(|t| t.mode) {
-            Some(TriggerMode::Wait { timeout_ms }) => end + timeout_ms as u64 * 1000,
+            Some(TriggerMode::Wait { timeout_ms }) => {
+                end + Duration::from_millis(timeout_ms as u64)
+            }
             _ => end,
         }
     }
 
     /// Applies everything due by `now`: events, phase ends, a delayed resume.
-    fn advance(&mut self, now: u64, out: &mut impl Outputs) {
-        self.now_us = self.now_us.max(now);
+    fn advance(&mut self, now: Instant, out: &mut impl Outputs) {
+        self.now = self.now.max(now);
         while let Some(run) = &self.run {
             let phase = self.cycle.phases()[run.phase as usize];
             let phase_start = match run.clock {
@@ -701,10 +703,10 @@ impl<'p> Runner<'p> {
                     continue;
                 }
                 Clock::Paused { .. } => break,
-                Clock::Running { phase_start_us } => phase_start_us,
+                Clock::Running { phase_start } => phase_start,
             };
-            let due = phase_start + self.next_offset_us(run, &phase);
-            if let Some(h) = self.held.filter(|h| h.until_us <= now && h.until_us <= due) {
+            let due = phase_start + self.next_offset(run, &phase);
+            if let Some(h) = self.held.filter(|h| h.until <= now && h.until <= due) {
                 self.release(h, out);
                 continue;
             }
@@ -726,17 +728,17 @@ impl<'p> Runner<'p> {
     }
 
     /// Applies the next event of the current phase.
-    fn fire(&mut self, now: u64, phase_start: u64, out: &mut impl Outputs) {
+    fn fire(&mut self, now: Instant, phase_start: Instant, out: &mut impl Outputs) {
         let Some(run) = self.run.as_mut() else { return };
         let Some(ev) = run.cursor.pop(&self.cycle) else {
             return;
         };
         run.intended[ev.output.index()] = ev.on;
-        let at = phase_start + ev.at_us;
+        let at = phase_start + ev.at;
         let late = now - at;
         self.stats.events_fired += 1;
-        self.stats.worst_lateness_us = self.stats.worst_lateness_us.max(late);
-        if late > LATE_US {
+        self.stats.worst_lateness = self.stats.worst_lateness.max(late);
+        if late > LATE_AFTER {
             self.stats.late_events += 1;
         }
         self.write_from(at, ev.output, ev.on, Source::Timeline, out);
@@ -783,7 +785,7 @@ impl<'p> Runner<'p> {
                 pin: def.pin,
                 level,
                 on: def.is_on(level),
-                due_us: at,
+                due: at,
             });
             changed = true;
         }
@@ -794,13 +796,13 @@ impl<'p> Runner<'p> {
 
     /// Sets an output's level at the end of instant `at`; an earlier instant still being
     /// written is sent first.
-    fn write(&mut self, at: u64, output: OutputId, on: bool, out: &mut impl Outputs) {
+    fn write(&mut self, at: Instant, output: OutputId, on: bool, out: &mut impl Outputs) {
         self.write_from(at, output, on, Source::Other, out);
     }
 
     fn write_from(
         &mut self,
-        at: u64,
+        at: Instant,
         output: OutputId,
         on: bool,
         source: Source,
@@ -809,7 +811,7 @@ impl<'p> Runner<'p> {
         // A late call (the platform was busy) catches up in one write at `now`, of the net
         // change of everything overdue: replaying each missed instant microseconds apart would
         // only chatter the relays (a 2 ms pulse shrunk to a few µs).
-        let instant = at.max(self.now_us);
+        let instant = at.max(self.now);
         if self.pending.is_some_and(|(t, _)| t != instant) {
             self.flush(out);
         }
@@ -831,7 +833,7 @@ impl<'p> Runner<'p> {
     /// Motor Direction changes go into the hold. The one exception is an instant that leaves the
     /// Motor OFF and whose direction is the safe state's: releasing every relay at once never
     /// reverses a running motor, and stopping is never delayed; it ends a hold.
-    fn hold_reversal(&mut self, at: u64, levels: &mut Instant) {
+    fn hold_reversal(&mut self, at: Instant, levels: &mut Levels) {
         let (motor, dir) = (self.board.motor(), self.board.direction());
         let (m, d) = (motor.index(), dir.index());
         let motor_def = self.board.output(motor);
@@ -863,15 +865,18 @@ impl<'p> Runner<'p> {
             (true, _) => Some(at),
             (false, off) => off,
         };
-        let dead = self.dead_time_us();
+        let dead = self.dead_time();
         // Times here are when writes happened, a few µs after they were due: a reversal the
         // timeline spaced exactly the dead time from its Motor OFF must not be split off by that
         // (within the same 100 µs the runner counts as on time).
-        let Some(until_us) = quiet_since.map(|t| t + dead).filter(|&u| u > at + LATE_US) else {
+        let Some(until) = quiet_since
+            .map(|t| t + dead)
+            .filter(|&u| u > at + LATE_AFTER)
+        else {
             return;
         };
         self.held = Some(Held {
-            until_us,
+            until,
             direction: self.board.output(dir).is_on(level),
             motor_on: motor_on_after,
         });
@@ -884,8 +889,8 @@ impl<'p> Runner<'p> {
     fn release(&mut self, h: Held, out: &mut impl Outputs) {
         self.held = None;
         let (motor, dir) = (self.board.motor(), self.board.direction());
-        self.write(h.until_us, dir, h.direction, out);
-        self.write(h.until_us, motor, h.motor_on, out);
+        self.write(h.until, dir, h.direction, out);
+        self.write(h.until, motor, h.motor_on, out);
     }
 
     fn output_ids(&self) -> heapless::Vec<OutputId, MAX_OUTPUTS> {
@@ -896,7 +901,7 @@ impl<'p> Runner<'p> {
     /// way outputs are forced off. What the same instant then switches ON (the next phase's
     /// first events) shares that write, so an output ON on both sides of a phase boundary is
     /// not switched at all, as in the original firmware.
-    fn safe_state(&mut self, at: u64, out: &mut impl Outputs) {
+    fn safe_state(&mut self, at: Instant, out: &mut impl Outputs) {
         for id in self.output_ids() {
             self.write(at, id, false, out);
         }
@@ -904,18 +909,17 @@ impl<'p> Runner<'p> {
 
     /// Ends the current phase at `at` (safe state first), then starts phase `next` or, when
     /// there is none, ends the cycle.
-    fn end_phase(&mut self, at: u64, end: PhaseEnd, next: Option<usize>, out: &mut impl Outputs) {
+    fn end_phase(
+        &mut self,
+        at: Instant,
+        end: PhaseEnd,
+        next: Option<usize>,
+        out: &mut impl Outputs,
+    ) {
         let Some(run) = &self.run else { return };
         let phase = run.phase;
         self.safe_state(at, out);
-        self.notice(
-            Notice::PhaseEnded {
-                at_us: at,
-                phase,
-                end,
-            },
-            out,
-        );
+        self.notice(Notice::PhaseEnded { at, phase, end }, out);
         match next.filter(|&n| n < self.cycle.phases().len()) {
             Some(n) => self.enter_phase(n, at, out),
             None => {
@@ -924,24 +928,18 @@ impl<'p> Runner<'p> {
                     end,
                     PhaseEnd::Completed | PhaseEnd::Triggered | PhaseEnd::Skipped
                 );
-                self.notice(
-                    Notice::CycleEnded {
-                        at_us: at,
-                        completed,
-                    },
-                    out,
-                );
+                self.notice(Notice::CycleEnded { at, completed }, out);
             }
         }
     }
 
     /// Ends the cycle where it stands (a stop, a fault or a reload).
-    fn finish(&mut self, at: u64, end: PhaseEnd, out: &mut impl Outputs) {
+    fn finish(&mut self, at: Instant, end: PhaseEnd, out: &mut impl Outputs) {
         self.end_phase(at, end, None, out);
     }
 
     /// Phase `index` starts at `at` (its clock keeps a pause if the cycle is paused).
-    fn enter_phase(&mut self, index: usize, at: u64, out: &mut impl Outputs) {
+    fn enter_phase(&mut self, index: usize, at: Instant, out: &mut impl Outputs) {
         let Some(run) = self.run.as_mut() else { return };
         let phase = &self.cycle.phases()[index];
         run.phase = index as u8;
@@ -949,21 +947,19 @@ impl<'p> Runner<'p> {
         run.cursor.restart(&self.cycle, phase);
         run.intended = [false; MAX_OUTPUTS];
         run.clock = match run.clock {
-            Clock::Running { .. } => Clock::Running { phase_start_us: at },
+            Clock::Running { .. } => Clock::Running { phase_start: at },
             // A resume already asked for still stands in the new phase.
             Clock::Paused {
-                since_us,
-                resume_at,
-                ..
+                since, resume_at, ..
             } => Clock::Paused {
-                elapsed_us: 0,
-                since_us,
+                elapsed: Duration::ZERO,
+                since,
                 resume_at,
             },
         };
         self.notice(
             Notice::PhaseStarted {
-                at_us: at,
+                at,
                 phase: index as u8,
             },
             out,
@@ -971,20 +967,15 @@ impl<'p> Runner<'p> {
     }
 
     /// Ends a pause at `at`: the intended outputs come back, direction first, motor last.
-    fn restore(&mut self, at: u64, out: &mut impl Outputs) {
+    fn restore(&mut self, at: Instant, out: &mut impl Outputs) {
         let Some(run) = self.run.as_mut() else { return };
-        let Clock::Paused {
-            elapsed_us,
-            since_us,
-            ..
-        } = run.clock
-        else {
+        let Clock::Paused { elapsed, since, .. } = run.clock else {
             return;
         };
         run.clock = Clock::Running {
-            phase_start_us: at - elapsed_us,
+            phase_start: at - elapsed,
         };
-        run.cycle_start_us += at - since_us;
+        run.cycle_start += at - since;
         let intended = run.intended;
         let (motor, dir) = (self.board.motor(), self.board.direction());
         let others = self

@@ -2,10 +2,12 @@
 //! water level from the pressure ADC. Shared by the firmware (real pulses and ADC samples) and
 //! the host simulator (simulated ones), so both read the drum and the water the same way.
 
+use crate::time::{Duration, Instant};
+
 /// Pulses closer than this to the previous accepted one are contact bounce (as the original).
-pub const DEBOUNCE_US: u64 = 2_000;
+pub const DEBOUNCE: Duration = Duration::from_micros(2_000);
 /// No pulse for this long reads as a stopped drum.
-pub const STOPPED_AFTER_US: u64 = 2_000_000;
+pub const STOPPED_AFTER: Duration = Duration::from_micros(2_000_000);
 /// Faster readings are noise, not spin (the original's cut-off).
 pub const MAX_VALID_RPM: f32 = 1500.0;
 
@@ -15,7 +17,7 @@ pub const MAX_VALID_RPM: f32 = 1500.0;
 #[derive(Debug, Clone)]
 pub struct RpmMeter {
     /// Latest accepted pulse times, oldest first.
-    pulses: [u64; 3],
+    pulses: [Instant; 3],
     count: usize,
     pulses_per_rev: f32,
 }
@@ -24,32 +26,32 @@ impl RpmMeter {
     /// A meter with no pulses yet; `pulses_per_rev`: tachometer pulses per drum revolution.
     pub fn new(pulses_per_rev: f32) -> Self {
         RpmMeter {
-            pulses: [0; 3],
+            pulses: [Instant::from_micros(0); 3],
             count: 0,
             pulses_per_rev,
         }
     }
 
-    /// A pulse edge at `at_us`. Returns false when it was rejected as bounce.
-    pub fn pulse(&mut self, at_us: u64) -> bool {
-        if self.count > 0 && at_us.saturating_sub(self.pulses[2]) < DEBOUNCE_US {
+    /// A pulse edge at `at`. Returns false when it was rejected as bounce.
+    pub fn pulse(&mut self, at: Instant) -> bool {
+        if self.count > 0 && at.saturating_duration_since(self.pulses[2]) < DEBOUNCE {
             return false;
         }
         self.pulses.rotate_left(1);
-        self.pulses[2] = at_us;
+        self.pulses[2] = at;
         self.count = (self.count + 1).min(3);
         true
     }
 
-    /// Speed at `now_us`, in revolutions per minute (0 when stopped or unknown).
-    pub fn rpm(&self, now_us: u64) -> f32 {
-        if self.count < 3 || now_us.saturating_sub(self.pulses[2]) > STOPPED_AFTER_US {
+    /// Speed at `now`, in revolutions per minute (0 when stopped or unknown).
+    pub fn rpm(&self, now: Instant) -> f32 {
+        if self.count < 3 || now.saturating_duration_since(self.pulses[2]) > STOPPED_AFTER {
             return 0.0;
         }
         let mut sum = 0.0;
         let mut valid = 0;
         for w in self.pulses.windows(2) {
-            let interval = w[1] - w[0];
+            let interval = (w[1] - w[0]).as_micros();
             if interval == 0 {
                 continue;
             }
@@ -166,33 +168,41 @@ mod tests {
     #[test]
     fn rpm_from_pulse_intervals() {
         let mut m = RpmMeter::new(1.0);
-        assert_eq!(m.rpm(0), 0.0);
-        m.pulse(0);
-        m.pulse(1_000_000);
-        assert_eq!(m.rpm(1_000_000), 0.0, "three pulses are needed");
-        m.pulse(2_000_000);
-        assert_eq!(m.rpm(2_000_000), 60.0);
-        m.pulse(2_500_000); // intervals 1 s and 0.5 s: 60 and 120 rpm
-        assert_eq!(m.rpm(2_500_000), 90.0);
-        assert_eq!(m.rpm(4_500_000), 90.0);
-        assert_eq!(m.rpm(4_500_001), 0.0, "stopped after 2 s without a pulse");
+        assert_eq!(m.rpm(Instant::from_micros(0)), 0.0);
+        m.pulse(Instant::from_micros(0));
+        m.pulse(Instant::from_micros(1_000_000));
+        assert_eq!(
+            m.rpm(Instant::from_micros(1_000_000)),
+            0.0,
+            "three pulses are needed"
+        );
+        m.pulse(Instant::from_micros(2_000_000));
+        assert_eq!(m.rpm(Instant::from_micros(2_000_000)), 60.0);
+        m.pulse(Instant::from_micros(2_500_000)); // intervals 1 s and 0.5 s: 60 and 120 rpm
+        assert_eq!(m.rpm(Instant::from_micros(2_500_000)), 90.0);
+        assert_eq!(m.rpm(Instant::from_micros(4_500_000)), 90.0);
+        assert_eq!(
+            m.rpm(Instant::from_micros(4_500_001)),
+            0.0,
+            "stopped after 2 s without a pulse"
+        );
     }
 
     #[test]
     fn bounce_and_implausible_speeds_are_ignored() {
         let mut m = RpmMeter::new(2.0);
         for t in [0, 100_000, 101_000, 200_000] {
-            m.pulse(t);
+            m.pulse(Instant::from_micros(t));
         }
         // 101,000 was bounce; 100 ms per pulse at 2 pulses per rev = 300 rpm.
-        assert_eq!(m.rpm(200_000), 300.0);
-        m.pulse(230_000); // 30 ms → 1000 rpm: valid
-        m.pulse(250_000); // 20 ms → 1500 rpm: valid, 19 ms would not be
-        assert_eq!(m.rpm(250_000), 1250.0);
-        m.pulse(268_000); // 18 ms → 1666 rpm: dropped, the other interval counts
-        assert_eq!(m.rpm(268_000), 1500.0);
+        assert_eq!(m.rpm(Instant::from_micros(200_000)), 300.0);
+        m.pulse(Instant::from_micros(230_000)); // 30 ms → 1000 rpm: valid
+        m.pulse(Instant::from_micros(250_000)); // 20 ms → 1500 rpm: valid, 19 ms would not be
+        assert_eq!(m.rpm(Instant::from_micros(250_000)), 1250.0);
+        m.pulse(Instant::from_micros(268_000)); // 18 ms → 1666 rpm: dropped, the other interval counts
+        assert_eq!(m.rpm(Instant::from_micros(268_000)), 1500.0);
         m.reset();
-        assert_eq!(m.rpm(268_000), 0.0);
+        assert_eq!(m.rpm(Instant::from_micros(268_000)), 0.0);
     }
 
     #[test]

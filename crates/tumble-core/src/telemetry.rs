@@ -15,7 +15,7 @@ pub fn write_frame(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Resu
     write!(
         w,
         "{{\"type\":\"telemetry\",\"packet_timestamp_ms\":{},",
-        s.at_us / 1000
+        s.at.as_millis()
     )?;
     write_fields(w, board, s)?;
     w.write_char('}')
@@ -60,7 +60,7 @@ fn write_fields(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result 
         _ => w.write_str("null}")?,
     }
     let status = match s.status {
-        Status::Idle if s.start_in_ms.is_some() => "scheduled",
+        Status::Idle if s.start_in.is_some() => "scheduled",
         Status::Idle => "idle",
         Status::Running => "running",
         Status::Paused => "paused",
@@ -86,20 +86,21 @@ fn write_fields(w: &mut impl Write, board: &Board, s: &Snapshot) -> fmt::Result 
         w,
         ",\"total_phases\":{},\"phase_elapsed_ms\":{},\"phase_total_duration_ms\":{},\"cycle_elapsed_ms\":{},\"cycle_total_duration_ms\":{},\"events_fired\":{},\"late_events\":{},\"worst_lateness_us\":{},\"fault\":",
         s.total_phases,
-        s.phase_elapsed_ms,
-        s.phase_total_ms,
-        s.cycle_elapsed_ms,
-        s.cycle_total_ms,
+        s.phase_elapsed.as_millis(),
+        s.phase_total.as_millis(),
+        s.cycle_elapsed.as_millis(),
+        s.cycle_total.as_millis(),
         s.stats.events_fired,
         s.stats.late_events,
-        s.stats.worst_lateness_us
+        s.stats.worst_lateness.as_micros()
     )?;
     match s.fault {
         None => w.write_str("null")?,
         Some(fault) => write_fault(w, s, fault)?,
     }
-    match s.start_in_ms {
-        Some(ms) => write!(w, ",\"start_in_ms\":{ms}")?,
+    match s.start_in {
+        // Rounded up: a start due in 0.3 ms is not "due in 0 ms".
+        Some(d) => write!(w, ",\"start_in_ms\":{}", d.as_micros().div_ceil(1000))?,
         None => w.write_str(",\"start_in_ms\":null")?,
     }
     match s.last_phase_end {

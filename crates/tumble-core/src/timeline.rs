@@ -9,12 +9,13 @@ use crate::board::OutputId;
 pub use crate::cycle::Class;
 use crate::cycle::{Cycle, Drive, Phase};
 use crate::limits::MAX_COMPONENTS_PER_PHASE;
+use crate::time::Duration;
 
 /// One output change, at an offset from the phase start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Event {
-    /// Offset from the phase start, in µs; the phase's `startTime` is included.
-    pub at_us: u64,
+    /// Offset from the phase start; the phase's `startTime` is included.
+    pub at: Duration,
     /// The output that changes: the component's, or Motor or Motor Direction for a pattern.
     pub output: OutputId,
     /// ON or OFF; for Motor Direction, ON is CW.
@@ -28,15 +29,15 @@ pub struct Event {
 }
 
 impl Event {
-    fn key(&self) -> (u64, Class) {
-        (self.at_us, self.class)
+    fn key(&self) -> (Duration, Class) {
+        (self.at, self.class)
     }
 }
 
 #[derive(Debug, Clone)]
 enum Source {
     Plain {
-        off_at_us: u64,
+        off_at: Duration,
     },
     Motor {
         first_step: u16,
@@ -62,7 +63,7 @@ impl Generator {
         match c.drive {
             Drive::Output(output) => Generator {
                 head: (c.duration_ms > 0).then_some(Event {
-                    at_us: base_ms * 1000,
+                    at: Duration::from_millis(base_ms),
                     output,
                     on: true,
                     class: Class::On,
@@ -70,7 +71,7 @@ impl Generator {
                     step: None,
                 }),
                 source: Source::Plain {
-                    off_at_us: (base_ms + c.duration_ms as u64) * 1000,
+                    off_at: Duration::from_millis(base_ms + c.duration_ms as u64),
                 },
             },
             Drive::Motor(m) => {
@@ -104,7 +105,7 @@ impl Generator {
         };
         let dir = cycle.step((first_step + step) as usize).direction;
         Event {
-            at_us: cursor_ms * 1000,
+            at: Duration::from_millis(cursor_ms),
             output: cycle.motor_outputs().1,
             on: dir.output_on(),
             class: Class::Direction,
@@ -118,8 +119,8 @@ impl Generator {
         let Some(head) = self.head else { return };
         let motor = cycle.motor_outputs().0;
         self.head = match &mut self.source {
-            Source::Plain { off_at_us } => head.on.then_some(Event {
-                at_us: *off_at_us,
+            Source::Plain { off_at } => head.on.then_some(Event {
+                at: *off_at,
                 on: false,
                 class: Class::Off,
                 ..head
@@ -140,7 +141,7 @@ impl Generator {
                         ..head
                     }),
                     Class::On => Some(Event {
-                        at_us: (*cursor_ms + s.step_ms as u64) * 1000,
+                        at: Duration::from_millis(*cursor_ms + s.step_ms as u64),
                         on: false,
                         class: Class::Off,
                         ..head
@@ -167,10 +168,10 @@ impl Generator {
 }
 
 impl Generator {
-    /// Moves to the first event at or after `from_us`, in O(pattern steps), not O(events).
-    fn seek(&mut self, cycle: &Cycle, from_us: u64) {
+    /// Moves to the first event at or after `from`, in O(pattern steps), not O(events).
+    fn seek(&mut self, cycle: &Cycle, from: Duration) {
         let Some(head) = self.head else { return };
-        if head.at_us >= from_us {
+        if head.at >= from {
             return;
         }
         if let Source::Motor {
@@ -186,10 +187,10 @@ impl Generator {
                 .clone()
                 .map(|i| cycle.step(i).step_ms as u64 + cycle.pause_after(range.clone(), i) as u64)
                 .sum();
-            // Whole passes of the pattern before `from_us` are skipped at once, all but the
+            // Whole passes of the pattern before `from` are skipped at once, all but the
             // last: a pass's final OFF can fall exactly at the next pass's start (no final
             // pause), so the walk below starts one pass early.
-            let passes = ((from_us / 1000).saturating_sub(*cursor_ms) / period.max(1))
+            let passes = (from.as_millis().saturating_sub(*cursor_ms) / period.max(1))
                 .saturating_sub(1)
                 .min(*repeats_left as u64 - 1);
             *cursor_ms += passes * period;
@@ -197,7 +198,7 @@ impl Generator {
             *step = 0;
             self.head = Some(self.direction_event(cycle, head.component));
         }
-        while self.head.is_some_and(|h| h.at_us < from_us) {
+        while self.head.is_some_and(|h| h.at < from) {
             self.advance(cycle);
         }
     }
@@ -231,7 +232,7 @@ impl Cursor {
     }
 
     fn select(&mut self) {
-        let mut best: Option<(usize, (u64, Class))> = None;
+        let mut best: Option<(usize, (Duration, Class))> = None;
         for (i, g) in self.generators.iter().enumerate() {
             if let Some(e) = &g.head
                 && best.is_none_or(|(_, k)| e.key() < k)
@@ -242,12 +243,12 @@ impl Cursor {
         self.next = best.map(|(i, _)| i as u8);
     }
 
-    /// The first event at or after `from_us` of `phase`: a page of a long phase costs what the
-    /// page holds, not everything before it.
-    pub fn starting_at(cycle: &Cycle, phase: &Phase, from_us: u64) -> Self {
+    /// The first event at or after `from` (an offset from the phase start) of `phase`: a page
+    /// of a long phase costs what the page holds, not everything before it.
+    pub fn starting_at(cycle: &Cycle, phase: &Phase, from: Duration) -> Self {
         let mut cursor = Cursor::new(cycle, phase);
         for g in &mut cursor.generators {
-            g.seek(cycle, from_us);
+            g.seek(cycle, from);
         }
         cursor.select();
         cursor
@@ -283,11 +284,11 @@ impl<'c> Timeline<'c> {
         }
     }
 
-    /// The events at or after `from_us`.
-    pub fn starting_at(cycle: &'c Cycle<'c>, phase: &Phase, from_us: u64) -> Self {
+    /// The events at or after `from` (an offset from the phase start).
+    pub fn starting_at(cycle: &'c Cycle<'c>, phase: &Phase, from: Duration) -> Self {
         Timeline {
             cycle,
-            cursor: Cursor::starting_at(cycle, phase, from_us),
+            cursor: Cursor::starting_at(cycle, phase, from),
         }
     }
 }

@@ -5,14 +5,16 @@
 
 mod common;
 
-use common::Pins;
+use common::{Pins, t};
 use tumble_core::board::{Board, Readings, Sensors};
 use tumble_core::controller::{Applied, Arrival, Config, Controller, Restored, Step, Work};
 use tumble_core::cycle::{Cycle, WarningCount};
 use tumble_core::protocol::Op;
 use tumble_core::runner::{CommandError, Notice, PhaseEnd, Runner, Status};
+use tumble_core::time::{Duration, Instant};
 
 const MS: u64 = 1000;
+const SECOND: Duration = Duration::from_millis(1_000);
 
 fn example(name: &str) -> String {
     let path = format!(
@@ -26,12 +28,12 @@ fn example(name: &str) -> String {
 #[derive(Default)]
 struct FakeSensors {
     readings: Readings,
-    reads: Vec<u64>,
+    reads: Vec<Instant>,
 }
 
 impl Sensors for FakeSensors {
-    fn read(&mut self, now_us: u64) -> Readings {
-        self.reads.push(now_us);
+    fn read(&mut self, now: Instant) -> Readings {
+        self.reads.push(now);
         self.readings
     }
 }
@@ -44,8 +46,8 @@ struct Rig {
 
 fn config(sample_ms: u64, telemetry_ms: u64) -> Config {
     Config {
-        sample_us: sample_ms * MS,
-        telemetry_us: Some(telemetry_ms * MS),
+        sample: Duration::from_millis(sample_ms),
+        telemetry: Some(Duration::from_millis(telemetry_ms)),
     }
 }
 
@@ -61,8 +63,8 @@ fn rig_with(json: &str, config: Config) -> Rig {
             ..Default::default()
         },
     };
-    r.ctl.boot(0, &mut r.pins);
-    let restored = r.ctl.restore(json.as_bytes(), 0, &mut r.pins);
+    r.ctl.boot(t(0), &mut r.pins);
+    let restored = r.ctl.restore(json.as_bytes(), t(0), &mut r.pins);
     assert!(matches!(restored, Restored::Loaded { .. }), "{restored}");
     r.pins.writes.clear();
     r
@@ -74,7 +76,7 @@ fn rig(json: &str) -> Rig {
 
 impl Rig {
     /// A wake-up at `now`, reading the sensors when a sample is due, as every platform does.
-    fn wake(&mut self, now: u64) -> (Step, u64) {
+    fn wake(&mut self, now: Instant) -> (Step, u64) {
         let step = self.ctl.handle_timeout(now, &mut self.pins);
         let triggered = match step.sample_due {
             true => {
@@ -89,7 +91,7 @@ impl Rig {
     /// A load as the platforms do it: the document checked against the controller's storage
     /// (storing nothing), the run stopped and the storage lent out, the document read into it,
     /// and the storage handed back, loaded. Returns what the release and the load did.
-    fn load(&mut self, doc: &str, arrival: u64, now: u64) -> (Applied, Applied) {
+    fn load(&mut self, doc: &str, arrival: u64, now: Instant) -> (Applied, Applied) {
         let board = self.ctl.board().clone();
         let capacity = self.ctl.cycle_capacity();
         let mut count = WarningCount::default();
@@ -112,13 +114,13 @@ impl Rig {
         (released, loaded)
     }
 
-    fn op(&mut self, op: Op, arrival: u64, now: u64) -> Applied {
+    fn op(&mut self, op: Op, arrival: u64, now: Instant) -> Applied {
         self.ctl
             .execute(Work::Op(op), Arrival(arrival), now, &mut self.pins)
     }
 
     /// Wakes exactly at each deadline up to `until`; returns the telemetry instants.
-    fn play(&mut self, until: u64) -> Vec<u64> {
+    fn play(&mut self, until: Instant) -> Vec<Instant> {
         let mut frames = Vec::new();
         loop {
             let now = self.ctl.poll_timeout();
@@ -127,7 +129,7 @@ impl Rig {
             }
             let (step, _) = self.wake(now);
             if let Some(s) = step.telemetry {
-                assert_eq!(s.at_us, now);
+                assert_eq!(s.at, now);
                 frames.push(now);
             }
         }
@@ -145,11 +147,11 @@ fn reference(json: &str) -> Vec<(u64, u8, u8)> {
     let mut runner = Box::new(Runner::new(Board::washer(), common::storage()));
     let mut spare = Cycle::new(common::storage());
     let mut pins = Pins::new();
-    runner.boot(0, &mut pins);
+    runner.boot(t(0), &mut pins);
     spare.parse(json.as_bytes(), runner.board()).unwrap();
-    runner.load(0, &mut spare, &mut pins);
+    runner.load(t(0), &mut spare, &mut pins);
     pins.writes.clear();
-    runner.start(0, &mut pins).unwrap();
+    runner.start(t(0), &mut pins).unwrap();
     while let Some(t) = runner.poll_timeout() {
         runner.handle_timeout(t, &mut pins);
     }
@@ -161,35 +163,35 @@ fn the_deadline_is_the_earliest_of_event_sample_and_telemetry() {
     let mut r = rig_with(&example("original-example.json"), config(100, 250));
     assert_eq!(
         r.ctl.poll_timeout(),
-        0,
+        t(0),
         "idle: the first sample is due at once"
     );
-    r.wake(0);
-    assert_eq!(r.ctl.poll_timeout(), 100 * MS, "idle: the next sample");
-    r.op(Op::Start, 1, 50 * MS);
+    r.wake(t(0));
+    assert_eq!(r.ctl.poll_timeout(), t(100 * MS), "idle: the next sample");
+    r.op(Op::Start, 1, t(50 * MS));
     let next_event = r.ctl.runner().poll_timeout().unwrap();
-    assert_eq!(r.ctl.poll_timeout(), next_event.min(100 * MS));
+    assert_eq!(r.ctl.poll_timeout(), next_event.min(t(100 * MS)));
 }
 
 #[test]
 fn samples_and_telemetry_keep_their_periods() {
     let mut r = rig(&example("original-example.json"));
-    let frames = r.play(2_000 * MS);
+    let frames = r.play(t(2_000 * MS));
     assert_eq!(frames.len(), 21);
     assert_eq!(r.sensors.reads.len(), 21);
     for w in r.sensors.reads.windows(2) {
-        assert_eq!(w[1] - w[0], 100 * MS);
+        assert_eq!(w[1] - w[0], Duration::from_micros(100 * MS));
     }
 }
 
 #[test]
 fn a_player_without_telemetry_gets_no_frames() {
     let config = Config {
-        sample_us: 100 * MS,
-        telemetry_us: None,
+        sample: Duration::from_micros(100 * MS),
+        telemetry: None,
     };
     let mut r = rig_with(&example("original-example.json"), config);
-    assert!(r.play(1_000 * MS).is_empty());
+    assert!(r.play(t(1_000 * MS)).is_empty());
     assert_eq!(r.sensors.reads.len(), 11);
 }
 
@@ -203,8 +205,8 @@ fn the_controller_reproduces_the_bare_runner_exactly() {
         let json = example(name);
         let expected = reference(&json);
         let mut r = rig(&json);
-        r.wake(0);
-        r.op(Op::Start, 1, 0);
+        r.wake(t(0));
+        r.op(Op::Start, 1, t(0));
         let mut frames = 0;
         while r.ctl.runner().status() != Status::Idle {
             let now = r.ctl.poll_timeout();
@@ -214,8 +216,8 @@ fn the_controller_reproduces_the_bare_runner_exactly() {
         assert_eq!(r.pins.writes, expected, "{name}");
         let stats = r.ctl.runner().stats();
         assert_eq!(
-            (stats.late_events, stats.worst_lateness_us),
-            (0, 0),
+            (stats.late_events, stats.worst_lateness),
+            (0, Duration::ZERO),
             "{name}"
         );
         assert!(frames > 0);
@@ -225,40 +227,40 @@ fn the_controller_reproduces_the_bare_runner_exactly() {
 #[test]
 fn a_late_wake_applies_the_overdue_events_and_samples_once() {
     let mut r = rig(&example("original-example.json"));
-    r.op(Op::Start, 1, 0);
+    r.op(Op::Start, 1, t(0));
     // The controller was stalled for 5 s (a flash erase, say): one wake-up at 5 s.
-    let (step, _) = r.wake(5_000 * MS);
+    let (step, _) = r.wake(t(5_000 * MS));
     assert!(step.due_events > 0);
     assert!(step.sample_due && step.telemetry.is_some());
-    assert!(r.ctl.runner().stats().worst_lateness_us >= 4_000 * MS);
+    assert!(r.ctl.runner().stats().worst_lateness >= Duration::from_micros(4_000 * MS));
     // One sample and one frame for the whole stall, then back on a 100 ms grid from there.
-    assert_eq!(r.sensors.reads, [5_000 * MS]);
+    assert_eq!(r.sensors.reads, [t(5_000 * MS)]);
     let next = r.ctl.poll_timeout();
-    assert!(next <= 5_100 * MS, "{next}");
+    assert!(next <= t(5_100 * MS), "{next:?}");
     let mut frames = Vec::new();
     while frames.len() < 2 {
         let now = r.ctl.poll_timeout();
         if let Some(s) = r.wake(now).0.telemetry {
-            frames.push(s.at_us);
+            frames.push(s.at);
         }
     }
-    assert_eq!(frames, [5_100 * MS, 5_200 * MS]);
+    assert_eq!(frames, [t(5_100 * MS), t(5_200 * MS)]);
 }
 
 #[test]
 fn a_wake_a_little_late_keeps_the_sample_grid() {
     let mut r = rig(&example("original-example.json"));
-    r.wake(0);
+    r.wake(t(0));
     // Woken 3 ms late for the 100 ms sample: the next is still at 200 ms.
-    r.wake(103 * MS);
-    assert_eq!(r.ctl.poll_timeout(), 200 * MS);
-    assert_eq!(r.sensors.reads, [0, 103 * MS]);
+    r.wake(t(103 * MS));
+    assert_eq!(r.ctl.poll_timeout(), t(200 * MS));
+    assert_eq!(r.sensors.reads, [t(0), t(103 * MS)]);
 }
 
 #[test]
 fn a_trigger_ends_its_phase_at_the_first_sample_after_the_cooldown() {
     let mut r = rig(&example("sensor-fill.json"));
-    r.op(Op::Start, 1, 0);
+    r.op(Op::Start, 1, t(0));
     r.notices();
     // The tub is full already: 25,000 Hz is below the 26,000 threshold.
     r.sensors.readings.pressure_hz = Some(25_000.0);
@@ -266,18 +268,18 @@ fn a_trigger_ends_its_phase_at_the_first_sample_after_the_cooldown() {
     while ended.is_none() {
         let now = r.ctl.poll_timeout();
         let (step, triggered) = r.wake(now);
-        if let Some((Notice::PhaseEnded { at_us, end, .. }, _)) = r.notices().first().cloned() {
+        if let Some((Notice::PhaseEnded { at, end, .. }, _)) = r.notices().first().cloned() {
             assert_eq!(end, PhaseEnd::Triggered);
             assert!(step.sample_due);
             assert!(triggered > 0, "the next phase starts on the sample");
-            ended = Some(at_us);
+            ended = Some(at);
         }
     }
     // cooldownMs is 2000: the sample at 2.0 s is the first that may end it.
-    assert_eq!(ended, Some(2_000 * MS));
+    assert_eq!(ended, Some(t(2_000 * MS)));
     // Telemetry can tell it, too.
     assert_eq!(
-        r.ctl.snapshot(2_000 * MS).last_phase_end,
+        r.ctl.snapshot(t(2_000 * MS)).last_phase_end,
         Some((0, PhaseEnd::Triggered))
     );
 }
@@ -286,16 +288,16 @@ fn a_trigger_ends_its_phase_at_the_first_sample_after_the_cooldown() {
 fn a_command_that_arrived_before_a_stop_applied_first_starts_nothing() {
     let mut r = rig(&example("original-example.json"));
     // Frames 1 (start) and 2 (stop) arrive; the stop is applied first, as it jumps the queue.
-    let stop = r.op(Op::Stop, 2, 0);
+    let stop = r.op(Op::Stop, 2, t(0));
     assert_eq!(stop.outcome.result, Err(CommandError::NotRunning));
-    let start = r.op(Op::Start, 1, 0);
+    let start = r.op(Op::Start, 1, t(0));
     assert_eq!(start.outcome.result, Err(CommandError::Overtaken));
     assert_eq!(r.ctl.runner().status(), Status::Idle);
     assert!(r.pins.writes.is_empty(), "nothing switched");
     // What does not move anything still goes through, and a later start works.
-    let status = r.op(Op::Status, 1, 0);
+    let status = r.op(Op::Status, 1, t(0));
     assert_eq!(status.outcome.result, Ok(()));
-    let start = r.op(Op::Start, 3, 0);
+    let start = r.op(Op::Start, 3, t(0));
     assert_eq!(start.outcome.result, Ok(()));
     assert_eq!(r.ctl.runner().status(), Status::Running);
 }
@@ -327,8 +329,8 @@ fn every_kind_of_moving_command_is_overtaken_and_no_other() {
         (Op::Stop, false),
     ] {
         let mut r = rig(&example("original-example.json"));
-        r.op(Op::Stop, 5, 0);
-        let applied = r.op(op, 4, 0);
+        r.op(Op::Stop, 5, t(0));
+        let applied = r.op(op, 4, t(0));
         assert_eq!(
             applied.outcome.result == Err(CommandError::Overtaken),
             moves,
@@ -340,11 +342,11 @@ fn every_kind_of_moving_command_is_overtaken_and_no_other() {
 #[test]
 fn loads_are_numbered_and_their_notices_name_the_replaced_cycle() {
     let mut r = rig(&example("original-example.json"));
-    r.op(Op::Start, 1, 0);
+    r.op(Op::Start, 1, t(0));
     let first = r.notices();
     assert!(first[0].1.starts_with("Phase '"), "{first:?}");
     let old_label = first[0].1.clone();
-    let (released, applied) = r.load(&example("wash-1600.json"), 2, 10 * MS);
+    let (released, applied) = r.load(&example("wash-1600.json"), 2, t(10 * MS));
     assert_eq!(released.load, None, "a release is not a load");
     assert_eq!(applied.load, Some(2), "the restore was load 1");
     let replaced = r.notices();
@@ -370,8 +372,8 @@ fn notices_beyond_the_queue_are_counted_not_kept() {
     let phase = r#"{"components":[{"compId":"Cold Valve","duration":1}]}"#;
     let json = format!(r#"{{"phases":[{}]}}"#, vec![phase; 30].join(","));
     let mut r = rig(&json);
-    r.op(Op::Start, 1, 0);
-    r.wake(10_000 * MS);
+    r.op(Op::Start, 1, t(0));
+    r.wake(t(10_000 * MS));
     let kept = r.notices().len();
     assert_eq!(kept, tumble_core::controller::MAX_NOTICES);
     assert!(r.ctl.lost_notices() > 0);
@@ -386,10 +388,10 @@ fn a_restore_of_an_invalid_document_loads_nothing_and_says_why() {
         common::storage(),
     ));
     let mut pins = Pins::new();
-    ctl.boot(0, &mut pins);
+    ctl.boot(t(0), &mut pins);
     let restored = ctl.restore(
         br#"{"phases":[{"components":[{"compId":"Nope"}]}]}"#,
-        0,
+        t(0),
         &mut pins,
     );
     assert_eq!(restored.level(), 'W');
@@ -400,7 +402,7 @@ fn a_restore_of_an_invalid_document_loads_nothing_and_says_why() {
     );
     assert!(line.ends_with("; starting empty"), "{line}");
     assert_eq!(ctl.runner().cycle().phases().len(), 0);
-    let ok = ctl.restore(example("wash-1600.json").as_bytes(), 0, &mut pins);
+    let ok = ctl.restore(example("wash-1600.json").as_bytes(), t(0), &mut pins);
     assert_eq!(
         ok.to_string(),
         "loaded the stored cycle (3 phases, 1604 events), idle"
@@ -411,7 +413,7 @@ fn a_restore_of_an_invalid_document_loads_nothing_and_says_why() {
 #[test]
 fn a_million_event_phase_runs_like_a_short_one() {
     let mut r = rig(&example("million.json"));
-    r.op(Op::Start, 1, 0);
+    r.op(Op::Start, 1, t(0));
     let (mut wakes, mut frames) = (0u64, 0u64);
     while r.ctl.runner().status() != Status::Idle {
         let now = r.ctl.poll_timeout();
@@ -433,46 +435,58 @@ fn a_million_event_phase_runs_like_a_short_one() {
 #[test]
 fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
     let mut r = rig(&example("original-example.json"));
-    let applied = r.op(Op::StartIn { delay_ms: 60_000 }, 1, 0);
+    let applied = r.op(
+        Op::StartIn {
+            delay: Duration::from_millis(60_000),
+        },
+        1,
+        t(0),
+    );
     assert_eq!(applied.outcome.result, Ok(()));
-    assert_eq!(applied.outcome.status.start_in_ms, Some(60_000));
+    assert_eq!(
+        applied.outcome.status.start_in,
+        Some(Duration::from_millis(60_000))
+    );
     assert_eq!(r.ctl.runner().status(), Status::Idle, "nothing runs yet");
     assert!(r.pins.writes.is_empty());
     // Telemetry says so while it waits.
-    let frames = r.play(59_999 * MS);
+    let frames = r.play(t(59_999 * MS));
     assert!(!frames.is_empty());
-    assert_eq!(r.ctl.snapshot(30_000 * MS).start_in_ms, Some(30_000));
+    assert_eq!(
+        r.ctl.snapshot(t(30_000 * MS)).start_in,
+        Some(Duration::from_millis(30_000))
+    );
     assert_eq!(r.ctl.runner().status(), Status::Idle);
     // The one deadline includes it: the first write is at exactly 60 s.
-    assert!(r.ctl.poll_timeout() <= 60_000 * MS);
-    r.play(60_000 * MS);
+    assert!(r.ctl.poll_timeout() <= t(60_000 * MS));
+    r.play(t(60_000 * MS));
     assert_eq!(r.ctl.runner().status(), Status::Running);
     assert_eq!(r.pins.writes.first().map(|w| w.0), Some(60_000 * MS));
-    assert_eq!(r.ctl.snapshot(60_000 * MS).start_in_ms, None);
+    assert_eq!(r.ctl.snapshot(t(60_000 * MS)).start_in, None);
 
     // Again, after that run was stopped (its stats start over at the new start).
-    r.op(Op::Stop, 2, 61_000 * MS);
-    r.op(Op::StartIn { delay_ms: 1_000 }, 3, 61_000 * MS);
-    r.play(62_000 * MS);
+    r.op(Op::Stop, 2, t(61_000 * MS));
+    r.op(Op::StartIn { delay: SECOND }, 3, t(61_000 * MS));
+    r.play(t(62_000 * MS));
     assert_eq!(r.ctl.runner().status(), Status::Running);
 
     // A stop cancels a waiting start; so does a load.
     let mut r = rig(&example("original-example.json"));
-    r.op(Op::StartIn { delay_ms: 1_000 }, 1, 0);
-    r.op(Op::Stop, 2, 500 * MS);
-    r.play(5_000 * MS);
+    r.op(Op::StartIn { delay: SECOND }, 1, t(0));
+    r.op(Op::Stop, 2, t(500 * MS));
+    r.play(t(5_000 * MS));
     assert_eq!(r.ctl.runner().status(), Status::Idle);
     let mut r = rig(&example("original-example.json"));
-    r.op(Op::StartIn { delay_ms: 1_000 }, 1, 0);
-    r.load(&example("wash-1600.json"), 2, 500 * MS);
-    r.play(5_000 * MS);
+    r.op(Op::StartIn { delay: SECOND }, 1, t(0));
+    r.load(&example("wash-1600.json"), 2, t(500 * MS));
+    r.play(t(5_000 * MS));
     assert_eq!(r.ctl.runner().status(), Status::Idle);
     // A start now replaces the wait; a second delayed start while running is refused.
     let mut r = rig(&example("original-example.json"));
-    r.op(Op::StartIn { delay_ms: 1_000 }, 1, 0);
-    r.op(Op::Start, 2, 100 * MS);
-    assert_eq!(r.ctl.snapshot(100 * MS).start_in_ms, None);
-    let again = r.op(Op::StartIn { delay_ms: 1_000 }, 3, 200 * MS);
+    r.op(Op::StartIn { delay: SECOND }, 1, t(0));
+    r.op(Op::Start, 2, t(100 * MS));
+    assert_eq!(r.ctl.snapshot(t(100 * MS)).start_in, None);
+    let again = r.op(Op::StartIn { delay: SECOND }, 3, t(200 * MS));
     assert_eq!(again.outcome.result, Err(CommandError::Running));
     // With nothing loaded there is nothing to schedule.
     let mut ctl = Box::new(Controller::new(
@@ -481,11 +495,13 @@ fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
         common::storage(),
     ));
     let mut pins = Pins::new();
-    ctl.boot(0, &mut pins);
+    ctl.boot(t(0), &mut pins);
     let none = ctl.execute(
-        Work::Op(Op::StartIn { delay_ms: 5 }),
+        Work::Op(Op::StartIn {
+            delay: Duration::from_millis(5),
+        }),
         Arrival(1),
-        0,
+        t(0),
         &mut pins,
     );
     assert_eq!(none.outcome.result, Err(CommandError::NoCycle));

@@ -7,6 +7,7 @@ use std::cell::Cell;
 
 use tumble_core::board::Board;
 use tumble_core::cycle::{Cycle, MAX_STORAGE, WarningCount};
+use tumble_core::time::{Duration, Instant};
 use tumble_core::timeline::{Cursor, Timeline};
 
 /// Counts the allocations of the current thread (the test harness runs tests on threads).
@@ -71,11 +72,12 @@ fn parsing_and_expanding_a_million_events_allocates_nothing() {
     assert_eq!(n, 0, "parsing allocated");
 
     let ((count, last), n) = allocations(|| {
-        Timeline::new(&big, &big.phases()[0]).fold((0u64, 0u64), |(n, _), e| (n + 1, e.at_us))
+        Timeline::new(&big, &big.phases()[0])
+            .fold((0u64, Duration::ZERO), |(n, _), e| (n + 1, e.at))
     });
     assert_eq!(n, 0, "expanding allocated");
     assert_eq!(count, 1_000_004);
-    assert_eq!(last, 33_333_400_000);
+    assert_eq!(last, Duration::from_micros(33_333_400_000));
 
     let small_cursor = Cursor::new(&small, &small.phases()[1]);
     let big_cursor = Cursor::new(&big, &big.phases()[0]);
@@ -160,9 +162,9 @@ fn playing_phases_of_1600_and_a_million_events_allocates_nothing() {
             off: [false; 32],
         };
         let ((), n) = allocations(|| {
-            runner.boot(0, &mut pins);
-            runner.load(0, &mut cycle, &mut pins);
-            runner.start(0, &mut pins).unwrap();
+            runner.boot(Instant::from_micros(0), &mut pins);
+            runner.load(Instant::from_micros(0), &mut cycle, &mut pins);
+            runner.start(Instant::from_micros(0), &mut pins).unwrap();
             // One alarm, re-armed to each deadline: the platform's whole job.
             while let Some(deadline) = runner.poll_timeout() {
                 runner.handle_timeout(deadline, &mut pins);
@@ -174,7 +176,10 @@ fn playing_phases_of_1600_and_a_million_events_allocates_nothing() {
             stats.events_fired, events,
             "{name}: every event fired exactly once"
         );
-        assert_eq!((stats.late_events, stats.worst_lateness_us), (0, 0));
+        assert_eq!(
+            (stats.late_events, stats.worst_lateness),
+            (0, Duration::ZERO)
+        );
         assert!(
             board.outputs().all(|(_, o)| pins.off[o.pin as usize]),
             "{name}: all OFF at the end"

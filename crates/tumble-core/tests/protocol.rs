@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Pins;
+use common::{Pins, t};
 use serde_json::{Value, json};
 use tumble_core::board::Board;
 use tumble_core::controller::{Arrival, Config, Controller};
@@ -10,6 +10,7 @@ use tumble_core::cycle::Cycle;
 use tumble_core::protocol::{self, Handled, MAX_FRAME, Version};
 use tumble_core::runner::Status;
 use tumble_core::telemetry;
+use tumble_core::time::Duration;
 
 const CYCLE: &str = r#"{"phases":[
     {"id":"fill","components":[{"compId":"Cold Valve","duration":5000}]},
@@ -30,8 +31,8 @@ impl Device {
             ctl: Box::new(Controller::new(
                 Board::washer(),
                 Config {
-                    sample_us: 100_000,
-                    telemetry_us: None,
+                    sample: Duration::from_micros(100_000),
+                    telemetry: None,
                 },
                 common::storage(),
             )),
@@ -39,7 +40,7 @@ impl Device {
             pins: Pins::new(),
             now_us: 0,
         };
-        d.ctl.boot(0, &mut d.pins);
+        d.ctl.boot(t(0), &mut d.pins);
         d
     }
 
@@ -52,7 +53,7 @@ impl Device {
             .handle_frame(
                 frame.as_bytes(),
                 Arrival(self.arrivals),
-                self.now_us,
+                t(self.now_us),
                 &mut self.pins,
                 &mut reply,
             )
@@ -586,7 +587,7 @@ fn hello_and_telemetry_have_the_original_shape() {
     telemetry::write_frame(
         &mut frame,
         d.ctl.runner().board(),
-        &d.ctl.runner().snapshot(3_500_000),
+        &d.ctl.runner().snapshot(t(3_500_000)),
     )
     .unwrap();
     let t: Value = serde_json::from_str(&frame).unwrap();
@@ -667,7 +668,7 @@ fn a_v2_start_can_wait_and_says_when_it_will_start() {
 fn telemetry_says_the_water_in_litres() {
     let d = Device::new();
     let board = d.ctl.board();
-    let mut s = d.ctl.snapshot(0);
+    let mut s = d.ctl.snapshot(t(0));
     let curve = board
         .level()
         .expect("the default board knows its tub")

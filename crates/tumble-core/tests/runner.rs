@@ -2,10 +2,11 @@
 
 mod common;
 
-use common::Pins;
+use common::{Pins, t};
 use tumble_core::board::{Board, OutputDef, OutputId, Readings};
 use tumble_core::cycle::Cycle;
 use tumble_core::runner::{CommandError, Fault, Notice, PhaseEnd, Runner, Status};
+use tumble_core::time::{Duration, Instant};
 
 const MS: u64 = 1000;
 // Pins of the default board.
@@ -32,8 +33,8 @@ impl Rig {
             runner: Box::new(Runner::new(board, common::storage())),
             pins: Pins::new(),
         };
-        rig.runner.boot(0, &mut rig.pins);
-        rig.runner.load(0, &mut cycle, &mut rig.pins);
+        rig.runner.boot(t(0), &mut rig.pins);
+        rig.runner.load(t(0), &mut cycle, &mut rig.pins);
         rig
     }
 
@@ -42,12 +43,12 @@ impl Rig {
     }
 
     fn at(&mut self, ms: u64) {
-        self.runner.handle_timeout(ms * MS, &mut self.pins);
+        self.runner.handle_timeout(t(ms * MS), &mut self.pins);
     }
 
     /// Follows the runner's deadlines until it has none; returns the time of the last one.
-    fn run_to_end(&mut self) -> u64 {
-        let mut last = 0;
+    fn run_to_end(&mut self) -> Instant {
+        let mut last = t(0);
         while let Some(t) = self.runner.poll_timeout() {
             assert!(t >= last, "deadlines never go backwards");
             last = t;
@@ -65,7 +66,7 @@ impl Rig {
             rpm: Some(0.0),
             pressure_hz: Some(pressure),
         };
-        self.runner.handle_readings(ms * MS, r, &mut self.pins);
+        self.runner.handle_readings(t(ms * MS), r, &mut self.pins);
     }
 }
 
@@ -87,19 +88,22 @@ fn boot_drives_every_output_off() {
 fn commands_that_cannot_apply_say_why() {
     let mut rig = Rig::new(TWO_PHASES);
     let p = &mut rig.pins;
-    assert_eq!(rig.runner.skip_phase(0, p), Err(CommandError::NotRunning));
-    assert_eq!(rig.runner.pause(0, p), Err(CommandError::NotRunning));
-    assert_eq!(rig.runner.resume(0, p), Err(CommandError::NotRunning));
     assert_eq!(
-        rig.runner.skip_to_phase(0, 0, p),
+        rig.runner.skip_phase(t(0), p),
         Err(CommandError::NotRunning)
     );
-    assert_eq!(rig.runner.stop(0, p), Err(CommandError::NotRunning));
-    rig.runner.start(0, p).unwrap();
-    assert_eq!(rig.runner.start(0, p), Err(CommandError::Running));
-    assert_eq!(rig.runner.resume(0, p), Err(CommandError::NotPaused));
+    assert_eq!(rig.runner.pause(t(0), p), Err(CommandError::NotRunning));
+    assert_eq!(rig.runner.resume(t(0), p), Err(CommandError::NotRunning));
     assert_eq!(
-        rig.runner.skip_to_phase(0, 2, p),
+        rig.runner.skip_to_phase(t(0), 0, p),
+        Err(CommandError::NotRunning)
+    );
+    assert_eq!(rig.runner.stop(t(0), p), Err(CommandError::NotRunning));
+    rig.runner.start(t(0), p).unwrap();
+    assert_eq!(rig.runner.start(t(0), p), Err(CommandError::Running));
+    assert_eq!(rig.runner.resume(t(0), p), Err(CommandError::NotPaused));
+    assert_eq!(
+        rig.runner.skip_to_phase(t(0), 2, p),
         Err(CommandError::PhaseOutOfRange {
             index: 2,
             phases: 2
@@ -107,19 +111,19 @@ fn commands_that_cannot_apply_say_why() {
     );
     let cold = rig.runner.board().find("Cold Valve").unwrap();
     assert_eq!(
-        rig.runner.set_output(0, cold, true, p),
+        rig.runner.set_output(t(0), cold, true, p),
         Err(CommandError::Running)
     );
-    rig.runner.pause(0, p).unwrap();
-    assert_eq!(rig.runner.pause(0, p), Err(CommandError::AlreadyPaused));
+    rig.runner.pause(t(0), p).unwrap();
+    assert_eq!(rig.runner.pause(t(0), p), Err(CommandError::AlreadyPaused));
     assert_eq!(
-        rig.runner.set_output(0, cold, true, p),
+        rig.runner.set_output(t(0), cold, true, p),
         Err(CommandError::Running)
     );
 
     let mut empty = Rig::new(r#"{"phases":[]}"#);
     assert_eq!(
-        empty.runner.start(0, &mut empty.pins),
+        empty.runner.start(t(0), &mut empty.pins),
         Err(CommandError::NoCycle)
     );
     let mut nothing = Rig {
@@ -127,7 +131,7 @@ fn commands_that_cannot_apply_say_why() {
         pins: Pins::new(),
     };
     assert_eq!(
-        nothing.runner.start(0, &mut nothing.pins),
+        nothing.runner.start(t(0), &mut nothing.pins),
         Err(CommandError::NoCycle)
     );
 }
@@ -135,9 +139,9 @@ fn commands_that_cannot_apply_say_why() {
 #[test]
 fn phases_run_in_order_and_end_at_their_last_event() {
     let mut rig = Rig::new(TWO_PHASES);
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     assert_eq!(rig.pins.on(), [RETRACTOR]);
-    assert_eq!(rig.runner.poll_timeout(), Some(100 * MS));
+    assert_eq!(rig.runner.poll_timeout(), Some(t(100 * MS)));
     rig.at(100);
     assert_eq!(rig.pins.on(), [COLD, RETRACTOR]);
     rig.at(1999);
@@ -145,35 +149,35 @@ fn phases_run_in_order_and_end_at_their_last_event() {
     // The fill phase ends at 2000 (its last event); drain starts then and waits its startTime.
     rig.at(2000);
     assert!(rig.pins.all_off());
-    let snap = rig.runner.snapshot(2000 * MS);
+    let snap = rig.runner.snapshot(t(2000 * MS));
     assert_eq!((snap.phase_index, snap.phase_id.as_str()), (2, "drain"));
     rig.at(2500);
     assert_eq!(rig.pins.on(), [DRAIN]);
     let end = rig.run_to_end();
-    assert_eq!(end, 5500 * MS);
+    assert_eq!(end, t(5500 * MS));
     assert!(rig.pins.all_off());
     assert_eq!(rig.runner.status(), Status::Idle);
     assert_eq!(rig.runner.stats().events_fired, 6);
     assert_eq!(
         rig.notices(),
         [
-            Notice::PhaseStarted { at_us: 0, phase: 0 },
+            Notice::PhaseStarted { at: t(0), phase: 0 },
             Notice::PhaseEnded {
-                at_us: 2000 * MS,
+                at: t(2000 * MS),
                 phase: 0,
                 end: PhaseEnd::Completed
             },
             Notice::PhaseStarted {
-                at_us: 2000 * MS,
+                at: t(2000 * MS),
                 phase: 1
             },
             Notice::PhaseEnded {
-                at_us: 5500 * MS,
+                at: t(5500 * MS),
                 phase: 1,
                 end: PhaseEnd::Completed
             },
             Notice::CycleEnded {
-                at_us: 5500 * MS,
+                at: t(5500 * MS),
                 completed: true
             },
         ]
@@ -183,9 +187,9 @@ fn phases_run_in_order_and_end_at_their_last_event() {
 #[test]
 fn a_pure_wait_phase_ends_after_its_start_time() {
     let mut rig = Rig::new(r#"{"phases":[{"id":"soak","startTime":30000},{"id":"empty"}]}"#);
-    rig.runner.start(0, &mut rig.pins).unwrap();
-    assert_eq!(rig.runner.poll_timeout(), Some(30_000 * MS));
-    assert_eq!(rig.run_to_end(), 30_000 * MS);
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
+    assert_eq!(rig.runner.poll_timeout(), Some(t(30_000 * MS)));
+    assert_eq!(rig.run_to_end(), t(30_000 * MS));
     assert_eq!(rig.runner.status(), Status::Idle);
 }
 
@@ -195,12 +199,12 @@ fn the_direction_relay_is_parked_between_phases() {
         r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"pattern":[{"stepTime":500,"direction":"cw"}]}}]},
                       {"startTime":1000}]}"#,
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     assert_eq!(rig.pins.on(), [MOTOR, DIRECTION]);
     rig.at(500);
     // The original left the direction relay energised here; the safe state parks it.
     assert!(rig.pins.all_off());
-    assert_eq!(rig.runner.snapshot(500 * MS).phase_index, 2);
+    assert_eq!(rig.runner.snapshot(t(500 * MS)).phase_index, 2);
 }
 
 #[test]
@@ -214,7 +218,7 @@ fn an_instant_is_one_commit_of_its_net_changes() {
             {"compId":"Drain Pump","start":1000,"duration":100}]}]}"#,
     );
     rig.pins.batches.clear();
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     assert_eq!(rig.pins.batches, [3], "the first instant: one commit");
     rig.pins.writes.clear();
     rig.pins.batches.clear();
@@ -249,7 +253,7 @@ fn on_a_board_without_dead_time_a_pauseless_reversal_writes_only_the_direction()
             {"stepTime":1000,"pauseTime":0,"direction":"cw"},{"stepTime":500,"direction":"ccw"}]}}]}]}"#,
         common::board_with_dead_time(0),
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.pins.writes.clear();
     rig.at(1000);
     // As the timeline says: Motor OFF and ON at one instant is no change; the direction turns.
@@ -260,47 +264,47 @@ fn on_a_board_without_dead_time_a_pauseless_reversal_writes_only_the_direction()
 fn stop_skip_and_jump_leave_every_output_off() {
     let mut rig = Rig::new(TWO_PHASES);
     let p = &mut rig.pins;
-    rig.runner.start(0, p).unwrap();
-    rig.runner.handle_timeout(150 * MS, p);
+    rig.runner.start(t(0), p).unwrap();
+    rig.runner.handle_timeout(t(150 * MS), p);
     assert_eq!(p.on(), [COLD, RETRACTOR]);
-    rig.runner.skip_phase(150 * MS, p).unwrap();
+    rig.runner.skip_phase(t(150 * MS), p).unwrap();
     assert!(p.all_off());
-    assert_eq!(rig.runner.snapshot(150 * MS).phase_index, 2);
-    rig.runner.handle_timeout(700 * MS, p);
+    assert_eq!(rig.runner.snapshot(t(150 * MS)).phase_index, 2);
+    rig.runner.handle_timeout(t(700 * MS), p);
     assert_eq!(p.on(), [DRAIN]);
     // Backwards, to the first phase.
-    rig.runner.skip_to_phase(700 * MS, 0, p).unwrap();
+    rig.runner.skip_to_phase(t(700 * MS), 0, p).unwrap();
     assert_eq!(
         p.on(),
         [RETRACTOR],
         "phase 0 restarted at once: its t=0 events fire"
     );
-    rig.runner.stop(800 * MS, p).unwrap();
+    rig.runner.stop(t(800 * MS), p).unwrap();
     assert!(p.all_off());
     assert_eq!(rig.runner.status(), Status::Idle);
     let n = rig.notices();
     assert!(n.contains(&Notice::PhaseEnded {
-        at_us: 150 * MS,
+        at: t(150 * MS),
         phase: 0,
         end: PhaseEnd::Skipped
     }));
     assert!(n.contains(&Notice::PhaseStarted {
-        at_us: 700 * MS,
+        at: t(700 * MS),
         phase: 0
     }));
     assert_eq!(
         n.last(),
         Some(&Notice::CycleEnded {
-            at_us: 800 * MS,
+            at: t(800 * MS),
             completed: false
         })
     );
     // Skipping the last phase ends the cycle.
-    rig.runner.start(1000 * MS, &mut rig.pins).unwrap();
+    rig.runner.start(t(1000 * MS), &mut rig.pins).unwrap();
     rig.runner
-        .skip_to_phase(1000 * MS, 1, &mut rig.pins)
+        .skip_to_phase(t(1000 * MS), 1, &mut rig.pins)
         .unwrap();
-    rig.runner.skip_phase(1000 * MS, &mut rig.pins).unwrap();
+    rig.runner.skip_phase(t(1000 * MS), &mut rig.pins).unwrap();
     assert_eq!(rig.runner.status(), Status::Idle);
 }
 
@@ -308,10 +312,12 @@ fn stop_skip_and_jump_leave_every_output_off() {
 fn stop_when_idle_still_switches_manual_outputs_off() {
     let mut rig = Rig::new(TWO_PHASES);
     let cold = rig.out("Cold Valve");
-    rig.runner.set_output(0, cold, true, &mut rig.pins).unwrap();
+    rig.runner
+        .set_output(t(0), cold, true, &mut rig.pins)
+        .unwrap();
     assert_eq!(rig.pins.on(), [COLD]);
     assert_eq!(
-        rig.runner.stop(0, &mut rig.pins),
+        rig.runner.stop(t(0), &mut rig.pins),
         Err(CommandError::NotRunning)
     );
     assert!(rig.pins.all_off());
@@ -323,10 +329,10 @@ fn pause_freezes_the_phase_and_resume_restores_direction_before_motor() {
         r#"{"phases":[{"components":[{"compId":"Retractor","duration":5000},
             {"compId":"Motor","start":1000,"motorConfig":{"pattern":[{"stepTime":2000,"direction":"cw"}]}}]}]}"#,
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.at(1000);
     assert_eq!(rig.pins.on(), [MOTOR, RETRACTOR, DIRECTION]);
-    rig.runner.pause(1500 * MS, &mut rig.pins).unwrap();
+    rig.runner.pause(t(1500 * MS), &mut rig.pins).unwrap();
     assert!(rig.pins.all_off());
     assert_eq!(rig.runner.status(), Status::Paused);
     assert_eq!(
@@ -334,10 +340,13 @@ fn pause_freezes_the_phase_and_resume_restores_direction_before_motor() {
         None,
         "a paused cycle has no deadline"
     );
-    let snap = rig.runner.snapshot(60_000 * MS);
-    assert_eq!((snap.phase_elapsed_ms, snap.cycle_elapsed_ms), (1500, 1500));
+    let snap = rig.runner.snapshot(t(60_000 * MS));
+    assert_eq!(
+        (snap.phase_elapsed, snap.cycle_elapsed),
+        (Duration::from_millis(1500), Duration::from_millis(1500))
+    );
     rig.pins.writes.clear();
-    rig.runner.resume(61_500 * MS, &mut rig.pins).unwrap();
+    rig.runner.resume(t(61_500 * MS), &mut rig.pins).unwrap();
     assert_eq!(
         rig.pins.writes,
         [
@@ -347,8 +356,8 @@ fn pause_freezes_the_phase_and_resume_restores_direction_before_motor() {
         ]
     );
     // The motor step had 1,500 ms left: it ends at 63,000 ms, the phase at 65,000 ms.
-    assert_eq!(rig.runner.poll_timeout(), Some(63_000 * MS));
-    assert_eq!(rig.run_to_end(), 65_000 * MS);
+    assert_eq!(rig.runner.poll_timeout(), Some(t(63_000 * MS)));
+    assert_eq!(rig.run_to_end(), t(65_000 * MS));
     assert_eq!(rig.runner.stats().late_events, 0);
 }
 
@@ -358,21 +367,21 @@ fn resume_waits_out_the_reverse_dead_time() {
         r#"{"phases":[{"components":[{"compId":"Motor","start":500,"motorConfig":{"pattern":[{"stepTime":2000,"direction":"cw"}]}}]}]}"#,
         common::board_with_dead_time(300),
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.at(1000);
-    rig.runner.pause(1000 * MS, &mut rig.pins).unwrap();
-    rig.runner.resume(1100 * MS, &mut rig.pins).unwrap();
+    rig.runner.pause(t(1000 * MS), &mut rig.pins).unwrap();
+    rig.runner.resume(t(1100 * MS), &mut rig.pins).unwrap();
     assert!(
         rig.pins.all_off(),
         "the direction may not turn before 1300 ms"
     );
     assert_eq!(rig.runner.status(), Status::Paused);
-    assert_eq!(rig.runner.poll_timeout(), Some(1300 * MS));
+    assert_eq!(rig.runner.poll_timeout(), Some(t(1300 * MS)));
     rig.at(1300);
     assert_eq!(rig.pins.on(), [MOTOR, DIRECTION]);
     assert_eq!(
         rig.runner.poll_timeout(),
-        Some(2800 * MS),
+        Some(t(2800 * MS)),
         "1500 ms of the step remain"
     );
 }
@@ -384,25 +393,27 @@ fn manual_outputs_respect_the_interlock_and_the_dead_time() {
     let p = &mut rig.pins;
     // Boot is not a change to wait after: the relays have been released since the reset (the
     // chip's ROM and bootloader alone take longer than any dead time).
-    rig.runner.set_output(200 * MS, motor, true, p).unwrap();
+    rig.runner.set_output(t(200 * MS), motor, true, p).unwrap();
     assert_eq!(
-        rig.runner.set_output(210 * MS, dir, true, p),
+        rig.runner.set_output(t(210 * MS), dir, true, p),
         Err(CommandError::Interlock)
     );
-    rig.runner.set_output(1000 * MS, motor, false, p).unwrap();
+    rig.runner
+        .set_output(t(1000 * MS), motor, false, p)
+        .unwrap();
     assert_eq!(
-        rig.runner.set_output(1050 * MS, dir, true, p),
+        rig.runner.set_output(t(1050 * MS), dir, true, p),
         Err(CommandError::DeadTime { wait_ms: 150 })
     );
-    rig.runner.set_output(1200 * MS, dir, true, p).unwrap();
+    rig.runner.set_output(t(1200 * MS), dir, true, p).unwrap();
     assert_eq!(
-        rig.runner.set_output(1300 * MS, motor, true, p),
+        rig.runner.set_output(t(1300 * MS), motor, true, p),
         Err(CommandError::DeadTime { wait_ms: 100 })
     );
-    rig.runner.set_output(1400 * MS, motor, true, p).unwrap();
+    rig.runner.set_output(t(1400 * MS), motor, true, p).unwrap();
     assert_eq!(p.on(), [MOTOR, DIRECTION]);
     // Setting the direction to the level it already has is no change, so it is allowed.
-    rig.runner.set_output(1500 * MS, dir, true, p).unwrap();
+    rig.runner.set_output(t(1500 * MS), dir, true, p).unwrap();
     let foreign = Board::new(
         (0..10)
             .map(|i| OutputDef {
@@ -423,7 +434,7 @@ fn manual_outputs_respect_the_interlock_and_the_dead_time() {
     .unwrap();
     let beyond = foreign.find("X9").unwrap();
     assert_eq!(
-        rig.runner.set_output(0, beyond, true, p),
+        rig.runner.set_output(t(0), beyond, true, p),
         Err(CommandError::UnknownOutput)
     );
 }
@@ -438,15 +449,15 @@ fn a_sensor_trigger_ends_the_phase_after_its_cooldown() {
     let mut rig = Rig::new(FILL);
     for run in 0..2 {
         let t0 = run * 100_000;
-        rig.runner.start(t0 * MS, &mut rig.pins).unwrap();
+        rig.runner.start(t(t0 * MS), &mut rig.pins).unwrap();
         rig.readings(t0 + 1000, 25_000.0); // below the threshold, but inside the cooldown
-        assert_eq!(rig.runner.snapshot((t0 + 1000) * MS).phase_index, 1);
+        assert_eq!(rig.runner.snapshot(t((t0 + 1000) * MS)).phase_index, 1);
         rig.readings(t0 + 2500, 26_000.9); // 26000 is not < 26000: strict, truncated
-        assert_eq!(rig.runner.snapshot((t0 + 2500) * MS).phase_index, 1);
+        assert_eq!(rig.runner.snapshot(t((t0 + 2500) * MS)).phase_index, 1);
         assert_eq!(rig.pins.on(), [COLD]);
         rig.readings(t0 + 3000, 25_999.0);
         assert_eq!(
-            rig.runner.snapshot((t0 + 3000) * MS).phase_index,
+            rig.runner.snapshot(t((t0 + 3000) * MS)).phase_index,
             2,
             "run {run}: re-armed"
         );
@@ -454,16 +465,16 @@ fn a_sensor_trigger_ends_the_phase_after_its_cooldown() {
         rig.run_to_end();
         let n = rig.notices();
         assert!(n.contains(&Notice::PhaseEnded {
-            at_us: (t0 + 3000) * MS,
+            at: t((t0 + 3000) * MS),
             phase: 0,
             end: PhaseEnd::Triggered
         }));
     }
     // No reading (a sensor error) never triggers.
-    rig.runner.start(500_000 * MS, &mut rig.pins).unwrap();
+    rig.runner.start(t(500_000 * MS), &mut rig.pins).unwrap();
     rig.runner
-        .handle_readings(510_000 * MS, Readings::default(), &mut rig.pins);
-    assert_eq!(rig.runner.snapshot(510_000 * MS).phase_index, 1);
+        .handle_readings(t(510_000 * MS), Readings::default(), &mut rig.pins);
+    assert_eq!(rig.runner.snapshot(t(510_000 * MS)).phase_index, 1);
 }
 
 const WAIT_FILL: &str = r#"{"phases":[
@@ -474,19 +485,19 @@ const WAIT_FILL: &str = r#"{"phases":[
 #[test]
 fn a_wait_phase_holds_until_its_condition() {
     let mut rig = Rig::new(WAIT_FILL);
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.at(10_000);
     assert!(rig.pins.all_off());
     assert_eq!(
-        rig.runner.snapshot(10_000 * MS).phase_index,
+        rig.runner.snapshot(t(10_000 * MS)).phase_index,
         1,
         "held open after its last event"
     );
-    assert_eq!(rig.runner.poll_timeout(), Some(15_000 * MS));
+    assert_eq!(rig.runner.poll_timeout(), Some(t(15_000 * MS)));
     rig.readings(12_000, 25_000.0);
-    assert_eq!(rig.runner.snapshot(12_000 * MS).phase_index, 2);
+    assert_eq!(rig.runner.snapshot(t(12_000 * MS)).phase_index, 2);
     rig.run_to_end();
-    assert_eq!(rig.runner.snapshot(0).fault, None);
+    assert_eq!(rig.runner.snapshot(t(0)).fault, None);
 }
 
 #[test]
@@ -495,10 +506,10 @@ fn the_safe_state_is_one_commit() {
         r#"{"phases":[{"components":[{"compId":"Cold Valve","duration":5000},
         {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":5000,"direction":"cw"}]}}]}]}"#,
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.pins.writes.clear();
     rig.pins.batches.clear();
-    rig.runner.stop(1000 * MS, &mut rig.pins).unwrap();
+    rig.runner.stop(t(1000 * MS), &mut rig.pins).unwrap();
     assert_eq!(
         rig.pins.batches,
         [3],
@@ -507,22 +518,22 @@ fn the_safe_state_is_one_commit() {
     assert!(rig.pins.all_off());
     // Stopping again changes nothing: nothing is written, not even an empty commit.
     rig.pins.batches.clear();
-    let _ = rig.runner.stop(2000 * MS, &mut rig.pins);
+    let _ = rig.runner.stop(t(2000 * MS), &mut rig.pins);
     assert_eq!(rig.pins.batches, Vec::<usize>::new());
 }
 
 #[test]
 fn a_new_cycle_clears_the_last_fault() {
     let mut rig = Rig::new(WAIT_FILL);
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.run_to_end();
-    assert!(rig.runner.snapshot(20_000 * MS).fault.is_some());
+    assert!(rig.runner.snapshot(t(20_000 * MS)).fault.is_some());
     let mut next = Cycle::new(common::storage());
     next.parse(TWO_PHASES.as_bytes(), rig.runner.board())
         .unwrap();
-    rig.runner.load(20_000 * MS, &mut next, &mut rig.pins);
+    rig.runner.load(t(20_000 * MS), &mut next, &mut rig.pins);
     assert_eq!(
-        rig.runner.snapshot(20_000 * MS).fault,
+        rig.runner.snapshot(t(20_000 * MS)).fault,
         None,
         "a fault names a phase of its own cycle"
     );
@@ -535,14 +546,14 @@ fn a_skip_while_a_resume_waits_keeps_the_resume() {
                       {"components":[{"compId":"Retractor","duration":1000}]}]}"#,
         common::board_with_dead_time(300),
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.at(1000);
-    rig.runner.pause(1000 * MS, &mut rig.pins).unwrap();
-    rig.runner.resume(1100 * MS, &mut rig.pins).unwrap();
-    rig.runner.skip_phase(1200 * MS, &mut rig.pins).unwrap();
+    rig.runner.pause(t(1000 * MS), &mut rig.pins).unwrap();
+    rig.runner.resume(t(1100 * MS), &mut rig.pins).unwrap();
+    rig.runner.skip_phase(t(1200 * MS), &mut rig.pins).unwrap();
     assert_eq!(
         rig.runner.poll_timeout(),
-        Some(1300 * MS),
+        Some(t(1300 * MS)),
         "the asked-for resume still comes"
     );
     rig.at(1300);
@@ -553,31 +564,31 @@ fn a_skip_while_a_resume_waits_keeps_the_resume() {
 #[test]
 fn a_wait_phase_faults_on_its_timeout() {
     let mut rig = Rig::new(WAIT_FILL);
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.readings(14_000, 27_000.0);
-    assert_eq!(rig.run_to_end(), 15_000 * MS);
+    assert_eq!(rig.run_to_end(), t(15_000 * MS));
     assert!(rig.pins.all_off());
     assert_eq!(rig.runner.status(), Status::Idle);
     let fault = Fault::WaitTimeout { phase: 0 };
-    assert_eq!(rig.runner.snapshot(15_000 * MS).fault, Some(fault));
+    assert_eq!(rig.runner.snapshot(t(15_000 * MS)).fault, Some(fault));
     let n = rig.notices();
     assert_eq!(
         &n[n.len() - 2..],
         [
             Notice::PhaseEnded {
-                at_us: 15_000 * MS,
+                at: t(15_000 * MS),
                 phase: 0,
                 end: PhaseEnd::Faulted(fault)
             },
             Notice::CycleEnded {
-                at_us: 15_000 * MS,
+                at: t(15_000 * MS),
                 completed: false
             },
         ]
     );
     // The fault shows until the next start.
-    rig.runner.start(20_000 * MS, &mut rig.pins).unwrap();
-    assert_eq!(rig.runner.snapshot(20_000 * MS).fault, None);
+    rig.runner.start(t(20_000 * MS), &mut rig.pins).unwrap();
+    assert_eq!(rig.runner.snapshot(t(20_000 * MS)).fault, None);
 }
 
 #[test]
@@ -585,15 +596,15 @@ fn a_late_call_applies_everything_due_in_order() {
     let mut rig = Rig::new(include_str!(
         "../../../examples/cycles/original-example.json"
     ));
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.at(60_000); // the platform slept through both phases
     assert_eq!(rig.runner.status(), Status::Idle);
     let stats = rig.runner.stats();
     assert_eq!(stats.events_fired, 184);
     assert_eq!(stats.late_events, 181, "all but the three due at t=0");
     assert_eq!(
-        stats.worst_lateness_us,
-        59_700 * MS,
+        stats.worst_lateness,
+        Duration::from_micros(59_700 * MS),
         "the first motor OFF, due at 300 ms"
     );
     let dues: Vec<u64> = rig.pins.writes.iter().map(|w| w.0).collect();
@@ -607,10 +618,10 @@ fn a_late_call_applies_everything_due_in_order() {
 #[test]
 fn loading_over_a_running_cycle_stops_it_first() {
     let mut rig = Rig::new(TWO_PHASES);
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     let mut next = Cycle::new(common::storage());
     next.parse(FILL.as_bytes(), rig.runner.board()).unwrap();
-    rig.runner.load(500 * MS, &mut next, &mut rig.pins);
+    rig.runner.load(t(500 * MS), &mut next, &mut rig.pins);
     assert!(rig.pins.all_off());
     assert_eq!(rig.runner.status(), Status::Idle);
     assert_eq!(rig.runner.cycle().phases().len(), 2);
@@ -625,7 +636,7 @@ fn loading_over_a_running_cycle_stops_it_first() {
     );
     let n = rig.notices();
     assert!(n.contains(&Notice::PhaseEnded {
-        at_us: 500 * MS,
+        at: t(500 * MS),
         phase: 0,
         end: PhaseEnd::Replaced
     }));
@@ -634,21 +645,25 @@ fn loading_over_a_running_cycle_stops_it_first() {
 #[test]
 fn the_snapshot_reports_progress() {
     let mut rig = Rig::new(TWO_PHASES);
-    let s = rig.runner.snapshot(0);
+    let s = rig.runner.snapshot(t(0));
     assert_eq!(
-        (s.status, s.phase_index, s.total_phases, s.cycle_total_ms),
-        (Status::Idle, 0, 2, 5500)
+        (s.status, s.phase_index, s.total_phases, s.cycle_total),
+        (Status::Idle, 0, 2, Duration::from_millis(5500))
     );
-    rig.runner.start(1000 * MS, &mut rig.pins).unwrap();
+    rig.runner.start(t(1000 * MS), &mut rig.pins).unwrap();
     rig.at(3500);
-    let s = rig.runner.snapshot(3500 * MS);
+    let s = rig.runner.snapshot(t(3500 * MS));
     assert_eq!(
         (s.status, s.phase_index, s.phase_id.as_str()),
         (Status::Running, 2, "drain")
     );
     assert_eq!(
-        (s.phase_elapsed_ms, s.phase_total_ms, s.cycle_elapsed_ms),
-        (500, 3500, 2500)
+        (s.phase_elapsed, s.phase_total, s.cycle_elapsed),
+        (
+            Duration::from_millis(500),
+            Duration::from_millis(3500),
+            Duration::from_millis(2500)
+        )
     );
     assert_eq!(s.stats.events_fired, 5);
 }
@@ -666,7 +681,7 @@ fn back_to_back(second: &str) -> String {
 #[test]
 fn a_phase_that_reverses_a_running_motor_waits_out_the_dead_time() {
     let mut rig = Rig::new(&back_to_back("ccw"));
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.pins.writes.clear();
     // At 1 s phase 1 begins by turning ccw: the motor stops, the drain pump starts, the
     // direction and the motor's restart wait 100 ms.
@@ -675,7 +690,7 @@ fn a_phase_that_reverses_a_running_motor_waits_out_the_dead_time() {
         rig.pins.writes,
         [(1000 * MS, DRAIN, 0), (1000 * MS, MOTOR, 1)]
     );
-    assert_eq!(rig.runner.poll_timeout(), Some(1100 * MS));
+    assert_eq!(rig.runner.poll_timeout(), Some(t(1100 * MS)));
     rig.pins.writes.clear();
     rig.at(1100);
     assert_eq!(
@@ -687,14 +702,14 @@ fn a_phase_that_reverses_a_running_motor_waits_out_the_dead_time() {
     rig.at(1500);
     assert_eq!(rig.pins.writes, [(1500 * MS, DRAIN, 1)]);
     let end = rig.run_to_end();
-    assert_eq!(end, 2000 * MS);
+    assert_eq!(end, t(2000 * MS));
     assert!(rig.pins.all_off());
 }
 
 #[test]
 fn a_phase_that_keeps_the_direction_keeps_the_motor_running() {
     let mut rig = Rig::new(&back_to_back("cw"));
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.pins.writes.clear();
     rig.at(1000);
     // Motor OFF (phase 0's end, the safe state) and ON (phase 1) at one instant: no change.
@@ -705,9 +720,9 @@ fn a_phase_that_keeps_the_direction_keeps_the_motor_running() {
 #[test]
 fn a_stop_during_a_held_reversal_leaves_everything_off() {
     let mut rig = Rig::new(&back_to_back("ccw"));
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.at(1000);
-    rig.runner.stop(1050 * MS, &mut rig.pins).unwrap();
+    rig.runner.stop(t(1050 * MS), &mut rig.pins).unwrap();
     assert!(rig.pins.all_off());
     assert_eq!(rig.runner.poll_timeout(), None, "nothing is held any more");
     rig.pins.writes.clear();
@@ -724,7 +739,7 @@ fn a_phase_that_runs_the_motor_by_hand_after_a_cw_pattern_waits_for_the_directio
         {"components":[{"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"direction":"cw"}]}}]},
         {"components":[{"compId":"Motor","duration":1000}]}]}"#,
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.pins.writes.clear();
     rig.at(1000);
     assert_eq!(
@@ -738,7 +753,7 @@ fn a_phase_that_runs_the_motor_by_hand_after_a_cw_pattern_waits_for_the_directio
         rig.pins.writes,
         [(1100 * MS, MOTOR, 0), (1100 * MS, DIRECTION, 1)]
     );
-    assert_eq!(rig.run_to_end(), 2000 * MS);
+    assert_eq!(rig.run_to_end(), t(2000 * MS));
     assert!(rig.pins.all_off());
 }
 
@@ -752,7 +767,7 @@ fn a_held_reversal_cut_short_by_the_phase_end_still_waits() {
         {"components":[{"compId":"Motor","motorConfig":{"pattern":[{"stepTime":50,"direction":"ccw"}]}}]},
         {"components":[{"compId":"Motor","duration":1000}]}]}"#,
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.at(1000);
     rig.pins.writes.clear();
     rig.at(1050);
@@ -771,7 +786,7 @@ fn a_late_call_catches_up_in_one_write_of_the_net_change() {
             {"compId":"Cold Valve","start":10,"duration":2},
             {"compId":"Drain Pump","start":11,"duration":100}]}]}"#,
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.pins.writes.clear();
     rig.pins.batches.clear();
     // The platform was busy until 20 ms: the valve's 2 ms pulse is over, the pump is ON.
@@ -789,7 +804,7 @@ fn a_late_call_never_turns_the_direction_under_a_running_motor() {
         r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"pattern":[
             {"stepTime":1000,"pauseTime":200,"direction":"cw"},{"stepTime":1000,"direction":"ccw"}]}}]}]}"#,
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.pins.writes.clear();
     rig.at(1500);
     assert_eq!(rig.pins.writes, [(1500 * MS, MOTOR, 1)]);
@@ -809,8 +824,8 @@ fn a_reversal_spaced_the_dead_time_is_not_split_by_a_few_microseconds_of_latenes
         r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"pattern":[
             {"stepTime":1000,"pauseTime":100,"direction":"cw"},{"stepTime":1000,"direction":"ccw"}]}}]}]}"#,
     );
-    rig.runner.start(0, &mut rig.pins).unwrap();
-    rig.runner.handle_timeout(1000 * MS + 40, &mut rig.pins);
+    rig.runner.start(t(0), &mut rig.pins).unwrap();
+    rig.runner.handle_timeout(t(1000 * MS + 40), &mut rig.pins);
     rig.pins.writes.clear();
     rig.pins.batches.clear();
     rig.at(1100);

@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{GenCycle, Pins, RefEvent};
+use common::{GenCycle, Pins, RefEvent, t};
 use proptest::prelude::*;
 use tumble_core::board::Readings;
 use tumble_core::cycle::{Cycle, MAX_STORAGE};
@@ -217,8 +217,8 @@ fn run_case(doc: GenCycle, steps: Vec<Step>) -> Result<(), TestCaseError> {
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let mut runner = Box::new(Runner::new(board.clone(), &mut loaded));
     let mut pins = Pins::new();
-    runner.boot(0, &mut pins);
-    runner.load(0, &mut cycle, &mut pins);
+    runner.boot(t(0), &mut pins);
+    runner.load(t(0), &mut cycle, &mut pins);
     let mut model = Model::new(doc);
     let mut now = 0;
     for step in &steps {
@@ -229,26 +229,26 @@ fn run_case(doc: GenCycle, steps: Vec<Step>) -> Result<(), TestCaseError> {
         let first_write = pins.writes.len();
         let got = match *step {
             Step::Wait(_) => {
-                runner.handle_timeout(now, &mut pins);
+                runner.handle_timeout(t(now), &mut pins);
                 Ok(())
             }
-            Step::Start => runner.start(now, &mut pins),
-            Step::Stop => runner.stop(now, &mut pins),
-            Step::Pause => runner.pause(now, &mut pins),
-            Step::Resume => runner.resume(now, &mut pins),
-            Step::Skip => runner.skip_phase(now, &mut pins),
-            Step::SkipTo(i) => runner.skip_to_phase(now, i, &mut pins),
+            Step::Start => runner.start(t(now), &mut pins),
+            Step::Stop => runner.stop(t(now), &mut pins),
+            Step::Pause => runner.pause(t(now), &mut pins),
+            Step::Resume => runner.resume(t(now), &mut pins),
+            Step::Skip => runner.skip_phase(t(now), &mut pins),
+            Step::SkipTo(i) => runner.skip_to_phase(t(now), i, &mut pins),
             Step::Readings(rpm, p) => {
                 let r = Readings {
                     rpm: Some(rpm),
                     pressure_hz: Some(p),
                 };
-                runner.handle_readings(now, r, &mut pins);
+                runner.handle_readings(t(now), r, &mut pins);
                 Ok(())
             }
             Step::Manual(o, on) => {
                 let id = board.find(common::PLAIN_OUTPUTS[o]).unwrap();
-                runner.set_output(now, id, on, &mut pins)
+                runner.set_output(t(now), id, on, &mut pins)
             }
         };
         let want = model.apply(now, step);

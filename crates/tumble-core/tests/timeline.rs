@@ -5,6 +5,7 @@ mod common;
 use proptest::prelude::*;
 use tumble_core::board::Board;
 use tumble_core::cycle::{Cycle, MAX_STORAGE};
+use tumble_core::time::Duration;
 use tumble_core::timeline::Timeline;
 
 proptest! {
@@ -18,7 +19,7 @@ proptest! {
         cycle.parse(g.to_json().as_bytes(), &board).map_err(|e| TestCaseError::fail(e.to_string()))?;
         for (gp, p) in g.phases.iter().zip(cycle.phases()) {
             let got: Vec<_> = Timeline::new(&cycle, p)
-                .map(|e| (e.at_us, board.output(e.output).name.as_str().to_owned(), e.on))
+                .map(|e| (e.at.as_micros(), board.output(e.output).name.as_str().to_owned(), e.on))
                 .collect();
             let want: Vec<_> = gp.reference_events(board.reverse_dead_time_ms()).into_iter()
                 .map(|(t, o, on)| (t, o.to_owned(), on))
@@ -40,9 +41,9 @@ proptest! {
         let mut storage = vec![0u8; MAX_STORAGE];
         let mut cycle = Cycle::new(&mut storage);
         cycle.parse(g.to_json().as_bytes(), &board).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        let from = from_ms * 1000 + extra_us;
+        let from = Duration::from_micros(from_ms * 1000 + extra_us);
         for p in cycle.phases() {
-            let want: Vec<_> = Timeline::new(&cycle, p).filter(|e| e.at_us >= from).collect();
+            let want: Vec<_> = Timeline::new(&cycle, p).filter(|e| e.at >= from).collect();
             let got: Vec<_> = Timeline::starting_at(&cycle, p, from).collect();
             prop_assert_eq!(got, want);
         }
@@ -87,7 +88,7 @@ fn original_example_starts_like_the_original_firmware() {
         .take(8)
         .map(|e| {
             let def = board.output(e.output);
-            (e.at_us / 1000, def.pin, def.level(e.on).as_u8())
+            (e.at.as_millis(), def.pin, def.level(e.on).as_u8())
         })
         .collect();
     // Motor direction cw (level 0), motor ON, retractor ON at 0; motor OFF at 300;
@@ -117,8 +118,8 @@ fn seeking_keeps_a_pass_end_that_falls_on_the_next_pass_start() {
     cycle.parse(doc.as_bytes(), &Board::washer()).unwrap();
     let p = &cycle.phases()[0];
     let want: Vec<_> = Timeline::new(&cycle, p)
-        .filter(|e| e.at_us >= 95_000)
+        .filter(|e| e.at >= Duration::from_micros(95_000))
         .collect();
     assert_eq!(want.len(), 7);
-    assert!(Timeline::starting_at(&cycle, p, 95_000).eq(want));
+    assert!(Timeline::starting_at(&cycle, p, Duration::from_micros(95_000)).eq(want));
 }

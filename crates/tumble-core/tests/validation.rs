@@ -7,6 +7,7 @@ use tumble_core::cycle::{
     Cycle, CycleError, Direction, Drive, ErrorKind, MAX_STORAGE, Report, Sensor, TriggerMode,
     WarningCount,
 };
+use tumble_core::time::Duration;
 use tumble_core::timeline::Timeline;
 
 fn parse_on(doc: &str, board: &Board) -> (Cycle<'static>, Result<Report, CycleError>) {
@@ -497,7 +498,7 @@ fn a_reversal_pauses_for_at_least_the_boards_dead_time() {
     let direction_changes = |c: &Cycle| -> Vec<u64> {
         Timeline::new(c, &c.phases()[0])
             .filter(|e| e.output == c.motor_outputs().1)
-            .map(|e| e.at_us / 1000)
+            .map(|e| e.at.as_millis())
             .collect()
     };
     // A 150 ms pause on a 200 ms board is played as 200 ms, with a warning that says so.
@@ -529,9 +530,15 @@ fn the_loaded_form_expands_like_the_document() {
         r#"{"phases":[{"startTime":100,"components":[{"compId":"Drain Pump","start":10,"duration":5}]}]}"#,
     );
     let events: Vec<_> = Timeline::new(&c, &c.phases()[0])
-        .map(|e| (e.at_us, e.on))
+        .map(|e| (e.at, e.on))
         .collect();
-    assert_eq!(events, [(110_000, true), (115_000, false)]);
+    assert_eq!(
+        events,
+        [
+            (Duration::from_micros(110_000), true),
+            (Duration::from_micros(115_000), false)
+        ]
+    );
     assert_eq!(c.phases()[0].duration_ms(), 115);
 }
 
@@ -563,8 +570,8 @@ fn a_huge_reversing_pattern_is_checked_and_timed_without_a_walk() {
     );
     // The last direction change, found by seeking, not by walking.
     let last_pass = 500 + 6_999_999 * 502;
-    let tail: Vec<_> = Timeline::starting_at(&c, &c.phases()[0], last_pass * 1000)
-        .map(|e| e.at_us / 1000)
+    let tail: Vec<_> = Timeline::starting_at(&c, &c.phases()[0], Duration::from_millis(last_pass))
+        .map(|e| e.at.as_millis())
         .collect();
     assert_eq!(
         tail,

@@ -113,7 +113,7 @@ fn main() {
 
         let (sum_lazy, lazy_heap, lazy_allocs, lazy_s) = measure(|| {
             Timeline::new(&cycle, phase)
-                .map(|e| e.at_us)
+                .map(|e| e.at.as_micros())
                 .fold(0u64, u64::wrapping_add)
         });
         let (sum_array, array_heap, array_allocs, array_s) = measure(|| {

@@ -513,7 +513,7 @@ pub fn from_plan(cycle: &Cycle, board: &Board, title: &str, merge_us: u64) -> Ch
     for p in cycle.phases() {
         let end = start + p.duration_ms() as u64 * 1000;
         for ev in Timeline::new(cycle, p) {
-            rows.set(ev.output.index(), start + ev.at_us, ev.on);
+            rows.set(ev.output.index(), start + ev.at.as_micros(), ev.on);
         }
         rows.all_off(end);
         phases.push(Band {

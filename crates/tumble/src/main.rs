@@ -66,6 +66,12 @@ enum Command {
     /// Follow a controller elsewhere: what runs, which outputs are ON, as it changes
     #[command(after_help = "Example:\n  tumble watch ws://192.168.1.20:8080/ws --token s3cret")]
     Watch(remote::WatchArgs),
+    /// Print the token `tumble serve` requires for commands (made at its first start), or
+    /// make a new one (--rotate)
+    #[command(
+        after_help = "Examples:\n  tumble token\n  tumble token --rotate --state-dir /var/lib/tumble"
+    )]
+    Token(server::token::Args),
     /// Print the default board profile (TOML): copy it, edit it, pass it with --board
     Board,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
@@ -88,6 +94,7 @@ impl Command {
             Command::Serve(_) => "serve",
             Command::Send(_) => "send",
             Command::Watch(_) => "watch",
+            Command::Token(_) => "token",
             Command::Board => "board",
             Command::Completions { .. } => "completions",
         }
@@ -112,6 +119,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => server::serve(a),
         Command::Send(a) => remote::send(a),
         Command::Watch(a) => remote::watch(a),
+        Command::Token(a) => server::token::run(a),
         Command::Board => cli::print(sim::profile::DEFAULT),
         Command::Completions { shell } => {
             let mut out = Vec::new();

@@ -14,6 +14,7 @@ use tumble_core::board::{Level, Sensors};
 use tumble_core::controller::{Arrival, Controller, Work};
 use tumble_core::protocol::Op;
 use tumble_core::runner::{Notice, OutputChange, Outputs, Stats};
+use tumble_core::time;
 
 use crate::sim::Washer;
 
@@ -26,12 +27,12 @@ pub enum Pace {
     RealTime { speed: f64 },
 }
 
-/// What the timing thread saw, in order. Times are µs from the cycle start (virtual).
+/// What the timing thread saw, in order. Times are from the cycle start (virtual).
 #[derive(Debug, Clone, Copy)]
 pub enum Seen {
     Output(Change),
     Sample {
-        at_us: u64,
+        at: time::Instant,
         rpm: f32,
         pressure_hz: f32,
         level_litres: f64,
@@ -40,7 +41,8 @@ pub enum Seen {
     Notice(Notice),
 }
 
-/// One output write: scheduled at `due_us`, applied at `actual_us`.
+/// One output write: scheduled at `due_us`, applied at `actual_us` (µs on the controller's
+/// clock, as a record line writes them).
 #[derive(Debug, Clone, Copy)]
 pub struct Change {
     pub due_us: u64,
@@ -58,7 +60,7 @@ pub struct Outcome {
     pub interrupted: bool,
     /// The timing thread ran under a real-time scheduling policy (real-time pace only).
     pub realtime_policy: bool,
-    pub end_us: u64,
+    pub end: time::Instant,
     /// Every output at its OFF level when the player stopped.
     pub all_off: bool,
 }
@@ -121,15 +123,15 @@ pub struct Progress {
 struct Pins<'a> {
     washer: &'a mut Washer,
     seen: &'a Sender<Seen>,
-    actual_us: u64,
+    actual: time::Instant,
 }
 
 impl Outputs for Pins<'_> {
     fn set(&mut self, change: OutputChange) {
         self.washer.set(change);
         let _ = self.seen.send(Seen::Output(Change {
-            due_us: change.due_us,
-            actual_us: self.actual_us,
+            due_us: change.due.as_micros(),
+            actual_us: self.actual.as_micros(),
             pin: change.pin,
             level: change.level,
             on: change.on,
@@ -137,11 +139,11 @@ impl Outputs for Pins<'_> {
     }
 }
 
-/// Wall-clock or virtual time, in µs since the start.
+/// Wall-clock or virtual time, the controller's clock: its epoch is the start.
 pub struct Clock {
     pace: Pace,
     origin: Instant,
-    virtual_us: u64,
+    virtual_now: time::Instant,
 }
 
 /// Sleep until this close to a deadline, then spin: sleeping overshoots by tens of µs.
@@ -155,26 +157,27 @@ impl Clock {
         Clock {
             pace: Pace::RealTime { speed },
             origin: Instant::now(),
-            virtual_us: 0,
+            virtual_now: time::Instant::from_micros(0),
         }
     }
 
-    pub fn now(&self) -> u64 {
+    pub fn now(&self) -> time::Instant {
         match self.pace {
-            Pace::Instant => self.virtual_us,
-            Pace::RealTime { speed } => {
-                (self.origin.elapsed().as_nanos() as f64 * speed / 1000.0) as u64
-            }
+            Pace::Instant => self.virtual_now,
+            Pace::RealTime { speed } => time::Instant::from_micros(
+                (self.origin.elapsed().as_nanos() as f64 * speed / 1000.0) as u64,
+            ),
         }
     }
 
-    /// Waits until virtual time `t_us` (or an interrupt) and returns the time it woke.
-    fn wait_until(&mut self, t_us: u64, stop: &AtomicBool) -> u64 {
+    /// Waits until virtual time `t` (or an interrupt) and returns the time it woke.
+    fn wait_until(&mut self, t: time::Instant, stop: &AtomicBool) -> time::Instant {
         let Pace::RealTime { speed } = self.pace else {
-            self.virtual_us = self.virtual_us.max(t_us);
-            return self.virtual_us;
+            self.virtual_now = self.virtual_now.max(t);
+            return self.virtual_now;
         };
-        let target = self.origin + Duration::from_nanos((t_us as f64 * 1000.0 / speed) as u64);
+        let target =
+            self.origin + Duration::from_nanos((t.as_micros() as f64 * 1000.0 / speed) as u64);
         loop {
             let now = Instant::now();
             if stop.load(Ordering::Relaxed) {
@@ -182,7 +185,7 @@ impl Clock {
             }
             if now >= target {
                 // Not before the deadline, whatever the float conversions round to.
-                return self.now().max(t_us);
+                return self.now().max(t);
             }
             let left = target - now;
             if left > Duration::from_micros(SPIN_US) {
@@ -193,16 +196,16 @@ impl Clock {
         }
     }
 
-    /// How long in real time until virtual time `t_us` (zero when it has passed).
-    pub fn real_until(&self, t_us: u64) -> Duration {
-        Duration::from_micros(self.real_us(t_us.saturating_sub(self.now())))
+    /// How long in real time until virtual time `t` (zero when it has passed).
+    pub fn real_until(&self, t: time::Instant) -> Duration {
+        Duration::from_micros(self.real_us(t.saturating_duration_since(self.now())))
     }
 
-    /// Virtual µs as real µs.
-    fn real_us(&self, virtual_us: u64) -> u64 {
+    /// Virtual time as real µs.
+    fn real_us(&self, virtual_time: time::Duration) -> u64 {
         match self.pace {
             Pace::Instant => 0,
-            Pace::RealTime { speed } => (virtual_us as f64 / speed) as u64,
+            Pace::RealTime { speed } => (virtual_time.as_micros() as f64 / speed) as u64,
         }
     }
 }
@@ -217,24 +220,25 @@ pub fn play(
     stop: &AtomicBool,
 ) -> Outcome {
     let realtime_policy = pace != Pace::Instant && raise_priority();
+    let start = time::Instant::from_micros(0);
     let mut clock = Clock {
         pace,
         origin: Instant::now(),
-        virtual_us: 0,
+        virtual_now: start,
     };
     let mut lateness = Lateness::new();
     let mut pins = Pins {
         washer,
         seen,
-        actual_us: 0,
+        actual: start,
     };
-    ctl.boot(0, &mut pins);
-    let started = ctl.execute(Work::Op(Op::Start), Arrival(1), 0, &mut pins);
+    ctl.boot(start, &mut pins);
+    let started = ctl.execute(Work::Op(Op::Start), Arrival(1), start, &mut pins);
     report_notices(ctl, seen, progress);
     // Events due at the start fire inside `start`, on time by definition.
     lateness.add(0, ctl.runner().stats().events_fired);
     let mut interrupted = false;
-    let mut now = 0;
+    let mut now = start;
     while started.outcome.result.is_ok() && ctl.runner().poll_timeout().is_some() {
         if stop.load(Ordering::Relaxed) {
             interrupted = true;
@@ -243,17 +247,18 @@ pub fn play(
             report_notices(ctl, seen, progress);
             break;
         }
-        let deadline = ctl.runner().poll_timeout().unwrap_or(u64::MAX);
+        let deadline = ctl.runner().poll_timeout().unwrap_or(time::Instant::MAX);
         now = clock.wait_until(ctl.poll_timeout(), stop);
-        pins.actual_us = now;
+        pins.actual = now;
         let step = ctl.handle_timeout(now, &mut pins);
         if step.due_events > 0 {
-            lateness.add(clock.real_us(now.saturating_sub(deadline)), step.due_events);
+            let late = now.saturating_duration_since(deadline);
+            lateness.add(clock.real_us(late), step.due_events);
         }
         if step.sample_due {
             let r = pins.washer.read(now);
             let _ = seen.send(Seen::Sample {
-                at_us: now,
+                at: now,
                 rpm: r.rpm.unwrap_or(0.0),
                 pressure_hz: r.pressure_hz.unwrap_or(0.0),
                 level_litres: pins.washer.level_litres(),
@@ -263,7 +268,7 @@ pub fn play(
             lateness.add(0, ctl.handle_sample(now, r, &mut pins));
         }
         report_notices(ctl, seen, progress);
-        progress.now_us.store(now, Ordering::Relaxed);
+        progress.now_us.store(now.as_micros(), Ordering::Relaxed);
     }
     let runner = ctl.runner();
     let board = runner.board();
@@ -272,7 +277,7 @@ pub fn play(
         lateness,
         interrupted,
         realtime_policy,
-        end_us: now,
+        end: now,
         all_off: board
             .outputs()
             .all(|(id, def)| runner.level(id) == def.level(false)),

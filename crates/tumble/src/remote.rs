@@ -22,7 +22,8 @@ pub struct Target {
     /// The controller's WebSocket, e.g. ws://192.168.1.20:8080/ws
     #[arg(long = "to", value_name = "URL")]
     url: String,
-    /// Its token, if it needs one (sent as Authorization: Bearer)
+    /// Its token (sent as Authorization: Bearer) [default: for a controller on this machine,
+    /// the token in `tumble serve`'s default state directory]
     #[arg(long, value_name = "T", env = "TUMBLE_TOKEN", hide_env_values = true)]
     token: Option<String>,
 }
@@ -48,7 +49,8 @@ pub struct WatchArgs {
     /// The controller's WebSocket, e.g. ws://192.168.1.20:8080/ws
     #[arg(value_name = "URL")]
     url: String,
-    /// Its token, if it needs one (sent as Authorization: Bearer)
+    /// Its token (sent as Authorization: Bearer) [default: for a controller on this machine,
+    /// the token in `tumble serve`'s default state directory]
     #[arg(long, value_name = "T", env = "TUMBLE_TOKEN", hide_env_values = true)]
     token: Option<String>,
     /// Stop after this many telemetry frames (default: until Ctrl-C or the controller closes)
@@ -104,6 +106,19 @@ pub fn send(a: SendArgs) -> cli::Result {
 pub fn watch(a: WatchArgs) -> cli::Result {
     runtime()?.block_on(async {
         let mut ws = connect(&a.url, a.token.as_deref()).await?;
+        // The hello comes first.
+        let hello: Value = serde_json::from_str(&next_text(&mut ws).await?).unwrap_or_default();
+        cli::print(&format!(
+            "connected to {}: Tumble {}, {} outputs\n",
+            a.url,
+            hello["version"].as_str().unwrap_or("?"),
+            hello["outputs"].as_array().map_or(0, Vec::len)
+        ))?;
+        // Without the token a controller sends no telemetry: say so rather than wait forever.
+        let status = ask(&mut ws, json!({"cmd":"get_status","id":0})).await?;
+        if status["ok"] != true {
+            return Err(Failure::Io(format!("{}: {}", a.url, error_text(&status))));
+        }
         let mut frames = 0u64;
         let mut last = String::new();
         while a.frames.is_none_or(|n| frames < n) {
@@ -114,24 +129,16 @@ pub fn watch(a: WatchArgs) -> cli::Result {
             let Ok(v) = serde_json::from_str::<Value>(&text) else {
                 continue;
             };
-            match v["type"].as_str() {
-                Some("hello") => cli::print(&format!(
-                    "connected to {}: Tumble {}, {} outputs\n",
-                    a.url,
-                    v["version"].as_str().unwrap_or("?"),
-                    v["outputs"].as_array().map_or(0, Vec::len)
-                ))?,
-                Some("telemetry") => {
-                    frames += 1;
-                    let line = status_line(&v);
-                    // Like `esphome logs`: a line when something changes, not ten a second.
-                    if line != last {
-                        let at = v["packet_timestamp_ms"].as_u64().unwrap_or(0);
-                        cli::print(&format!("[{}] {line}\n", Secs(at)))?;
-                        last = line;
-                    }
-                }
-                _ => {}
+            if v["type"] != "telemetry" {
+                continue;
+            }
+            frames += 1;
+            let line = status_line(&v);
+            // Like `esphome logs`: a line when something changes, not ten a second.
+            if line != last {
+                let at = v["packet_timestamp_ms"].as_u64().unwrap_or(0);
+                cli::print(&format!("[{}] {line}\n", Secs(at)))?;
+                last = line;
             }
         }
         let _ = ws.close(None).await;
@@ -150,7 +157,19 @@ async fn connect(url: &str, token: Option<&str>) -> cli::Result<Ws> {
     let mut request = url
         .into_client_request()
         .map_err(|e| Failure::Io(format!("{url}: {e}")))?;
-    if let Some(t) = token.filter(|t| !t.is_empty()) {
+    let local = request.uri().host().is_some_and(|h| {
+        h == "localhost"
+            || h.trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
+    let stored = match (token, local) {
+        (None, true) => crate::server::token::read(&crate::server::default_state_dir())
+            .ok()
+            .flatten(),
+        _ => None,
+    };
+    if let Some(t) = token.or(stored.as_deref()).filter(|t| !t.is_empty()) {
         let value = HeaderValue::from_str(&format!("Bearer {t}"))
             .map_err(|_| Failure::Io("--token: not a valid header value".into()))?;
         request.headers_mut().insert("authorization", value);

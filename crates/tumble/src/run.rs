@@ -15,6 +15,7 @@ use tumble_core::cycle::{Cycle, Millis};
 use tumble_core::json::Quoted;
 use tumble_core::logline;
 use tumble_core::runner::{Fault, Notice, OutputChange, Outputs, PhaseEnd};
+use tumble_core::time::{self, Instant};
 
 use crate::cli::{self, Count, Failure, Secs};
 use crate::player::{self, Change, Outcome, Pace, Progress, Seen};
@@ -92,12 +93,13 @@ pub fn run(a: Args) -> cli::Result {
         .map_err(|e| Failure::io(o.record.as_deref().unwrap_or(""), e))?;
     }
     let config = Config {
-        sample_us: profile.sample_ms as u64 * 1000,
-        telemetry_us: None,
+        sample: time::Duration::from_millis(profile.sample_ms as u64),
+        telemetry: None,
     };
     // The cycle brings its own storage: the controller needs none of its own.
     let mut ctl = Box::new(Controller::new(profile.board.clone(), config, &mut []));
-    ctl.execute(Work::Load(&mut cycle), Arrival(0), 0, &mut Unwired);
+    let start = Instant::from_micros(0);
+    ctl.execute(Work::Load(&mut cycle), Arrival(0), start, &mut Unwired);
 
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -128,7 +130,7 @@ pub fn run(a: Args) -> cli::Result {
     };
     log.line(
         'I',
-        0,
+        start,
         "cycle",
         format_args!(
             "Starting '{file}': {} phases, {} events, {}",
@@ -164,7 +166,7 @@ pub fn run(a: Args) -> cli::Result {
     {
         record_error = Some(e);
     }
-    let fault = ctl.runner().snapshot(outcome.end_us).fault;
+    let fault = ctl.runner().snapshot(outcome.end).fault;
     summary(&outcome, fault.is_some(), o.pace);
     if let Some(e) = record_error {
         return Err(Failure::Io(format!("record: {e}; the cycle was stopped")));
@@ -235,11 +237,11 @@ struct Log<'a> {
 }
 
 impl Log<'_> {
-    fn line(&self, level: char, at_us: u64, tag: &str, msg: fmt::Arguments<'_>) {
+    fn line(&self, level: char, at: Instant, tag: &str, msg: fmt::Arguments<'_>) {
         if self.quiet && level == 'I' {
             return;
         }
-        let text = format!("{level} ({}) {tag}: {msg}", at_us / 1000);
+        let text = format!("{level} ({}) {tag}: {msg}", at.as_millis());
         if self.bar.is_hidden() {
             // A closed stdout (`| head`) must not stop the cycle: its outputs still need their OFF.
             let _ = writeln!(std::io::stdout().lock(), "{text}");
@@ -261,7 +263,7 @@ impl Log<'_> {
                 let name = info.output(pin);
                 self.line(
                     'I',
-                    due_us,
+                    Instant::from_micros(due_us),
                     "output",
                     format_args!(
                         "{name} {} (pin {pin} = {}) due {} ms, at {} ms",
@@ -273,11 +275,11 @@ impl Log<'_> {
                 );
             }
             Seen::Sample { .. } => {}
-            Seen::Notice(Notice::PhaseStarted { at_us, phase }) => {
+            Seen::Notice(Notice::PhaseStarted { at, phase }) => {
                 let p = &info.cycle.phases()[phase as usize];
                 self.line(
                     'I',
-                    at_us,
+                    at,
                     "cycle",
                     format_args!(
                         "Phase {}: {} events, {}",
@@ -290,7 +292,7 @@ impl Log<'_> {
             // Ends in the words `tumble serve` and the firmware use.
             Seen::Notice(notice) => {
                 let l = logline::describe(notice, &info.cycle);
-                self.line(l.level, l.at_us, "cycle", format_args!("{}", l.message));
+                self.line(l.level, l.at, "cycle", format_args!("{}", l.message));
             }
         }
     }
@@ -309,21 +311,23 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
             c.actual_us
         ),
         Seen::Sample {
-            at_us,
+            at,
             rpm,
             pressure_hz,
             level_litres,
             drum_rpm,
         } => writeln!(
             out,
-            r#"{{"t_us":{at_us},"kind":"sensors","rpm":{rpm:.1},"pressure_hz":{pressure_hz:.1},"level_litres":{level_litres:.3},"drum_rpm":{drum_rpm:.2}}}"#
+            r#"{{"t_us":{},"kind":"sensors","rpm":{rpm:.1},"pressure_hz":{pressure_hz:.1},"level_litres":{level_litres:.3},"drum_rpm":{drum_rpm:.2}}}"#,
+            at.as_micros()
         ),
-        Seen::Notice(Notice::PhaseStarted { at_us, phase }) => {
+        Seen::Notice(Notice::PhaseStarted { at, phase }) => {
             let cycle = &info.cycle;
             let p = &cycle.phases()[phase as usize];
             writeln!(
                 out,
-                r#"{{"t_us":{at_us},"kind":"phase_start","phase":{phase},"id":{},"name":{},"color":{},"events":{},"duration_ms":{}}}"#,
+                r#"{{"t_us":{},"kind":"phase_start","phase":{phase},"id":{},"name":{},"color":{},"events":{},"duration_ms":{}}}"#,
+                at.as_micros(),
                 Quoted(cycle.text(p.id)),
                 Quoted(cycle.phase_label(p)),
                 Quoted(cycle.text(p.color)),
@@ -331,7 +335,8 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
                 p.duration_ms()
             )
         }
-        Seen::Notice(Notice::PhaseEnded { at_us, phase, end }) => {
+        Seen::Notice(Notice::PhaseEnded { at, phase, end }) => {
+            let at_us = at.as_micros();
             writeln!(
                 out,
                 r#"{{"t_us":{at_us},"kind":"phase_end","phase":{phase},"end":"{}"}}"#,
@@ -345,9 +350,10 @@ fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io:
             }
             Ok(())
         }
-        Seen::Notice(Notice::CycleEnded { at_us, completed }) => writeln!(
+        Seen::Notice(Notice::CycleEnded { at, completed }) => writeln!(
             out,
-            r#"{{"t_us":{at_us},"kind":"cycle_end","completed":{completed}}}"#
+            r#"{{"t_us":{},"kind":"cycle_end","completed":{completed}}}"#,
+            at.as_micros()
         ),
     }
 }
@@ -402,7 +408,7 @@ fn summary(outcome: &Outcome, faulted: bool, pace: Pace) {
     let _ = writeln!(
         s,
         "result: {how} after {} of cycle time, {} fired, {} late, outputs {}",
-        Secs(outcome.end_us / 1000),
+        Secs(outcome.end.as_millis()),
         Count(outcome.stats.events_fired, "event"),
         outcome.stats.late_events,
         if outcome.all_off {

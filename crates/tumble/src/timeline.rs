@@ -97,7 +97,7 @@ pub fn run(a: Args) -> cli::Result {
                 Format::Text => writeln!(
                     out,
                     "  {:>12} ms  {:<16} pin {:>2} level {level} {}",
-                    Millis(ev.at_us).to_string(),
+                    Millis(ev.at.as_micros()).to_string(),
                     def.name,
                     def.pin,
                     if ev.on { "ON" } else { "OFF" }
@@ -108,7 +108,8 @@ pub fn run(a: Args) -> cli::Result {
                     writeln!(
                         out,
                         "{{\"phase\":{index},\"at_us\":{},\"pin\":{},\"output\":{name},\"level\":{level}}}",
-                        ev.at_us, def.pin
+                        ev.at.as_micros(),
+                        def.pin
                     )
                 }
             }

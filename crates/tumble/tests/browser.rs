@@ -41,7 +41,7 @@ fn the_page_loads_runs_and_stops_a_cycle_in_chromium() {
         return;
     };
     let server = Server::start(&state_dir("browser"), &["--speed", "100"]);
-    let addr = server.addr.clone();
+    let page = server.page_url();
     let shots = repo().join("target/e2e");
     std::fs::create_dir_all(&shots).unwrap();
     let out = Command::new("node")
@@ -49,7 +49,7 @@ fn the_page_loads_runs_and_stops_a_cycle_in_chromium() {
             env!("CARGO_MANIFEST_DIR"),
             "/tests/browser/e2e.mjs"
         ))
-        .arg(format!("http://{addr}/"))
+        .arg(&page)
         .arg(&shots)
         .arg(repo().join("examples/cycles/wash-1600.json"))
         .arg(repo().join("examples/cycles/broken/negative-duration.json"))

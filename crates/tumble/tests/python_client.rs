@@ -48,13 +48,9 @@ fn pythons_websockets_drives_the_original_protocol() {
         return;
     };
     let server = Server::start(&state_dir("python"), &["--speed", "10"]);
-    let addr = server.addr.clone();
+    let url = server.url();
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/original_client.py");
-    let out = Command::new(python)
-        .arg(script)
-        .arg(format!("ws://{addr}/ws"))
-        .output()
-        .unwrap();
+    let out = Command::new(python).arg(script).arg(&url).output().unwrap();
     drop(server);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -284,8 +284,123 @@ async fn a_kill_during_a_store_leaves_the_old_or_the_new_cycle() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_token_is_required_when_set() {
-    let server = Server::start(&state_dir("token"), &["--token", "s3cret"]);
+async fn a_token_is_made_at_the_first_start_and_required_for_commands() {
+    let dir = state_dir("token");
+    let server = Server::start(&dir, &[]);
+    let token = server.token.clone().unwrap();
+    assert_eq!(token.len(), 32);
+    assert!(
+        server.wait_logged(&format!("open http://{}/?token={token}", server.addr)),
+        "the ready URL is printed"
+    );
+    // Without the token: the hello, then every command refused; no telemetry.
+    let mut guest = connect(&server.bare_url()).await;
+    assert_eq!(ask(&mut guest, r#"{"action":"ping"}"#).await, "ok: pong");
+    let refused = ask(&mut guest, r#"{"action":"start_cycle"}"#).await;
+    assert!(refused.starts_with("error: unauthorized: "), "{refused}");
+    let v2 = ask2(&mut guest, json!({"cmd": "get_status", "id": 7})).await;
+    assert_eq!(v2["error"]["code"], "unauthorized", "{v2}");
+    assert_eq!(v2["id"], 7);
+    let load = format!(r#"{{"action":"write_json","data":{CYCLE}}}"#);
+    assert!(
+        ask(&mut guest, &load)
+            .await
+            .starts_with("error: unauthorized")
+    );
+    let quiet = tokio::time::timeout(Duration::from_millis(500), guest.next()).await;
+    assert!(quiet.is_err(), "no telemetry without the token: {quiet:?}");
+    // A wrong token is refused at the door.
+    let err = tokio_tungstenite::connect_async(format!("{}?token=wrong", server.bare_url()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, WsError::Http(ref r) if r.status() == 401),
+        "{err:?}"
+    );
+    // With it, in the query or as a bearer, everything.
+    let mut ws = connect(&server.url()).await;
+    load_and_start(&mut ws).await;
+    let mut req = server.bare_url().into_client_request().unwrap();
+    req.headers_mut().insert(
+        "Authorization",
+        HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    let (mut bearer, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let _hello = next_text(&mut bearer).await;
+    assert_eq!(
+        ask(&mut bearer, r#"{"action":"stop_cycle"}"#).await,
+        "ok: cycle stopped"
+    );
+    drop(server);
+    // The same token after a restart: it is made once.
+    let again = Server::start(&dir, &[]);
+    assert_eq!(again.token.as_deref(), Some(token.as_str()));
+}
+
+async fn load_and_start(ws: &mut Ws) {
+    load(ws).await;
+    assert_eq!(
+        ask(ws, r#"{"action":"start_cycle"}"#).await,
+        "ok: starting cycle"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn public_telemetry_gives_status_but_never_commands() {
+    let server = Server::start(&state_dir("public"), &["--public-telemetry"]);
+    let mut guest = connect(&server.bare_url()).await;
+    let t = telemetry(&mut guest).await;
+    assert_eq!(t["cycle"]["status"], "idle", "{t}");
+    let v2 = ask2(&mut guest, json!({"cmd": "get_status", "id": 1})).await;
+    assert_eq!(v2["ok"], true, "{v2}");
+    for cmd in ["start", "stop", "get_cycle"] {
+        let v2 = ask2(&mut guest, json!({"cmd": cmd, "id": 2})).await;
+        assert_eq!(v2["error"]["code"], "unauthorized", "{cmd}: {v2}");
+    }
+    let v1 = ask(&mut guest, r#"{"action":"toggle_gpio","pin":5,"state":0}"#).await;
+    assert!(v1.starts_with("error: unauthorized"), "{v1}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_auth_is_the_original_open_door_and_says_so() {
+    let dir = state_dir("no-auth");
+    let server = Server::start(&dir, &["--no-auth"]);
+    assert!(server.wait_logged("no token (--no-auth): anyone who can reach"));
+    let mut ws = connect(&server.bare_url()).await;
+    load_and_start(&mut ws).await;
+    assert!(!dir.join("token").exists(), "no token is made");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rotated_token_closes_the_clients_of_the_old_one() {
+    let dir = state_dir("rotate");
+    let server = Server::start(&dir, &[]);
+    let mut old = connect(&server.url()).await;
+    let (code, out, err) = tumble(&["token", "--rotate", "--state-dir", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let fresh = out.lines().next().unwrap().to_owned();
+    assert_ne!(Some(fresh.as_str()), server.token.as_deref());
+    // Closed within a few seconds, with a reason.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match old.next().await {
+                Some(Ok(Message::Close(Some(f)))) => {
+                    return Some((u16::from(f.code), f.reason.to_string()));
+                }
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("the old client is closed");
+    assert_eq!(
+        closed,
+        Some((
+            1008,
+            "the token was rotated: connect with the new one".into()
+        ))
+    );
     let err = tokio_tungstenite::connect_async(server.url())
         .await
         .unwrap_err();
@@ -293,19 +408,52 @@ async fn a_token_is_required_when_set() {
         matches!(err, WsError::Http(ref r) if r.status() == 401),
         "{err:?}"
     );
-    let err = tokio_tungstenite::connect_async(format!("{}?token=wrong", server.url()))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, WsError::Http(ref r) if r.status() == 401),
-        "{err:?}"
-    );
-    let mut ws = connect(&format!("{}?token=s3cret", server.url())).await;
+    let mut ws = connect(&format!("{}?token={fresh}", server.bare_url())).await;
     assert_eq!(ask(&mut ws, r#"{"action":"ping"}"#).await, "ok: pong");
-    let mut req = server.url().into_client_request().unwrap();
-    req.headers_mut()
-        .insert("Authorization", HeaderValue::from_static("Bearer s3cret"));
-    assert!(tokio_tungstenite::connect_async(req).await.is_ok());
+    let (_, printed, _) = tumble(&["token", "--state-dir", dir.to_str().unwrap()]);
+    assert_eq!(printed.lines().next(), Some(fresh.as_str()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_tokens_are_slowed_down_for_their_address_only_and_the_cycle_keeps_time() {
+    let server = Server::start(&state_dir("attempts"), &[]);
+    let mut ws = connect(&server.url()).await;
+    // A cycle that switches every 10 ms.
+    let busy = r#"{"phases":[{"id":"spin","components":[{"compId":"Motor","motorConfig":{"repeatTimes":100000,"pattern":[{"stepTime":10,"pauseTime":10,"direction":"cw"}]}}]}]}"#;
+    let frame = format!(r#"{{"action":"write_json","data":{busy}}}"#);
+    assert_eq!(ask(&mut ws, &frame).await, "ok: cycle loaded");
+    assert_eq!(
+        ask(&mut ws, r#"{"action":"start_cycle"}"#).await,
+        "ok: starting cycle"
+    );
+    let before = telemetry(&mut ws).await;
+    let mut statuses = std::collections::BTreeMap::new();
+    for _ in 0..1000 {
+        let status =
+            match tokio_tungstenite::connect_async(format!("{}?token=wrong", server.bare_url()))
+                .await
+            {
+                Err(WsError::Http(r)) => r.status().as_u16(),
+                other => panic!("{other:?}"),
+            };
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    // Five tries, then the address waits: the rest are turned away at once.
+    assert_eq!(statuses.get(&401), Some(&6), "{statuses:?}");
+    assert_eq!(statuses.get(&429), Some(&994), "{statuses:?}");
+    assert!(server.wait_logged("refused, wrong token"));
+    let refusals = server.logged_count("refused, wrong token");
+    assert_eq!(refusals, 1, "one log line per address per minute");
+    // Meanwhile the client with the token is served and telemetry flows. (The attempts are
+    // turned away on the network side: nothing of them reaches the controller thread. Its
+    // lateness counters are wall-clock measures on a shared machine, so not asserted here.)
+    assert_eq!(ask(&mut ws, r#"{"action":"ping"}"#).await, "ok: pong");
+    let after = telemetry(&mut ws).await;
+    assert!(
+        after["cycle"]["cycle_elapsed_ms"].as_u64() > before["cycle"]["cycle_elapsed_ms"].as_u64()
+    );
+    let status = ask2(&mut ws, json!({"cmd": "get_status", "id": 1})).await;
+    assert_eq!(status["result"]["cycle"]["status"], "running", "{status}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -683,7 +831,7 @@ fn tumble(args: &[&str]) -> (i32, String, String) {
 #[test]
 fn send_loads_and_starts_on_a_controller_elsewhere_and_watch_follows_it() {
     let server = Server::start(&state_dir("send"), &["--token", "s3cret", "--speed", "10"]);
-    let url = server.url();
+    let url = server.bare_url();
     let cycle = repo().join("examples/cycles/wash-1600.json");
     let cycle = cycle.to_str().unwrap();
     let (code, out, err) = tumble(&["send", cycle, "--to", &url, "--token", "s3cret", "--start"]);

@@ -30,7 +30,7 @@ const state = {
 
 // Assigned below; handlers that run while it is being made see it as not yet connected.
 let conn = null;
-conn = new Connection(controllerUrl(location), {
+conn = new Connection(controllerUrl(location, globalThis.localStorage), {
   onState: showConnection,
   onHello: (h) => {
     state.outputs = h.outputs.map((o) => ({ ...o, aliases: o.aliases ?? [] }));
@@ -54,6 +54,15 @@ function showConnection({ state: s, retryMs, reason }) {
   if (s === "disconnected") log(`connection lost; retrying in ${duration(retryMs)}`, "warn");
   if (s === "connected") log("connected to the controller");
   updateButtons();
+}
+
+/** Connected without the controller's token: nothing can be done from here until the page is
+ *  opened with it. */
+function showNoToken() {
+  const badge = $("conn");
+  badge.className = "conn unauthorized";
+  badge.textContent = "no token: open the address the controller printed (…/?token=…)";
+  log("this page has no token for the controller: commands are refused; open the address `tumble serve` printed at its start (or `tumble token` prints the token)", "error");
 }
 
 // ---- loading and checking -------------------------------------------------------------------
@@ -86,6 +95,7 @@ function setDoc(doc, name) {
 
 async function fetchCycle(quiet) {
   const r = await conn.request("get_cycle");
+  if (!r.ok && r.error.code === "unauthorized") return showNoToken();
   if (!r.ok) return quiet || log(`get_cycle: ${r.error.message}`, "error");
   if (quiet && !r.result.phases.length) return;
   setDoc(r.result, "cycle on the controller");

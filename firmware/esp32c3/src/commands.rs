@@ -15,6 +15,7 @@
 use core::fmt::Write;
 use core::ops::Range;
 
+use tumble_core::access::Access;
 use tumble_core::controller::{Arrival, Work};
 use tumble_core::cycle::WarningCount;
 use tumble_core::logline::CommandLine;
@@ -24,16 +25,23 @@ use tumble_fw_logic::record::{HEADER_LEN, Kind};
 use tumble_fw_logic::session::{self, CYCLE_STORAGE, Done, Session};
 use tumble_fw_logic::writer::Truncating;
 
-use crate::clock::now_us;
+use crate::clock::now;
 use crate::config::HEADROOM;
 use crate::log::{self, error, info};
 use crate::shared::{Loader, Shared, WAKE};
 
 /// Runs the frame at `buf[HEADROOM..HEADROOM + len]`; the reply is written right after it.
-/// Returns the reply's range in `buf`. `peer` names the client in the log.
-pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) -> Range<usize> {
+/// Returns the reply's range in `buf`. `peer` names the client in the log; `access` is what it
+/// may do (the console may do everything: whoever holds it holds the machine).
+pub async fn execute(
+    shared: &Shared,
+    buf: &mut [u8],
+    len: usize,
+    peer: &str,
+    access: Access,
+) -> Range<usize> {
     let reply_at = HEADROOM + len;
-    if let Some(reply) = memory(buf, reply_at) {
+    if let Some(reply) = memory(buf, reply_at, access) {
         return reply;
     }
     let board = &shared.board;
@@ -41,6 +49,9 @@ pub async fn execute(shared: &Shared, buf: &mut [u8], len: usize, peer: &str) ->
         let (head, tail) = buf.split_at_mut(reply_at);
         let mut s = Session::new(&head[HEADROOM..], tail);
         let mut read = s.read(board);
+        if let Some(refused) = s.permit(access, &read) {
+            read = Read::Answered(refused);
+        }
         let arrival = crate::shared::arrival();
         let mut loader = match needs_loader(&read) {
             true => Some(shared.loader.lock().await),
@@ -94,9 +105,7 @@ async fn apply(shared: &Shared, work: Work<'_, 'static>, arrival: Arrival) -> Ou
     let applied = {
         let mut c = shared.ctl.lock().await;
         let ctl = &mut *c;
-        let applied = ctl
-            .controller
-            .execute(work, arrival, now_us(), &mut ctl.pins);
+        let applied = ctl.controller.execute(work, arrival, now(), &mut ctl.pins);
         ctl.forward_notices();
         applied
     };
@@ -133,14 +142,23 @@ fn needs_loader(read: &Read<'_>) -> bool {
     }
 }
 
-/// `{"cmd":"get_memory"}`, the chip's own command: the reply after the frame, if it is one.
-fn memory(buf: &mut [u8], reply_at: usize) -> Option<Range<usize>> {
+/// `{"cmd":"get_memory"}`, the chip's own command (with the token): the reply after the
+/// frame, if it is one.
+fn memory(buf: &mut [u8], reply_at: usize, access: Access) -> Option<Range<usize>> {
     let (head, tail) = buf.split_at_mut(reply_at);
     let Some(Local::GetMemory { id }) = local::parse(&head[HEADROOM..]) else {
         return None;
     };
     let mut w = Truncating::new(tail);
-    let _ = local::write_memory(&mut w, id, &crate::memory::report());
+    let _ = match access {
+        Access::Control => local::write_memory(&mut w, id, &crate::memory::report()),
+        _ => protocol::write_refusal(
+            &head[HEADROOM..],
+            "unauthorized",
+            tumble_core::access::NEEDS_TOKEN,
+            &mut w,
+        ),
+    };
     Some(reply_at..reply_at + w.len())
 }
 
@@ -154,7 +172,7 @@ fn log_command(done: &Done, peer: &str, reply: &[u8]) {
     };
     log::emit(
         if done.ok { 'I' } else { 'W' },
-        now_us(),
+        now(),
         "command",
         format_args!("{line}"),
     );
@@ -177,14 +195,14 @@ fn store(l: &mut Loader, buf: &mut [u8], doc: Range<usize>) -> Result<(), heaple
     saved.copy_from_slice(&buf[at - HEADER_LEN..at]);
     let result = match session::seal(buf, HEADROOM, doc.clone()) {
         Ok(rec) => {
-            let started = now_us();
+            let started = now();
             let r = store.save(Kind::Cycle, &buf[rec.clone()]);
             if r.is_ok() {
                 info!(
                     "store",
                     "cycle stored ({} bytes, {} ms)",
                     doc.len(),
-                    (now_us() - started) / 1000
+                    (now() - started).as_millis()
                 );
             }
             r.map_err(|e| {

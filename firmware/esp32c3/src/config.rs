@@ -95,12 +95,23 @@ pub const WIFI_PASSWORD: &str = match option_env!("TUMBLE_WIFI_PASSWORD") {
     Some(s) => s,
     None => "",
 };
-/// The WebSocket token; empty: none required.
-#[cfg(feature = "web")]
+/// The token WebSocket commands need, fixed by the build; empty: the chip makes one at its
+/// first boot and keeps it in flash (`token.rs`).
 pub const TOKEN: &str = match option_env!("TUMBLE_TOKEN") {
     Some(s) => s,
     None => "",
 };
+/// `TUMBLE_NO_AUTH=1`: no token, anyone who can reach the chip commands it (the original
+/// firmware's open door, for its web app and old scripts).
+pub const NO_AUTH: bool = is_one(option_env!("TUMBLE_NO_AUTH"));
+/// `TUMBLE_PUBLIC_TELEMETRY=1`: clients without the token get the telemetry and `get_status`.
+#[cfg(feature = "web")]
+pub const PUBLIC_TELEMETRY: bool = is_one(option_env!("TUMBLE_PUBLIC_TELEMETRY"));
+
+/// A build switch: set to `1`.
+const fn is_one(v: Option<&str>) -> bool {
+    matches!(v, Some(s) if s.len() == 1 && s.as_bytes()[0] == b'1')
+}
 /// Extra allowed browser origins, comma separated (the host's `--allow-origin`).
 #[cfg(feature = "web")]
 pub const ALLOW_ORIGIN: &str = match option_env!("TUMBLE_ALLOW_ORIGIN") {

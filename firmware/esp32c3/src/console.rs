@@ -132,7 +132,14 @@ async fn line(shared: &'static Shared, tx: &Tx, buf: &mut [u8], len: usize) {
     let text = &buf[HEADROOM..HEADROOM + len];
     match local::parse(text) {
         None | Some(Local::GetMemory { .. }) => {
-            let reply = crate::commands::execute(shared, buf, len, "console").await;
+            let reply = crate::commands::execute(
+                shared,
+                buf,
+                len,
+                "console",
+                tumble_core::access::Access::Control,
+            )
+            .await;
             print(tx, &buf[reply]).await;
         }
         Some(Local::Help) => print(tx, local::HELP.as_bytes()).await,

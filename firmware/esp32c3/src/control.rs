@@ -11,13 +11,14 @@
 //! notices with their names (copies), and both are put into words in thread mode.
 
 use embassy_futures::select::select;
-use embassy_time::{Instant, Timer};
+use embassy_time::Timer;
 use esp_hal::peripherals::TIMG0;
 use esp_hal::rtc_cntl::Rwdt;
 use esp_hal::timer::timg::Wdt;
 use tumble_core::board::Sensors;
+use tumble_core::time::Duration;
 
-use crate::clock::now_us;
+use crate::clock::now;
 use crate::config::HEARTBEAT_MAX_US;
 use crate::sensors::BoardSensors;
 use crate::shared::{Shared, WAKE};
@@ -31,13 +32,14 @@ pub struct Watchdogs {
 
 #[embassy_executor::task]
 pub async fn alarm(shared: &'static Shared, mut sensors: BoardSensors, mut dogs: Watchdogs) {
-    let mut deadline = now_us();
+    let mut deadline = now();
     loop {
         // The one alarm. A command may have moved the runner's next deadline: WAKE re-arms.
-        select(Timer::at(Instant::from_micros(deadline)), WAKE.wait()).await;
+        let at = embassy_time::Instant::from_micros(deadline.as_micros());
+        select(Timer::at(at), WAKE.wait()).await;
         let snapshot = {
             let mut c = shared.ctl.lock().await;
-            let now = now_us();
+            let now = now();
             let ctl = &mut *c;
             let step = ctl.controller.handle_timeout(now, &mut ctl.pins);
             if step.sample_due {
@@ -53,7 +55,8 @@ pub async fn alarm(shared: &'static Shared, mut sensors: BoardSensors, mut dogs:
             crate::telemetry::SNAPSHOT.signal(s);
         }
         dogs.mwdt.feed();
-        if now_us().saturating_sub(crate::telemetry::heartbeat()) < HEARTBEAT_MAX_US {
+        let quiet = now().saturating_duration_since(crate::telemetry::heartbeat());
+        if quiet < Duration::from_micros(HEARTBEAT_MAX_US) {
             dogs.rwdt.feed();
         }
     }

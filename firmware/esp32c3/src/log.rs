@@ -9,6 +9,7 @@ use critical_section::Mutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
 use tumble_core::logline;
+use tumble_core::time::Instant;
 use tumble_fw_logic::writer::Truncating;
 
 use crate::config::{LOG_LINE, LOG_LINES};
@@ -20,10 +21,10 @@ pub static QUEUE: Channel<CriticalSectionRawMutex, Line, LOG_LINES> = Channel::n
 static DROPPED: Mutex<Cell<u32>> = Mutex::new(Cell::new(0));
 
 /// Queues one line; never waits.
-pub fn emit(level: char, at_us: u64, tag: &str, message: fmt::Arguments<'_>) {
+pub fn emit(level: char, at: Instant, tag: &str, message: fmt::Arguments<'_>) {
     let mut buf = [0u8; LOG_LINE];
     let mut w = Truncating::new(&mut buf);
-    let _ = logline::write_line(&mut w, level, at_us, tag, message);
+    let _ = logline::write_line(&mut w, level, at, tag, message);
     let mut line = Line::new();
     // Truncating keeps whole characters and the line has the same capacity: this fits.
     let _ = line.push_str(w.as_str());
@@ -42,19 +43,19 @@ pub fn take_dropped() -> u32 {
 
 macro_rules! info {
     ($tag:expr, $($arg:tt)*) => {
-        $crate::log::emit('I', $crate::clock::now_us(), $tag, format_args!($($arg)*))
+        $crate::log::emit('I', $crate::clock::now(), $tag, format_args!($($arg)*))
     };
 }
 
 macro_rules! warning {
     ($tag:expr, $($arg:tt)*) => {
-        $crate::log::emit('W', $crate::clock::now_us(), $tag, format_args!($($arg)*))
+        $crate::log::emit('W', $crate::clock::now(), $tag, format_args!($($arg)*))
     };
 }
 
 macro_rules! error {
     ($tag:expr, $($arg:tt)*) => {
-        $crate::log::emit('E', $crate::clock::now_us(), $tag, format_args!($($arg)*))
+        $crate::log::emit('E', $crate::clock::now(), $tag, format_args!($($arg)*))
     };
 }
 

@@ -5,6 +5,9 @@
 //!        `cargo build --release --no-default-features --features no-wifi` or, for the emulator,
 //!        `cargo build --release --no-default-features --features emu`.
 #![no_std]
+// The web task's future (picoserve's router, the WebSocket, a command) nests deeper than the
+// default limit lets the compiler lay it out.
+#![recursion_limit = "256"]
 #![no_main]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
@@ -49,6 +52,7 @@ mod sensors;
 mod shared;
 mod storage;
 mod telemetry;
+mod token;
 #[cfg(feature = "wifi")]
 mod wifi;
 mod wifi_settings;
@@ -67,10 +71,11 @@ use esp_hal::uart::{Config as UartConfig, Uart};
 use esp_rtos::embassy::InterruptExecutor;
 use static_cell::StaticCell;
 use tumble_core::controller::{Config, Controller};
+use tumble_core::time::Duration;
 use tumble_fw_logic::pins::MaskPins;
 use tumble_fw_logic::record::Kind;
 
-use crate::clock::now_us;
+use crate::clock::now;
 use crate::config::*;
 use crate::log::{info, warning};
 use crate::outputs::PinBank;
@@ -182,8 +187,8 @@ fn start(spawner: Spawner) {
 
     // 5. The controller, its cycle storage in reclaimed RAM, and the pins.
     let config = Config {
-        sample_us: SAMPLE_US,
-        telemetry_us: Some(TELEMETRY_US),
+        sample: Duration::from_micros(SAMPLE_US),
+        telemetry: Some(Duration::from_micros(TELEMETRY_US)),
     };
     let controller = CONTROLLER.init(Controller::new(
         board.clone(),
@@ -191,7 +196,7 @@ fn start(spawner: Spawner) {
         memory::cycle_storage(),
     ));
     let mut pins = MaskPins::new(outputs::Gpio::new(&board), &board);
-    controller.boot(now_us(), &mut pins);
+    controller.boot(now(), &mut pins);
 
     // 6. The stored cycle (loaded idle) and Wi-Fi credentials, before anything can run.
     let console_buf = memory::console_buffer();
@@ -219,6 +224,7 @@ fn start(spawner: Spawner) {
         };
     }
     wifi_settings::init(stored_creds);
+    token::init(store.as_mut(), &mut console_buf[..]);
 
     #[cfg(feature = "web")]
     let hello = net::hello(&board);
@@ -295,11 +301,6 @@ fn load_cycle(
         info!("store", "no stored cycle");
         return;
     };
-    let restored = controller.restore(doc, now_us(), pins);
-    log::emit(
-        restored.level(),
-        now_us(),
-        "store",
-        format_args!("{restored}"),
-    );
+    let restored = controller.restore(doc, now(), pins);
+    log::emit(restored.level(), now(), "store", format_args!("{restored}"));
 }

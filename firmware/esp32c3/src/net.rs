@@ -6,6 +6,7 @@
 
 use core::str;
 
+use core::cell::RefCell;
 use embassy_executor::Spawner;
 use embassy_net::driver::Driver;
 use embassy_net::{Runner as NetRunner, Stack, StackResources};
@@ -23,14 +24,16 @@ use picoserve::response::ws::{
 };
 use picoserve::routing::{get, get_service, parse_path_segment};
 use static_cell::StaticCell;
-use tumble_core::access::{self, Denied};
+
+use critical_section::Mutex as CsMutex;
+use tumble_core::access::{self, Access, Denied};
 use tumble_core::protocol;
 use tumble_fw_logic::session::{self, write_too_large};
 use tumble_fw_logic::writer::Truncating;
 
 use crate::config::{
-    ALLOW_ORIGIN, CLIENT_BUF, FRAME_MAX, HEADROOM, HELLO_MAX, HTTP_BUF, HTTP_PORT, TCP_RX, TCP_TX,
-    TOKEN, VERSION, WEB_TASKS, WS_CLIENTS,
+    CLIENT_BUF, FRAME_MAX, HEADROOM, HELLO_MAX, HTTP_BUF, HTTP_PORT, TCP_RX, TCP_TX, VERSION,
+    WEB_TASKS, WS_CLIENTS,
 };
 use crate::log::{info, warning};
 use crate::shared::Shared;
@@ -96,7 +99,13 @@ async fn address(stack: Stack<'static>) {
         stack.wait_config_up().await;
         if let Some(cfg) = stack.config_v4() {
             let ip = cfg.address.address();
-            info!(LINK, "got IP {ip}: ws://{ip}:{HTTP_PORT}/ws");
+            match crate::token::current() {
+                Some(t) => info!(LINK, "got IP {ip}: open http://{ip}:{HTTP_PORT}/?token={t}"),
+                None => info!(
+                    LINK,
+                    "got IP {ip}: open http://{ip}:{HTTP_PORT}/ (no token)"
+                ),
+            }
         }
         stack.wait_config_down().await;
         warning!(LINK, "lost the IP address");
@@ -186,8 +195,14 @@ async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared, hello: &
         )
         .route(
             "/ws",
-            get(move |_: Access, upgrade: WebSocketUpgrade| async move {
-                upgrade.on_upgrade(Client { shared, hello })
+            get(move |knock: Knock, upgrade: WebSocketUpgrade| async move {
+                let (level, rotation) = knock.answer(id)?;
+                Ok::<_, (StatusCode, &'static str)>(upgrade.on_upgrade(Client {
+                    shared,
+                    hello,
+                    level,
+                    rotation,
+                }))
             }),
         );
     static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
@@ -203,17 +218,42 @@ async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared, hello: &
     let mut tcp_rx = [0u8; TCP_RX];
     let mut tcp_tx = [0u8; TCP_TX];
     let mut http = [0u8; HTTP_BUF];
-    picoserve::Server::new(&app, &CONFIG, &mut http)
-        .listen_and_serve(id, stack, HTTP_PORT, &mut tcp_rx, &mut tcp_tx)
-        .await
-        .into_never()
+    // picoserve's own accept loop, but with the client's address kept for the door.
+    loop {
+        let mut socket = embassy_net::tcp::TcpSocket::new(stack, &mut tcp_rx, &mut tcp_tx);
+        if socket.accept(HTTP_PORT).await.is_err() {
+            continue;
+        }
+        let addr = match socket.remote_endpoint().map(|e| e.addr) {
+            Some(embassy_net::IpAddress::Ipv4(v4)) => v4.to_ipv6_mapped().octets(),
+            None => [0; 16],
+        };
+        critical_section::with(|cs| PEERS.borrow_ref_mut(cs)[id] = addr);
+        socket.set_keep_alive(Some(Duration::from_secs(30)));
+        socket.set_timeout(Some(Duration::from_secs(45)));
+        let _ = picoserve::Server::new(&app, &CONFIG, &mut http)
+            .serve(socket)
+            .await;
+    }
 }
 
-/// The token and Origin checks of `tumble serve` (tested in `tumble_fw_logic::access`).
-struct Access;
+/// The address of each web task's client, for the wrong-token count.
+static PEERS: CsMutex<RefCell<[[u8; 16]; WEB_TASKS]>> =
+    CsMutex::new(RefCell::new([[0; 16]; WEB_TASKS]));
+/// Wrong tokens by address (tumble-core's rules: 5, then a wait doubling up to 60 s).
+static ATTEMPTS: CsMutex<RefCell<access::Attempts<8>>> =
+    CsMutex::new(RefCell::new(access::Attempts::new()));
 
-impl<'r, State> FromRequestParts<'r, State> for Access {
-    type Rejection = (StatusCode, &'static str);
+/// What a WebSocket upgrade presented: tumble-core's `access::admit` of its token and Origin,
+/// judged at the door ([`Knock::answer`]), where the client's address is known.
+struct Knock {
+    admitted: Result<Access, Denied>,
+    rotation: u32,
+    origin: heapless::String<64>,
+}
+
+impl<'r, State> FromRequestParts<'r, State> for Knock {
+    type Rejection = core::convert::Infallible;
 
     async fn from_request_parts(
         _state: &'r State,
@@ -227,31 +267,71 @@ impl<'r, State> FromRequestParts<'r, State> for Access {
             origin: header("origin"),
             host: header("host"),
         };
-        match access::check(&req, Some(TOKEN), ALLOW_ORIGIN) {
-            Ok(()) => Ok(Access),
-            Err(Denied::Token) => {
-                warning!("server", "refused a WebSocket: no valid token");
-                Err((StatusCode::UNAUTHORIZED, access::UNAUTHORIZED))
-            }
-            Err(Denied::Origin) => {
-                warning!(
-                    "server",
-                    "refused a WebSocket: origin {} not allowed",
-                    req.origin.unwrap_or("")
-                );
-                Err((
-                    StatusCode::FORBIDDEN,
-                    "403 Forbidden: origin not allowed (build with TUMBLE_ALLOW_ORIGIN=ORIGIN)\n",
-                ))
+        let (admitted, rotation) =
+            crate::token::with_policy(|policy, rotation| (access::admit(&req, policy), rotation));
+        let mut origin = heapless::String::new();
+        for c in req.origin.unwrap_or("").chars() {
+            if origin.push(c).is_err() {
+                break;
             }
         }
+        Ok(Knock {
+            admitted,
+            rotation,
+            origin,
+        })
     }
 }
 
-/// One WebSocket connection.
+impl Knock {
+    /// In, with what it may do and the token's rotation, or the refusal (401, 403, 429).
+    fn answer(self, task: usize) -> Result<(Access, u32), (StatusCode, &'static str)> {
+        let addr = critical_section::with(|cs| PEERS.borrow_ref(cs)[task]);
+        let now = crate::clock::now();
+        critical_section::with(|cs| {
+            let mut attempts = ATTEMPTS.borrow_ref_mut(cs);
+            if let access::Verdict::Wait(_) = attempts.check(addr, now) {
+                return Err((StatusCode::new(429), access::TOO_MANY_ATTEMPTS));
+            }
+            match self.admitted {
+                Ok(level) => {
+                    if level == Access::Control {
+                        attempts.succeeded(addr);
+                    }
+                    Ok((level, self.rotation))
+                }
+                Err(Denied::Token) => {
+                    if attempts.failed(addr, now) {
+                        warning!(
+                            "server",
+                            "refused a WebSocket: wrong token (said once a minute per address)"
+                        );
+                    }
+                    Err((StatusCode::UNAUTHORIZED, access::UNAUTHORIZED))
+                }
+                Err(Denied::Origin) => {
+                    warning!(
+                        "server",
+                        "refused a WebSocket: origin {} not allowed",
+                        self.origin
+                    );
+                    Err((
+                        StatusCode::FORBIDDEN,
+                        "403 Forbidden: origin not allowed (build with TUMBLE_ALLOW_ORIGIN=ORIGIN)\n",
+                    ))
+                }
+            }
+        })
+    }
+}
+
+/// One WebSocket connection: `level` is what it may do, `rotation` the token's rotation it was
+/// let in with (a rotation since closes it).
 struct Client {
     shared: &'static Shared,
     hello: &'static str,
+    level: Access,
+    rotation: u32,
 }
 
 impl WebSocketCallback for Client {
@@ -304,12 +384,25 @@ async fn serve<R: Read, W: Write<Error = R::Error>>(
     tx.send_text(client.hello).await?;
     // Only frames that start after the connection count.
     crate::telemetry::READY[slot].reset();
+    let telemetry = client.level >= Access::Telemetry;
     loop {
+        if client.level == Access::Control
+            && crate::token::current().is_some()
+            && crate::token::rotation() != client.rotation
+        {
+            return Ok(Some((
+                1008,
+                "the token was rotated: connect with the new one",
+            )));
+        }
+        let tick = async {
+            match telemetry {
+                true => crate::telemetry::READY[slot].wait().await,
+                false => core::future::pending().await,
+            }
+        };
         let first = rx
-            .next_frame(
-                &mut buf[HEADROOM..HEADROOM + FRAME_MAX],
-                crate::telemetry::READY[slot].wait(),
-            )
+            .next_frame(&mut buf[HEADROOM..HEADROOM + FRAME_MAX], tick)
             .await?;
         let frame = match first {
             WsEither::Second(()) => {
@@ -397,7 +490,7 @@ async fn serve<R: Read, W: Write<Error = R::Error>>(
         if str::from_utf8(&buf[HEADROOM..HEADROOM + len]).is_err() {
             return Ok(Some((1007, "text frame is not UTF-8")));
         }
-        let reply = crate::commands::execute(client.shared, buf, len, name).await;
+        let reply = crate::commands::execute(client.shared, buf, len, name, client.level).await;
         tx.send_text(str::from_utf8(&buf[reply]).unwrap_or(""))
             .await?;
     }

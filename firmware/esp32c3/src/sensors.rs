@@ -15,20 +15,23 @@ use esp_hal::interrupt::Priority;
 use esp_hal::ram;
 use tumble_core::board::{Readings, Sensors};
 use tumble_core::sensor::{PressureCurve, RpmMeter};
+use tumble_core::time::{self, Instant};
 
-use crate::clock::now_us;
+use crate::clock::now;
 use crate::config::{PRESSURE_AVERAGE, PRESSURE_STALE_US, PULSES_PER_REV};
 use crate::log::warning;
 
 static PULSE_PIN: Mutex<RefCell<Option<Input<'static>>>> = Mutex::new(RefCell::new(None));
 static RPM: Mutex<RefCell<Option<RpmMeter>>> = Mutex::new(RefCell::new(None));
+/// A pressure value older than this is no value.
+const STALE: time::Duration = time::Duration::from_micros(PRESSURE_STALE_US);
 
 /// One handler serves every GPIO interrupt; it takes the tachometer's edges. In RAM, and above
 /// the control loop's priority, so an edge is timestamped when it happens.
 #[handler(priority = Priority::Priority4)]
 #[ram]
 fn gpio_interrupt() {
-    let now = now_us();
+    let now = now();
     critical_section::with(|cs| {
         if let Some(pin) = PULSE_PIN.borrow_ref_mut(cs).as_mut()
             && pin.is_interrupt_set()
@@ -62,7 +65,7 @@ pub struct Hx710 {
     delay: Delay,
     /// The latest raw samples, newest last, and when the newest was read.
     samples: heapless::Deque<i32, PRESSURE_AVERAGE>,
-    last_at: Option<u64>,
+    last_at: Option<Instant>,
     warned: bool,
 }
 
@@ -109,7 +112,7 @@ impl Hx710 {
 
     /// Reads a conversion if one is ready; returns the averaged raw value and when its newest
     /// sample was read, if that is recent.
-    fn poll(&mut self, now: u64) -> Option<(f32, u64)> {
+    fn poll(&mut self, now: Instant) -> Option<(f32, Instant)> {
         if self.dout.is_low() {
             let v = self.clock_out();
             if self.samples.is_full() {
@@ -121,14 +124,15 @@ impl Hx710 {
         }
         let fresh = self
             .last_at
-            .is_some_and(|t| now.saturating_sub(t) <= PRESSURE_STALE_US);
+            .is_some_and(|t| now.saturating_duration_since(t) <= STALE);
         if !fresh {
-            if !self.warned && now >= PRESSURE_STALE_US {
+            // Not in the first moments after boot, before the ADC could have converted.
+            if !self.warned && now >= Instant::from_micros(0) + STALE {
                 self.warned = true;
                 warning!(
                     "pressure",
                     "no data from the HX710 for {} ms: pressure reads as a sensor error",
-                    PRESSURE_STALE_US / 1000
+                    STALE.as_millis()
                 );
             }
             self.samples.clear();
@@ -141,7 +145,7 @@ impl Hx710 {
 }
 
 /// The HX710's latest average and when its newest sample was read.
-static PRESSURE: Mutex<Cell<Option<(f32, u64)>>> = Mutex::new(Cell::new(None));
+static PRESSURE: Mutex<Cell<Option<(f32, Instant)>>> = Mutex::new(Cell::new(None));
 
 /// Clocks the HX710 out whenever it has a conversion (10 Hz on an HX710B; polled every 5 ms so
 /// a conversion waits at most that long), in thread mode: the control loop preempts it at any
@@ -150,7 +154,7 @@ static PRESSURE: Mutex<Cell<Option<(f32, u64)>>> = Mutex::new(Cell::new(None));
 pub async fn pressure(mut adc: Hx710) {
     loop {
         Timer::after(Duration::from_millis(5)).await;
-        let latest = adc.poll(now_us());
+        let latest = adc.poll(now());
         critical_section::with(|cs| PRESSURE.borrow(cs).set(latest));
     }
 }
@@ -161,12 +165,12 @@ pub struct BoardSensors {
 }
 
 impl Sensors for BoardSensors {
-    fn read(&mut self, now_us: u64) -> Readings {
+    fn read(&mut self, now: Instant) -> Readings {
         let (rpm, pressure) = critical_section::with(|cs| {
-            let rpm = RPM.borrow_ref(cs).as_ref().map(|m| m.rpm(now_us));
+            let rpm = RPM.borrow_ref(cs).as_ref().map(|m| m.rpm(now));
             (rpm, PRESSURE.borrow(cs).get())
         });
-        let fresh = |&(_, at): &(f32, u64)| now_us.saturating_sub(at) <= PRESSURE_STALE_US;
+        let fresh = |&(_, at): &(f32, Instant)| now.saturating_duration_since(at) <= STALE;
         let pressure_hz = pressure.filter(fresh).map(|(raw, _)| self.curve.hz(raw));
         Readings { rpm, pressure_hz }
     }

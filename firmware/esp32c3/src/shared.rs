@@ -100,7 +100,7 @@ pub fn log_notices() {
         let line = n.line();
         log::emit(
             line.level,
-            line.at_us,
+            line.at,
             "cycle",
             format_args!("{}", line.message),
         );

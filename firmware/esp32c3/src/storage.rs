@@ -118,7 +118,8 @@ impl Store {
     > {
         let range = match kind {
             Kind::Cycle => self.cycles.clone(),
-            Kind::Credentials => self.credentials.clone(),
+            // The settings: few, small, written by a person now and then.
+            Kind::Credentials | Kind::Token => self.credentials.clone(),
         };
         QueueStorage::new(
             &mut self.flash,
@@ -134,6 +135,29 @@ impl Store {
     /// every task that may store something.
     pub fn save(&mut self, kind: Kind, record: &[u8]) -> Result<(), Error> {
         embassy_futures::block_on(self.queue(kind).push(record, true))
+    }
+
+    /// Appends a settings record (the credentials and the token share a queue) and keeps the
+    /// newest record of the other kind: if making room erased it, it is written again, so a
+    /// hundred Wi-Fi changes never lose the token, nor token rotations the credentials.
+    pub fn save_setting(&mut self, kind: Kind, record: &[u8]) -> Result<(), Error> {
+        let other = match kind {
+            Kind::Token => Kind::Credentials,
+            _ => Kind::Token,
+        };
+        let mut buf = [0u8; 512];
+        let mut kept = [0u8; 512];
+        let kept_len = match self.newest(other, &mut buf)? {
+            (Some(payload), _) => record::encode(other, payload, &mut kept).ok(),
+            (None, _) => None,
+        };
+        self.save(kind, record)?;
+        if let Some(n) = kept_len
+            && self.newest(other, &mut buf)?.0.is_none()
+        {
+            self.save(other, &kept[..n])?;
+        }
+        Ok(())
     }
 
     /// The payload of the newest valid record of `kind`, read into `buf`. Corrupt records are

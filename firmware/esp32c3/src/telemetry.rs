@@ -17,9 +17,10 @@ use embassy_sync::signal::Signal;
 use tumble_core::board::Board;
 use tumble_core::runner::Snapshot;
 use tumble_core::telemetry;
+use tumble_core::time::Instant;
 use tumble_fw_logic::writer::SliceWriter;
 
-use crate::clock::now_us;
+use crate::clock::now;
 use crate::config::{TELEMETRY_MAX, WS_CLIENTS};
 use crate::log::warning;
 
@@ -31,7 +32,7 @@ pub static READY: [Signal<CriticalSectionRawMutex, ()>; WS_CLIENTS] =
     [const { Signal::new() }; WS_CLIENTS];
 /// When the thread-mode executor last ran this task: the control loop feeds the RTC watchdog
 /// only while this is recent.
-static HEARTBEAT: CsMutex<Cell<u64>> = CsMutex::new(Cell::new(0));
+static HEARTBEAT: CsMutex<Cell<Instant>> = CsMutex::new(Cell::new(Instant::from_micros(0)));
 
 pub struct Frame {
     buf: [u8; TELEMETRY_MAX],
@@ -45,7 +46,7 @@ static FRAME: Mutex<CriticalSectionRawMutex, Frame> = Mutex::new(Frame {
     len: 0,
 });
 
-pub fn heartbeat() -> u64 {
+pub fn heartbeat() -> Instant {
     critical_section::with(|cs| HEARTBEAT.borrow(cs).get())
 }
 
@@ -75,7 +76,7 @@ pub async fn run(board: &'static Board) {
             f.len = len;
             len
         };
-        critical_section::with(|cs| HEARTBEAT.borrow(cs).set(now_us()));
+        critical_section::with(|cs| HEARTBEAT.borrow(cs).set(now()));
         if len == 0 {
             if !overflow_warned {
                 overflow_warned = true;

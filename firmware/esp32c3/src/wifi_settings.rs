@@ -99,6 +99,8 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
             let _ = protocol::write_v2_error(w, id, "invalid_request", message, path);
             return;
         }
+        Local::GetToken { id } => return crate::token::handle(shared, id, false, w).await,
+        Local::RotateToken { id } => return crate::token::handle(shared, id, true, w).await,
         // Answered elsewhere (the console prints the help; get_memory is a command).
         Local::Help | Local::GetMemory { .. } => return,
     };
@@ -159,7 +161,7 @@ fn write(l: &mut Loader, creds: &Credentials) -> Result<(), &'static str> {
     let mut rec = [0u8; record::HEADER_LEN + 2 + MAX_SSID + MAX_PASSWORD];
     let m = record::encode(Kind::Credentials, &payload[..n], &mut rec)
         .map_err(|_| "record too long")?;
-    match store.save(Kind::Credentials, &rec[..m]) {
+    match store.save_setting(Kind::Credentials, &rec[..m]) {
         Ok(()) => {
             info!("store", "Wi-Fi credentials stored");
             Ok(())
@@ -171,17 +173,21 @@ fn write(l: &mut Loader, creds: &Credentials) -> Result<(), &'static str> {
     }
 }
 
-/// Writes queued credentials once the controller is idle.
+/// Writes queued credentials (and a rotated token) once the controller is idle.
 #[embassy_executor::task]
 pub async fn deferred_writer(shared: &'static Shared) {
     loop {
         select(PENDING_ADDED.wait(), Timer::after(Duration::from_secs(1))).await;
-        if critical_section::with(|cs| PENDING.borrow_ref(cs).is_none()) {
+        let token = crate::token::unsaved();
+        if critical_section::with(|cs| PENDING.borrow_ref(cs).is_none()) && !token {
             continue;
         }
         let mut l = shared.loader.lock().await;
         if !idle(shared).await {
             continue;
+        }
+        if token {
+            crate::token::store_unsaved(&mut l);
         }
         let Some(creds) = critical_section::with(|cs| PENDING.borrow_ref_mut(cs).take()) else {
             continue;

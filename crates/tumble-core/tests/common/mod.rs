@@ -10,6 +10,11 @@ pub fn storage() -> &'static mut [u8] {
     storage_of(tumble_core::cycle::MAX_STORAGE)
 }
 
+/// The instant `us` µs after the epoch: the tests' clock starts at 0.
+pub fn t(us: u64) -> tumble_core::time::Instant {
+    tumble_core::time::Instant::from_micros(us)
+}
+
 /// `bytes` of cycle storage, leaked.
 pub fn storage_of(bytes: usize) -> &'static mut [u8] {
     Box::leak(vec![0u8; bytes].into_boxed_slice())
@@ -310,7 +315,8 @@ impl Pins {
 impl tumble_core::runner::Outputs for Pins {
     fn set(&mut self, c: tumble_core::runner::OutputChange) {
         self.levels.insert(c.pin, c.level);
-        self.writes.push((c.due_us, c.pin, c.level.as_u8()));
+        self.writes
+            .push((c.due.as_micros(), c.pin, c.level.as_u8()));
         self.pending += 1;
     }
 

@@ -19,6 +19,7 @@ use tumble_core::controller::{Applied, Arrival, Controller, Work};
 use tumble_core::cycle::Cycle;
 use tumble_core::protocol::Op;
 use tumble_core::runner::{OutputChange, Outputs, Snapshot};
+use tumble_core::time::Instant;
 
 use super::log;
 use crate::player::{Change, Clock};
@@ -76,7 +77,7 @@ pub struct ControlLoop {
 struct Pins<'a> {
     washer: &'a mut Washer,
     record: &'a Option<Sender<Change>>,
-    now_us: u64,
+    now: Instant,
 }
 
 impl Outputs for Pins<'_> {
@@ -84,8 +85,8 @@ impl Outputs for Pins<'_> {
         self.washer.set(change);
         if let Some(record) = self.record {
             let _ = record.send(Change {
-                due_us: change.due_us,
-                actual_us: self.now_us,
+                due_us: change.due.as_micros(),
+                actual_us: self.now.as_micros(),
                 pin: change.pin,
                 level: change.level,
                 on: change.on,
@@ -144,7 +145,7 @@ impl ControlLoop {
         let mut pins = Pins {
             washer: &mut self.washer,
             record: &self.record,
-            now_us: now,
+            now,
         };
         let step = self.ctl.handle_timeout(now, &mut pins);
         if step.sample_due {
@@ -162,7 +163,7 @@ impl ControlLoop {
         let mut pins = Pins {
             washer: &mut self.washer,
             record: &self.record,
-            now_us: now,
+            now,
         };
         let applied = self.ctl.execute(work, arrival, now, &mut pins);
         self.forward_notices();

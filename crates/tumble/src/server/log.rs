@@ -10,14 +10,15 @@ use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, OnceLock};
 
 use tumble_core::logline::Named;
+use tumble_core::time::Instant;
 
 use crate::player::Clock;
 
 enum Item {
     Line(String),
     Notice(Named),
-    /// Notices the controller had no room for, and when it said so (µs).
-    Lost(u32, u64),
+    /// Notices the controller had no room for, and when it said so.
+    Lost(u32, Instant),
 }
 
 struct Logger {
@@ -38,16 +39,11 @@ pub fn start(clock: Arc<Clock>) {
                     Item::Line(line) => print(&line),
                     Item::Notice(n) => {
                         let l = n.line();
-                        print(&text(
-                            l.level,
-                            l.at_us,
-                            "cycle",
-                            format_args!("{}", l.message),
-                        ));
+                        print(&text(l.level, l.at, "cycle", format_args!("{}", l.message)));
                     }
-                    Item::Lost(n, at_us) => print(&text(
+                    Item::Lost(n, at) => print(&text(
                         'W',
-                        at_us,
+                        at,
                         "cycle",
                         format_args!("{n} phase notices were not logged (too many at once)"),
                     )),
@@ -63,8 +59,8 @@ fn print(line: &str) {
     let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
-fn text(level: char, at_us: u64, tag: &str, msg: std::fmt::Arguments<'_>) -> String {
-    format!("{level} ({}) {tag}: {msg}", at_us / 1000)
+fn text(level: char, at: Instant, tag: &str, msg: std::fmt::Arguments<'_>) -> String {
+    format!("{level} ({}) {tag}: {msg}", at.as_millis())
 }
 
 fn send(item: Item) {
@@ -79,15 +75,15 @@ fn send(item: Item) {
     }
 }
 
-/// A line about something that happened at `at_us`.
-pub fn line(level: char, at_us: u64, tag: &str, msg: std::fmt::Arguments<'_>) {
-    send(Item::Line(text(level, at_us, tag, msg)));
+/// A line about something that happened at `at`.
+pub fn line(level: char, at: Instant, tag: &str, msg: std::fmt::Arguments<'_>) {
+    send(Item::Line(text(level, at, tag, msg)));
 }
 
 /// A line about something happening now.
 pub fn now(level: char, tag: &str, msg: std::fmt::Arguments<'_>) {
-    let at_us = LOGGER.get().map_or(0, |l| l.clock.now());
-    line(level, at_us, tag, msg);
+    let at = LOGGER.get().map_or(Instant::default(), |l| l.clock.now());
+    line(level, at, tag, msg);
 }
 
 /// A notice of the controller's, described on the log thread.
@@ -97,6 +93,6 @@ pub fn notice(notice: Named) {
 
 /// Notices the controller lost, said on the log thread (the controller formats nothing).
 pub fn lost_notices(n: u32) {
-    let at_us = LOGGER.get().map_or(0, |l| l.clock.now());
-    send(Item::Lost(n, at_us));
+    let at = LOGGER.get().map_or(Instant::default(), |l| l.clock.now());
+    send(Item::Lost(n, at));
 }

@@ -6,6 +6,7 @@ mod conn;
 mod controller;
 pub mod log;
 mod store;
+pub mod token;
 mod web;
 
 use std::error::Error as _;
@@ -23,7 +24,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tokio::sync::{oneshot, watch};
-use tumble_core::access::{self, Denied};
+use tumble_core::access::{self, Access, Denied};
 use tumble_core::board::Board;
 use tumble_core::controller::{Applied, Arrival, Config, Controller};
 use tumble_core::cycle::{Cycle, MAX_STORAGE, WarningCount};
@@ -51,7 +52,7 @@ pub struct Args {
     /// TCP port of the page (/) and the WebSocket (/ws)
     #[arg(long, default_value_t = 8080)]
     port: u16,
-    /// Address to listen on; 0.0.0.0 for every interface (then set --token)
+    /// Address to listen on; 0.0.0.0 for every interface
     #[arg(long, default_value = "127.0.0.1")]
     bind: String,
     /// Board profile (TOML; `tumble board` prints the default)
@@ -69,9 +70,23 @@ pub struct Args {
     #[arg(long, value_name = "MS", default_value_t = 100,
           value_parser = clap::value_parser!(u64).range(1..))]
     telemetry_ms: u64,
-    /// Require this token from every client (ws://HOST/ws?token=T or Authorization: Bearer T)
-    #[arg(long, value_name = "T", env = "TUMBLE_TOKEN", hide_env_values = true)]
+    /// Require this token for commands (ws://HOST/ws?token=T or Authorization: Bearer T)
+    /// [default: the state directory's, made at the first start; `tumble token` prints it]
+    #[arg(
+        long,
+        value_name = "T",
+        env = "TUMBLE_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "no_auth"
+    )]
     token: Option<String>,
+    /// Let anyone who can reach the controller command it, without a token (the original
+    /// front end and old scripts); a warning is logged at every start
+    #[arg(long)]
+    no_auth: bool,
+    /// Give clients without the token the telemetry and the status too (commands never)
+    #[arg(long)]
+    public_telemetry: bool,
     /// Also accept WebSocket clients from a page served at this origin (e.g.
     /// http://127.0.0.1:5173, the original front end's dev server); repeatable
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
@@ -90,7 +105,91 @@ pub struct Args {
     record: Option<PathBuf>,
 }
 
-fn default_state_dir() -> PathBuf {
+/// The door from the options: `--no-auth`, `--token`, or the state directory's token (made now
+/// if there is none).
+fn door(o: &Args, state_dir: &std::path::Path) -> cli::Result<Door> {
+    let (token, file) = match (&o.token, o.no_auth) {
+        (_, true) => (None, None),
+        (Some(t), false) => (Some(t.clone()), None),
+        (None, false) => {
+            let t = token::load_or_create(state_dir)
+                .map_err(|e| Failure::Io(format!("{}: {e}", token::path(state_dir).display())))?;
+            (Some(t), Some(token::path(state_dir)))
+        }
+    };
+    Ok(Door {
+        token,
+        public_telemetry: o.public_telemetry,
+        allow_origins: o.allow_origins.join(","),
+        file,
+    })
+}
+
+/// Says how to get in: the page's address with its token, or that the door is open.
+fn announce(app: &App, local: SocketAddr) {
+    let door = app.access.lock().unwrap_or_else(|e| e.into_inner());
+    let shown = match local.ip() {
+        ip if ip.is_unspecified() => SocketAddr::new([127, 0, 0, 1].into(), local.port()),
+        _ => local,
+    };
+    match &door.token {
+        Some(t) => log::now(
+            'I',
+            "server",
+            format_args!(
+                "open http://{shown}/?token={t} (commands need the token{})",
+                if door.public_telemetry {
+                    "; telemetry and status are public"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        None => log::now(
+            'W',
+            "server",
+            format_args!(
+                "no token (--no-auth): anyone who can reach http://{local}/ can start the motor and open the valves"
+            ),
+        ),
+    }
+}
+
+/// Follows the state directory's token file: a rotated token replaces the old one within a
+/// second, and the clients let in with the old one are closed.
+async fn watch_rotation(app: Arc<App>) {
+    let Some(dir) = app
+        .access
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .file
+        .as_ref()
+        .and_then(|f| f.parent().map(PathBuf::from))
+    else {
+        return;
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let Ok(Some(fresh)) = token::read(&dir) else {
+            continue;
+        };
+        let mut door = app.access.lock().unwrap_or_else(|e| e.into_inner());
+        if door.token.as_deref() != Some(fresh.as_str()) {
+            door.token = Some(fresh);
+            drop(door);
+            app.rotation.send_modify(|n| *n += 1);
+            log::now(
+                'W',
+                "server",
+                format_args!("the token was rotated: clients with the old one are closed"),
+            );
+        }
+    }
+}
+
+/// `tumble serve`'s state directory when none is given.
+pub fn default_state_dir() -> PathBuf {
     match std::env::var_os("XDG_STATE_HOME").or_else(|| std::env::var_os("HOME")) {
         Some(base) if std::env::var_os("XDG_STATE_HOME").is_some() => {
             PathBuf::from(base).join("tumble")
@@ -98,6 +197,15 @@ fn default_state_dir() -> PathBuf {
         Some(home) => PathBuf::from(home).join(".local/state/tumble"),
         None => PathBuf::from(".tumble"),
     }
+}
+
+/// The door: the token (None: open, `--no-auth`), and what goes without it.
+struct Door {
+    token: Option<String>,
+    public_telemetry: bool,
+    allow_origins: String,
+    /// Where the token came from, when it is the state directory's (watched for a rotation).
+    file: Option<PathBuf>,
 }
 
 /// What every connection shares.
@@ -113,8 +221,13 @@ struct App {
     telemetry: watch::Receiver<Arc<str>>,
     hello: Arc<str>,
     store: Store,
-    token: Option<String>,
-    allow_origins: Vec<String>,
+    /// What clients need to be let in; the token changes when it is rotated.
+    access: Mutex<Door>,
+    /// Bumped at every rotation: a client let in with an older token is closed.
+    rotation: watch::Sender<u64>,
+    /// Wrong tokens by address.
+    attempts: Mutex<access::Attempts<64>>,
+    started: std::time::Instant,
     clients: AtomicUsize,
     max_clients: usize,
     /// Counts frames as they arrive, so a stop can tell what came before it.
@@ -125,15 +238,18 @@ struct App {
 pub fn serve(mut o: Args) -> cli::Result {
     let state_dir = o.state_dir.take().unwrap_or_else(default_state_dir);
     o.token = o.token.filter(|t| !t.is_empty());
+    let door = door(&o, &state_dir)?;
     let profile = crate::cli::load_profile(o.board.as_deref())?;
     let clock = Arc::new(Clock::real_time(o.speed));
     log::start(clock.clone());
     let store = Store::new(state_dir.clone());
 
     let config = Config {
-        sample_us: profile.sample_ms as u64 * 1000,
+        sample: tumble_core::time::Duration::from_millis(profile.sample_ms as u64),
         // On the controller's clock, which runs `speed` times faster than the wall's.
-        telemetry_us: Some((o.telemetry_ms as f64 * 1000.0 * o.speed).max(1.0) as u64),
+        telemetry: Some(tumble_core::time::Duration::from_micros(
+            (o.telemetry_ms as f64 * 1000.0 * o.speed).max(1.0) as u64,
+        )),
     };
     let mut ctl = Box::new(Controller::new(
         profile.board.clone(),
@@ -141,7 +257,7 @@ pub fn serve(mut o: Args) -> cli::Result {
         crate::cli::storage(),
     ));
     let mut washer = Washer::new(profile);
-    ctl.boot(0, &mut washer);
+    ctl.boot(tumble_core::time::Instant::from_micros(0), &mut washer);
     restore(&store, &mut ctl, &mut washer);
     let board = ctl.board().clone();
     let mut hello = String::new();
@@ -196,8 +312,10 @@ pub fn serve(mut o: Args) -> cli::Result {
         telemetry,
         hello: hello.into(),
         store,
-        token: o.token.clone(),
-        allow_origins: o.allow_origins.clone(),
+        access: Mutex::new(door),
+        rotation: watch::channel(0).0,
+        attempts: Mutex::new(access::Attempts::default()),
+        started: std::time::Instant::now(),
         clients: AtomicUsize::new(0),
         max_clients: o.max_clients,
         arrivals: AtomicU64::new(1),
@@ -220,15 +338,12 @@ pub fn serve(mut o: Args) -> cli::Result {
             'I',
             "server",
             format_args!(
-                "listening on http://{local}/ (WebSocket ws://{local}/ws), state in {}, token {}",
+                "listening on http://{local}/ (WebSocket ws://{local}/ws), state in {}",
                 state_dir.display(),
-                if o.token.is_some() {
-                    "required"
-                } else {
-                    "not required"
-                }
             ),
         );
+        announce(&app, local);
+        tokio::spawn(watch_rotation(app.clone()));
         let router = Router::new()
             .route("/ws", get(upgrade))
             .route("/", get(web::index))
@@ -355,7 +470,7 @@ fn restore(store: &Store, ctl: &mut Controller<'_>, washer: &mut Washer) {
             format_args!("cannot read {}: {e}; starting empty", path.display()),
         ),
         Ok(Some(bytes)) => {
-            let restored = ctl.restore(&bytes, 0, washer);
+            let restored = ctl.restore(&bytes, tumble_core::time::Instant::from_micros(0), washer);
             log::now(
                 restored.level(),
                 "store",
@@ -383,14 +498,48 @@ async fn upgrade(
         origin: header(header::ORIGIN),
         host: header(header::HOST),
     };
-    match access::check(&request, app.token.as_deref(), &app.allow_origins.join(",")) {
-        Ok(()) => {}
+    let addr = match peer.ip() {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        std::net::IpAddr::V6(v6) => v6.octets(),
+    };
+    let now = tumble_core::time::Instant::from_micros(app.started.elapsed().as_micros() as u64);
+    let mut attempts = app.attempts.lock().unwrap_or_else(|e| e.into_inner());
+    if let access::Verdict::Wait(wait) = attempts.check(addr, now) {
+        let secs = wait.as_micros().div_ceil(1_000_000).to_string();
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, secs)],
+            access::TOO_MANY_ATTEMPTS,
+        )
+            .into_response();
+    }
+    let (admitted, rotation) = {
+        let door = app.access.lock().unwrap_or_else(|e| e.into_inner());
+        let policy = access::Policy {
+            token: door.token.as_deref(),
+            public_telemetry: door.public_telemetry,
+            allowed_origins: &door.allow_origins,
+        };
+        (access::admit(&request, &policy), *app.rotation.borrow())
+    };
+    let level = match admitted {
+        Ok(level) => {
+            if level == Access::Control {
+                attempts.succeeded(addr);
+            }
+            level
+        }
         Err(Denied::Token) => {
-            log::now(
-                'W',
-                "server",
-                format_args!("{peer}: refused, no valid token"),
-            );
+            if attempts.failed(addr, now) {
+                log::now(
+                    'W',
+                    "server",
+                    format_args!(
+                        "{}: refused, wrong token (said once a minute per address)",
+                        peer.ip()
+                    ),
+                );
+            }
             return (StatusCode::UNAUTHORIZED, access::UNAUTHORIZED).into_response();
         }
         Err(Denied::Origin) => {
@@ -405,15 +554,16 @@ async fn upgrade(
             return (
                 StatusCode::FORBIDDEN,
                 format!(
-                    "403 Forbidden: origin {origin} is not allowed (reach the controller by its address, or start it with --allow-origin {origin} or --token)\n"
+                    "403 Forbidden: origin {origin} is not allowed (reach the controller by its address, or start it with --allow-origin {origin})\n"
                 ),
             )
                 .into_response();
         }
-    }
+    };
+    drop(attempts);
     ws.max_message_size(MAX_TRANSPORT_FRAME)
         .max_frame_size(MAX_TRANSPORT_FRAME)
-        .on_upgrade(move |socket| client(socket, app, peer))
+        .on_upgrade(move |socket| client(socket, app, peer, level, rotation))
 }
 
 /// Releases a client's slot however its connection ends.
@@ -425,7 +575,14 @@ impl Drop for Slot<'_> {
     }
 }
 
-async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
+/// One client: `level` is what it may do, `rotation` the token's rotation it was let in with.
+async fn client(
+    mut socket: WebSocket,
+    app: Arc<App>,
+    peer: SocketAddr,
+    level: Access,
+    rotation: u64,
+) {
     let count = app.clients.fetch_add(1, Ordering::SeqCst) + 1;
     let _slot = Slot(&app.clients);
     if count > app.max_clients {
@@ -441,10 +598,18 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
     log::now(
         'I',
         "server",
-        format_args!("{peer} connected ({count} clients)"),
+        format_args!(
+            "{peer} connected ({count} clients){}",
+            match level {
+                Access::Control => "",
+                Access::Telemetry => ", without the token: telemetry and status only",
+                Access::Hello => ", without the token: no commands",
+            }
+        ),
     );
     let mut telemetry = app.telemetry.clone();
     let mut shutdown = app.shutdown.clone();
+    let mut rotations = app.rotation.subscribe();
     if send(&mut socket, app.hello.to_string()).await.is_err() {
         return;
     }
@@ -452,7 +617,7 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
         tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(&app, text.as_bytes(), &peer).await;
+                    let reply = command(&app, text.as_bytes(), &peer, level).await;
                     if send(&mut socket, reply).await.is_err() {
                         break;
                     }
@@ -473,7 +638,7 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
                     break;
                 }
             },
-            changed = telemetry.changed() => {
+            changed = telemetry.changed(), if level >= Access::Telemetry => {
                 if changed.is_err() {
                     break;
                 }
@@ -485,6 +650,13 @@ async fn client(mut socket: WebSocket, app: Arc<App>, peer: SocketAddr) {
             _ = shutdown.changed() => {
                 let _ = socket.send(close(1001, "server shutting down")).await;
                 break;
+            }
+            _ = rotations.changed(), if level == Access::Control => {
+                if *rotations.borrow_and_update() != rotation && app.access.lock().unwrap_or_else(|e| e.into_inner()).token.is_some() {
+                    log::now('I', "server", format_args!("{peer}: closed, its token was rotated"));
+                    let _ = socket.send(close(1008, "the token was rotated: connect with the new one")).await;
+                    break;
+                }
             }
         }
     }
@@ -520,7 +692,7 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
 
 /// Reads the frame here (parsing a document, answering what needs no runner), hands a command to
 /// the controller, and returns the reply, after storing a loaded cycle.
-async fn command(app: &App, frame: &[u8], peer: &SocketAddr) -> String {
+async fn command(app: &App, frame: &[u8], peer: &SocketAddr, level: Access) -> String {
     let arrival = Arrival(app.arrivals.fetch_add(1, Ordering::SeqCst));
     let mut reply = String::new();
     // Parsing may take milliseconds: off the async workers' hot path, never on the controller.
@@ -528,6 +700,11 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr) -> String {
     const FITS: &str = "a String takes any reply";
     let read = tokio::task::block_in_place(|| {
         let read = protocol::read(frame, &app.board, &mut reply).expect(FITS);
+        if !access::permits(level, &read) {
+            reply.clear();
+            let _ = protocol::write_refusal(frame, "unauthorized", access::NEEDS_TOKEN, &mut reply);
+            return Read::Answered(protocol::Handled::new(read.version(), read.command()));
+        }
         match read {
             Read::Document(doc) => protocol::parse(&doc, &app.board, MAX_STORAGE, &mut reply),
             Read::Query(q) => {

@@ -6,6 +6,7 @@ pub mod profile;
 use tumble_core::board::{Readings, Sensors};
 use tumble_core::runner::{OutputChange, Outputs};
 use tumble_core::sensor::RpmMeter;
+use tumble_core::time::{Duration, Instant};
 
 pub use profile::Profile;
 
@@ -17,7 +18,8 @@ pub struct Washer {
     /// Per output index: is it ON?
     on: Vec<bool>,
     motor: usize,
-    t_us: u64,
+    /// Where the physics stands (the controller's clock).
+    t: Instant,
     level_litres: f64,
     rpm: f64,
     /// Tachometer pulses so far, fractional.
@@ -32,7 +34,7 @@ impl Washer {
             motor: profile.board.motor().index(),
             meter: RpmMeter::new(profile.drum.pulses_per_rev as f32),
             profile,
-            t_us: 0,
+            t: Instant::from_micros(0),
             level_litres: 0.0,
             rpm: 0.0,
             pulse_phase: 0.0,
@@ -48,10 +50,10 @@ impl Washer {
         self.rpm
     }
 
-    /// Runs the physics up to `t_us` (never backwards).
-    pub fn advance_to(&mut self, t_us: u64) {
-        while self.t_us < t_us {
-            let dt = (t_us - self.t_us).min(STEP_US);
+    /// Runs the physics up to `t` (never backwards).
+    pub fn advance_to(&mut self, t: Instant) {
+        while self.t < t {
+            let dt = (t - self.t).as_micros().min(STEP_US);
             self.step(dt);
         }
     }
@@ -78,7 +80,7 @@ impl Washer {
             self.rpm = 0.0;
         }
         self.emit_pulses(revs * d.pulses_per_rev, dt_us);
-        self.t_us += dt_us;
+        self.t += Duration::from_micros(dt_us);
     }
 
     /// Tachometer edges for `pulses` (fractional) turning over in the step, timed by linear
@@ -91,8 +93,8 @@ impl Washer {
         let end = start + pulses;
         let mut next = start.floor() + 1.0;
         while next <= end {
-            let at = self.t_us + ((next - start) / pulses * dt_us as f64) as u64;
-            self.meter.pulse(at);
+            let into = Duration::from_micros(((next - start) / pulses * dt_us as f64) as u64);
+            self.meter.pulse(self.t + into);
             next += 1.0;
         }
         self.pulse_phase = end;
@@ -110,17 +112,17 @@ impl Washer {
 
 impl Outputs for Washer {
     fn set(&mut self, change: OutputChange) {
-        self.advance_to(change.due_us);
+        self.advance_to(change.due);
         self.on[change.output.index()] = change.on;
     }
 }
 
 impl Sensors for Washer {
-    fn read(&mut self, now_us: u64) -> Readings {
-        self.advance_to(now_us);
+    fn read(&mut self, now: Instant) -> Readings {
+        self.advance_to(now);
         let raw = self.level_litres * self.profile.water.raw_per_litre;
         Readings {
-            rpm: Some(self.meter.rpm(now_us)),
+            rpm: Some(self.meter.rpm(now)),
             pressure_hz: Some(self.profile.water.curve().hz(raw as f32)),
         }
     }
@@ -138,6 +140,7 @@ mod tests {
     }
 
     fn switch(w: &mut Washer, b: &Board, name: &str, on: bool, at_us: u64) {
+        let due = Instant::from_micros(at_us);
         let output = b.find(name).unwrap();
         let def = b.output(output);
         w.set(OutputChange {
@@ -145,7 +148,7 @@ mod tests {
             pin: def.pin,
             level: def.level(on),
             on,
-            due_us: at_us,
+            due,
         });
     }
 
@@ -153,29 +156,32 @@ mod tests {
     fn valves_fill_and_the_pump_drains_by_the_profile_flows() {
         let (mut w, b) = washer();
         switch(&mut w, &b, "Cold Valve", true, 0);
-        w.advance_to(60_000_000); // 1 min at 15 L/min
+        w.advance_to(Instant::from_micros(60_000_000)); // 1 min at 15 L/min
         assert!((w.level_litres() - 15.0).abs() < 1e-9);
         switch(&mut w, &b, "Hot Valve", true, 60_000_000);
-        w.advance_to(120_000_000); // + 1 min at 30 L/min = 45 L
+        w.advance_to(Instant::from_micros(120_000_000)); // + 1 min at 30 L/min = 45 L
         assert!((w.level_litres() - 45.0).abs() < 1e-9);
-        w.advance_to(180_000_000); // capped at the 60 L overflow
+        w.advance_to(Instant::from_micros(180_000_000)); // capped at the 60 L overflow
         assert_eq!(w.level_litres(), 60.0);
         switch(&mut w, &b, "Cold Valve", false, 180_000_000);
         switch(&mut w, &b, "Hot Valve", false, 180_000_000);
         switch(&mut w, &b, "Drain Pump", true, 180_000_000);
-        w.advance_to(210_000_000); // 30 s at 40 L/min = 20 L out
+        w.advance_to(Instant::from_micros(210_000_000)); // 30 s at 40 L/min = 20 L out
         assert!((w.level_litres() - 40.0).abs() < 1e-9);
-        w.advance_to(600_000_000);
+        w.advance_to(Instant::from_micros(600_000_000));
         assert_eq!(w.level_litres(), 0.0, "never below empty");
     }
 
     #[test]
     fn the_pressure_reading_follows_the_original_curve() {
         let (mut w, b) = washer();
-        assert!((w.read(0).pressure_hz.unwrap() - 28_116.48).abs() < 0.01);
+        assert!((w.read(Instant::from_micros(0)).pressure_hz.unwrap() - 28_116.48).abs() < 0.01);
         switch(&mut w, &b, "Cold Valve", true, 0);
         // 20 L = 1.4e6 raw: 28116.48 - 1985.2 - 137.2 = 25994.08 Hz
-        let hz = w.read(80_000_000).pressure_hz.unwrap();
+        let hz = w
+            .read(Instant::from_micros(80_000_000))
+            .pressure_hz
+            .unwrap();
         assert!((hz - 25_994.08).abs() < 0.5, "{hz}");
     }
 
@@ -183,18 +189,18 @@ mod tests {
     fn the_drum_spins_up_and_coasts_with_its_time_constants() {
         let (mut w, b) = washer();
         switch(&mut w, &b, "Motor", true, 0);
-        w.advance_to(1_500_000); // one time constant: 1 - 1/e of 55 rpm
+        w.advance_to(Instant::from_micros(1_500_000)); // one time constant: 1 - 1/e of 55 rpm
         let expect = 55.0 * (1.0 - (-1.0f64).exp());
         assert!((w.drum_rpm() - expect).abs() < 1e-6, "{}", w.drum_rpm());
-        w.advance_to(30_000_000);
+        w.advance_to(Instant::from_micros(30_000_000));
         assert!((w.drum_rpm() - 55.0).abs() < 1e-6);
         // The tachometer sees a pulse every 60/55 s: the meter reads 55 rpm (within rounding).
-        let rpm = w.read(30_000_000).rpm.unwrap();
+        let rpm = w.read(Instant::from_micros(30_000_000)).rpm.unwrap();
         assert!((rpm - 55.0).abs() < 0.1, "{rpm}");
         switch(&mut w, &b, "Motor", false, 30_000_000);
-        w.advance_to(34_000_000); // one coast time constant
+        w.advance_to(Instant::from_micros(34_000_000)); // one coast time constant
         assert!((w.drum_rpm() - 55.0 * (-1.0f64).exp()).abs() < 1e-6);
         // Long after it stopped, no pulse for 2 s reads 0 rpm, as the real sensor does.
-        assert_eq!(w.read(120_000_000).rpm, Some(0.0));
+        assert_eq!(w.read(Instant::from_micros(120_000_000)).rpm, Some(0.0));
     }
 }

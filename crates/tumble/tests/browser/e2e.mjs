@@ -131,6 +131,22 @@ try {
   await page.waitForTimeout(300);
   await shot("7-phone");
   check(errors.length === 0, `no errors in the page (${errors.join("; ")})`);
+
+  // The token came with the address; the page remembers it for the origin.
+  const bare = url.replace(/\?token=[^&]*/, "");
+  await page.goto(bare);
+  await until("the remembered token lets the page in without it in the address", async () =>
+    (await page.locator("#conn.connected").count()) === 1 && (await page.locator("#template option").count()) === 6);
+  // A browser that never had it: connected, but told it has no token.
+  const stranger = await browser.newPage();
+  await stranger.goto(bare);
+  const end = Date.now() + 15000;
+  let told = false;
+  while (!told && Date.now() < end) {
+    told = (await stranger.locator("#conn.unauthorized").count()) === 1;
+    await stranger.waitForTimeout(50);
+  }
+  check(told, "a page without the token says so");
 } catch (e) {
   check(false, `unexpected: ${e.stack}`);
 } finally {

@@ -25,6 +25,9 @@ pub fn state_dir(name: &str) -> PathBuf {
 pub struct Server {
     pub child: Child,
     pub addr: String,
+    /// The token commands need: `--token`'s, or the one the server made in its state
+    /// directory; None with `--no-auth`.
+    pub token: Option<String>,
     log: Arc<Mutex<Vec<String>>>,
 }
 
@@ -58,11 +61,44 @@ impl Server {
         let addr = rx
             .recv_timeout(Duration::from_secs(30))
             .expect("the server starts");
-        Server { child, addr, log }
+        let given = extra
+            .iter()
+            .position(|a| *a == "--token")
+            .map(|i| extra[i + 1].to_owned());
+        let token = match extra.contains(&"--no-auth") {
+            true => None,
+            false => given.or_else(|| {
+                let made = std::fs::read_to_string(state.join("token")).expect("a token was made");
+                Some(made.trim().to_owned())
+            }),
+        };
+        Server {
+            child,
+            addr,
+            token,
+            log,
+        }
     }
 
+    /// The WebSocket URL, with the token.
     pub fn url(&self) -> String {
+        match &self.token {
+            Some(t) => format!("ws://{}/ws?token={t}", self.addr),
+            None => self.bare_url(),
+        }
+    }
+
+    /// The WebSocket URL without a token.
+    pub fn bare_url(&self) -> String {
         format!("ws://{}/ws", self.addr)
+    }
+
+    /// The page's URL, with the token.
+    pub fn page_url(&self) -> String {
+        match &self.token {
+            Some(t) => format!("http://{}/?token={t}", self.addr),
+            None => format!("http://{}/", self.addr),
+        }
     }
 
     pub fn kill(&mut self) {
@@ -71,7 +107,28 @@ impl Server {
     }
 
     pub fn logged(&self, text: &str) -> bool {
-        self.log.lock().unwrap().iter().any(|l| l.contains(text))
+        self.logged_count(text) > 0
+    }
+
+    /// Waits up to 10 s for a log line with `text` (the log reaches the test on its own thread).
+    pub fn wait_logged(&self, text: &str) -> bool {
+        for _ in 0..200 {
+            if self.logged(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    /// How many log lines so far contain `text`.
+    pub fn logged_count(&self, text: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(text))
+            .count()
     }
 }
 

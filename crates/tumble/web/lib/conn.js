@@ -70,10 +70,17 @@ export class Connection {
   }
 }
 
-/** The WebSocket URL of the controller that served this page, with its token if the page's
- *  own URL carries one (`http://host:8080/?token=...`). */
-export function controllerUrl(location) {
+/** The WebSocket URL of the controller that served this page, with its token: the one the
+ *  page's own URL carries (`http://host:8080/?token=...`, what `tumble serve` prints), which is
+ *  then remembered for this origin in `storage`, or the one remembered before. */
+export function controllerUrl(location, storage) {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const token = new URLSearchParams(location.search).get("token");
+  let token = new URLSearchParams(location.search).get("token");
+  try {
+    if (token) storage?.setItem("tumble.token", token);
+    else token = storage?.getItem("tumble.token") ?? null;
+  } catch {
+    // Storage refused (a private window): the URL's token still works for this visit.
+  }
   return `${scheme}://${location.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ""}`;
 }

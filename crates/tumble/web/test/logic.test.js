@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { normalise, summary, layout, resolveOutput, phaseStarts } from "../lib/cycle.js";
 import { fromTelemetry } from "../lib/telemetry.js";
 import { duration, clock, tickStep, tick } from "../lib/format.js";
+import { controllerUrl } from "../lib/conn.js";
 
 // The outputs of the default board as the controller's hello lists them (copied from a real
 // hello: crates/tumble-core/tests/protocol.rs checks the same shape).
@@ -118,4 +119,16 @@ test("times read well from microseconds to hours", () => {
   assert.equal(tickStep(72e6), 7200000);
   assert.equal(tick(7200000, 3600000), "2:00");
   assert.equal(tick(250, 50), "250 ms");
+});
+
+test("the token in the page's address is used and remembered for the origin", () => {
+  const kept = new Map();
+  const storage = { setItem: (k, v) => kept.set(k, v), getItem: (k) => kept.get(k) ?? null };
+  const at = (search) => ({ protocol: "http:", host: "127.0.0.1:8080", search });
+  assert.equal(controllerUrl(at(""), storage), "ws://127.0.0.1:8080/ws");
+  assert.equal(controllerUrl(at("?token=a%2Bb"), storage), "ws://127.0.0.1:8080/ws?token=a%2Bb");
+  assert.equal(controllerUrl(at(""), storage), "ws://127.0.0.1:8080/ws?token=a%2Bb", "remembered");
+  assert.equal(controllerUrl({ ...at(""), protocol: "https:" }, undefined), "wss://127.0.0.1:8080/ws");
+  const refusing = { setItem() { throw new Error("no"); }, getItem() { throw new Error("no"); } };
+  assert.equal(controllerUrl(at("?token=x"), refusing), "ws://127.0.0.1:8080/ws?token=x");
 });

@@ -4,6 +4,8 @@
 //! {"cmd":"set_wifi","ssid":"Laundry","password":"secret","id":1}   store and use these
 //! {"cmd":"set_wifi","ssid":"Cafe"}                                  an open network
 //! {"cmd":"clear_wifi"}                                              forget the stored ones
+//! {"cmd":"get_token"}                                               the token commands need
+//! {"cmd":"rotate_token"}                                            a new one; its clients go
 //! help                                                              this list
 //! ```
 //!
@@ -14,8 +16,9 @@
 //! ```
 //!
 //! Anything else on the console goes to tumble-core's protocol, like a WebSocket frame. Wi-Fi
-//! credentials are not accepted over the network: whoever can reach the WebSocket could
-//! otherwise move the controller to another network.
+//! credentials and the token are not given or taken over the network: whoever can reach the
+//! WebSocket could otherwise move the controller to another network, or let themselves in. The
+//! console is the machine's own wire: whoever holds it holds the machine.
 
 use core::fmt::{self, Write};
 
@@ -36,6 +39,14 @@ pub enum Local<'a> {
     },
     /// The RAM figures of the running chip (over the WebSocket too).
     GetMemory {
+        id: Option<&'a [u8]>,
+    },
+    /// The token commands need.
+    GetToken {
+        id: Option<&'a [u8]>,
+    },
+    /// A new token: the clients that came with the old one are closed.
+    RotateToken {
         id: Option<&'a [u8]>,
     },
     Help,
@@ -94,6 +105,12 @@ pub fn parse(line: &[u8]) -> Option<Local<'_>> {
     }
     if name.eq_exact("get_memory") {
         return Some(Local::GetMemory { id });
+    }
+    if name.eq_exact("get_token") {
+        return Some(Local::GetToken { id });
+    }
+    if name.eq_exact("rotate_token") {
+        return Some(Local::RotateToken { id });
     }
     if !name.eq_exact("set_wifi") {
         return None;
@@ -178,7 +195,47 @@ Tumble console: one command per line, replies as on ws://HOST:8080/ws.
   {\"cmd\":\"set_wifi\",\"ssid\":\"NAME\",\"password\":\"PASS\"}   store Wi-Fi credentials (console only)
   {\"cmd\":\"clear_wifi\"}                          forget them (the build-time ones apply again)
   {\"cmd\":\"get_memory\",\"id\":1}                 free heap, stack and heap high-water
+  {\"cmd\":\"get_token\"}                           the token WebSocket commands need (console only)
+  {\"cmd\":\"rotate_token\"}                        a new token; clients with the old one are closed
   help                                           this text";
+
+/// Bytes of a token the chip makes: 128 bits, as 32 hex digits.
+pub const TOKEN_RANDOM: usize = 16;
+/// The longest token kept (one given at build time may be longer than a made one).
+pub const MAX_TOKEN: usize = 64;
+
+/// A token from random bytes: lower-case hex.
+pub fn token_from(random: [u8; TOKEN_RANDOM]) -> heapless::String<MAX_TOKEN> {
+    let mut t = heapless::String::new();
+    for b in random {
+        // 32 of at most 64 bytes: it fits.
+        let _ = write!(t, "{b:02x}");
+    }
+    t
+}
+
+/// A stored token's payload, if it is one: 16 to [`MAX_TOKEN`] ASCII letters and digits.
+pub fn is_token(payload: &[u8]) -> Option<&str> {
+    let ok = (16..=MAX_TOKEN).contains(&payload.len())
+        && payload.iter().all(|b| b.is_ascii_alphanumeric());
+    ok.then(|| core::str::from_utf8(payload).ok()).flatten()
+}
+
+/// `{"type":"reply","id":..,"ok":true,"result":{"token":"..","saved":".."}}`.
+pub fn write_token_ok(
+    w: &mut impl Write,
+    id: Option<&[u8]>,
+    token: &str,
+    saved: Option<Saved>,
+) -> fmt::Result {
+    ok_header(w, id)?;
+    w.write_str("{\"token\":")?;
+    json::write_str(w, token)?;
+    if let Some(saved) = saved {
+        write!(w, ",\"saved\":\"{}\"", saved.word())?;
+    }
+    w.write_str("}}")
+}
 
 /// What `get_memory` reports, in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,6 +315,31 @@ mod tests {
         );
         assert_eq!(parse(b"help"), Some(Local::Help));
         assert_eq!(parse(b" HELP \r"), Some(Local::Help));
+    }
+
+    #[test]
+    fn the_token_commands_and_what_a_token_is() {
+        assert_eq!(
+            parse(br#"{"cmd":"get_token","id":3}"#),
+            Some(Local::GetToken { id: Some(b"3") })
+        );
+        assert_eq!(
+            parse(br#"{"cmd":"rotate_token"}"#),
+            Some(Local::RotateToken { id: None })
+        );
+        let t = token_from([0xab; TOKEN_RANDOM]);
+        assert_eq!(t.len(), 32);
+        assert!(t.chars().all(|c| c == 'a' || c == 'b'));
+        assert_eq!(is_token(t.as_bytes()), Some(t.as_str()));
+        assert_eq!(is_token(b"short"), None);
+        assert_eq!(is_token(b"0123456789abcdef!"), None);
+        assert_eq!(is_token(&[b'a'; MAX_TOKEN + 1]), None);
+        let mut w = heapless::String::<128>::new();
+        write_token_ok(&mut w, Some(b"1"), "abc", Some(Saved::Now)).unwrap();
+        assert_eq!(
+            w.as_str(),
+            r#"{"type":"reply","id":1,"ok":true,"result":{"token":"abc","saved":"now"}}"#
+        );
     }
 
     #[test]

@@ -100,6 +100,7 @@ mod tests {
     use tumble_core::controller::{Arrival, Config, Controller, Work};
     use tumble_core::protocol::Op;
     use tumble_core::runner::{Runner, Status};
+    use tumble_core::time::{Duration, Instant};
 
     #[test]
     fn the_mask_is_the_boards_pins() {
@@ -115,7 +116,7 @@ mod tests {
         let board = Board::washer();
         let mut runner = Runner::new(board.clone(), &mut []);
         let mut pins = MaskPins::new(Recorder::default(), &board);
-        runner.boot(0, &mut pins);
+        runner.boot(Instant::from_micros(0), &mut pins);
         assert_eq!(
             pins.gpio().writes,
             [(pins.mask(), 0)],
@@ -131,7 +132,7 @@ mod tests {
             pin,
             level,
             on: level == Level::Low,
-            due_us: 0,
+            due: Instant::from_micros(0),
         }
     }
 
@@ -165,7 +166,7 @@ mod tests {
         let board = Board::washer();
         let mut runner = Runner::new(board.clone(), &mut []);
         let mut pins = MaskPins::new(Recorder::default(), &board);
-        runner.boot(0, &mut pins);
+        runner.boot(Instant::from_micros(0), &mut pins);
         load(
             &mut runner,
             &mut pins,
@@ -176,7 +177,7 @@ mod tests {
         );
         pins.gpio_mut().writes.clear();
         let mut instants = Vec::new();
-        runner.start(0, &mut pins).unwrap();
+        runner.start(Instant::from_micros(0), &mut pins).unwrap();
         instants.push(pins.gpio_mut().writes.split_off(0));
         while let Some(t) = runner.poll_timeout() {
             runner.handle_timeout(t, &mut pins);
@@ -204,8 +205,8 @@ mod tests {
     fn play(json: &str, stall: Option<u64>) -> std::vec::Vec<(u64, u32, u32)> {
         let board = Board::washer();
         let config = Config {
-            sample_us: 100_000,
-            telemetry_us: Some(100_000),
+            sample: Duration::from_millis(100),
+            telemetry: Some(Duration::from_millis(100)),
         };
         let mut ctl = std::boxed::Box::new(Controller::new(
             board.clone(),
@@ -213,13 +214,14 @@ mod tests {
             crate::testutil::storage(),
         ));
         let mut pins = MaskPins::new(Timed::default(), &board);
-        ctl.boot(0, &mut pins);
-        ctl.restore(json.as_bytes(), 0, &mut pins);
+        let start = Instant::from_micros(0);
+        ctl.boot(start, &mut pins);
+        ctl.restore(json.as_bytes(), start, &mut pins);
         pins.gpio_mut().writes.clear();
-        ctl.execute(Work::Op(Op::Start), Arrival(1), 0, &mut pins);
+        ctl.execute(Work::Op(Op::Start), Arrival(1), start, &mut pins);
         while ctl.runner().status() != Status::Idle {
-            let now = stall.unwrap_or(ctl.poll_timeout());
-            pins.gpio_mut().now = now;
+            let now = stall.map_or(ctl.poll_timeout(), Instant::from_micros);
+            pins.gpio_mut().now = now.as_micros();
             if ctl.handle_timeout(now, &mut pins).sample_due {
                 ctl.handle_sample(now, Default::default(), &mut pins);
             }
@@ -230,7 +232,7 @@ mod tests {
         core::mem::take(&mut pins.gpio_mut().writes)
     }
 
-    /// Records each register write with the loop's `now`.
+    /// Records each register write with the loop's `now` (µs).
     #[derive(Default)]
     struct Timed {
         now: u64,

@@ -7,7 +7,8 @@
 //! offset  size  field
 //!      0     4  magic "TMBL"
 //!      4     1  format version (1)
-//!      5     1  kind: 1 = cycle document, 2 = Wi-Fi credentials
+//!      5     1  kind: 1 = cycle document, 2 = Wi-Fi credentials, 4 = the access token
+//!                 (two bits apart from each other: a single flipped bit is never another kind)
 //!      6     2  reserved, 0
 //!      8     4  payload length, little endian
 //!     12     4  CRC-32 (ISO-HDLC, as zlib) of the payload, little endian
@@ -35,6 +36,8 @@ pub enum Kind {
     Cycle = 1,
     /// Wi-Fi credentials, see [`encode_credentials`].
     Credentials = 2,
+    /// The token commands need: its ASCII letters and digits (see `local::is_token`).
+    Token = 4,
 }
 
 impl Kind {
@@ -42,6 +45,7 @@ impl Kind {
         match b {
             1 => Some(Kind::Cycle),
             2 => Some(Kind::Credentials),
+            4 => Some(Kind::Token),
             _ => None,
         }
     }

@@ -15,6 +15,7 @@ use core::fmt::{self, Write};
 use core::ops::Range;
 
 use crate::record;
+use tumble_core::access::{self, Access};
 use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
 use tumble_core::protocol::{self, Command, Document, Handled, Outcome, Query, Read, Version};
@@ -95,6 +96,18 @@ impl<'f, 'r> Session<'f, 'r> {
     pub fn parse(&mut self, doc: &Document<'f>, board: &Board, capacity: usize) -> Read<'f> {
         let read = protocol::parse(doc, board, capacity, &mut self.w);
         self.or_failed(read, Read::Answered(self.blank()))
+    }
+
+    /// Whether a client with `access` may have what `read` asks (tumble-core's
+    /// `access::permits`); if not, the reply is the `unauthorized` refusal.
+    pub fn permit(&mut self, access: Access, read: &Read<'f>) -> Option<Handled<'f>> {
+        if access::permits(access, read) {
+            return None;
+        }
+        let refused =
+            protocol::write_refusal(self.frame, "unauthorized", access::NEEDS_TOKEN, &mut self.w);
+        self.failed |= refused.is_err();
+        Some(Handled::new(read.version(), read.command()))
     }
 
     /// Whether `answer` may run: a query that walks more than [`MAX_QUERY_WALK`] events is
@@ -198,7 +211,7 @@ pub fn run<O: tumble_core::runner::Outputs>(
     frame: &[u8],
     ctl: &mut tumble_core::controller::Controller<'_>,
     out: &mut O,
-    now: u64,
+    now: tumble_core::time::Instant,
     reply: &mut [u8],
 ) -> Done {
     use tumble_core::controller::{Arrival, Work};
@@ -295,6 +308,7 @@ mod tests {
     use crate::testutil::{Recorder, example};
     use std::vec::Vec;
     use tumble_core::controller::{Config, Controller};
+    use tumble_core::time::{Duration, Instant};
 
     struct Rig {
         ctl: std::boxed::Box<Controller<'static>>,
@@ -304,8 +318,8 @@ mod tests {
     fn rig() -> Rig {
         let board = Board::washer();
         let config = Config {
-            sample_us: 100_000,
-            telemetry_us: None,
+            sample: Duration::from_millis(100),
+            telemetry: None,
         };
         let mut ctl = std::boxed::Box::new(Controller::new(
             board.clone(),
@@ -313,7 +327,7 @@ mod tests {
             crate::testutil::storage(),
         ));
         let mut pins = MaskPins::new(Recorder::default(), &board);
-        ctl.boot(0, &mut pins);
+        ctl.boot(Instant::from_micros(0), &mut pins);
         Rig { ctl, pins }
     }
 
@@ -325,12 +339,38 @@ mod tests {
         buf
     }
 
-    /// What the firmware does with a frame: run it, reply after it.
-    fn exec(r: &mut Rig, buf: &mut [u8], len: usize, now: u64) -> (Done, std::string::String) {
+    /// What the firmware does with a frame at `now_us`: run it, reply after it.
+    fn exec(r: &mut Rig, buf: &mut [u8], len: usize, now_us: u64) -> (Done, std::string::String) {
         let (head, tail) = buf.split_at_mut(HEADROOM + len);
+        let now = Instant::from_micros(now_us);
         let done = run(&head[HEADROOM..], &mut r.ctl, &mut r.pins, now, tail);
         let reply = std::str::from_utf8(&tail[..done.reply_len]).unwrap().into();
         (done, reply)
+    }
+
+    #[test]
+    fn without_the_token_every_command_is_refused_but_ping() {
+        let board = Board::washer();
+        for (frame, access, refused) in [
+            (r#"{"action":"start_cycle"}"#, Access::Hello, true),
+            (r#"{"action":"ping"}"#, Access::Hello, false),
+            (r#"{"cmd":"get_status","id":1}"#, Access::Hello, true),
+            (r#"{"cmd":"get_status","id":1}"#, Access::Telemetry, false),
+            (r#"{"cmd":"stop","id":1}"#, Access::Telemetry, true),
+            (r#"{"cmd":"start","id":1}"#, Access::Control, false),
+        ] {
+            let mut reply = [0u8; 512];
+            let mut s = Session::new(frame.as_bytes(), &mut reply);
+            let read = s.read(&board);
+            let handled = s.permit(access, &read);
+            assert_eq!(handled.is_some(), refused, "{frame} with {access:?}");
+            if let Some(h) = handled {
+                let done = s.done(h);
+                let text = std::str::from_utf8(&reply[..done.reply_len]).unwrap();
+                assert!(text.contains("unauthorized"), "{text}");
+                assert!(!done.ok);
+            }
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::vec::Vec;
 
 use tumble_core::cycle::Cycle;
 use tumble_core::runner::{Outputs, Runner};
+use tumble_core::time::Instant;
 
 use crate::pins::GpioWrite;
 
@@ -30,7 +31,7 @@ pub fn load(runner: &mut Runner<'static>, out: &mut impl Outputs, json: &str) {
     cycle
         .parse(json.as_bytes(), runner.board())
         .unwrap_or_else(|e| panic!("test cycle refused: {e}"));
-    runner.load(0, &mut cycle, out);
+    runner.load(Instant::from_micros(0), &mut cycle, out);
 }
 
 /// An example cycle from the repository.
