@@ -2,9 +2,9 @@
 //!
 //! - A controller has a token unless its owner opened it on purpose (`--no-auth`). A client that
 //!   presents it (`?token=T` or `Authorization: Bearer T`) may do everything ([`Access::Control`]).
-//! - A client that presents none is let in to read the hello, and the telemetry and status only
-//!   when the owner made them public ([`Access::Telemetry`]); every command is refused
-//!   (`unauthorized`, see [`permits`]). A client that presents a wrong token is refused at the
+//! - A client that presents none gets the hello and is closed ([`NO_TOKEN_CLOSE`]), unless the
+//!   owner made the telemetry and status public ([`Access::Telemetry`]): then it stays for them,
+//!   and every command is refused (`unauthorized`, see [`permits`]). A client that presents a wrong token is refused at the
 //!   door (401), and an address that keeps trying waits longer and longer ([`Attempts`]).
 //! - A browser's `Origin` must be an allowed origin, or the controller's own host when the page
 //!   was reached by address (or a token guards the door anyway), so a page that points its own
@@ -26,7 +26,7 @@ pub enum Denied {
 /// What a client may do on its connection, from what it presented when it connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Access {
-    /// The hello and `ping`; every command is refused.
+    /// The hello, then the connection is closed ([`NO_TOKEN_CLOSE`]).
     Hello,
     /// Also the telemetry and `get_status` (the owner made them public).
     Telemetry,
@@ -63,6 +63,12 @@ pub const UNAUTHORIZED: &str =
 /// The body of the 429 an address gets while it must wait after too many wrong tokens.
 pub const TOO_MANY_ATTEMPTS: &str =
     "429 Too Many Requests: too many wrong tokens from this address; wait and try again\n";
+
+/// The close reason a client without the token gets right after the hello (code 1008), when
+/// the telemetry is not public: it learns what the controller is and what it needs, and holds
+/// no connection slot.
+pub const NO_TOKEN_CLOSE: &str =
+    "unauthorized: this controller needs its token (ws://HOST/ws?token=...)";
 
 /// What a command without the token is told (code `unauthorized`).
 pub const NEEDS_TOKEN: &str =
@@ -140,7 +146,7 @@ const FORGET: Duration = Duration::from_micros(600_000_000);
 const LOG_EVERY: Duration = Duration::from_micros(60_000_000);
 
 /// Wrong tokens by address, in a table of `N` (the address with the oldest wrong token makes
-/// room for a new one): a burst of [`FREE_ATTEMPTS`], then a wait that doubles up to
+/// room for a new one, one that does not have to wait first): a burst of [`FREE_ATTEMPTS`], then a wait that doubles up to
 /// [`MAX_WAIT`]. Work bounded by `N` per attempt, no allocation.
 #[derive(Debug, Clone)]
 pub struct Attempts<const N: usize> {
@@ -203,8 +209,10 @@ impl<const N: usize> Attempts<N> {
                     logged: None,
                 };
                 if self.entries.push(fresh).is_err() {
+                    // An address that must wait keeps its place while another one can go: new
+                    // addresses do not buy a waiting one its freedom.
                     let oldest = (0..self.entries.len())
-                        .min_by_key(|&i| self.entries[i].last)
+                        .min_by_key(|&i| (self.entries[i].until > now, self.entries[i].last))
                         .unwrap_or(0);
                     self.entries[oldest] = fresh;
                     oldest
@@ -384,15 +392,23 @@ mod tests {
     }
 
     #[test]
-    fn a_full_table_forgets_the_oldest_and_idle_addresses_are_forgotten() {
+    fn a_full_table_forgets_the_oldest_free_address_and_idle_ones_are_forgotten() {
         let mut a = Attempts::<2>::default();
         for i in 0..=FREE_ATTEMPTS {
             a.failed([1; 16], t(i as u64));
         }
         assert!(matches!(a.check([1; 16], t(10)), Verdict::Wait(_)));
         a.failed([2; 16], t(20));
-        a.failed([3; 16], t(30)); // the table is full: [1] goes
-        assert_eq!(a.check([1; 16], t(40)), Verdict::Go);
+        a.failed([3; 16], t(30)); // the table is full: [2] goes, [1] must still wait
+        assert!(matches!(a.check([1; 16], t(40)), Verdict::Wait(_)));
+        for i in 0..FREE_ATTEMPTS {
+            a.failed([2; 16], t(41 + i as u64));
+        }
+        assert_eq!(
+            a.check([2; 16], t(50)),
+            Verdict::Go,
+            "[2] started again from 0"
+        );
         for i in 0..=FREE_ATTEMPTS {
             a.failed([4; 16], t(50 + i as u64));
         }

@@ -293,22 +293,23 @@ async fn a_token_is_made_at_the_first_start_and_required_for_commands() {
         server.wait_logged(&format!("open http://{}/?token={token}", server.addr)),
         "the ready URL is printed"
     );
-    // Without the token: the hello, then every command refused; no telemetry.
+    // Without the token: the hello, then the reason, and the connection is closed.
     let mut guest = connect(&server.bare_url()).await;
-    assert_eq!(ask(&mut guest, r#"{"action":"ping"}"#).await, "ok: pong");
-    let refused = ask(&mut guest, r#"{"action":"start_cycle"}"#).await;
-    assert!(refused.starts_with("error: unauthorized: "), "{refused}");
-    let v2 = ask2(&mut guest, json!({"cmd": "get_status", "id": 7})).await;
-    assert_eq!(v2["error"]["code"], "unauthorized", "{v2}");
-    assert_eq!(v2["id"], 7);
-    let load = format!(r#"{{"action":"write_json","data":{CYCLE}}}"#);
-    assert!(
-        ask(&mut guest, &load)
-            .await
-            .starts_with("error: unauthorized")
-    );
-    let quiet = tokio::time::timeout(Duration::from_millis(500), guest.next()).await;
-    assert!(quiet.is_err(), "no telemetry without the token: {quiet:?}");
+    let closed = tokio::time::timeout(Duration::from_secs(10), guest.next())
+        .await
+        .expect("closed at once");
+    match closed {
+        Some(Ok(Message::Close(Some(f)))) => {
+            assert_eq!(u16::from(f.code), 1008);
+            assert!(
+                f.reason
+                    .starts_with("unauthorized: this controller needs its token"),
+                "{}",
+                f.reason
+            );
+        }
+        other => panic!("expected a close frame, got {other:?}"),
+    }
     // A wrong token is refused at the door.
     let err = tokio_tungstenite::connect_async(format!("{}?token=wrong", server.bare_url()))
         .await
@@ -617,11 +618,13 @@ async fn garbage_at_full_speed_does_not_stall_the_controller() {
 }
 
 /// A WebSocket handshake by hand, for frames no client library sends.
-async fn raw_ws(addr: &str) -> TcpStream {
+async fn raw_ws(server: &Server) -> TcpStream {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = &server.addr;
     let mut s = TcpStream::connect(addr).await.unwrap();
+    let token = server.token.as_deref().unwrap_or("");
     let req = format!(
-        "GET /ws HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        "GET /ws?token={token} HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
     );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut head = Vec::new();
@@ -690,15 +693,15 @@ fn client_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
 async fn protocol_violations_get_the_close_code_rfc_6455_gives_them() {
     let server = Server::start(&state_dir("close-codes"), &[]);
     // A text frame announcing 5 MiB: past the 4 MiB limit, refused from its header.
-    let mut s = raw_ws(&server.addr).await;
+    let mut s = raw_ws(&server).await;
     let mut big = vec![0x81, 0x80 | 127];
     big.extend_from_slice(&(5u64 * 1024 * 1024).to_be_bytes());
     big.extend_from_slice(&[0, 0, 0, 0]);
     assert_eq!(close_code_after(&mut s, &big).await, Some(1009));
-    let mut s = raw_ws(&server.addr).await;
+    let mut s = raw_ws(&server).await;
     let bad_utf8 = client_frame(0x1, &[0xff, 0xfe, 0xfd]);
     assert_eq!(close_code_after(&mut s, &bad_utf8).await, Some(1007));
-    let mut s = raw_ws(&server.addr).await;
+    let mut s = raw_ws(&server).await;
     let reserved_opcode = client_frame(0x3, b"");
     assert_eq!(close_code_after(&mut s, &reserved_opcode).await, Some(1002));
     // The server is still there for everyone else.

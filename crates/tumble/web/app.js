@@ -1,6 +1,6 @@
 // Tumble's page: load, check, edit and run a cycle on the controller that serves it.
 
-import { Connection, controllerUrl } from "./lib/conn.js";
+import { Connection, controllerUrl, forgetToken } from "./lib/conn.js";
 import { normalise, summary } from "./lib/cycle.js";
 import { drawChart, drawTimeline, hit, phaseColor } from "./lib/draw.js";
 import { renderEditor } from "./lib/editor.js";
@@ -42,11 +42,16 @@ conn = new Connection(controllerUrl(location, globalThis.localStorage), {
   },
   onTelemetry: telemetry,
   onText: (text) => log(text, text.startsWith("error") ? "error" : ""),
+  onTokenRefused: () => {
+    log("the controller refused this page's token (rotated?): forgotten", "warn");
+    return forgetToken(location, globalThis.localStorage);
+  },
 });
 
 // ---- connection -----------------------------------------------------------------------------
 
 function showConnection({ state: s, retryMs, reason }) {
+  if (s === "unauthorized") return showNoToken();
   const badge = $("conn");
   badge.className = `conn ${s}`;
   badge.textContent = s === "connected" ? "connected" : s === "connecting" ? "connecting…"
@@ -95,7 +100,6 @@ function setDoc(doc, name) {
 
 async function fetchCycle(quiet) {
   const r = await conn.request("get_cycle");
-  if (!r.ok && r.error.code === "unauthorized") return showNoToken();
   if (!r.ok) return quiet || log(`get_cycle: ${r.error.message}`, "error");
   if (quiet && !r.result.phases.length) return;
   setDoc(r.result, "cycle on the controller");

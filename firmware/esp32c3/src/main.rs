@@ -224,7 +224,12 @@ fn start(spawner: Spawner) {
         };
     }
     wifi_settings::init(stored_creds);
-    token::init(store.as_mut(), &mut console_buf[..]);
+    {
+        // The SAR ADC as an entropy source while the first token is made: the radio, the
+        // generator's other source, is not on yet (and the other builds have none).
+        let _entropy = esp_hal::rng::TrngSource::new(p.RNG, p.ADC1);
+        token::init(store.as_mut(), &mut console_buf[..]);
+    }
 
     #[cfg(feature = "web")]
     let hello = net::hello(&board);

@@ -370,6 +370,15 @@ impl WebSocketCallback for Client {
     }
 }
 
+const ROTATED: &str = "the token was rotated: connect with the new one";
+
+/// The client came in with a token that has been replaced since.
+fn rotated(client: &Client) -> bool {
+    client.level == Access::Control
+        && crate::token::current().is_some()
+        && crate::token::rotation() != client.rotation
+}
+
 /// Why a connection ends: a close code and reason to send, or none.
 type End = Option<(u16, &'static str)>;
 
@@ -382,6 +391,9 @@ async fn serve<R: Read, W: Write<Error = R::Error>>(
     client: Client,
 ) -> Result<End, W::Error> {
     tx.send_text(client.hello).await?;
+    if client.level == Access::Hello {
+        return Ok(Some((1008, access::NO_TOKEN_CLOSE)));
+    }
     // Only frames that start after the connection count.
     crate::telemetry::READY[slot].reset();
     let telemetry = client.level >= Access::Telemetry;
@@ -489,6 +501,10 @@ async fn serve<R: Read, W: Write<Error = R::Error>>(
         }
         if str::from_utf8(&buf[HEADROOM..HEADROOM + len]).is_err() {
             return Ok(Some((1007, "text frame is not UTF-8")));
+        }
+        // A rotation while this frame came in: the old token commands nothing more.
+        if rotated(&client) {
+            return Ok(Some((1008, ROTATED)));
         }
         let reply = crate::commands::execute(client.shared, buf, len, name, client.level).await;
         tx.send_text(str::from_utf8(&buf[reply]).unwrap_or(""))

@@ -24,6 +24,12 @@ use crate::storage::Store;
 
 type Token = heapless::String<MAX_TOKEN>;
 
+// A build token that did not fit would leave the chip with none, open to everyone.
+const _: () = assert!(
+    TOKEN.len() <= MAX_TOKEN,
+    "TUMBLE_TOKEN is longer than 64 bytes"
+);
+
 struct Door {
     /// None: open (`TUMBLE_NO_AUTH`).
     token: Option<Token>,
@@ -39,6 +45,8 @@ static DOOR: Mutex<RefCell<Door>> = Mutex::new(RefCell::new(Door {
     unsaved: false,
 }));
 
+/// A new token from the hardware generator: a true random source while the radio runs or the
+/// SAR ADC feeds it (the first token, made at boot: see `main`).
 fn made() -> Token {
     let rng = esp_hal::rng::Rng::new();
     let mut random = [0u8; TOKEN_RANDOM];
@@ -59,6 +67,7 @@ pub fn init(store: Option<&mut Store>, buf: &mut [u8]) {
         None
     } else if !TOKEN.is_empty() {
         info!("access", "token from the build (TUMBLE_TOKEN)");
+        // At most MAX_TOKEN bytes (checked at build time).
         Token::try_from(TOKEN).ok()
     } else {
         Some(stored_or_made(store, buf))

@@ -114,6 +114,16 @@ fn door(o: &Args, state_dir: &std::path::Path) -> cli::Result<Door> {
         (None, false) => {
             let t = token::load_or_create(state_dir)
                 .map_err(|e| Failure::Io(format!("{}: {e}", token::path(state_dir).display())))?;
+            if token::readable_by_others(state_dir) {
+                log::now(
+                    'W',
+                    "server",
+                    format_args!(
+                        "{} can be read by others than its owner (chmod 600 it, or rotate it)",
+                        token::path(state_dir).display()
+                    ),
+                );
+            }
             (Some(t), Some(token::path(state_dir)))
         }
     };
@@ -176,9 +186,10 @@ async fn watch_rotation(app: Arc<App>) {
         };
         let mut door = app.access.lock().unwrap_or_else(|e| e.into_inner());
         if door.token.as_deref() != Some(fresh.as_str()) {
+            // Both under the door's lock: an upgrade reads them together.
             door.token = Some(fresh);
-            drop(door);
             app.rotation.send_modify(|n| *n += 1);
+            drop(door);
             log::now(
                 'W',
                 "server",
@@ -498,9 +509,15 @@ async fn upgrade(
         origin: header(header::ORIGIN),
         host: header(header::HOST),
     };
+    // IPv6 by its /64: one host has a whole one to pick addresses from.
     let addr = match peer.ip() {
         std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
-        std::net::IpAddr::V6(v6) => v6.octets(),
+        std::net::IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => v6.octets(),
+        std::net::IpAddr::V6(v6) => {
+            let mut o = v6.octets();
+            o[8..].fill(0);
+            o
+        }
     };
     let now = tumble_core::time::Instant::from_micros(app.started.elapsed().as_micros() as u64);
     let mut attempts = app.attempts.lock().unwrap_or_else(|e| e.into_inner());
@@ -575,6 +592,8 @@ impl Drop for Slot<'_> {
     }
 }
 
+const ROTATED: &str = "the token was rotated: connect with the new one";
+
 /// One client: `level` is what it may do, `rotation` the token's rotation it was let in with.
 async fn client(
     mut socket: WebSocket,
@@ -603,7 +622,7 @@ async fn client(
             match level {
                 Access::Control => "",
                 Access::Telemetry => ", without the token: telemetry and status only",
-                Access::Hello => ", without the token: no commands",
+                Access::Hello => ", without the token: closed after the hello",
             }
         ),
     );
@@ -611,6 +630,15 @@ async fn client(
     let mut shutdown = app.shutdown.clone();
     let mut rotations = app.rotation.subscribe();
     if send(&mut socket, app.hello.to_string()).await.is_err() {
+        return;
+    }
+    if level == Access::Hello {
+        let _ = socket.send(close(1008, access::NO_TOKEN_CLOSE)).await;
+        return;
+    }
+    // A rotation between the upgrade and here counts too.
+    if level == Access::Control && *rotations.borrow_and_update() != rotation {
+        let _ = socket.send(close(1008, ROTATED)).await;
         return;
     }
     loop {
@@ -654,7 +682,7 @@ async fn client(
             _ = rotations.changed(), if level == Access::Control => {
                 if *rotations.borrow_and_update() != rotation && app.access.lock().unwrap_or_else(|e| e.into_inner()).token.is_some() {
                     log::now('I', "server", format_args!("{peer}: closed, its token was rotated"));
-                    let _ = socket.send(close(1008, "the token was rotated: connect with the new one")).await;
+                    let _ = socket.send(close(1008, ROTATED)).await;
                     break;
                 }
             }

@@ -34,7 +34,7 @@ pub fn run(a: Args) -> cli::Result {
     }
     .map_err(|e| Failure::Io(format!("{}: {e}", path(&dir).display())))?;
     cli::print(&format!(
-        "{token}\n(open http://HOST:PORT/?token={token}; a running server takes a new one within a second)\n"
+        "{token}\n(open http://HOST:PORT/?token={token}; a running `tumble serve` on this state directory takes a new one within a second)\n"
     ))
 }
 
@@ -76,6 +76,8 @@ pub fn create(dir: &Path) -> io::Result<String> {
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     fs::create_dir_all(dir)?;
     let tmp = dir.join(format!("{FILE}.tmp"));
+    // A leftover would keep its own permissions: the mode below applies to a new file only.
+    let _ = fs::remove_file(&tmp);
     let mut open = fs::OpenOptions::new();
     open.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -92,7 +94,23 @@ pub fn create(dir: &Path) -> io::Result<String> {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
+    // The rename itself survives a power cut once the folder is synced.
+    fs::File::open(dir).and_then(|d| d.sync_all())?;
     Ok(token)
+}
+
+/// Whether others than the owner may read the token file (it is then worth a warning).
+pub fn readable_by_others(dir: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path(dir)).is_ok_and(|m| m.permissions().mode() & 0o077 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        false
+    }
 }
 
 #[cfg(test)]

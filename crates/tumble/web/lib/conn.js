@@ -2,9 +2,9 @@
 // to listeners, and reconnection with backoff (0.5 s doubling to 10 s, forever).
 
 export class Connection {
-  constructor(url, { onState, onHello, onTelemetry, onText }) {
+  constructor(url, { onState, onHello, onTelemetry, onText, onTokenRefused }) {
     this.url = url;
-    this.handlers = { onState, onHello, onTelemetry, onText };
+    this.handlers = { onState, onHello, onTelemetry, onText, onTokenRefused };
     this.pending = new Map();
     this.nextId = 1;
     this.delay = 500;
@@ -16,7 +16,10 @@ export class Connection {
     this.handlers.onState?.({ state: "connecting" });
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
+      this.refusedWithToken = 0;
       this.delay = 500;
       this.handlers.onState?.({ state: "connected" });
     };
@@ -24,6 +27,17 @@ export class Connection {
     ws.onclose = (e) => {
       for (const [, p] of this.pending) p.reject(new Error("connection lost"));
       this.pending.clear();
+      // Without the token the controller says so and closes (1008): ask for it, do not retry.
+      if (e.code === 1008 && e.reason.startsWith("unauthorized")) {
+        this.handlers.onState?.({ state: "unauthorized", reason: e.reason });
+        return;
+      }
+      // A token that was rotated, or refused at the door three times running (a 401 never
+      // opens the socket): forget it rather than knock with it until the address must wait.
+      this.refusedWithToken = opened ? 0 : (this.refusedWithToken ?? 0) + 1;
+      if (this.url.includes("?token=") && (e.code === 1008 || this.refusedWithToken >= 3)) {
+        this.url = this.handlers.onTokenRefused?.() ?? this.url;
+      }
       const retryMs = this.delay;
       this.delay = Math.min(this.delay * 2, 10000);
       this.handlers.onState?.({ state: "disconnected", code: e.code, reason: e.reason, retryMs });
@@ -68,6 +82,17 @@ export class Connection {
       this.ws.send(frame(id));
     }).catch((e) => ({ ok: false, error: { code: "disconnected", message: e.message, path: "" } }));
   }
+}
+
+/** Forgets the remembered token (it was refused); the URL to connect with then. */
+export function forgetToken(location, storage) {
+  try {
+    storage?.removeItem("tumble.token");
+  } catch {
+    // Nothing was kept.
+  }
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  return `${scheme}://${location.host}/ws`;
 }
 
 /** The WebSocket URL of the controller that served this page, with its token: the one the
