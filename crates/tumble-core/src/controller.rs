@@ -443,6 +443,10 @@ impl<'p> Controller<'p> {
             Read::Answered(h) => Ok(h),
             Read::Document(_) => unreachable!("parsed above"),
             Read::Query(q) => protocol::answer(&q, self.runner.cycle(), &board, reply),
+            Read::Program(p) => {
+                crate::library::write_unsupported(reply, p.id)?;
+                Ok(Handled::new(protocol::Version::V2, p.name))
+            }
             Read::Command(cmd) => {
                 let outcome = match cmd.action {
                     // `parse` checked it against this storage and wrote the reply: it reads

@@ -13,6 +13,7 @@ pub mod board;
 pub mod controller;
 pub mod cycle;
 pub mod json;
+pub mod library;
 pub mod limits;
 pub mod logline;
 pub mod protocol;

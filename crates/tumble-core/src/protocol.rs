@@ -23,8 +23,11 @@
 use core::fmt::{self, Write};
 
 use crate::board::{Board, Level, OutputId};
-use crate::cycle::{Cycle, SummaryJson, WarningCount, WarningsJson, write_more_warnings};
+use crate::cycle::{
+    Cycle, CycleError, SummaryJson, WarningCount, WarningsJson, write_more_warnings,
+};
 use crate::json::{self, Kind, NotUnsigned, Reader, Str};
+use crate::library;
 use crate::limits::MAX_TIMELINE_OFFSET;
 use crate::runner::{CommandError, Outputs, Runner, Snapshot};
 use crate::telemetry;
@@ -79,7 +82,7 @@ impl<'a> Handled<'a> {
 }
 
 /// A frame after step 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Read<'a> {
     /// The reply is written; nothing else is to be done.
     Answered(Handled<'a>),
@@ -89,6 +92,36 @@ pub enum Read<'a> {
     Query(Query<'a>),
     /// For the controller: `controller::Controller::execute` it, then [`write_outcome`].
     Command(Command<'a>),
+    /// For the program library (`library`): the platform's store answers it.
+    Program(Program<'a>),
+}
+
+/// A program-library command (`list_programs`, `save_program`, ...; v2 only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program<'a> {
+    /// The command as sent, for the log.
+    pub name: &'a str,
+    /// The request's `id`, for the reply.
+    pub id: Option<&'a [u8]>,
+    /// What it asks for.
+    pub request: library::Request<'a>,
+}
+
+impl<'a> Program<'a> {
+    /// A `load_program`'s stored document as a `load_cycle` of it, for [`parse`]: the reply
+    /// (the summary, or why the stored document no longer loads) goes to this request.
+    pub fn document<'b>(&self, raw: &'b [u8]) -> Document<'b>
+    where
+        'a: 'b,
+    {
+        Document {
+            version: Version::V2,
+            name: self.name,
+            id: self.id,
+            raw,
+            validate: false,
+        }
+    }
 }
 
 impl<'a> Read<'a> {
@@ -99,6 +132,7 @@ impl<'a> Read<'a> {
             Read::Document(d) => d.name,
             Read::Query(q) => q.name,
             Read::Command(c) => c.name,
+            Read::Program(p) => p.name,
         }
     }
 
@@ -107,7 +141,7 @@ impl<'a> Read<'a> {
         match self {
             Read::Answered(h) => h.version,
             Read::Document(d) => d.version,
-            Read::Query(_) => Version::V2,
+            Read::Query(_) | Read::Program(_) => Version::V2,
             Read::Command(c) => c.version,
         }
     }
@@ -351,9 +385,7 @@ pub fn parse<'a>(
             // of it is sent, in a first reading that writes nothing.
             let mut count = WarningCount::default();
             if let Err(e) = Cycle::validate(doc.raw, board, capacity, &mut count) {
-                open_error(w, doc.id, "invalid_cycle", &e.message, e.path.as_str())?;
-                e.write_kind(w)?;
-                w.write_str("}}")?;
+                write_invalid_cycle(w, doc.id, &e)?;
                 return Ok(Read::Answered(h));
             }
             ok_header(w, doc.id)?;
@@ -712,6 +744,8 @@ impl<'a, W: Write> Request<'_, 'a, W> {
                 }));
             }
             "get_timeline" => return self.get_timeline(cmd),
+            "list_programs" | "save_program" | "load_program" | "rename_program"
+            | "delete_program" => return self.program(cmd),
             "start" => {
                 match self.whole(Key::DelayMs, "delay_ms", (MAX_START_DELAY_MS, ""), Some(0)) {
                     Ok(0) => Op::Start,
@@ -765,6 +799,74 @@ impl<'a, W: Write> Request<'_, 'a, W> {
             }
         };
         self.command(op)
+    }
+
+    /// A program name parameter, or the refusal that says what is wrong with it.
+    fn program_name(
+        &mut self,
+        key: Key,
+        param: &str,
+    ) -> Result<library::Name, Result<Read<'a>, fmt::Error>> {
+        let text = self.m.get(key).and_then(as_str);
+        let mut name = heapless::String::<{ library::MAX_NAME + 1 }>::new();
+        let fits = text.is_some_and(|s| s.chars().try_for_each(|c| name.push(c)).is_ok());
+        let checked = match (text, fits) {
+            (None, _) => Err("needs a program name (a string)"),
+            (Some(_), false) => Err("a program name has at most 32 bytes"),
+            (Some(_), true) => library::Name::new(&name),
+        };
+        checked.map_err(|why| self.refuse("invalid_name", format_args!("{param}: {why}"), param))
+    }
+
+    fn program(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {
+        use library::Request;
+        let request = match cmd {
+            "list_programs" => Request::List,
+            "save_program" => {
+                let name = match self.program_name(Key::Name, "name") {
+                    Ok(n) => n,
+                    Err(reply) => return reply,
+                };
+                let Some(cycle) = self
+                    .m
+                    .get(Key::Cycle)
+                    .filter(|_| self.m.kind(Key::Cycle) == Some(Kind::Object))
+                else {
+                    return self.refuse(
+                        "invalid_request",
+                        format_args!("save_program needs a cycle object"),
+                        "cycle",
+                    );
+                };
+                Request::Save { name, cycle }
+            }
+            "rename_program" => {
+                let name = match self.program_name(Key::Name, "name") {
+                    Ok(n) => n,
+                    Err(reply) => return reply,
+                };
+                let to = match self.program_name(Key::To, "to") {
+                    Ok(n) => n,
+                    Err(reply) => return reply,
+                };
+                Request::Rename { name, to }
+            }
+            _ => {
+                let name = match self.program_name(Key::Name, "name") {
+                    Ok(n) => n,
+                    Err(reply) => return reply,
+                };
+                match cmd {
+                    "load_program" => Request::Load { name },
+                    _ => Request::Delete { name },
+                }
+            }
+        };
+        Ok(Read::Program(Program {
+            name: cmd,
+            id: self.id,
+            request,
+        }))
     }
 
     fn get_timeline(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {
@@ -948,9 +1050,11 @@ enum Key {
     Limit,
     FromUs,
     DelayMs,
+    Name,
+    To,
 }
 
-const KEYS: [(&str, Key); 15] = [
+const KEYS: [(&str, Key); 17] = [
     ("action", Key::Action),
     ("cmd", Key::Cmd),
     ("id", Key::Id),
@@ -966,6 +1070,8 @@ const KEYS: [(&str, Key); 15] = [
     ("limit", Key::Limit),
     ("from_us", Key::FromUs),
     ("delay_ms", Key::DelayMs),
+    ("name", Key::Name),
+    ("to", Key::To),
 ];
 
 /// The raw bytes of each known top-level value; unknown keys are ignored.
@@ -1085,6 +1191,13 @@ fn write_error(
             w.write_str("}}")
         }
     }
+}
+
+/// The v2 `invalid_cycle` error for a refused document, with its kind, phase and component.
+pub fn write_invalid_cycle(w: &mut impl Write, id: Option<&[u8]>, e: &CycleError) -> fmt::Result {
+    open_error(w, id, "invalid_cycle", &e.message, e.path.as_str())?;
+    e.write_kind(w)?;
+    w.write_str("}}")
 }
 
 /// `{"type":"reply","id":ID,"ok":false,"error":{"code":..,"message":..,"path":..}}`: a v2

@@ -681,3 +681,37 @@ fn telemetry_says_the_water_in_litres() {
     let litres = t["sensors"]["level_litres"].as_f64().unwrap();
     assert!((litres - 20.0).abs() < 0.11, "{litres}");
 }
+
+#[test]
+fn library_commands_are_read_with_their_names_checked() {
+    let mut d = Device::new();
+    // The bare controller keeps no library: it says so, after the names passed.
+    let v = d.v2(json!({"cmd":"list_programs","id":1}));
+    assert_eq!(v["error"]["code"], "unsupported", "{v}");
+    let v = d.v2(json!({"cmd":"load_program","id":2,"name":"Cotton 60"}));
+    assert_eq!(v["error"]["code"], "unsupported", "{v}");
+    for (frame, path) in [
+        (json!({"cmd":"load_program","id":3}), "name"),
+        (json!({"cmd":"delete_program","id":3,"name":7}), "name"),
+        (
+            json!({"cmd":"save_program","id":3,"name":"a/b","cycle":{"phases":[]}}),
+            "name",
+        ),
+        (
+            json!({"cmd":"rename_program","id":3,"name":"ok","to":".hidden"}),
+            "to",
+        ),
+        (
+            json!({"cmd":"save_program","id":3,"name":"x".repeat(33),"cycle":{"phases":[]}}),
+            "name",
+        ),
+    ] {
+        let v = d.v2(frame.clone());
+        assert_eq!(v["error"]["code"], "invalid_name", "{frame}: {v}");
+        assert_eq!(v["error"]["path"], path, "{frame}: {v}");
+        assert_eq!(v["id"], 3);
+    }
+    let v = d.v2(json!({"cmd":"save_program","id":4,"name":"ok"}));
+    assert_eq!(v["error"]["code"], "invalid_request", "{v}");
+    assert_eq!(v["error"]["path"], "cycle", "{v}");
+}

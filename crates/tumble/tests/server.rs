@@ -938,3 +938,112 @@ async fn loads_from_several_clients_take_turns_and_a_start_waits_for_them() {
     assert_eq!(status["result"]["cycle"]["status"], "running", "{status}");
     assert_eq!(status["result"]["cycle"]["total_phases"], 3, "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_program_library_saves_lists_loads_renames_and_deletes_by_name() {
+    let dir = state_dir("library");
+    let server = Server::start(&dir, &[]);
+    let mut ws = connect(&server.url()).await;
+    let cycle: Value = serde_json::from_str(CYCLE).unwrap();
+    let ask_ok = |v: &Value| assert_eq!(v["ok"], true, "{v}");
+    let saved = ask2(
+        &mut ws,
+        json!({"cmd":"save_program","id":1,"name":"Cotton 60","cycle":cycle}),
+    )
+    .await;
+    ask_ok(&saved);
+    assert_eq!(saved["result"]["name"], "Cotton 60");
+    let bytes = saved["result"]["bytes"].as_u64().unwrap();
+    assert!(bytes > 100, "{saved}");
+    // Saving touches nothing loaded.
+    let status = ask2(&mut ws, json!({"cmd":"get_status","id":2})).await;
+    assert_eq!(status["result"]["cycle"]["total_phases"], 0, "{status}");
+    // Checked as a load would be; bad names and bad documents are refused with their reason.
+    let bad = ask2(&mut ws, json!({"cmd":"save_program","id":3,"name":"x","cycle":{"phases":[{"components":[{"compId":"Nope"}]}]}})).await;
+    assert_eq!(bad["error"]["code"], "invalid_cycle", "{bad}");
+    assert_eq!(
+        bad["error"]["path"], "phases[0].components[0].compId",
+        "{bad}"
+    );
+    for name in ["../etc", "", " x", "a/b"] {
+        let v = ask2(
+            &mut ws,
+            json!({"cmd":"save_program","id":4,"name":name,"cycle":cycle}),
+        )
+        .await;
+        assert_eq!(v["error"]["code"], "invalid_name", "{name:?}: {v}");
+    }
+    ask_ok(
+        &ask2(
+            &mut ws,
+            json!({"cmd":"save_program","id":5,"name":"Quick","cycle":{"phases":[]}}),
+        )
+        .await,
+    );
+    let list = ask2(&mut ws, json!({"cmd":"list_programs","id":6})).await;
+    assert_eq!(
+        list["result"]["programs"],
+        json!([{"name":"Cotton 60","bytes":bytes},{"name":"Quick","bytes":13}]),
+        "{list}"
+    );
+    // Loading one by name (case ignored) is a load_cycle of it: summary, loaded, stored.
+    let loaded = ask2(
+        &mut ws,
+        json!({"cmd":"load_program","id":7,"name":"cotton 60"}),
+    )
+    .await;
+    ask_ok(&loaded);
+    assert_eq!(
+        loaded["result"]["phases"].as_array().map(Vec::len),
+        Some(3),
+        "{loaded}"
+    );
+    let status = ask2(&mut ws, json!({"cmd":"get_status","id":8})).await;
+    assert_eq!(status["result"]["cycle"]["total_phases"], 3, "{status}");
+    let missing = ask2(
+        &mut ws,
+        json!({"cmd":"load_program","id":9,"name":"Nothing"}),
+    )
+    .await;
+    assert_eq!(missing["error"]["code"], "not_found", "{missing}");
+    assert_eq!(missing["error"]["message"], "no program named \"Nothing\"");
+    let clash = ask2(
+        &mut ws,
+        json!({"cmd":"rename_program","id":10,"name":"Quick","to":"COTTON 60"}),
+    )
+    .await;
+    assert_eq!(clash["error"]["code"], "exists", "{clash}");
+    ask_ok(
+        &ask2(
+            &mut ws,
+            json!({"cmd":"rename_program","id":11,"name":"Quick","to":"Quick 30"}),
+        )
+        .await,
+    );
+    ask_ok(
+        &ask2(
+            &mut ws,
+            json!({"cmd":"delete_program","id":12,"name":"Quick 30"}),
+        )
+        .await,
+    );
+    let gone = ask2(
+        &mut ws,
+        json!({"cmd":"delete_program","id":13,"name":"Quick 30"}),
+    )
+    .await;
+    assert_eq!(gone["error"]["code"], "not_found", "{gone}");
+    // What is stored survives a restart: the library, and the program loaded last.
+    drop(ws);
+    drop(server);
+    let again = Server::start(&dir, &[]);
+    let mut ws = connect(&again.url()).await;
+    let list = ask2(&mut ws, json!({"cmd":"list_programs","id":1})).await;
+    assert_eq!(
+        list["result"]["programs"],
+        json!([{"name":"Cotton 60","bytes":bytes}]),
+        "{list}"
+    );
+    let status = ask2(&mut ws, json!({"cmd":"get_status","id":2})).await;
+    assert_eq!(status["result"]["cycle"]["total_phases"], 3, "{status}");
+}

@@ -38,6 +38,7 @@ conn = new Connection(controllerUrl(location, globalThis.localStorage), {
     if (state.doc) state.phases = normalise(state.doc, state.deadMs);
     renderOutputs();
     if (!state.doc) fetchCycle(true);
+    listPrograms();
     redraw();
   },
   onTelemetry: telemetry,
@@ -98,11 +99,11 @@ function setDoc(doc, name) {
   render();
 }
 
-async function fetchCycle(quiet) {
+async function fetchCycle(quiet, name = "cycle on the controller") {
   const r = await conn.request("get_cycle");
   if (!r.ok) return quiet || log(`get_cycle: ${r.error.message}`, "error");
   if (quiet && !r.result.phases.length) return;
-  setDoc(r.result, "cycle on the controller");
+  setDoc(r.result, name);
   state.dirty = false;
   await validate();
   log("loaded the cycle from the controller");
@@ -336,6 +337,7 @@ function updateButtons() {
   $("skip-btn").disabled = !connected || !running;
   $("stop-btn").disabled = !connected;
   $("send-btn").disabled = !connected || !state.doc || Boolean(state.error);
+  $("save-program-btn").disabled = !connected || !state.doc || Boolean(state.error);
   $("download-btn").disabled = !state.doc;
   $("fetch-btn").disabled = !connected;
 }
@@ -387,6 +389,47 @@ $("paste-dialog").addEventListener("close", () => {
   if ($("paste-dialog").returnValue === "load") loadText($("paste-text").value, "pasted cycle");
 });
 $("fetch-btn").onclick = () => fetchCycle(false);
+
+// ---- the program library on the controller ------------------------------------------------
+
+async function listPrograms() {
+  const r = await conn.request("list_programs");
+  const select = $("program");
+  select.length = 1;
+  if (!r.ok) return;
+  for (const p of r.result.programs) select.append(new Option(p.name, p.name));
+  $("delete-program-btn").disabled = r.result.programs.length === 0;
+}
+
+$("program").addEventListener("change", async (e) => {
+  const name = e.target.value;
+  e.target.value = "";
+  if (!name) return;
+  const r = await conn.request("load_program", { name });
+  if (!r.ok) return log(`load_program ${name}: ${r.error.message}`, "error");
+  log(`loaded program '${name}' on the controller`);
+  state.program = name;
+  await fetchCycle(false, `program ${name}`);
+});
+
+$("save-program-btn").onclick = async () => {
+  const name = prompt("Save this cycle on the controller as:", state.program ?? "");
+  if (!name) return;
+  const r = await conn.requestWithCycle("save_program", cycleText(), { name });
+  if (!r.ok) return log(`save_program ${name}: ${r.error.message}`, "error");
+  state.program = r.result.name;
+  log(`saved as program '${r.result.name}' (${r.result.bytes} bytes)`);
+  await listPrograms();
+};
+
+$("delete-program-btn").onclick = async () => {
+  const name = prompt("Delete which program?", state.program ?? "");
+  if (!name) return;
+  const r = await conn.request("delete_program", { name });
+  if (!r.ok) return log(`delete_program ${name}: ${r.error.message}`, "error");
+  log(`deleted program '${name}'`);
+  await listPrograms();
+};
 $("send-btn").onclick = sendCycle;
 $("download-btn").onclick = () => {
   const blob = new Blob([JSON.stringify(state.doc, null, 2)], { type: "application/json" });

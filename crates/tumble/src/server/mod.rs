@@ -5,6 +5,7 @@
 mod conn;
 mod controller;
 pub mod log;
+mod programs;
 mod store;
 pub mod token;
 mod web;
@@ -238,6 +239,8 @@ struct App {
     rotation: watch::Sender<u64>,
     /// Wrong tokens by address.
     attempts: Mutex<access::Attempts<64>>,
+    /// The program library, in the state directory.
+    programs: Mutex<programs::Library>,
     started: std::time::Instant,
     clients: AtomicUsize,
     max_clients: usize,
@@ -326,6 +329,7 @@ pub fn serve(mut o: Args) -> cli::Result {
         access: Mutex::new(door),
         rotation: watch::channel(0).0,
         attempts: Mutex::new(access::Attempts::default()),
+        programs: Mutex::new(programs::Library::new(&state_dir)),
         started: std::time::Instant::now(),
         clients: AtomicUsize::new(0),
         max_clients: o.max_clients,
@@ -726,6 +730,8 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, level: Access) -> S
     // Parsing may take milliseconds: off the async workers' hot path, never on the controller.
     // Writing to a String cannot fail.
     const FITS: &str = "a String takes any reply";
+    // A `load_program`'s document, read from the library: the load below borrows it.
+    let mut program = Vec::new();
     let read = tokio::task::block_in_place(|| {
         let read = protocol::read(frame, &app.board, &mut reply).expect(FITS);
         if !access::permits(level, &read) {
@@ -734,6 +740,18 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, level: Access) -> S
             return Read::Answered(protocol::Handled::new(read.version(), read.command()));
         }
         match read {
+            Read::Program(p) => match library(app, &p, &mut program, &mut reply) {
+                Some(h) => Read::Answered(h),
+                None => Read::Program(p),
+            },
+            other => other,
+        }
+    });
+    let read = tokio::task::block_in_place(|| {
+        match read {
+            Read::Program(p) => {
+                protocol::parse(&p.document(&program), &app.board, MAX_STORAGE, &mut reply)
+            }
             Read::Document(doc) => protocol::parse(&doc, &app.board, MAX_STORAGE, &mut reply),
             Read::Query(q) => {
                 let loaded = app.loaded.lock().unwrap_or_else(|e| e.into_inner());
@@ -745,7 +763,7 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, level: Access) -> S
     });
     let handled = match read {
         Read::Answered(h) => h,
-        Read::Document(_) | Read::Query(_) => unreachable!("done above"),
+        Read::Document(_) | Read::Query(_) | Read::Program(_) => unreachable!("done above"),
         Read::Command(cmd) => match submit(app, &cmd, arrival).await {
             Ok(applied) => {
                 let h = protocol::write_outcome(&cmd, &applied.outcome, &app.board, &mut reply)
@@ -778,6 +796,68 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, level: Access) -> S
 
 type Refusal = (&'static str, &'static str);
 const STOPPED: Refusal = ("shutting_down", "controller stopped");
+
+/// A program-library command on the state directory's library: the reply, or for a
+/// `load_program` None with its document in `doc` (then loaded as a `load_cycle` of it).
+fn library<'a>(
+    app: &App,
+    p: &protocol::Program<'a>,
+    doc: &mut Vec<u8>,
+    reply: &mut String,
+) -> Option<protocol::Handled<'a>> {
+    use tumble_core::library::{self, Programs, Request};
+    let mut lib = app.programs.lock().unwrap_or_else(|e| e.into_inner());
+    let done = |ok| {
+        let mut h = protocol::Handled::new(protocol::Version::V2, p.name);
+        h.ok = ok;
+        Some(h)
+    };
+    let result = match &p.request {
+        Request::List => match library::write_list(reply, p.id, &mut *lib) {
+            Ok(Ok(())) => return done(true),
+            Ok(Err(f)) => Err((f, "")),
+            Err(_) => return done(false),
+        },
+        Request::Save { name, cycle } => {
+            let mut count = WarningCount::default();
+            if let Err(e) = Cycle::validate(cycle, &app.board, MAX_STORAGE, &mut count) {
+                let _ = protocol::write_invalid_cycle(reply, p.id, &e);
+                return done(false);
+            }
+            lib.save(name, cycle)
+                .map(|()| (name, cycle.len()))
+                .map_err(|f| (f, name.as_str()))
+        }
+        Request::Load { name } => {
+            let mut buf = vec![0u8; protocol::MAX_FRAME];
+            match lib.load(name, &mut buf) {
+                Ok(bytes) => {
+                    *doc = bytes.to_vec();
+                    return None;
+                }
+                Err(f) => Err((f, name.as_str())),
+            }
+        }
+        Request::Rename { name, to } => lib
+            .rename(name, to)
+            .map(|()| (to, 0))
+            .map_err(|f| (f, name.as_str())),
+        Request::Delete { name } => lib
+            .delete(name)
+            .map(|()| (name, 0))
+            .map_err(|f| (f, name.as_str())),
+    };
+    match result {
+        Ok((name, bytes)) => {
+            let _ = library::write_done(reply, p.id, name.as_str(), bytes);
+            done(true)
+        }
+        Err((f, name)) => {
+            let _ = f.write(reply, p.id, name);
+            done(false)
+        }
+    }
+}
 
 /// Hands a command to the controller and waits for what it did. A stop jumps the queue.
 async fn submit(app: &App, cmd: &Command<'_>, arrival: Arrival) -> Result<Applied, Refusal> {

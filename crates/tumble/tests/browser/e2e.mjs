@@ -126,6 +126,19 @@ try {
     (await text("#phase-list")).includes("Fill hot"));
   await shot("6-template");
 
+  // The library: save the template as a program, reload the page, load it back by name.
+  page.once("dialog", (d) => d.accept("My Cotton"));
+  await page.click("#save-program-btn");
+  await until("the program is in the controller's library", async () =>
+    (await page.locator("#program option").allInnerTexts()).includes("My Cotton"));
+  await page.reload();
+  await until("after a reload the library lists it", async () =>
+    (await page.locator("#program option").allInnerTexts()).includes("My Cotton"));
+  await page.selectOption("#program", { label: "My Cotton" });
+  await until("loading it by name puts Cotton 60 on the controller and the page", async () =>
+    (await page.locator("#phase-list li").count()) === 9 && (await text("#log")).includes("loaded program 'My Cotton'"));
+  await shot("6b-library");
+
   await page.setViewportSize({ width: 390, height: 844 });
   await page.setInputFiles("#file", cycleFile);
   await page.waitForTimeout(300);

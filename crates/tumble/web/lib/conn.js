@@ -68,8 +68,9 @@ export class Connection {
 
   /** Sends a v2 command whose `cycle` is JSON text as the user wrote it (so duplicate keys and
    *  key case reach the controller unchanged, and it warns about them). */
-  requestWithCycle(cmd, cycleText) {
-    return this.send((id) => `{"cmd":${JSON.stringify(cmd)},"id":${id},"cycle":${cycleText}}`);
+  requestWithCycle(cmd, cycleText, params = {}) {
+    const more = Object.entries(params).map(([k, v]) => `,${JSON.stringify(k)}:${JSON.stringify(v)}`).join("");
+    return this.send((id) => `{"cmd":${JSON.stringify(cmd)},"id":${id}${more},"cycle":${cycleText}}`);
   }
 
   send(frame) {

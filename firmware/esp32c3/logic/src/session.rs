@@ -18,7 +18,9 @@ use crate::record;
 use tumble_core::access::{self, Access};
 use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
-use tumble_core::protocol::{self, Command, Document, Handled, Outcome, Query, Read, Version};
+use tumble_core::protocol::{
+    self, Command, Document, Handled, Outcome, Program, Query, Read, Version,
+};
 
 use crate::writer::{Overflowing, SliceWriter, Truncating};
 
@@ -108,6 +110,13 @@ impl<'f, 'r> Session<'f, 'r> {
             protocol::write_refusal(self.frame, "unauthorized", access::NEEDS_TOKEN, &mut self.w);
         self.failed |= refused.is_err();
         Some(Handled::new(read.version(), read.command()))
+    }
+
+    /// A program-library command: the chip keeps no library yet (`unsupported`).
+    pub fn no_library(&mut self, p: &Program<'f>) -> Handled<'f> {
+        let written = tumble_core::library::write_unsupported(&mut self.w, p.id);
+        self.failed |= written.is_err();
+        Handled::new(Version::V2, p.name)
     }
 
     /// Whether `answer` may run: a query that walks more than [`MAX_QUERY_WALK`] events is
@@ -229,6 +238,7 @@ pub fn run<O: tumble_core::runner::Outputs>(
             Some(refused) => refused,
             None => s.answer(&q, ctl.runner().cycle(), &board),
         },
+        Read::Program(p) => s.no_library(&p),
         Read::Command(cmd) => {
             let applied = match cmd.action {
                 // Checked against this storage by `parse`: it reads the same.
