@@ -125,13 +125,15 @@ pub fn admit(req: &Request<'_>, policy: &Policy<'_>) -> Result<Access, Denied> {
 
 /// Whether a client with `access` may have what `protocol::read` made of its frame (ask before
 /// parsing a document): what `read` answered itself (errors, `ping`) always; the status with
-/// [`Access::Telemetry`]; everything else (documents, queries, commands) with the token.
+/// [`Access::Telemetry`], and the history; everything else (documents, queries, commands,
+/// the library) with the token.
 pub fn permits(access: Access, read: &Read<'_>) -> bool {
     match read {
         Read::Answered(_) => true,
         Read::Command(cmd) if matches!(cmd.action, Action::Op(Op::Status)) => {
             access >= Access::Telemetry
         }
+        Read::History(_) => access >= Access::Telemetry,
         _ => access == Access::Control,
     }
 }

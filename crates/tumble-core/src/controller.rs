@@ -16,7 +16,7 @@
 
 use core::fmt::{self, Write};
 
-use crate::board::{Board, Readings};
+use crate::board::{Board, MAX_OUTPUTS, Readings};
 use crate::cycle::{Cycle, CycleError};
 use crate::logline::Named;
 use crate::protocol::{self, Action, Handled, Op, Outcome, Read};
@@ -150,6 +150,7 @@ pub struct Controller<'p> {
     unnamed: heapless::Vec<Notice, MAX_NOTICES>,
     notices: heapless::Deque<Named, MAX_NOTICES>,
     lost: u32,
+    meter: Meter,
 }
 
 /// The platform's pins, with the runner's notices kept by the controller.
@@ -157,10 +158,12 @@ struct Tap<'a, O> {
     out: &'a mut O,
     unnamed: &'a mut heapless::Vec<Notice, MAX_NOTICES>,
     lost: &'a mut u32,
+    meter: &'a mut Meter,
 }
 
 impl<O: Outputs> Outputs for Tap<'_, O> {
     fn set(&mut self, change: OutputChange) {
+        self.meter.set(&change);
         self.out.set(change);
     }
 
@@ -169,9 +172,54 @@ impl<O: Outputs> Outputs for Tap<'_, O> {
     }
 
     fn notice(&mut self, notice: Notice) {
+        if let Notice::CycleEnded { at, .. } = notice {
+            self.meter.end(at);
+        }
         if self.unnamed.push(notice).is_err() {
             *self.lost = self.lost.saturating_add(1);
         }
+    }
+}
+
+/// How long each output is ON during a run, for its history: counted from the start (in the
+/// order the runner switches them), totalled at its end. Constant work per change.
+#[derive(Debug, Clone, Default)]
+struct Meter {
+    since: [Option<Instant>; MAX_OUTPUTS],
+    total: [Duration; MAX_OUTPUTS],
+    /// The totals of the run that just ended, for its `CycleEnded` notice.
+    ended: Option<[u32; MAX_OUTPUTS]>,
+}
+
+impl Meter {
+    /// A run starts: nothing counted yet (outputs switched by hand before it do not count).
+    fn start(&mut self) {
+        self.since = [None; MAX_OUTPUTS];
+        self.total = [Duration::ZERO; MAX_OUTPUTS];
+    }
+
+    fn set(&mut self, c: &OutputChange) {
+        let i = c.output.index();
+        match (c.on, self.since[i]) {
+            (true, None) => self.since[i] = Some(c.due),
+            (false, Some(from)) => {
+                self.since[i] = None;
+                self.total[i] = self.total[i] + c.due.saturating_duration_since(from);
+            }
+            _ => {}
+        }
+    }
+
+    fn end(&mut self, at: Instant) {
+        for i in 0..MAX_OUTPUTS {
+            if let Some(from) = self.since[i].take() {
+                self.total[i] = self.total[i] + at.saturating_duration_since(from);
+            }
+        }
+        self.ended = Some(
+            self.total
+                .map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX)),
+        );
     }
 }
 
@@ -196,6 +244,7 @@ impl<'p> Controller<'p> {
             unnamed: heapless::Vec::new(),
             notices: heapless::Deque::new(),
             lost: 0,
+            meter: Meter::default(),
         }
     }
 
@@ -296,6 +345,7 @@ impl<'p> Controller<'p> {
             out,
             unnamed: &mut self.unnamed,
             lost: &mut self.lost,
+            meter: &mut self.meter,
         };
         let before = self.runner.stats().events_fired;
         self.runner.handle_timeout(now, &mut tap);
@@ -304,6 +354,7 @@ impl<'p> Controller<'p> {
             self.start_at = None;
             // Checked when it was scheduled; a load or a stop since would have cancelled it.
             // A start counts its run's stats from 0: what it fired is all its stats hold.
+            tap.meter.start();
             if self.runner.start(now, &mut tap).is_ok() {
                 due_events += self.runner.stats().events_fired;
             }
@@ -341,6 +392,7 @@ impl<'p> Controller<'p> {
             out,
             unnamed: &mut self.unnamed,
             lost: &mut self.lost,
+            meter: &mut self.meter,
         };
         let before = self.runner.stats().events_fired;
         self.runner.handle_readings(now, readings, &mut tap);
@@ -360,6 +412,7 @@ impl<'p> Controller<'p> {
             out,
             unnamed: &mut self.unnamed,
             lost: &mut self.lost,
+            meter: &mut self.meter,
         };
         let release = matches!(work, Work::Release(_));
         match work {
@@ -392,6 +445,9 @@ impl<'p> Controller<'p> {
                 if matches!(op, Op::Start | Op::Stop) {
                     // A start now, or a stop, ends the wait of a delayed start.
                     self.start_at = None;
+                }
+                if op == Op::Start {
+                    tap.meter.start();
                 }
                 let mut outcome = protocol::apply(op, &mut self.runner, &mut tap, now);
                 if op == Op::Stop {
@@ -447,6 +503,10 @@ impl<'p> Controller<'p> {
                 crate::library::write_unsupported(reply, p.id)?;
                 Ok(Handled::new(protocol::Version::V2, p.name))
             }
+            Read::History(h) => {
+                crate::history::write_unsupported(reply, h.id)?;
+                Ok(Handled::new(protocol::Version::V2, h.name))
+            }
             Read::Command(cmd) => {
                 let outcome = match cmd.action {
                     // `parse` checked it against this storage and wrote the reply: it reads
@@ -485,7 +545,13 @@ impl<'p> Controller<'p> {
             if let Notice::PhaseEnded { phase, end, .. } = n {
                 self.last_end = Some((phase, end));
             }
-            if self.notices.push_back(Named::new(n, cycle)).is_err() {
+            let mut named = Named::new(n, cycle);
+            if let Notice::CycleEnded { .. } = n
+                && let Some(on) = self.meter.ended.take()
+            {
+                named = named.with_on_ms(on);
+            }
+            if self.notices.push_back(named).is_err() {
                 self.lost = self.lost.saturating_add(1);
             }
         }

@@ -61,23 +61,56 @@ pub struct Named {
     notice: Notice,
     label: Label,
     phases: usize,
+    /// The phase's planned length, in ms (its timeline's): for a run's history.
+    planned_ms: u32,
+    /// For a `CycleEnded`: how long each output (by index) was ON during the run, in ms.
+    on_ms: [u32; crate::board::MAX_OUTPUTS],
 }
 
 impl Named {
     /// Copies out of `cycle` what `notice` needs; `cycle` is the one it is about, as for
     /// [`describe`].
     pub fn new(notice: Notice, cycle: &Cycle) -> Self {
+        let phase = match notice {
+            Notice::PhaseStarted { phase, .. } | Notice::PhaseEnded { phase, .. } => {
+                cycle.phases().get(phase as usize)
+            }
+            Notice::CycleEnded { .. } => None,
+        };
         Named {
             notice,
             // A phase label is a cycle string: it fits.
             label: Label::try_from(label_of(notice, cycle)).unwrap_or_default(),
             phases: cycle.phases().len(),
+            planned_ms: phase.map_or(0, |p| p.duration_ms()),
+            on_ms: [0; crate::board::MAX_OUTPUTS],
         }
+    }
+
+    /// With how long each output was ON during the run (a `CycleEnded`'s).
+    pub fn with_on_ms(mut self, on_ms: [u32; crate::board::MAX_OUTPUTS]) -> Self {
+        self.on_ms = on_ms;
+        self
     }
 
     /// The runner's notice this was made from.
     pub fn notice(&self) -> Notice {
         self.notice
+    }
+
+    /// The phase's name (else its id), for a phase notice.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The phase's planned length in ms, for a phase notice.
+    pub fn planned_ms(&self) -> u32 {
+        self.planned_ms
+    }
+
+    /// How long each output (by index) was ON during the run, in ms, for a `CycleEnded`.
+    pub fn on_ms(&self) -> &[u32; crate::board::MAX_OUTPUTS] {
+        &self.on_ms
     }
 
     /// The log line's level, instant and message, the same as [`describe`] gives.

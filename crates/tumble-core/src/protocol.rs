@@ -94,7 +94,23 @@ pub enum Read<'a> {
     Command(Command<'a>),
     /// For the program library (`library`): the platform's store answers it.
     Program(Program<'a>),
+    /// `get_history`: the platform answers it from the runs it kept (`history`).
+    History(HistoryRequest<'a>),
 }
+
+/// `get_history`: the newest runs, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HistoryRequest<'a> {
+    /// The command as sent, for the log.
+    pub name: &'a str,
+    /// The request's `id`, for the reply.
+    pub id: Option<&'a [u8]>,
+    /// How many runs, newest first.
+    pub limit: usize,
+}
+
+/// The most runs one `get_history` reply carries.
+pub const MAX_HISTORY_PAGE: u64 = 100;
 
 /// A program-library command (`list_programs`, `save_program`, ...; v2 only).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +149,7 @@ impl<'a> Read<'a> {
             Read::Query(q) => q.name,
             Read::Command(c) => c.name,
             Read::Program(p) => p.name,
+            Read::History(h) => h.name,
         }
     }
 
@@ -141,7 +158,7 @@ impl<'a> Read<'a> {
         match self {
             Read::Answered(h) => h.version,
             Read::Document(d) => d.version,
-            Read::Query(_) | Read::Program(_) => Version::V2,
+            Read::Query(_) | Read::Program(_) | Read::History(_) => Version::V2,
             Read::Command(c) => c.version,
         }
     }
@@ -746,6 +763,16 @@ impl<'a, W: Write> Request<'_, 'a, W> {
             "get_timeline" => return self.get_timeline(cmd),
             "list_programs" | "save_program" | "load_program" | "rename_program"
             | "delete_program" => return self.program(cmd),
+            "get_history" => {
+                return match self.whole(Key::Limit, "limit", (MAX_HISTORY_PAGE, ""), Some(20)) {
+                    Ok(limit) => Ok(Read::History(HistoryRequest {
+                        name: cmd,
+                        id: self.id,
+                        limit: limit as usize,
+                    })),
+                    Err(reply) => reply,
+                };
+            }
             "start" => {
                 match self.whole(Key::DelayMs, "delay_ms", (MAX_START_DELAY_MS, ""), Some(0)) {
                     Ok(0) => Op::Start,

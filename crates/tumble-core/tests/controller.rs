@@ -506,3 +506,59 @@ fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
     );
     assert_eq!(none.outcome.result, Err(CommandError::NoCycle));
 }
+
+#[test]
+fn a_runs_end_says_how_long_each_output_was_on() {
+    use tumble_core::history::Recorder;
+    let mut ctl = Box::new(Controller::new(
+        Board::washer(),
+        Config {
+            sample: Duration::from_micros(100_000),
+            telemetry: None,
+        },
+        common::storage(),
+    ));
+    let mut pins = Pins::new();
+    ctl.boot(Instant::from_micros(0), &mut pins);
+    let doc = r#"{"phases":[{"id":"fill","components":[{"compId":"Cold Valve","duration":60000}]},
+        {"id":"wash","components":[{"compId":"Motor","motorConfig":{"repeatTimes":3,"pattern":[{"stepTime":1000,"pauseTime":500}]}}]}]}"#;
+    ctl.install(doc.as_bytes(), Instant::from_micros(0), &mut pins)
+        .unwrap();
+    // A valve switched by hand before the start does not count.
+    ctl.execute(
+        Work::Op(Op::SetOutput {
+            output: Board::washer().find("Hot Valve").unwrap(),
+            on: true,
+        }),
+        Arrival(1),
+        Instant::from_micros(0),
+        &mut pins,
+    );
+    ctl.execute(
+        Work::Op(Op::Start),
+        Arrival(2),
+        Instant::from_micros(5_000_000),
+        &mut pins,
+    );
+    while ctl.runner().status() != tumble_core::runner::Status::Idle {
+        let t = ctl.poll_timeout();
+        ctl.handle_timeout(t, &mut pins);
+    }
+    let mut rec = Recorder::default();
+    let mut run = None;
+    while let Some(n) = ctl.poll_notice() {
+        run = rec.notice(&n).or(run);
+    }
+    let run = run.expect("the run ended");
+    let board = Board::washer();
+    let on = |name: &str| run.on_ms[board.find(name).unwrap().index()];
+    assert_eq!(on("Cold Valve"), 60_000);
+    assert_eq!(on("Hot Valve"), 0);
+    assert_eq!(on("Motor"), 3_000);
+    assert_eq!(run.outcome(), "completed");
+    assert_eq!(run.phases.len(), 2);
+    assert_eq!(
+        run.phases[1].actual_ms, 4_000,
+        "three passes, the last pause not played"
+    );
+}

@@ -1047,3 +1047,92 @@ async fn the_program_library_saves_lists_loads_renames_and_deletes_by_name() {
     let status = ask2(&mut ws, json!({"cmd":"get_status","id":2})).await;
     assert_eq!(status["result"]["cycle"]["total_phases"], 3, "{status}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_run_is_in_the_history_with_its_outcome_phases_and_water() {
+    let dir = state_dir("history");
+    let server = Server::start(&dir, &["--speed", "100"]);
+    let mut ws = connect(&server.url()).await;
+    let cycle: Value = serde_json::from_str(CYCLE).unwrap();
+    let ok = |v: &Value| assert_eq!(v["ok"], true, "{v}");
+    ok(&ask2(
+        &mut ws,
+        json!({"cmd":"save_program","id":1,"name":"Fill wash drain","cycle":cycle}),
+    )
+    .await);
+    ok(&ask2(
+        &mut ws,
+        json!({"cmd":"load_program","id":2,"name":"Fill wash drain"}),
+    )
+    .await);
+    ok(&ask2(&mut ws, json!({"cmd":"start","id":3})).await);
+    // Three minutes at 100x: under two seconds.
+    let mut history = json!(null);
+    for _ in 0..200 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        history = ask2(&mut ws, json!({"cmd":"get_history","id":4})).await;
+        if history["result"]["runs"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+        {
+            break;
+        }
+    }
+    let run = &history["result"]["runs"][0];
+    assert_eq!(run["outcome"], "completed", "{history}");
+    assert_eq!(run["program"], "Fill wash drain", "{run}");
+    assert!(
+        run["started_unix_s"].as_u64().unwrap() > 1_700_000_000,
+        "{run}"
+    );
+    let phases = run["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 3, "{run}");
+    assert_eq!(phases[0]["name"], "fill");
+    assert_eq!(phases[0]["planned_ms"], 60000);
+    assert_eq!(phases[0]["actual_ms"], 60000, "{run}");
+    assert_eq!(phases[2]["end"], "completed");
+    // What the pins did (a write the server made late counts as it happened: at 100x a
+    // millisecond late is 0.1 s; the controller's own test holds the exact figures).
+    let near = |v: &Value, want: f64, by: f64| (v.as_f64().unwrap() - want).abs() <= by;
+    assert!(near(&run["outputs_on_ms"]["Cold Valve"], 60000.0, 1000.0), "{run}");
+    assert!(near(&run["outputs_on_ms"]["Drain Pump"], 60000.0, 1000.0), "{run}");
+    assert_eq!(run["outputs_on_ms"]["Hot Valve"], 0, "{run}");
+    assert_eq!(run["motor_on_ms"], 0);
+    // The default board's cold valve lets in 15 litres a minute.
+    assert!(near(&run["water_litres"], 15.0, 0.3), "{run}");
+    // A run stopped by hand, and a cycle sent as a document (no program).
+    let frame = format!(r#"{{"action":"write_json","data":{CYCLE}}}"#);
+    assert_eq!(ask(&mut ws, &frame).await, "ok: cycle loaded");
+    ok(&ask2(&mut ws, json!({"cmd":"start","id":5})).await);
+    ok(&ask2(&mut ws, json!({"cmd":"stop","id":6})).await);
+    let mut runs = json!(null);
+    for _ in 0..100 {
+        runs = ask2(&mut ws, json!({"cmd":"get_history","id":7,"limit":1})).await;
+        if runs["result"]["runs"][0]["outcome"] == "stopped" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let last = &runs["result"]["runs"];
+    assert_eq!(last.as_array().map(Vec::len), Some(1), "limit 1: {runs}");
+    assert_eq!(last[0]["outcome"], "stopped", "{runs}");
+    assert_eq!(last[0]["program"], Value::Null, "{runs}");
+    assert_eq!(last[0]["phases"][0]["end"], "stopped", "{runs}");
+    let bad = ask2(&mut ws, json!({"cmd":"get_history","id":8,"limit":1000})).await;
+    assert_eq!(bad["error"]["code"], "out_of_range", "{bad}");
+    // Kept across a restart.
+    drop(ws);
+    drop(server);
+    let again = Server::start(&dir, &[]);
+    let mut ws = connect(&again.url()).await;
+    let kept = ask2(&mut ws, json!({"cmd":"get_history","id":1})).await;
+    assert_eq!(
+        kept["result"]["runs"].as_array().map(Vec::len),
+        Some(2),
+        "{kept}"
+    );
+    assert_eq!(
+        kept["result"]["runs"][1]["program"], "Fill wash drain",
+        "{kept}"
+    );
+}

@@ -63,6 +63,7 @@ pub async fn execute(
         let handled = match read {
             Read::Answered(h) => h,
             Read::Program(p) => s.no_library(&p),
+            Read::History(h) => s.no_history(&h),
             Read::Document(_) => unreachable!("a document holds the loader"),
             Read::Query(q) => match s.admit(&q) {
                 Some(refused) => refused,
@@ -139,7 +140,7 @@ fn needs_loader(read: &Read<'_>) -> bool {
     match read {
         Read::Document(_) => true,
         Read::Command(cmd) => matches!(cmd.action, Action::Op(Op::Start | Op::StartIn { .. })),
-        Read::Answered(_) | Read::Query(_) | Read::Program(_) => false,
+        Read::Answered(_) | Read::Query(_) | Read::Program(_) | Read::History(_) => false,
     }
 }
 

@@ -9,6 +9,7 @@ use std::io::Write;
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, OnceLock};
 
+use tumble_core::history;
 use tumble_core::logline::Named;
 use tumble_core::time::Instant;
 
@@ -29,17 +30,73 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
-pub fn start(clock: Arc<Clock>) {
+/// Where the runs go that the log thread puts together from the notices.
+pub struct Runs {
+    pub board: tumble_core::board::Board,
+    /// Litres per minute each output lets in (the profile's `inflow_lpm`), by output index.
+    pub inflow_lpm: [f32; tumble_core::board::MAX_OUTPUTS],
+    /// The library program loaded last (None: a cycle sent as a document).
+    pub program: Arc<std::sync::Mutex<Option<String>>>,
+    pub history: Arc<super::history::History>,
+}
+
+impl Runs {
+    /// A notice, for the history: a run it ended is written down.
+    fn notice(
+        &self,
+        recorder: &mut history::Recorder,
+        started: &mut Option<(u64, Option<String>)>,
+        n: &Named,
+    ) {
+        if !recorder.in_run() {
+            let unix = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let program = self
+                .program
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            *started = Some((unix, program));
+        }
+        let Some(run) = recorder.notice(n) else {
+            return;
+        };
+        let (unix, program) = started.take().unwrap_or((0, None));
+        let cx = history::Context {
+            started_unix_s: Some(unix),
+            program: program.as_deref(),
+            inflow_lpm: Some(&self.inflow_lpm),
+        };
+        let mut line = String::new();
+        let _ = history::write_run(&mut line, &run, &self.board, &cx);
+        if let Err(e) = self.history.append(line) {
+            print(&text(
+                'E',
+                run.ended,
+                "history",
+                format_args!("cannot write the run down: {e}"),
+            ));
+        }
+    }
+}
+
+pub fn start(clock: Arc<Clock>, runs: Option<Runs>) {
     let (tx, rx) = channel::<Item>();
     std::thread::Builder::new()
         .name("log".into())
         .spawn(move || {
+            let mut recorder = history::Recorder::default();
+            let mut started = None;
             for item in rx {
                 match item {
                     Item::Line(line) => print(&line),
                     Item::Notice(n) => {
                         let l = n.line();
                         print(&text(l.level, l.at, "cycle", format_args!("{}", l.message)));
+                        if let Some(runs) = &runs {
+                            runs.notice(&mut recorder, &mut started, &n);
+                        }
                     }
                     Item::Lost(n, at) => print(&text(
                         'W',

@@ -4,6 +4,7 @@
 
 mod conn;
 mod controller;
+mod history;
 pub mod log;
 mod programs;
 mod store;
@@ -241,6 +242,10 @@ struct App {
     attempts: Mutex<access::Attempts<64>>,
     /// The program library, in the state directory.
     programs: Mutex<programs::Library>,
+    /// The library program loaded last, for the history (None: a cycle sent as a document).
+    program: Arc<Mutex<Option<String>>>,
+    /// The runs played, for `get_history`.
+    history: Arc<history::History>,
     started: std::time::Instant,
     clients: AtomicUsize,
     max_clients: usize,
@@ -255,7 +260,21 @@ pub fn serve(mut o: Args) -> cli::Result {
     let door = door(&o, &state_dir)?;
     let profile = crate::cli::load_profile(o.board.as_deref())?;
     let clock = Arc::new(Clock::real_time(o.speed));
-    log::start(clock.clone());
+    let history = Arc::new(history::History::open(&state_dir));
+    let program = Arc::new(Mutex::new(None));
+    let mut inflow_lpm = [0.0f32; tumble_core::board::MAX_OUTPUTS];
+    for (i, lpm) in profile.inflow_lpm.iter().enumerate().take(inflow_lpm.len()) {
+        inflow_lpm[i] = *lpm as f32;
+    }
+    log::start(
+        clock.clone(),
+        Some(log::Runs {
+            board: profile.board.clone(),
+            inflow_lpm,
+            program: program.clone(),
+            history: history.clone(),
+        }),
+    );
     let store = Store::new(state_dir.clone());
 
     let config = Config {
@@ -330,6 +349,8 @@ pub fn serve(mut o: Args) -> cli::Result {
         rotation: watch::channel(0).0,
         attempts: Mutex::new(access::Attempts::default()),
         programs: Mutex::new(programs::Library::new(&state_dir)),
+        program,
+        history,
         started: std::time::Instant::now(),
         clients: AtomicUsize::new(0),
         max_clients: o.max_clients,
@@ -732,6 +753,7 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, level: Access) -> S
     const FITS: &str = "a String takes any reply";
     // A `load_program`'s document, read from the library: the load below borrows it.
     let mut program = Vec::new();
+    let mut program_name = None;
     let read = tokio::task::block_in_place(|| {
         let read = protocol::read(frame, &app.board, &mut reply).expect(FITS);
         if !access::permits(level, &read) {
@@ -742,8 +764,24 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, level: Access) -> S
         match read {
             Read::Program(p) => match library(app, &p, &mut program, &mut reply) {
                 Some(h) => Read::Answered(h),
-                None => Read::Program(p),
+                None => {
+                    if let tumble_core::library::Request::Load { name } = &p.request {
+                        program_name = Some(name.to_string());
+                    }
+                    Read::Program(p)
+                }
             },
+            Read::History(h) => {
+                let runs = app.history.newest(h.limit);
+                let _ = tumble_core::history::write_reply(
+                    &mut reply,
+                    h.id,
+                    runs.iter().map(String::as_str),
+                );
+                let mut handled = protocol::Handled::new(protocol::Version::V2, h.name);
+                handled.ok = true;
+                Read::Answered(handled)
+            }
             other => other,
         }
     });
@@ -763,12 +801,16 @@ async fn command(app: &App, frame: &[u8], peer: &SocketAddr, level: Access) -> S
     });
     let handled = match read {
         Read::Answered(h) => h,
-        Read::Document(_) | Read::Query(_) | Read::Program(_) => unreachable!("done above"),
+        Read::Document(_) | Read::Query(_) | Read::Program(_) | Read::History(_) => {
+            unreachable!("done above")
+        }
         Read::Command(cmd) => match submit(app, &cmd, arrival).await {
             Ok(applied) => {
                 let h = protocol::write_outcome(&cmd, &applied.outcome, &app.board, &mut reply)
                     .expect(FITS);
                 if let (Some(seq), Some(doc)) = (applied.load, h.store) {
+                    // The history names the runs of this cycle after its program, if it has one.
+                    *app.program.lock().unwrap_or_else(|e| e.into_inner()) = program_name;
                     reply = store(app, seq, doc, frame, reply);
                 }
                 h

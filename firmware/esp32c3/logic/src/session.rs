@@ -19,7 +19,7 @@ use tumble_core::access::{self, Access};
 use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
 use tumble_core::protocol::{
-    self, Command, Document, Handled, Outcome, Program, Query, Read, Version,
+    self, Command, Document, Handled, HistoryRequest, Outcome, Program, Query, Read, Version,
 };
 
 use crate::writer::{Overflowing, SliceWriter, Truncating};
@@ -110,6 +110,13 @@ impl<'f, 'r> Session<'f, 'r> {
             protocol::write_refusal(self.frame, "unauthorized", access::NEEDS_TOKEN, &mut self.w);
         self.failed |= refused.is_err();
         Some(Handled::new(read.version(), read.command()))
+    }
+
+    /// `get_history`: the chip keeps no history of its runs yet (`unsupported`).
+    pub fn no_history(&mut self, h: &HistoryRequest<'f>) -> Handled<'f> {
+        let written = tumble_core::history::write_unsupported(&mut self.w, h.id);
+        self.failed |= written.is_err();
+        Handled::new(Version::V2, h.name)
     }
 
     /// A program-library command: the chip keeps no library yet (`unsupported`).
@@ -239,6 +246,7 @@ pub fn run<O: tumble_core::runner::Outputs>(
             None => s.answer(&q, ctl.runner().cycle(), &board),
         },
         Read::Program(p) => s.no_library(&p),
+        Read::History(h) => s.no_history(&h),
         Read::Command(cmd) => {
             let applied = match cmd.action {
                 // Checked against this storage by `parse`: it reads the same.

@@ -1,0 +1,230 @@
+//! What each run did, for its history: put together from the controller's named notices (in
+//! order: the phases as they start and end, then the cycle's end with how long each output was
+//! ON), off the timing path, by whatever puts the notices into words. A platform keeps the
+//! runs (the host in a file of its state directory) and answers `get_history` with them.
+
+use core::fmt::{self, Write};
+
+use crate::board::{Board, MAX_OUTPUTS};
+use crate::json;
+use crate::limits::MAX_PHASES;
+use crate::logline::Named;
+use crate::protocol::ok_header;
+use crate::runner::{Label, Notice, PhaseEnd};
+use crate::time::Instant;
+
+/// How long one phase of a run took, against its plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhaseRun {
+    /// Its index in the cycle (a jump can run phases out of order, or twice).
+    pub index: u8,
+    /// Its name, else its id.
+    pub label: Label,
+    /// Its timeline's length, in ms.
+    pub planned_ms: u32,
+    /// How long it ran, in ms (a sensor-ended fill is shorter, a paused phase longer).
+    pub actual_ms: u64,
+    /// How it ended.
+    pub end: PhaseEnd,
+}
+
+/// One run, from its first phase's start to the cycle's end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    /// When its first phase started, on the platform's monotonic clock.
+    pub started: Instant,
+    /// When the cycle ended.
+    pub ended: Instant,
+    /// True when its last phase ended normally; false after a stop, a fault or a reload.
+    pub completed: bool,
+    /// The phases as they ran (at most [`MAX_PHASES`] are kept; `more_phases` counts the rest).
+    pub phases: heapless::Vec<PhaseRun, MAX_PHASES>,
+    /// Phases past the kept ones (a run that jumps back and forth).
+    pub more_phases: usize,
+    /// How long each output (by index) was ON, in ms.
+    pub on_ms: [u32; MAX_OUTPUTS],
+}
+
+impl Run {
+    /// `completed`, `stopped`, `fault` or `replaced`: how the run ended, from its last phase.
+    pub fn outcome(&self) -> &'static str {
+        match self.phases.last().map(|p| p.end) {
+            _ if self.completed => "completed",
+            Some(PhaseEnd::Faulted(_)) => "fault",
+            Some(PhaseEnd::Replaced) => "replaced",
+            _ => "stopped",
+        }
+    }
+
+    /// Phases a skip ended.
+    pub fn skipped(&self) -> usize {
+        self.phases
+            .iter()
+            .filter(|p| p.end == PhaseEnd::Skipped)
+            .count()
+    }
+}
+
+/// Puts runs together from named notices, one at a time.
+#[derive(Debug, Default)]
+pub struct Recorder {
+    open: Option<(Run, Option<(u8, Instant)>)>,
+}
+
+impl Recorder {
+    /// A run is being put together (its first phase started, its end has not come).
+    pub fn in_run(&self) -> bool {
+        self.open.is_some()
+    }
+
+    /// Takes the next notice; returns the run it ended, if it ended one.
+    pub fn notice(&mut self, n: &Named) -> Option<Run> {
+        match n.notice() {
+            Notice::PhaseStarted { at, phase } => {
+                let (_, current) = self.open.get_or_insert_with(|| {
+                    (
+                        Run {
+                            started: at,
+                            ended: at,
+                            completed: false,
+                            phases: heapless::Vec::new(),
+                            more_phases: 0,
+                            on_ms: [0; MAX_OUTPUTS],
+                        },
+                        None,
+                    )
+                });
+                *current = Some((phase, at));
+                None
+            }
+            Notice::PhaseEnded { at, phase, end } => {
+                let (run, current) = self.open.as_mut()?;
+                let since = current
+                    .take()
+                    .filter(|(p, _)| *p == phase)
+                    .map_or(at, |(_, t)| t);
+                let p = PhaseRun {
+                    index: phase,
+                    label: Label::try_from(n.label()).unwrap_or_default(),
+                    planned_ms: n.planned_ms(),
+                    actual_ms: at.saturating_duration_since(since).as_millis(),
+                    end,
+                };
+                if run.phases.push(p).is_err() {
+                    run.more_phases += 1;
+                }
+                None
+            }
+            Notice::CycleEnded { at, completed } => {
+                let (mut run, _) = self.open.take()?;
+                run.ended = at;
+                run.completed = completed;
+                run.on_ms = *n.on_ms();
+                Some(run)
+            }
+        }
+    }
+}
+
+/// What a platform adds to a run's record: when it started by the wall clock, which program
+/// it was, the water its valves let in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Context<'a> {
+    /// Seconds since 1970 at its start, when the platform has a wall clock.
+    pub started_unix_s: Option<u64>,
+    /// The library program it was loaded from, if any.
+    pub program: Option<&'a str>,
+    /// Litres per minute each output (by index) lets in while ON (the board profile's
+    /// `inflow_lpm`), when the platform knows them.
+    pub inflow_lpm: Option<&'a [f32; MAX_OUTPUTS]>,
+}
+
+/// A run as one JSON object: `{"started_unix_s":..,"program":..,"outcome":"completed",
+/// "duration_ms":..,"phases":[{"index":0,"name":"Fill","planned_ms":..,"actual_ms":..,
+/// "end":"triggered"}],"skipped":0,"outputs_on_ms":{"Cold Valve":..},"motor_on_ms":..,
+/// "water_litres":..}`.
+pub fn write_run(w: &mut impl Write, run: &Run, board: &Board, cx: &Context<'_>) -> fmt::Result {
+    w.write_str("{\"started_unix_s\":")?;
+    match cx.started_unix_s {
+        Some(s) => write!(w, "{s}")?,
+        None => w.write_str("null")?,
+    }
+    w.write_str(",\"program\":")?;
+    match cx.program {
+        Some(p) => json::write_str(w, p)?,
+        None => w.write_str("null")?,
+    }
+    write!(
+        w,
+        ",\"outcome\":\"{}\",\"duration_ms\":{},\"phases\":[",
+        run.outcome(),
+        run.ended.saturating_duration_since(run.started).as_millis()
+    )?;
+    for (i, p) in run.phases.iter().enumerate() {
+        if i > 0 {
+            w.write_char(',')?;
+        }
+        write!(w, "{{\"index\":{},\"name\":", p.index)?;
+        json::write_str(w, &p.label)?;
+        write!(
+            w,
+            ",\"planned_ms\":{},\"actual_ms\":{},\"end\":\"{}\"",
+            p.planned_ms,
+            p.actual_ms,
+            p.end.word()
+        )?;
+        if let PhaseEnd::Faulted(crate::runner::Fault::WaitTimeout { .. }) = p.end {
+            w.write_str(
+                ",\"fault\":\"wait_timeout: its sensor condition did not hold before the timeout\"",
+            )?;
+        }
+        w.write_char('}')?;
+    }
+    write!(w, "],\"skipped\":{},\"outputs_on_ms\":{{", run.skipped())?;
+    for (k, (id, def)) in board.outputs().enumerate() {
+        if k > 0 {
+            w.write_char(',')?;
+        }
+        write!(w, "{}:{}", json::Quoted(&def.name), run.on_ms[id.index()])?;
+    }
+    write!(w, "}},\"motor_on_ms\":{}", run.on_ms[board.motor().index()])?;
+    match cx.inflow_lpm {
+        Some(lpm) => {
+            let litres: f32 = board
+                .outputs()
+                .map(|(id, _)| run.on_ms[id.index()] as f32 / 60_000.0 * lpm[id.index()])
+                .sum();
+            write!(w, ",\"water_litres\":{litres:.1}}}")
+        }
+        None => w.write_str(",\"water_litres\":null}"),
+    }
+}
+
+/// The reply of `get_history`: `{"runs":[RUN,...]}`, newest first, from runs already written
+/// as JSON objects (by [`write_run`]).
+pub fn write_reply<'r>(
+    w: &mut impl Write,
+    id: Option<&[u8]>,
+    runs: impl Iterator<Item = &'r str>,
+) -> fmt::Result {
+    ok_header(w, id)?;
+    w.write_str("{\"runs\":[")?;
+    for (i, r) in runs.enumerate() {
+        if i > 0 {
+            w.write_char(',')?;
+        }
+        w.write_str(r)?;
+    }
+    w.write_str("]}}")
+}
+
+/// The reply of a controller that keeps no history.
+pub fn write_unsupported(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
+    crate::protocol::write_v2_error(
+        w,
+        id,
+        "unsupported",
+        "this controller keeps no history of its runs",
+        "cmd",
+    )
+}
