@@ -63,6 +63,12 @@ enum Command {
         tumble send wash.json --to ws://washer-3.local:8080/ws --token s3cret --start"
     )]
     Send(remote::SendArgs),
+    /// What a controller's past runs did: program, outcome, phases, water (table, CSV, JSON)
+    #[command(
+        after_help = "Examples:\n  tumble history ws://192.168.1.20:8080/ws --token s3cret\n  \
+        tumble history ws://127.0.0.1:8080/ws --format csv > runs.csv"
+    )]
+    History(remote::HistoryArgs),
     /// Follow a controller elsewhere: what runs, which outputs are ON, as it changes
     #[command(after_help = "Example:\n  tumble watch ws://192.168.1.20:8080/ws --token s3cret")]
     Watch(remote::WatchArgs),
@@ -94,6 +100,7 @@ impl Command {
             Command::Serve(_) => "serve",
             Command::Send(_) => "send",
             Command::Watch(_) => "watch",
+            Command::History(_) => "history",
             Command::Token(_) => "token",
             Command::Board => "board",
             Command::Completions { .. } => "completions",
@@ -119,6 +126,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => server::serve(a),
         Command::Send(a) => remote::send(a),
         Command::Watch(a) => remote::watch(a),
+        Command::History(a) => remote::history(a),
         Command::Token(a) => server::token::run(a),
         Command::Board => cli::print(sim::profile::DEFAULT),
         Command::Completions { shell } => {

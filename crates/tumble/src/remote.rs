@@ -1,5 +1,5 @@
-//! `tumble send` and `tumble watch`: a controller that is not on this machine (`tumble serve`
-//! elsewhere, or the chip), over its WebSocket and the v2 protocol.
+//! `tumble send`, `tumble watch` and `tumble history`: a controller that is not on this machine
+//! (`tumble serve` elsewhere, or the chip), over its WebSocket and the v2 protocol.
 
 use std::time::Duration;
 
@@ -56,6 +56,120 @@ pub struct WatchArgs {
     /// Stop after this many telemetry frames (default: until Ctrl-C or the controller closes)
     #[arg(long, value_name = "N")]
     frames: Option<u64>,
+}
+
+/// `tumble history`.
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    /// The controller's WebSocket, e.g. ws://192.168.1.20:8080/ws
+    #[arg(value_name = "URL")]
+    url: String,
+    /// Its token (sent as Authorization: Bearer) [default: for a controller on this machine,
+    /// the token in `tumble serve`'s default state directory]
+    #[arg(long, value_name = "T", env = "TUMBLE_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// How many runs, newest first (at most 100)
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    limit: u64,
+    /// A table for people, CSV for a spreadsheet, or the controller's JSON (one run a line)
+    #[arg(long, value_enum, default_value_t = HistoryFormat::Table)]
+    format: HistoryFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum HistoryFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+pub fn history(a: HistoryArgs) -> cli::Result {
+    let runs = runtime()?.block_on(async {
+        let mut ws = connect(&a.url, a.token.as_deref()).await?;
+        let reply = ask(&mut ws, json!({"cmd":"get_history","id":1,"limit":a.limit})).await?;
+        let _ = ws.close(None).await;
+        if reply["ok"] != true {
+            return Err(Failure::Io(format!("{}: {}", a.url, error_text(&reply))));
+        }
+        Ok(reply["result"]["runs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default())
+    })?;
+    let mut out = String::new();
+    match a.format {
+        HistoryFormat::Json => {
+            for r in &runs {
+                out.push_str(&format!("{r}\n"));
+            }
+        }
+        HistoryFormat::Csv => {
+            out.push_str("started_unix_s,program,outcome,duration_s,phases,skipped,water_litres,motor_on_s\n");
+            for r in &runs {
+                out.push_str(&format!(
+                    "{},{},{},{:.3},{},{},{},{:.3}\n",
+                    r["started_unix_s"]
+                        .as_u64()
+                        .map_or(String::new(), |s| s.to_string()),
+                    csv_field(r["program"].as_str().unwrap_or("")),
+                    r["outcome"].as_str().unwrap_or(""),
+                    r["duration_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+                    r["phases"].as_array().map_or(0, Vec::len),
+                    r["skipped"],
+                    r["water_litres"]
+                        .as_f64()
+                        .map_or(String::new(), |l| format!("{l:.1}")),
+                    r["motor_on_ms"].as_f64().unwrap_or(0.0) / 1000.0,
+                ));
+            }
+        }
+        HistoryFormat::Table => {
+            if runs.is_empty() {
+                out.push_str("no runs yet\n");
+            }
+            for r in &runs {
+                let water = r["water_litres"]
+                    .as_f64()
+                    .map_or(String::new(), |l| format!(", {l:.1} L"));
+                out.push_str(&format!(
+                    "{}  {}: {}, {}{water}, {}\n",
+                    r["started_unix_s"].as_u64().map_or("?".into(), utc),
+                    r["program"]
+                        .as_str()
+                        .unwrap_or("(a cycle sent as a document)"),
+                    r["outcome"].as_str().unwrap_or("?"),
+                    Secs(r["duration_ms"].as_u64().unwrap_or(0)),
+                    cli::Count(r["phases"].as_array().map_or(0, Vec::len) as u64, "phase"),
+                ));
+            }
+        }
+    }
+    cli::print(&out)
+}
+
+/// A CSV field, quoted when it must be.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Seconds since 1970 as `YYYY-MM-DD HH:MM UTC` (civil from days, Howard Hinnant's algorithm).
+fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let (h, m) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{d:02} {h:02}:{m:02} UTC")
 }
 
 pub fn send(a: SendArgs) -> cli::Result {
@@ -265,4 +379,18 @@ fn status_line(t: &Value) -> String {
             on.join(", ")
         }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_csv_fields() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(1_796_139_231), "2026-12-01 15:33 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(csv_field("Cotton 60"), "Cotton 60");
+        assert_eq!(csv_field("a,\"b\""), "\"a,\"\"b\"\"\"");
+    }
 }

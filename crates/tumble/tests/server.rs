@@ -1094,12 +1094,48 @@ async fn each_run_is_in_the_history_with_its_outcome_phases_and_water() {
     // What the pins did (a write the server made late counts as it happened: at 100x a
     // millisecond late is 0.1 s; the controller's own test holds the exact figures).
     let near = |v: &Value, want: f64, by: f64| (v.as_f64().unwrap() - want).abs() <= by;
-    assert!(near(&run["outputs_on_ms"]["Cold Valve"], 60000.0, 1000.0), "{run}");
-    assert!(near(&run["outputs_on_ms"]["Drain Pump"], 60000.0, 1000.0), "{run}");
+    assert!(
+        near(&run["outputs_on_ms"]["Cold Valve"], 60000.0, 1000.0),
+        "{run}"
+    );
+    assert!(
+        near(&run["outputs_on_ms"]["Drain Pump"], 60000.0, 1000.0),
+        "{run}"
+    );
     assert_eq!(run["outputs_on_ms"]["Hot Valve"], 0, "{run}");
     assert_eq!(run["motor_on_ms"], 0);
     // The default board's cold valve lets in 15 litres a minute.
     assert!(near(&run["water_litres"], 15.0, 0.3), "{run}");
+    // The same from the command line, as a table and as CSV.
+    let token = server.token.clone().unwrap();
+    let (code, out, err) = tumble(&["history", &server.bare_url(), "--token", &token]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(" UTC  Fill wash drain: completed, 180.000 s (0h03m00s), ")
+            && out.contains("3 phases"),
+        "{out}"
+    );
+    let (code, out, err) = tumble(&[
+        "history",
+        &server.bare_url(),
+        "--token",
+        &token,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let mut lines = out.lines();
+    assert_eq!(
+        lines.next(),
+        Some("started_unix_s,program,outcome,duration_s,phases,skipped,water_litres,motor_on_s")
+    );
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .contains(",Fill wash drain,completed,180.000,3,0,"),
+        "{out}"
+    );
     // A run stopped by hand, and a cycle sent as a document (no program).
     let frame = format!(r#"{{"action":"write_json","data":{CYCLE}}}"#);
     assert_eq!(ask(&mut ws, &frame).await, "ok: cycle loaded");

@@ -39,6 +39,7 @@ conn = new Connection(controllerUrl(location, globalThis.localStorage), {
     renderOutputs();
     if (!state.doc) fetchCycle(true);
     listPrograms();
+    showHistory();
     redraw();
   },
   onTelemetry: telemetry,
@@ -292,7 +293,11 @@ function telemetry(t) {
   }
   if (before && before.phaseIndex !== live.phaseIndex) {
     if (live.phaseIndex >= 0) log(`phase ${live.phaseIndex + 1}/${live.totalPhases} '${live.phaseName}' started`, "phase");
-    else if (before.phaseIndex >= 0) log(live.fault ? `cycle stopped on a fault` : "cycle ended, all outputs OFF", live.fault ? "error" : "phase");
+    else if (before.phaseIndex >= 0) {
+      log(live.fault ? `cycle stopped on a fault` : "cycle ended, all outputs OFF", live.fault ? "error" : "phase");
+      // The controller writes the run down as it ends: show it (a moment later).
+      setTimeout(showHistory, 300);
+    }
     renderPhaseList();
   }
   if (live.fault && JSON.stringify(live.fault) !== JSON.stringify(before?.fault)) log(`FAULT: ${live.fault.message}`, "error");
@@ -389,6 +394,25 @@ $("paste-dialog").addEventListener("close", () => {
   if ($("paste-dialog").returnValue === "load") loadText($("paste-text").value, "pasted cycle");
 });
 $("fetch-btn").onclick = () => fetchCycle(false);
+
+// ---- what past runs did -------------------------------------------------------------------
+
+async function showHistory() {
+  const r = await conn.request("get_history", { limit: 10 });
+  const list = $("history");
+  list.replaceChildren();
+  if (!r.ok) return;
+  for (const run of r.result.runs) {
+    const li = document.createElement("li");
+    const when = run.started_unix_s ? new Date(run.started_unix_s * 1000).toLocaleString() : "";
+    const water = run.water_litres === null ? "" : ` · ${run.water_litres.toFixed(1)} L`;
+    const name = run.program ?? "(cycle sent as a file)";
+    li.textContent = `${when} · ${name} · ${run.outcome} · ${duration(run.duration_ms)}${water}`;
+    li.title = run.phases.map((p) => `${p.name}: ${duration(p.actual_ms)} of ${duration(p.planned_ms)} (${p.end})`).join("\n");
+    li.className = run.outcome === "completed" ? "phase" : run.outcome === "fault" ? "error" : "warn";
+    list.append(li);
+  }
+}
 
 // ---- the program library on the controller ------------------------------------------------
 

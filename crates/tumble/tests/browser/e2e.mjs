@@ -82,6 +82,7 @@ try {
   await page.click("#stop-confirm");
   await until("stop leaves every output OFF", async () =>
     (await text("#run-status")).startsWith("Idle") && (await outputStates()).every((s) => s === "OFF"));
+  await until("the stopped run is in the history", async () => (await text("#history")).includes("stopped"));
   await shot("3-stopped");
 
   await page.fill("#delay-min", "1");
