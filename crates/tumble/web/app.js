@@ -9,6 +9,9 @@ import { fromTelemetry } from "./lib/telemetry.js";
 
 const $ = (id) => document.getElementById(id);
 
+// Undo and redo: snapshots of the document (see remember()).
+const undo = { past: [], future: [], last: null, at: 0, typing: false };
+
 const state = {
   doc: null,            // the cycle document being viewed and edited
   text: null,           // the document as written, until the first edit (sent as is)
@@ -96,6 +99,12 @@ function setDoc(doc, name) {
   state.name = name;
   state.phases = normalise(doc, state.deadMs);
   state.editing = null;
+  // Another document: the undo steps were about the one before.
+  undo.past = [];
+  undo.future = [];
+  undo.last = JSON.stringify(doc);
+  undo.typing = false;
+  updateUndo();
   fitView();
   render();
 }
@@ -234,7 +243,9 @@ async function sendCycle() {
 }
 
 let pendingCheck = null;
-function edited(structural) {
+function edited(structural, editing) {
+  remember(structural);
+  if (editing !== undefined) state.editing = editing;
   state.text = null;
   state.phases = normalise(state.doc, state.deadMs);
   if (state.fitted) fitView();
@@ -394,6 +405,77 @@ $("paste-dialog").addEventListener("close", () => {
   if ($("paste-dialog").returnValue === "load") loadText($("paste-text").value, "pasted cycle");
 });
 $("fetch-btn").onclick = () => fetchCycle(false);
+
+// ---- undo and redo: every edit, as snapshots of the document --------------------------------
+
+/** Called after each edit landed in the document: the document as it was goes on the undo
+ *  stack (typing in the fields within a second of the last keystroke is one step; a structural
+ *  edit, a button, always its own). */
+function remember(structural) {
+  const now = Date.now();
+  const coalesce = !structural && undo.typing && now - undo.at < 1000;
+  if (!coalesce && undo.last !== null) {
+    undo.past.push(undo.last);
+    if (undo.past.length > 200) undo.past.shift();
+  }
+  undo.last = JSON.stringify(state.doc);
+  undo.future = [];
+  undo.at = now;
+  undo.typing = !structural;
+  updateUndo();
+}
+
+/** Focus left a field: the next keystroke starts a new undo step. */
+function settle() {
+  undo.typing = false;
+}
+
+function travel(from, to) {
+  if (!from.length || !state.doc) return;
+  to.push(JSON.stringify(state.doc));
+  const doc = JSON.parse(from.pop());
+  const editing = state.editing;
+  state.doc = doc;
+  undo.last = JSON.stringify(doc);
+  undo.typing = false;
+  state.text = null;
+  state.phases = normalise(doc, state.deadMs);
+  state.editing = editing !== null && editing < state.phases.length ? editing : null;
+  state.dirty = true;
+  render();
+  updateUndo();
+  clearTimeout(pendingCheck);
+  pendingCheck = setTimeout(validate, 250);
+}
+
+function updateUndo() {
+  $("undo-btn").disabled = undo.past.length === 0;
+  $("redo-btn").disabled = undo.future.length === 0;
+}
+
+$("undo-btn").onclick = () => travel(undo.past, undo.future);
+$("redo-btn").onclick = () => travel(undo.future, undo.past);
+document.addEventListener("keydown", (e) => {
+  if (!(e.ctrlKey || e.metaKey) || e.target.closest?.("textarea")) return;
+  const key = e.key.toLowerCase();
+  if (key === "z" && !e.shiftKey) {
+    e.preventDefault();
+    travel(undo.past, undo.future);
+  } else if ((key === "z" && e.shiftKey) || key === "y") {
+    e.preventDefault();
+    travel(undo.future, undo.past);
+  }
+});
+document.addEventListener("focusout", settle);
+
+$("new-btn").onclick = () => {
+  setDoc({ phases: [{ id: "phase-1", name: "Phase 1", startTime: 0, components: [] }] }, "new cycle");
+  state.editing = 0;
+  state.dirty = true;
+  render();
+  log("new cycle: add components and phases in the editor below");
+  validate();
+};
 
 // ---- what past runs did -------------------------------------------------------------------
 

@@ -140,6 +140,46 @@ try {
     (await page.locator("#phase-list li").count()) === 9 && (await text("#log")).includes("loaded program 'My Cotton'"));
   await shot("6b-library");
 
+  // The designer: a three-phase cycle from nothing, with the page's controls only.
+  await page.click("#new-btn");
+  const editor = (sel) => page.locator(`#editor ${sel}`);
+  await editor('button:text-is("Add output")').click();
+  await editor('fieldset[data-component="0.0"] select').selectOption("Cold Valve");
+  await editor('fieldset[data-component="0.0"] input[data-field="duration"]').fill("20000");
+  await editor('button[aria-label="Add after phase 1"]').click();
+  await editor('button:text-is("Add motor pattern")').click();
+  await editor('button[aria-label="Add after phase 2"]').click();
+  await editor('button:text-is("Add output")').click();
+  await editor('fieldset[data-component="2.0"] select').selectOption("Drain Pump");
+  await until("three phases built from an empty page, accepted by the controller", async () =>
+    (await page.locator("#phase-list li").count()) === 3 && (await text("#problems")).trim() === "" &&
+    (await text("#cards")).includes("3"));
+  // Undo takes the last edit back, redo puts it again.
+  await page.keyboard.press("Control+z");
+  const drain = () => editor('fieldset[data-component="2.0"] select').inputValue();
+  await until("undo: the last component switches its first output again", async () => (await drain()) !== "Drain Pump");
+  await page.keyboard.press("Control+z");
+  await until("undo again: the component is gone", async () => (await editor('fieldset[data-component="2.0"]').count()) === 0);
+  await page.keyboard.press("Control+Shift+z");
+  await page.keyboard.press("Control+Shift+z");
+  await until("redo twice: the drain pump is back", async () => (await drain()) === "Drain Pump");
+  await shot("8-designed");
+  page.once("dialog", (d) => d.accept("Built here"));
+  await page.click("#save-program-btn");
+  await until("saved in the library", async () =>
+    (await page.locator("#program option").allInnerTexts()).includes("Built here"));
+  await page.reload();
+  await until("listed after a reload", async () =>
+    (await page.locator("#program option").allInnerTexts()).includes("Built here"));
+  await page.selectOption("#program", { label: "Built here" });
+  await until("loaded by name", async () => (await page.locator("#phase-list li").count()) === 3);
+  await page.fill("#delay-min", "1");
+  await page.click("#start-btn");
+  await until("it runs after its delay and to its end", async () => (await text("#history")).includes("Built here · completed"), 30000);
+  check((await text("#history")).includes(" L"), "the history says the water it took");
+  await page.fill("#delay-min", "0");
+  await shot("9-history");
+
   await page.setViewportSize({ width: 390, height: 844 });
   await page.setInputFiles("#file", cycleFile);
   await page.waitForTimeout(300);

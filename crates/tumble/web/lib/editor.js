@@ -1,5 +1,7 @@
-// The phase editor: a form over one phase of the document. Every change writes the document
-// and calls `changed()`, which redraws the timeline and asks the controller to validate.
+// The phase editor: a form over one phase of the document, and the controls that shape the
+// cycle (add, duplicate, move and remove phases, components and pattern steps). Every change
+// writes the document and calls `changed(structural, editing)`, which redraws the timeline and
+// asks the controller to validate; `editing` is the phase to show next, when it moved.
 
 import { get as getv, set } from "./cycle.js";
 
@@ -35,19 +37,64 @@ export function renderEditor(root, doc, index, outputs, changed, error) {
   const phases = getv(doc, "phases", []);
   const phase = phases[index];
   if (!phase) {
-    root.append(el("p", { class: "muted" }, "Choose “Edit” on a phase above."));
+    root.append(el("p", { class: "muted" }, phases.length ? "Choose “Edit” on a phase above." : "No phases yet."),
+      el("button", { type: "button", onclick: () => { phases.push(newPhase(phases)); changed(true, phases.length - 1); } }, "Add phase"));
     return;
   }
   const label = getv(phase, "id", "") || getv(phase, "name", "") || `phase ${index + 1}`;
   const head = el("fieldset", { "data-phase": index }, el("legend", {}, `Phase ${index + 1} '${label}'`));
-  const nameInput = el("input", { type: "text", value: getv(phase, "name", ""), oninput: (e) => { set(phase, "name", e.target.value); changed(); } });
+  const nameInput = el("input", { type: "text", "aria-label": "phase name", value: getv(phase, "name", ""), oninput: (e) => { set(phase, "name", e.target.value); changed(); } });
+  const colour = String(getv(phase, "color", "") || "");
+  const colourInput = el("input", { type: "color", "aria-label": "phase colour", value: /^[0-9a-f]{6}$/i.test(colour) ? `#${colour}` : "#60a5fa",
+    oninput: (e) => { set(phase, "color", e.target.value.slice(1)); changed(); } });
   head.append(el("div", { class: "grid" },
     el("label", {}, "Name", nameInput),
+    el("label", {}, "Colour", colourInput),
     numberField("Start delay, startTime (ms)", phase, "startTime", 0, changed)));
+  head.append(el("div", { class: "row" }, ...moves(phases, index, "phase", (to) => changed(true, to), () => newPhase(phases))));
   root.append(head, triggerFields(phase, changed));
 
   const comps = getv(phase, "components", []);
-  comps.forEach((c, ci) => root.append(componentFields(c, ci, index, outputs, changed, error)));
+  comps.forEach((c, ci) => {
+    const box = componentFields(c, ci, index, outputs, changed, error);
+    box.append(el("div", { class: "row" }, ...moves(comps, ci, "component", () => changed(true, index))));
+    root.append(box);
+  });
+  const firstPlain = outputs.find((o) => !o.role)?.name ?? "";
+  root.append(el("div", { class: "row" },
+    el("button", { type: "button", onclick: () => { comps.push({ compId: firstPlain, start: 0, duration: 1000 }); set(phase, "components", comps); changed(true, index); } }, "Add output"),
+    el("button", { type: "button", onclick: () => {
+      comps.push({ compId: "Motor", start: 0, motorConfig: { repeatTimes: 1, pattern: [{ stepTime: 1000, pauseTime: 500, direction: "cw" }] } });
+      set(phase, "components", comps);
+      changed(true, index);
+    } }, "Add motor pattern")));
+}
+
+/** A phase to add: an id and a name not taken yet, no components. */
+function newPhase(phases) {
+  let n = phases.length + 1;
+  while (phases.some((p) => getv(p, "id", "") === `phase-${n}`)) n++;
+  return { id: `phase-${n}`, name: `Phase ${n}`, startTime: 0, components: [] };
+}
+
+/** Up, down, duplicate, remove (and add after, when `fresh` makes one) for item `i` of `list`;
+ *  `moved(to)` gets the item's new index. */
+function moves(list, i, what, moved, fresh) {
+  const swap = (j) => { [list[i], list[j]] = [list[j], list[i]]; moved(j); };
+  const b = (text, disabled, onclick) => el("button", { type: "button", "aria-label": `${text} ${what} ${i + 1}`, disabled, onclick }, text);
+  const buttons = [
+    b("Up", i === 0, () => swap(i - 1)),
+    b("Down", i === list.length - 1, () => swap(i + 1)),
+    b("Duplicate", false, () => {
+      const copy = structuredClone(list[i]);
+      if (what === "phase" && getv(copy, "id", "")) set(copy, "id", `${getv(copy, "id", "")}-copy`);
+      list.splice(i + 1, 0, copy);
+      moved(i + 1);
+    }),
+    b("Remove", false, () => { list.splice(i, 1); moved(Math.min(i, list.length - 1)); }),
+  ];
+  if (fresh) buttons.splice(2, 0, b("Add after", false, () => { list.splice(i + 1, 0, fresh()); moved(i + 1); }));
+  return buttons;
 }
 
 function triggerFields(phase, changed) {
@@ -97,9 +144,9 @@ function componentFields(c, ci, phaseIndex, outputs, changed, error) {
       onchange: (e) => { set(c, "compId", e.target.value); changed(); },
     }, ...options.map((o) => el("option", { value: o, selected: o.toLowerCase() === current.trim().toLowerCase() || o === current }, o)))));
   }
-  grid.append(
-    numberField("Start (ms after startTime)", c, "start", 0, changed),
-    numberField(motor ? "Duration (ms, informative)" : "Duration (ms)", c, "duration", 0, changed));
+  // A motor pattern plays its own length (its steps, pauses and repeats): no duration to set.
+  grid.append(numberField("Start (ms after startTime)", c, "start", 0, changed));
+  if (!motor) grid.append(numberField("Duration (ms)", c, "duration", 0, changed));
   box.append(grid);
   if (motor) box.append(patternFields(motor, changed));
   return box;
@@ -123,8 +170,11 @@ function patternFields(motor, changed) {
       el("td", {}, num("pauseTime", 0, 0)),
       el("td", {}, el("select", { "aria-label": `step ${i + 1} direction`, onchange: (e) => { set(s, "direction", e.target.value); changed(); } },
         el("option", { value: "cw", selected: dir === "cw" }, "cw"), el("option", { value: "ccw", selected: dir === "ccw" }, "ccw"))),
-      el("td", {}, el("button", { type: "button", "aria-label": `remove step ${i + 1}`, disabled: steps.length <= 1,
-        onclick: () => { steps.splice(i, 1); changed(true); } }, "Remove"))));
+      el("td", {},
+        el("button", { type: "button", "aria-label": `move step ${i + 1} up`, disabled: i === 0,
+          onclick: () => { [steps[i - 1], steps[i]] = [steps[i], steps[i - 1]]; changed(true); } }, "↑"),
+        el("button", { type: "button", "aria-label": `remove step ${i + 1}`, disabled: steps.length <= 1,
+          onclick: () => { steps.splice(i, 1); changed(true); } }, "Remove"))));
   });
   table.append(body);
   wrap.append(table, el("button", { type: "button", onclick: () => {
