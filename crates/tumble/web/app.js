@@ -4,7 +4,7 @@ import { Connection, controllerUrl, forgetToken } from "./lib/conn.js";
 import { normalise, summary } from "./lib/cycle.js";
 import { drawChart, drawTimeline, hit, phaseColor } from "./lib/draw.js";
 import { renderEditor } from "./lib/editor.js";
-import { clock, duration } from "./lib/format.js";
+import { clock, duration, msUntil } from "./lib/format.js";
 import { fromTelemetry } from "./lib/telemetry.js";
 
 const $ = (id) => document.getElementById(id);
@@ -549,8 +549,12 @@ $("start-btn").onclick = async () => {
   // Start what the page shows: load it first when it changed; a refused cycle starts nothing.
   if (state.dirty && state.doc && !(await sendCycle())) return;
   // A delayed start, as washing machines have: the controller keeps it (a stop cancels it).
+  // "At a time" is counted here, on this computer's clock, into a delay for the controller.
+  const at = $("start-at").value;
   const minutes = Number($("delay-min").value) || 0;
-  await command("start", minutes > 0 ? { delay_ms: Math.round(minutes * 60000) } : {});
+  const delay = at ? msUntil(at, new Date()) : Math.round(minutes * 60000);
+  if (at) log(`starts at ${at}, in ${duration(delay)}`);
+  await command("start", delay > 0 ? { delay_ms: delay } : {});
 };
 $("pause-btn").onclick = () => command(state.live?.paused ? "resume" : "pause");
 $("skip-btn").onclick = () => command("skip_phase");

@@ -52,3 +52,13 @@ function trim(x, digits) {
 function pad(n, width) {
   return String(n).padStart(width, "0");
 }
+
+/** Milliseconds from `now` (a Date) until the next `hh:mm` on the local clock: today when it is
+ *  still ahead, else tomorrow. */
+export function msUntil(hhmm, now) {
+  const [h, m] = hhmm.split(":").map(Number);
+  const at = new Date(now);
+  at.setHours(h, m, 0, 0);
+  if (at <= now) at.setDate(at.getDate() + 1);
+  return at - now;
+}

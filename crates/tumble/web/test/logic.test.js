@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 
 import { normalise, summary, layout, resolveOutput, phaseStarts } from "../lib/cycle.js";
 import { fromTelemetry } from "../lib/telemetry.js";
-import { duration, clock, tickStep, tick } from "../lib/format.js";
+import { duration, clock, tickStep, tick, msUntil } from "../lib/format.js";
 import { controllerUrl } from "../lib/conn.js";
 
 // The outputs of the default board as the controller's hello lists them (copied from a real
@@ -131,4 +131,11 @@ test("the token in the page's address is used and remembered for the origin", ()
   assert.equal(controllerUrl({ ...at(""), protocol: "https:" }, undefined), "wss://127.0.0.1:8080/ws");
   const refusing = { setItem() { throw new Error("no"); }, getItem() { throw new Error("no"); } };
   assert.equal(controllerUrl(at("?token=x"), refusing), "ws://127.0.0.1:8080/ws?token=x");
+});
+
+test("a start at a time of day is the wait until it comes, today or tomorrow", () => {
+  const now = new Date(2026, 11, 1, 14, 30, 15);
+  assert.equal(msUntil("15:00", now), 29 * 60000 + 45000);
+  assert.equal(msUntil("14:30", now), 24 * 3600000 - 15000, "just passed: tomorrow");
+  assert.equal(msUntil("06:00", now), (15 * 60 + 29) * 60000 + 45000);
 });
