@@ -38,6 +38,8 @@ pub struct Runs {
     /// The library program loaded last (None: a cycle sent as a document).
     pub program: Arc<std::sync::Mutex<Option<String>>>,
     pub history: Arc<super::history::History>,
+    /// Each notice as an event (JSON), for the MQTT side, when it runs.
+    pub events: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl Runs {
@@ -48,6 +50,9 @@ impl Runs {
         started: &mut Option<(u64, Option<String>)>,
         n: &Named,
     ) {
+        if let Some(events) = &self.events {
+            let _ = events.send(event(n));
+        }
         if !recorder.in_run() {
             let unix = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -78,6 +83,30 @@ impl Runs {
                 format_args!("cannot write the run down: {e}"),
             ));
         }
+    }
+}
+
+/// A notice as an event for MQTT: `{"event":"phase_ended","phase":0,"name":"Fill",
+/// "end":"triggered","at_ms":1234}`.
+fn event(n: &Named) -> String {
+    use tumble_core::json::Quoted;
+    use tumble_core::runner::Notice;
+    match n.notice() {
+        Notice::PhaseStarted { at, phase } => format!(
+            r#"{{"event":"phase_started","phase":{phase},"name":{},"at_ms":{}}}"#,
+            Quoted(n.label()),
+            at.as_millis()
+        ),
+        Notice::PhaseEnded { at, phase, end } => format!(
+            r#"{{"event":"phase_ended","phase":{phase},"name":{},"end":"{}","at_ms":{}}}"#,
+            Quoted(n.label()),
+            end.word(),
+            at.as_millis()
+        ),
+        Notice::CycleEnded { at, completed } => format!(
+            r#"{{"event":"cycle_ended","completed":{completed},"at_ms":{}}}"#,
+            at.as_millis()
+        ),
     }
 }
 

@@ -6,6 +6,7 @@ mod conn;
 mod controller;
 mod history;
 pub mod log;
+mod mqtt;
 mod programs;
 mod store;
 pub mod token;
@@ -105,6 +106,8 @@ pub struct Args {
     /// Write every output change as a JSON line to this file (as `tumble run --record`)
     #[arg(long, value_name = "OUT.jsonl")]
     record: Option<PathBuf>,
+    #[command(flatten)]
+    mqtt: mqtt::Options,
 }
 
 /// The door from the options: `--no-auth`, `--token`, or the state directory's token (made now
@@ -258,6 +261,8 @@ pub fn serve(mut o: Args) -> cli::Result {
     let state_dir = o.state_dir.take().unwrap_or_else(default_state_dir);
     o.token = o.token.filter(|t| !t.is_empty());
     let door = door(&o, &state_dir)?;
+    mqtt::check(&o.mqtt)?;
+    let (events, events_rx) = tokio::sync::mpsc::unbounded_channel();
     let profile = crate::cli::load_profile(o.board.as_deref())?;
     let clock = Arc::new(Clock::real_time(o.speed));
     let history = Arc::new(history::History::open(&state_dir));
@@ -273,6 +278,7 @@ pub fn serve(mut o: Args) -> cli::Result {
             inflow_lpm,
             program: program.clone(),
             history: history.clone(),
+            events: o.mqtt.mqtt.is_some().then_some(events),
         }),
     );
     let store = Store::new(state_dir.clone());
@@ -380,6 +386,7 @@ pub fn serve(mut o: Args) -> cli::Result {
         );
         announce(&app, local);
         tokio::spawn(watch_rotation(app.clone()));
+        tokio::spawn(mqtt::run(app.clone(), o.mqtt.clone(), events_rx));
         let router = Router::new()
             .route("/ws", get(upgrade))
             .route("/", get(web::index))
@@ -745,7 +752,12 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
 
 /// Reads the frame here (parsing a document, answering what needs no runner), hands a command to
 /// the controller, and returns the reply, after storing a loaded cycle.
-async fn command(app: &App, frame: &[u8], peer: &SocketAddr, level: Access) -> String {
+async fn command(
+    app: &App,
+    frame: &[u8],
+    peer: &(dyn std::fmt::Display + Sync),
+    level: Access,
+) -> String {
     let arrival = Arrival(app.arrivals.fetch_add(1, Ordering::SeqCst));
     let mut reply = String::new();
     // Parsing may take milliseconds: off the async workers' hot path, never on the controller.

@@ -1,0 +1,340 @@
+//! `tumble serve --mqtt mqtt://HOST:1883`: the controller on an MQTT broker, beside its
+//! WebSocket, for a laundry of many washers (docs/mqtt.md). Under `PREFIX/ID/`:
+//!
+//! - `availability`: `online`, retained; the broker's last will says `offline` when the
+//!   connection dies (a kill -9, a power cut);
+//! - `state`: the telemetry frame, retained, at most every `--mqtt-telemetry-ms` (1 s);
+//! - `events`: phase started / ended (and by what), cycle ended, as JSON;
+//! - `command` (with `--mqtt-commands`): v2 commands, answered on `reply` (the same frames the
+//!   WebSocket takes; access is the broker's ACLs' business, so commands are off by default).
+//!
+//! Home Assistant finds the washer by MQTT discovery (`homeassistant/.../config`, retained):
+//! status, phase, time left, water, drum speed, fault, each output, and with commands buttons
+//! to start, pause, skip and stop. All of it runs on the network side: the controller thread
+//! never waits for the broker; an unreachable broker is retried with a growing wait.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::App;
+use super::log;
+use crate::cli::Failure;
+
+/// `--mqtt` and its options.
+#[derive(clap::Args, Clone, Debug)]
+#[command(next_help_heading = "MQTT")]
+pub struct Options {
+    /// Publish to (and with --mqtt-commands take commands from) this MQTT broker:
+    /// mqtt://[USER[:PASSWORD]@]HOST[:PORT] (plain TCP; put TLS in front with the broker)
+    #[arg(long, value_name = "URL", env = "TUMBLE_MQTT")]
+    pub mqtt: Option<String>,
+    /// This washer's name on the broker (topics PREFIX/ID/..., the MQTT client id)
+    #[arg(long, value_name = "ID", default_value = "washer")]
+    pub mqtt_id: String,
+    /// The first level of every topic
+    #[arg(long, value_name = "PREFIX", default_value = "tumble")]
+    pub mqtt_prefix: String,
+    /// Take v2 commands on PREFIX/ID/command (replies on PREFIX/ID/reply): who may publish
+    /// there is the broker's ACLs' to decide
+    #[arg(long)]
+    pub mqtt_commands: bool,
+    /// The state is published at most this often, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(100..))]
+    pub mqtt_telemetry_ms: u64,
+    /// Home Assistant's discovery prefix; "" turns discovery off
+    #[arg(long, value_name = "PREFIX", default_value = "homeassistant")]
+    pub mqtt_discovery: String,
+}
+
+/// Where a broker is, from `mqtt://[user[:password]@]host[:port]`.
+#[derive(Debug, PartialEq, Eq)]
+struct Broker {
+    host: String,
+    port: u16,
+    credentials: Option<(String, String)>,
+}
+
+fn broker(url: &str) -> Result<Broker, String> {
+    let rest = url
+        .strip_prefix("mqtt://")
+        .ok_or_else(|| format!("--mqtt {url}: expected mqtt://HOST[:PORT] (mqtts:// is not built in: terminate TLS at the broker or a proxy)"))?;
+    let (credentials, hostport) = match rest.rsplit_once('@') {
+        Some((cred, hp)) => {
+            let (u, p) = cred.split_once(':').unwrap_or((cred, ""));
+            (Some((u.to_owned(), p.to_owned())), hp)
+        }
+        None => (None, rest),
+    };
+    let hostport = hostport.trim_end_matches('/');
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (
+            h,
+            p.parse()
+                .map_err(|_| format!("--mqtt {url}: bad port {p}"))?,
+        ),
+        None => (hostport, 1883),
+    };
+    if host.is_empty() {
+        return Err(format!("--mqtt {url}: no host"));
+    }
+    Ok(Broker {
+        host: host.to_owned(),
+        port,
+        credentials,
+    })
+}
+
+/// Checks the options before the server starts (a bad URL is a usage error, not a retry loop).
+pub fn check(a: &Options) -> Result<(), Failure> {
+    if let Some(url) = &a.mqtt {
+        broker(url).map_err(Failure::Usage)?;
+    }
+    let ok = |s: &str| !s.is_empty() && !s.contains(['/', '+', '#']);
+    if !ok(&a.mqtt_id) || !ok(&a.mqtt_prefix) {
+        return Err(Failure::Usage(
+            "--mqtt-id and --mqtt-prefix: one topic level each (no '/', '+' or '#')".into(),
+        ));
+    }
+    Ok(())
+}
+
+struct Topics {
+    base: String,
+}
+
+impl Topics {
+    fn of(&self, leaf: &str) -> String {
+        format!("{}/{leaf}", self.base)
+    }
+}
+
+/// Runs the MQTT side until the server stops: connects (and reconnects), publishes, answers.
+pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String>) {
+    let Some(url) = a.mqtt.clone() else { return };
+    let Ok(b) = broker(&url) else { return };
+    let topics = Topics {
+        base: format!("{}/{}", a.mqtt_prefix, a.mqtt_id),
+    };
+    let mut opts = MqttOptions::new(a.mqtt_id.clone(), b.host.clone(), b.port);
+    opts.set_keep_alive(Duration::from_secs(15));
+    opts.set_last_will(LastWill::new(
+        topics.of("availability"),
+        "offline",
+        QoS::AtLeastOnce,
+        true,
+    ));
+    if let Some((u, p)) = &b.credentials {
+        opts.set_credentials(u.clone(), p.clone());
+    }
+    // Big enough for a cycle document in a command.
+    opts.set_max_packet_size(512 * 1024, 512 * 1024);
+    let (client, mut eventloop) = AsyncClient::new(opts, 64);
+    let mut tick = tokio::time::interval(Duration::from_millis(a.mqtt_telemetry_ms));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut telemetry = app.telemetry.clone();
+    let mut wait = Duration::from_secs(1);
+    let mut last_state: Option<Arc<str>> = None;
+    loop {
+        tokio::select! {
+            ev = eventloop.poll() => match ev {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    wait = Duration::from_secs(1);
+                    log::now('I', "mqtt", format_args!("connected to {}:{} as {}", b.host, b.port, a.mqtt_id));
+                    announce(&client, &app, &a, &topics).await;
+                    last_state = None;
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topics.of("command") => {
+                    let reply = super::command(&app, &p.payload, &"mqtt", access_level()).await;
+                    let _ = client.publish(topics.of("reply"), QoS::AtLeastOnce, false, reply).await;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    log::now('W', "mqtt", format_args!("{}:{}: {e}; retrying in {} s", b.host, b.port, wait.as_secs()));
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            },
+            _ = tick.tick() => {
+                let frame = telemetry.borrow_and_update().clone();
+                if !frame.is_empty() && last_state.as_ref() != Some(&frame) {
+                    // try_publish: a full queue (the broker is away) drops a state, never waits.
+                    let _ = client.try_publish(topics.of("state"), QoS::AtMostOnce, true, frame.as_bytes().to_vec());
+                    last_state = Some(frame);
+                }
+            }
+            Some(event) = events.recv() => {
+                let _ = client.try_publish(topics.of("events"), QoS::AtLeastOnce, false, event.into_bytes());
+            }
+        }
+    }
+}
+
+/// MQTT commands have the broker's word for who sent them.
+fn access_level() -> tumble_core::access::Access {
+    tumble_core::access::Access::Control
+}
+
+/// After each connection: online, the command subscription, Home Assistant's discovery.
+async fn announce(client: &AsyncClient, app: &App, a: &Options, topics: &Topics) {
+    let _ = client
+        .publish(topics.of("availability"), QoS::AtLeastOnce, true, "online")
+        .await;
+    if a.mqtt_commands {
+        let _ = client
+            .subscribe(topics.of("command"), QoS::AtLeastOnce)
+            .await;
+    }
+    if a.mqtt_discovery.is_empty() {
+        return;
+    }
+    for (component, object, config) in discovery(app, a, topics) {
+        let topic = format!(
+            "{}/{component}/{}/{object}/config",
+            a.mqtt_discovery, a.mqtt_id
+        );
+        let _ = client
+            .publish(topic, QoS::AtLeastOnce, true, config.to_string())
+            .await;
+    }
+}
+
+/// Home Assistant's MQTT discovery: (component, object id, config) for each entity.
+fn discovery(app: &App, a: &Options, topics: &Topics) -> Vec<(&'static str, String, Value)> {
+    let id = &a.mqtt_id;
+    let device = json!({
+        "identifiers": [format!("tumble_{id}")],
+        "name": format!("Washer {id}"),
+        "manufacturer": "Tumble",
+        "model": "washer controller",
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    });
+    let entity = |object: &str, name: &str, extra: Value| {
+        let mut c = json!({
+            "name": name,
+            "unique_id": format!("tumble_{id}_{object}"),
+            "object_id": format!("{id}_{object}"),
+            "availability_topic": topics.of("availability"),
+            "device": device,
+        });
+        if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+            c.extend(extra.clone());
+        }
+        c
+    };
+    let state = topics.of("state");
+    let sensor = |object: &str, name: &str, template: &str, extra: Value| {
+        let mut e = entity(
+            object,
+            name,
+            json!({"state_topic": state, "value_template": template}),
+        );
+        if let (Some(e), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
+            e.extend(extra.clone());
+        }
+        ("sensor", object.to_owned(), e)
+    };
+    let mut all = vec![
+        sensor(
+            "status",
+            "Status",
+            "{{ value_json.cycle.status }}",
+            json!({}),
+        ),
+        sensor(
+            "phase",
+            "Phase",
+            "{{ value_json.cycle.current_phase_title or 'none' }}",
+            json!({}),
+        ),
+        sensor(
+            "time_left",
+            "Time left",
+            "{{ ((value_json.cycle.cycle_total_duration_ms - value_json.cycle.cycle_elapsed_ms) / 1000) | round(0) if value_json.cycle.cycle_running else 0 }}",
+            json!({"unit_of_measurement": "s", "device_class": "duration"}),
+        ),
+        sensor(
+            "water",
+            "Water level",
+            "{{ value_json.sensors.level_litres }}",
+            json!({"unit_of_measurement": "L", "device_class": "volume_storage", "state_class": "measurement"}),
+        ),
+        sensor(
+            "drum",
+            "Drum speed",
+            "{{ value_json.sensors.rpm | round(0) }}",
+            json!({"unit_of_measurement": "rpm", "state_class": "measurement"}),
+        ),
+        sensor(
+            "fault",
+            "Fault",
+            "{{ value_json.cycle.fault.message if value_json.cycle.fault else 'none' }}",
+            json!({}),
+        ),
+    ];
+    for (i, (_, def)) in app.board.outputs().enumerate() {
+        let object = format!("output_{}", def.pin);
+        let c = entity(
+            &object,
+            &def.name,
+            json!({
+                "state_topic": state,
+                "value_template": format!("{{{{ 'ON' if value_json.gpio[{i}].on else 'OFF' }}}}"),
+            }),
+        );
+        all.push(("binary_sensor", object, c));
+    }
+    if a.mqtt_commands {
+        for (object, name, payload) in [
+            ("start", "Start", json!({"cmd": "start"})),
+            ("pause", "Pause", json!({"cmd": "pause"})),
+            ("resume", "Resume", json!({"cmd": "resume"})),
+            ("skip", "Skip phase", json!({"cmd": "skip_phase"})),
+            ("stop", "Stop", json!({"cmd": "stop"})),
+        ] {
+            let c = entity(
+                object,
+                name,
+                json!({"command_topic": topics.of("command"), "payload_press": payload.to_string()}),
+            );
+            all.push(("button", object.to_owned(), c));
+        }
+    }
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_urls() {
+        assert_eq!(
+            broker("mqtt://127.0.0.1:1884").unwrap(),
+            Broker {
+                host: "127.0.0.1".into(),
+                port: 1884,
+                credentials: None
+            }
+        );
+        assert_eq!(
+            broker("mqtt://laundry:s3cret@broker.local").unwrap(),
+            Broker {
+                host: "broker.local".into(),
+                port: 1883,
+                credentials: Some(("laundry".into(), "s3cret".into()))
+            }
+        );
+        assert!(
+            broker("mqtts://x")
+                .unwrap_err()
+                .contains("mqtts:// is not built in")
+        );
+        assert!(broker("mqtt://:1883").is_err());
+        assert!(broker("mqtt://h:port").is_err());
+    }
+}

@@ -1,0 +1,304 @@
+//! `tumble serve --mqtt` against a real Mosquitto on loopback (Debian's `mosquitto`).
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{Server, needs, state_dir};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+
+const CYCLE: &str = r#"{"phases":[
+    {"id":"fill","components":[{"compId":"Cold Valve","duration":60000}]},
+    {"id":"wash","components":[{"compId":"Retractor","duration":60000}]},
+    {"id":"drain","components":[{"compId":"Drain Pump","duration":60000}]}]}"#;
+
+fn mosquitto_binary() -> Result<PathBuf, String> {
+    ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+        .ok_or_else(|| "no mosquitto (apt-get install mosquitto)".into())
+}
+
+struct Broker {
+    child: Child,
+    bin: PathBuf,
+    conf: PathBuf,
+    port: u16,
+}
+
+impl Broker {
+    fn start(bin: PathBuf, dir: &Path) -> Broker {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let child = Self::spawn(&bin, &conf);
+        let b = Broker {
+            child,
+            bin,
+            conf,
+            port,
+        };
+        b.wait_listening();
+        b
+    }
+
+    fn spawn(bin: &Path, conf: &Path) -> Child {
+        Command::new(bin)
+            .arg("-c")
+            .arg(conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    fn wait_listening(&self) {
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("mosquitto did not start");
+    }
+
+    /// Stops it the way a service manager does (it saves its retained messages), starts again.
+    fn restart(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        self.child = Self::spawn(&self.bin, &self.conf);
+        self.wait_listening();
+    }
+
+    fn url(&self) -> String {
+        format!("mqtt://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A client that keeps the last message of every topic it sees.
+struct Watcher {
+    client: AsyncClient,
+    seen: Arc<Mutex<HashMap<String, Vec<String>>>>,
+}
+
+impl Watcher {
+    async fn start(port: u16, name: &str) -> Watcher {
+        let mut opts = MqttOptions::new(name, "127.0.0.1", port);
+        opts.set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut eventloop) = AsyncClient::new(opts, 64);
+        let seen = Arc::new(Mutex::new(HashMap::<String, Vec<String>>::new()));
+        let sink = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let text = String::from_utf8_lossy(&p.payload).into_owned();
+                        sink.lock().unwrap().entry(p.topic).or_default().push(text);
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        for topic in ["tumble/w1/#", "homeassistant/#"] {
+            client.subscribe(topic, QoS::AtLeastOnce).await.unwrap();
+        }
+        Watcher { client, seen }
+    }
+
+    fn last(&self, topic: &str) -> Option<String> {
+        self.seen.lock().unwrap().get(topic)?.last().cloned()
+    }
+
+    fn all(&self, topic: &str) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .get(topic)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn topics(&self) -> Vec<String> {
+        self.seen.lock().unwrap().keys().cloned().collect()
+    }
+
+    async fn until(&self, what: &str, f: impl Fn(&Self) -> bool) {
+        for _ in 0..200 {
+            if f(self) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{what}: never came; seen {:?}", self.topics());
+    }
+
+    async fn command(&self, cmd: Value) {
+        self.client
+            .publish(
+                "tumble/w1/command",
+                QoS::AtLeastOnce,
+                false,
+                cmd.to_string(),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+fn serve(dir: &Path, broker: &Broker) -> Server {
+    Server::start(
+        dir,
+        &[
+            "--speed",
+            "100",
+            "--mqtt",
+            &broker.url(),
+            "--mqtt-id",
+            "w1",
+            "--mqtt-commands",
+            "--mqtt-telemetry-ms",
+            "200",
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_washer_on_a_real_broker_home_assistant_commands_and_its_last_will() {
+    let Some(bin) = needs("Debian's mosquitto", mosquitto_binary()) else {
+        return;
+    };
+    let dir = state_dir("mqtt");
+    let mut broker = Broker::start(bin, &dir);
+    let mut server = serve(&dir.join("washer"), &broker);
+    let w = Watcher::start(broker.port, "test").await;
+    w.until("online", |w| {
+        w.last("tumble/w1/availability").as_deref() == Some("online")
+    })
+    .await;
+
+    // Home Assistant's discovery: each entity with what its type requires.
+    w.until("discovery", |w| {
+        w.last("homeassistant/button/w1/stop/config").is_some()
+    })
+    .await;
+    let status = json(&w.last("homeassistant/sensor/w1/status/config").unwrap());
+    assert_eq!(status["state_topic"], "tumble/w1/state", "{status}");
+    assert_eq!(status["availability_topic"], "tumble/w1/availability");
+    assert_eq!(status["unique_id"], "tumble_w1_status");
+    assert_eq!(status["device"]["identifiers"][0], "tumble_w1");
+    for sensor in ["phase", "time_left", "water", "drum", "fault"] {
+        let c = json(
+            &w.last(&format!("homeassistant/sensor/w1/{sensor}/config"))
+                .unwrap(),
+        );
+        assert!(
+            c["value_template"]
+                .as_str()
+                .is_some_and(|t| t.contains("value_json")),
+            "{c}"
+        );
+    }
+    let outputs = w
+        .topics()
+        .into_iter()
+        .filter(|t| t.starts_with("homeassistant/binary_sensor/w1/"))
+        .count();
+    assert_eq!(outputs, 8, "one binary sensor per output");
+    let stop = json(&w.last("homeassistant/button/w1/stop/config").unwrap());
+    assert_eq!(stop["command_topic"], "tumble/w1/command");
+    assert_eq!(json(stop["payload_press"].as_str().unwrap())["cmd"], "stop");
+
+    // The state, retained, at its rate.
+    w.until("state", |w| w.last("tumble/w1/state").is_some())
+        .await;
+    assert_eq!(
+        json(&w.last("tumble/w1/state").unwrap())["cycle"]["status"],
+        "idle"
+    );
+
+    // Commands: the WebSocket's v2 frames, replies on the reply topic.
+    let cycle: Value = serde_json::from_str(CYCLE).unwrap();
+    w.command(json!({"cmd":"load_cycle","id":"l","cycle":cycle}))
+        .await;
+    w.until("load reply", |w| {
+        w.all("tumble/w1/reply")
+            .iter()
+            .any(|r| json(r)["id"] == "l")
+    })
+    .await;
+    w.command(json!({"cmd":"start","id":"s"})).await;
+    w.until("start reply", |w| {
+        w.all("tumble/w1/reply")
+            .iter()
+            .any(|r| json(r)["id"] == "s" && json(r)["ok"] == true)
+    })
+    .await;
+    w.until("running", |w| {
+        w.last("tumble/w1/state")
+            .is_some_and(|s| json(&s)["cycle"]["status"] == "running")
+    })
+    .await;
+    w.until("a phase event", |w| {
+        w.all("tumble/w1/events")
+            .iter()
+            .any(|e| json(e)["event"] == "phase_started" && json(e)["name"] == "fill")
+    })
+    .await;
+
+    // The broker goes away and comes back: the washer reconnects, its cycle untouched.
+    broker.restart();
+    let w = Watcher::start(broker.port, "test-2").await;
+    w.until("retained state across the broker's restart", |w| {
+        w.last("tumble/w1/state").is_some()
+    })
+    .await;
+    w.until("online again", |w| {
+        w.last("tumble/w1/availability").as_deref() == Some("online")
+    })
+    .await;
+    w.until("the same cycle, still running", |w| {
+        w.last("tumble/w1/state").is_some_and(|s| {
+            let s = json(&s);
+            s["cycle"]["total_phases"] == 3 && s["cycle"]["status"] == "running"
+        })
+    })
+    .await;
+
+    // A kill -9: the broker tells everyone, from the last will.
+    server.kill();
+    w.until("offline after kill -9", |w| {
+        w.last("tumble/w1/availability").as_deref() == Some("offline")
+    })
+    .await;
+}
