@@ -161,6 +161,22 @@ struct Tap<'a, O> {
     meter: &'a mut Meter,
 }
 
+impl<'a, O> Tap<'a, O> {
+    fn new(
+        out: &'a mut O,
+        unnamed: &'a mut heapless::Vec<Notice, MAX_NOTICES>,
+        lost: &'a mut u32,
+        meter: &'a mut Meter,
+    ) -> Self {
+        Tap {
+            out,
+            unnamed,
+            lost,
+            meter,
+        }
+    }
+}
+
 impl<O: Outputs> Outputs for Tap<'_, O> {
     fn set(&mut self, change: OutputChange) {
         self.meter.set(&change);
@@ -341,12 +357,7 @@ impl<'p> Controller<'p> {
     /// event due, in order, and what else is due. When [`Step::sample_due`], the platform reads
     /// its sensors and hands them to [`Controller::handle_sample`] before anything else.
     pub fn handle_timeout<O: Outputs>(&mut self, now: Instant, out: &mut O) -> Step {
-        let mut tap = Tap {
-            out,
-            unnamed: &mut self.unnamed,
-            lost: &mut self.lost,
-            meter: &mut self.meter,
-        };
+        let mut tap = Tap::new(out, &mut self.unnamed, &mut self.lost, &mut self.meter);
         let before = self.runner.stats().events_fired;
         self.runner.handle_timeout(now, &mut tap);
         let mut due_events = self.runner.stats().events_fired - before;
@@ -388,12 +399,7 @@ impl<'p> Controller<'p> {
         readings: Readings,
         out: &mut O,
     ) -> u64 {
-        let mut tap = Tap {
-            out,
-            unnamed: &mut self.unnamed,
-            lost: &mut self.lost,
-            meter: &mut self.meter,
-        };
+        let mut tap = Tap::new(out, &mut self.unnamed, &mut self.lost, &mut self.meter);
         let before = self.runner.stats().events_fired;
         self.runner.handle_readings(now, readings, &mut tap);
         self.name_unnamed(None);
@@ -408,12 +414,7 @@ impl<'p> Controller<'p> {
         now: Instant,
         out: &mut O,
     ) -> Applied {
-        let mut tap = Tap {
-            out,
-            unnamed: &mut self.unnamed,
-            lost: &mut self.lost,
-            meter: &mut self.meter,
-        };
+        let mut tap = Tap::new(out, &mut self.unnamed, &mut self.lost, &mut self.meter);
         let release = matches!(work, Work::Release(_));
         match work {
             Work::Op(op) if op.moves() && arrival < self.stopped_at => {

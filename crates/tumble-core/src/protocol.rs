@@ -739,18 +739,10 @@ impl<'a, W: Write> Request<'_, 'a, W> {
     fn v2(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {
         let op = match cmd {
             "load_cycle" | "validate_cycle" => {
-                let Some(raw) = self
-                    .m
-                    .get(Key::Cycle)
-                    .filter(|_| self.m.kind(Key::Cycle) == Some(Kind::Object))
-                else {
-                    return self.refuse(
-                        "invalid_request",
-                        format_args!("{cmd} needs a cycle object"),
-                        "cycle",
-                    );
+                return match self.cycle_param(cmd) {
+                    Ok(raw) => Ok(self.document(raw, cmd == "validate_cycle")),
+                    Err(reply) => reply,
                 };
-                return Ok(self.document(raw, cmd == "validate_cycle"));
             }
             "get_status" => Op::Status,
             "get_cycle" => {
@@ -828,6 +820,18 @@ impl<'a, W: Write> Request<'_, 'a, W> {
         self.command(op)
     }
 
+    /// The `cycle` parameter (an object), or the refusal.
+    fn cycle_param(&mut self, cmd: &str) -> Result<&'a [u8], Result<Read<'a>, fmt::Error>> {
+        match self.m.get(Key::Cycle) {
+            Some(raw) if self.m.kind(Key::Cycle) == Some(Kind::Object) => Ok(raw),
+            _ => Err(self.refuse(
+                "invalid_request",
+                format_args!("{cmd} needs a cycle object"),
+                "cycle",
+            )),
+        }
+    }
+
     /// A program name parameter, or the refusal that says what is wrong with it.
     fn program_name(
         &mut self,
@@ -854,16 +858,9 @@ impl<'a, W: Write> Request<'_, 'a, W> {
                     Ok(n) => n,
                     Err(reply) => return reply,
                 };
-                let Some(cycle) = self
-                    .m
-                    .get(Key::Cycle)
-                    .filter(|_| self.m.kind(Key::Cycle) == Some(Kind::Object))
-                else {
-                    return self.refuse(
-                        "invalid_request",
-                        format_args!("save_program needs a cycle object"),
-                        "cycle",
-                    );
+                let cycle = match self.cycle_param(cmd) {
+                    Ok(raw) => raw,
+                    Err(reply) => return reply,
                 };
                 Request::Save { name, cycle }
             }
