@@ -45,11 +45,13 @@ pub const HEARTBEAT_MAX_US: u64 = 5_000_000;
 
 /// WebSocket clients at once (each has a `CLIENT_BUF` buffer); the next is closed with 1013.
 pub const WS_CLIENTS: usize = 4;
-/// HTTP connections at once (each task serves one connection, page or WebSocket). One per
-/// WebSocket client: a fifth connection is refused by TCP while four clients are connected
-/// (the host closes it with 1013; that would cost another 5.5 KB of static RAM here).
+/// HTTP connections at once (each task serves one connection, page or WebSocket; about 5.5 KB
+/// of static RAM each). Six: a browser fetches the page's modules over six connections at once
+/// (Chromium's limit per host), and a seventh is refused by TCP; with four the fifth and sixth
+/// module failed and the page did not come up (issue 11). At most `WS_CLIENTS` of them hold a
+/// WebSocket; the next WebSocket is closed with 1013.
 #[cfg(feature = "web")]
-pub const WEB_TASKS: usize = WS_CLIENTS;
+pub const WEB_TASKS: usize = 6;
 #[cfg(feature = "web")]
 pub const HTTP_PORT: u16 = 8080;
 #[cfg(feature = "web")]
