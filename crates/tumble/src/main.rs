@@ -2,6 +2,7 @@
 
 mod chart;
 mod check;
+mod fleet;
 mod cli;
 mod player;
 mod remote;
@@ -57,6 +58,9 @@ enum Command {
         tumble serve --bind 0.0.0.0 --token s3cret --speed 10\n  \
         tumble serve --allow-origin http://127.0.0.1:5173   # the original front end")]
     Serve(server::Args),
+    /// Many simulated washers on one MQTT broker, each a `tumble serve` (demos, load tests)
+    #[command(after_help = "Example:\n  tumble fleet --washers 20 --mqtt mqtt://127.0.0.1:1883 --mqtt-commands")]
+    Fleet(fleet::Args),
     /// Check a cycle here, then load it on a controller elsewhere (tumble serve or the chip)
     #[command(
         after_help = "Examples:\n  tumble send wash.json --to ws://192.168.1.20:8080/ws\n  \
@@ -98,6 +102,7 @@ impl Command {
             Command::Run(_) => "run",
             Command::Plot(_) => "plot",
             Command::Serve(_) => "serve",
+            Command::Fleet(_) => "fleet",
             Command::Send(_) => "send",
             Command::Watch(_) => "watch",
             Command::History(_) => "history",
@@ -124,6 +129,7 @@ fn main() -> ExitCode {
         Command::Run(a) => run::run(a),
         Command::Plot(a) => chart::plot(a),
         Command::Serve(a) => server::serve(a),
+        Command::Fleet(a) => fleet::run(a),
         Command::Send(a) => remote::send(a),
         Command::Watch(a) => remote::watch(a),
         Command::History(a) => remote::history(a),
