@@ -240,9 +240,13 @@ impl<const N: usize> Attempts<N> {
         log
     }
 
-    /// The right token from `addr`: its count starts again.
+    /// The right token from `addr`: its count starts again (when it last said so is kept, so
+    /// the log still hears of it at most once a minute).
     pub fn succeeded(&mut self, addr: [u8; 16]) {
-        self.entries.retain(|e| e.addr != addr);
+        if let Some(e) = self.entries.iter_mut().find(|e| e.addr == addr) {
+            e.wrong = 0;
+            e.until = Instant::from_micros(0);
+        }
     }
 }
 
@@ -425,6 +429,9 @@ mod tests {
         assert!(!a.failed([1; 16], t(1_000_000)));
         assert!(a.failed([2; 16], t(1_000_000)));
         assert!(a.failed([1; 16], t(0).saturating_add(LOG_EVERY)));
+        // The right token in between does not make the next wrong one news again.
+        a.succeeded([2; 16]);
+        assert!(!a.failed([2; 16], t(2_000_000)));
     }
 
     #[test]
