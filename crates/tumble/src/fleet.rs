@@ -40,7 +40,8 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> cli::Result {
-    let exe = std::env::current_exe().map_err(|e| Failure::Io(format!("cannot find myself: {e}")))?;
+    let exe =
+        std::env::current_exe().map_err(|e| Failure::Io(format!("cannot find myself: {e}")))?;
     let dir = a
         .state_dir
         .clone()
@@ -57,11 +58,19 @@ pub fn run(a: Args) -> cli::Result {
             .checked_add(i - 1)
             .ok_or_else(|| Failure::Usage("--base-port + --washers is past port 65535".into()))?;
         let mut cmd = Command::new(&exe);
-        cmd.args(["serve", "--port", &port.to_string(), "--mqtt", &a.mqtt, "--mqtt-id", &id])
-            .arg("--state-dir")
-            .arg(dir.join(&id))
-            .args(["--speed", &a.speed.to_string()])
-            .args(["--mqtt-telemetry-ms", &a.mqtt_telemetry_ms.to_string()]);
+        cmd.args([
+            "serve",
+            "--port",
+            &port.to_string(),
+            "--mqtt",
+            &a.mqtt,
+            "--mqtt-id",
+            &id,
+        ])
+        .arg("--state-dir")
+        .arg(dir.join(&id))
+        .args(["--speed", &a.speed.to_string()])
+        .args(["--mqtt-telemetry-ms", &a.mqtt_telemetry_ms.to_string()]);
         if a.mqtt_commands {
             cmd.arg("--mqtt-commands");
         }
@@ -83,7 +92,10 @@ pub fn run(a: Args) -> cli::Result {
     );
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(200));
-        if let Some(i) = washers.iter_mut().position(|c| c.try_wait().is_ok_and(|s| s.is_some())) {
+        if let Some(i) = washers
+            .iter_mut()
+            .position(|c| c.try_wait().is_ok_and(|s| s.is_some()))
+        {
             stop_all(&mut washers);
             return Err(Failure::Io(format!("washer-{} stopped by itself", i + 1)));
         }

@@ -2,8 +2,8 @@
 
 mod chart;
 mod check;
-mod fleet;
 mod cli;
+mod fleet;
 mod player;
 mod remote;
 mod run;
@@ -59,7 +59,9 @@ enum Command {
         tumble serve --allow-origin http://127.0.0.1:5173   # the original front end")]
     Serve(server::Args),
     /// Many simulated washers on one MQTT broker, each a `tumble serve` (demos, load tests)
-    #[command(after_help = "Example:\n  tumble fleet --washers 20 --mqtt mqtt://127.0.0.1:1883 --mqtt-commands")]
+    #[command(
+        after_help = "Example:\n  tumble fleet --washers 20 --mqtt mqtt://127.0.0.1:1883 --mqtt-commands"
+    )]
     Fleet(fleet::Args),
     /// Check a cycle here, then load it on a controller elsewhere (tumble serve or the chip)
     #[command(
