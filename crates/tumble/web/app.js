@@ -48,7 +48,7 @@ conn = new Connection(controllerUrl(location, globalThis.localStorage), {
   onTelemetry: telemetry,
   onText: (text) => log(text, text.startsWith("error") ? "error" : ""),
   onTokenRefused: () => {
-    log("the controller refused this page's token (rotated?): forgotten", "warn");
+    log("the controller's token was rotated: this page's is forgotten", "warn");
     return forgetToken(location, globalThis.localStorage);
   },
 });

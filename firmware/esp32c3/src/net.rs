@@ -207,13 +207,14 @@ async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared, hello: &
         );
     static CONFIG: picoserve::Config = picoserve::Config::new(picoserve::Timeouts {
         start_read_request: Duration::from_secs(5),
-        persistent_start_read_request: Duration::from_secs(1),
+        // An idle page connection gives its task back soon: the page's WebSocket comes next.
+        persistent_start_read_request: Duration::from_millis(200),
         read_request: Duration::from_secs(3),
         // A client that takes more than this to accept a reply or a frame is dropped.
         write: Duration::from_secs(5),
     })
-    // A browser fetches the page's nine files over few connections: keep them open (each
-    // idle one is closed after a second) rather than refuse the fifth at once.
+    // A browser fetches the page's nine files over up to six connections: keep them open for
+    // the next file, but close an idle one after 200 ms so its task can take the WebSocket.
     .keep_connection_alive();
     let mut tcp_rx = [0u8; TCP_RX];
     let mut tcp_tx = [0u8; TCP_TX];

@@ -16,10 +16,7 @@ export class Connection {
     this.handlers.onState?.({ state: "connecting" });
     const ws = new WebSocket(this.url);
     this.ws = ws;
-    let opened = false;
     ws.onopen = () => {
-      opened = true;
-      this.refusedWithToken = 0;
       this.delay = 500;
       this.handlers.onState?.({ state: "connected" });
     };
@@ -32,10 +29,10 @@ export class Connection {
         this.handlers.onState?.({ state: "unauthorized", reason: e.reason });
         return;
       }
-      // A token that was rotated, or refused at the door three times running (a 401 never
-      // opens the socket): forget it rather than knock with it until the address must wait.
-      this.refusedWithToken = opened ? 0 : (this.refusedWithToken ?? 0) + 1;
-      if (this.url.includes("?token=") && (e.code === 1008 || this.refusedWithToken >= 3)) {
+      // A token the controller says was rotated is forgotten. A socket that never opened is not
+      // a verdict on the token (a browser reports a busy controller's reset as it does a 401):
+      // the page keeps it and tries again.
+      if (this.url.includes("?token=") && e.code === 1008) {
         this.url = this.handlers.onTokenRefused?.() ?? this.url;
       }
       const retryMs = this.delay;
