@@ -5,7 +5,7 @@
 //! grows past [`MAX_LINES`] (rewritten atomically). A line torn by a power cut is skipped.
 
 use std::collections::VecDeque;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -69,17 +69,11 @@ impl History {
     }
 
     fn rewrite(&self, runs: &VecDeque<String>) -> io::Result<()> {
-        let tmp = self.path.with_extension("jsonl.tmp");
-        let mut f = File::create(&tmp)?;
-        for r in runs {
-            writeln!(f, "{r}")?;
-        }
-        f.sync_all()?;
-        fs::rename(&tmp, &self.path)?;
-        if let Some(dir) = self.path.parent() {
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(())
+        let text: String = runs.iter().map(|r| format!("{r}\n")).collect();
+        let (Some(dir), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return Err(io::Error::other("no folder for the history"));
+        };
+        super::store::replace(dir, &name.to_string_lossy(), text.as_bytes(), false)
     }
 }
 

@@ -2,11 +2,13 @@
 //! written as the cycle is (temporary file, fsync, rename, fsync the folder), so a failed save
 //! or a power cut leaves the old program or the new one. tumble-core's `library` owns the rules.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use tumble_core::library::{Failure, Name, Programs};
+
+use super::store::{replace, sync_dir};
 
 /// The most programs the host keeps.
 pub const MAX_PROGRAMS: usize = 64;
@@ -78,19 +80,8 @@ impl Programs for Library {
                 programs: MAX_PROGRAMS,
             });
         }
-        fs::create_dir_all(&self.dir).map_err(failed)?;
-        let tmp = self.dir.join(".saving.tmp");
-        let written = (|| {
-            let mut f = File::create(&tmp)?;
-            f.write_all(doc)?;
-            f.sync_all()?;
-            fs::rename(&tmp, self.path(name.as_str()))?;
-            File::open(&self.dir)?.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(failed(e));
-        }
+        let file = format!("{}.json", name.as_str());
+        replace(&self.dir, &file, doc, false).map_err(failed)?;
         // Saved under a new spelling of the same name: the old file goes, now that the new
         // one is safe.
         if let Some(old) = old.filter(|o| o.as_str() != name.as_str()) {
@@ -119,17 +110,13 @@ impl Programs for Library {
             return Err(Failure::Exists);
         }
         fs::rename(self.path(&stored), self.path(to.as_str())).map_err(failed)?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(failed)
+        sync_dir(&self.dir).map_err(failed)
     }
 
     fn delete(&mut self, name: &Name) -> Result<(), Failure> {
         let stored = self.find(name)?.ok_or(Failure::NotFound)?;
         fs::remove_file(self.path(&stored)).map_err(failed)?;
-        File::open(&self.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(failed)
+        sync_dir(&self.dir).map_err(failed)
     }
 }
 
@@ -167,7 +154,17 @@ mod tests {
         assert_eq!(lib.load(&name("quick"), &mut buf), Err(Failure::NotFound));
         lib.delete(&name("Quick 30")).unwrap();
         assert_eq!(lib.names().unwrap(), ["COTTON 60"]);
-        assert!(!dir.join("programs/.saving.tmp").exists());
+        let leftovers = fs::read_dir(dir.join("programs"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+            .count();
+        assert_eq!(leftovers, 0, "no temporary file is left");
         for i in 1..MAX_PROGRAMS {
             lib.save(&name(&format!("p{i}")), b"{}").unwrap();
         }

@@ -51,27 +51,46 @@ impl Store {
         if seq < *newest {
             return Ok(());
         }
-        fs::create_dir_all(&self.dir)?;
-        let tmp = self.dir.join(format!("{FILE}.tmp"));
-        let written = write_synced(&tmp, document).and_then(|()| fs::rename(&tmp, self.path()));
-        if let Err(e) = written {
-            // A full disk must not stay full because of a half-written copy.
-            let _ = fs::remove_file(&tmp);
-            return Err(e);
-        }
-        sync_dir(&self.dir)?;
+        replace(&self.dir, FILE, document, false)?;
         *newest = seq;
         Ok(())
     }
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut f = File::create(path)?;
-    f.write_all(bytes)?;
-    f.sync_all()
+/// Replaces `dir/name` with `contents`: a temporary file beside it (`name.tmp`), fsync, rename
+/// over the old one, fsync the folder. A crash at any point leaves the old file or the new one,
+/// never a mix; a failed write leaves no temporary file (a full disk must not stay full because
+/// of a half-written copy). `private`: readable by its owner only (a leftover temporary file is
+/// removed first: it would keep its own permissions). The one way the server writes a file.
+pub fn replace(dir: &Path, name: &str, contents: &[u8], private: bool) -> io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut open = fs::OpenOptions::new();
+    open.write(true).create(true).truncate(true);
+    if private {
+        let _ = fs::remove_file(&tmp);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            open.mode(0o600);
+        }
+    }
+    let written = open
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(contents)?;
+            f.sync_all()
+        })
+        .and_then(|()| fs::rename(&tmp, dir.join(name)));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(dir)
 }
 
-fn sync_dir(dir: &Path) -> io::Result<()> {
+/// Makes a rename or a removal in `dir` survive a power cut.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 

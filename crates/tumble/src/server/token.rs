@@ -4,7 +4,7 @@
 //! running server notices within a second and closes the clients that used the old one.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{self, Failure};
@@ -74,28 +74,7 @@ pub fn create(dir: &Path) -> io::Result<String> {
     let mut bytes = [0u8; BYTES];
     getrandom::fill(&mut bytes).map_err(|e| io::Error::other(format!("no random numbers: {e}")))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!("{FILE}.tmp"));
-    // A leftover would keep its own permissions: the mode below applies to a new file only.
-    let _ = fs::remove_file(&tmp);
-    let mut open = fs::OpenOptions::new();
-    open.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        open.mode(0o600);
-    }
-    let written = open.open(&tmp).and_then(|mut f| {
-        f.write_all(token.as_bytes())?;
-        f.write_all(b"\n")?;
-        f.sync_all()
-    });
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path(dir))) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    // The rename itself survives a power cut once the folder is synced.
-    fs::File::open(dir).and_then(|d| d.sync_all())?;
+    super::store::replace(dir, FILE, format!("{token}\n").as_bytes(), true)?;
     Ok(token)
 }
 
