@@ -676,6 +676,42 @@ fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
     Ok(())
 }
 
+/// The items of a JSON array, written as they come into a writer that has the `[` open: the
+/// commas between them, and the first write that failed (kept for the caller: the sinks that
+/// use this are called from where an error cannot be returned).
+pub struct ArrayItems<'w, W> {
+    w: &'w mut W,
+    /// Items written so far.
+    pub count: usize,
+    /// The first write that failed.
+    pub result: fmt::Result,
+}
+
+impl<'w, W: fmt::Write> ArrayItems<'w, W> {
+    /// Items into `w`.
+    pub fn new(w: &'w mut W) -> Self {
+        ArrayItems {
+            w,
+            count: 0,
+            result: Ok(()),
+        }
+    }
+
+    /// One item (a comma first unless it is the first); nothing more once a write failed.
+    pub fn push(&mut self, item: fmt::Arguments<'_>) {
+        if self.result.is_ok() {
+            let comma = if self.count > 0 { "," } else { "" };
+            self.result = write!(self.w, "{comma}{item}");
+        }
+        self.count += 1;
+    }
+
+    /// The writer again (the array still open), or the first error.
+    pub fn finish(self) -> Result<&'w mut W, fmt::Error> {
+        self.result.map(|()| self.w)
+    }
+}
+
 /// Displays any `Display` value as a JSON string literal, without buffering it.
 pub struct Quoted<T>(pub T);
 

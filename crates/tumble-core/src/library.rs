@@ -163,37 +163,17 @@ pub fn write_list(
     id: Option<&[u8]>,
     programs: &mut dyn Programs,
 ) -> Result<Result<(), Failure>, fmt::Error> {
-    let mut body = ListWriter {
-        w,
-        n: 0,
-        result: Ok(()),
-    };
-    ok_header(body.w, id)?;
-    body.w.write_str("{\"programs\":[")?;
-    let listed = programs.list(&mut |name, bytes| body.item(name, bytes));
-    body.result?;
-    body.w.write_str("]}}")?;
+    ok_header(w, id)?;
+    w.write_str("{\"programs\":[")?;
+    let mut items = json::ArrayItems::new(w);
+    let listed = programs.list(&mut |name, bytes| {
+        items.push(format_args!(
+            "{{\"name\":{},\"bytes\":{bytes}}}",
+            json::Quoted(name)
+        ))
+    });
+    items.finish()?.write_str("]}}")?;
     Ok(listed)
-}
-
-struct ListWriter<'w, W> {
-    w: &'w mut W,
-    n: usize,
-    result: fmt::Result,
-}
-
-impl<W: Write> ListWriter<'_, W> {
-    fn item(&mut self, name: &str, bytes: usize) {
-        let comma = if self.n > 0 { "," } else { "" };
-        self.n += 1;
-        if self.result.is_ok() {
-            self.result = write!(
-                self.w,
-                "{comma}{{\"name\":{},\"bytes\":{bytes}}}",
-                json::Quoted(name)
-            );
-        }
-    }
 }
 
 /// The reply of a controller that keeps no library.

@@ -415,7 +415,7 @@ pub fn parse<'a>(
             let mut listed = WarningsJson::new(w);
             let again = Cycle::validate(doc.raw, board, capacity, &mut listed);
             debug_assert!(again.is_ok(), "the same document reads the same");
-            let (more, written) = (listed.more, listed.result);
+            let (more, written) = (listed.more, listed.result());
             written?;
             w.write_char(']')?;
             write_more_warnings(w, more)?;

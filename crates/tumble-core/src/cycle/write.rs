@@ -140,37 +140,33 @@ impl Cycle<'_> {
 /// phases (the warnings are only counted, in `warnings`): the summary of a document that was
 /// checked and stored nowhere.
 pub struct SummaryJson<'w, W: Write> {
-    w: &'w mut W,
-    phases: usize,
+    phases: json::ArrayItems<'w, W>,
     events: u64,
     duration_ms: u64,
     /// Warnings found.
     pub warnings: usize,
-    result: fmt::Result,
 }
 
 impl<'w, W: Write> SummaryJson<'w, W> {
     /// Writes into `w`, inside the summary object.
     pub fn new(w: &'w mut W) -> Self {
-        let result = w.write_str("\"phases\":[");
+        let opened = w.write_str("\"phases\":[");
+        let mut phases = json::ArrayItems::new(w);
+        // Nothing more is written once the opening failed.
+        phases.result = opened;
         SummaryJson {
-            w,
-            phases: 0,
+            phases,
             events: 0,
             duration_ms: 0,
             warnings: 0,
-            result,
         }
     }
 
     /// Closes the phase list and writes the totals.
     pub fn finish(self) -> fmt::Result {
-        self.result?;
-        write!(
-            self.w,
-            "],\"events\":{},\"duration_ms\":{}",
-            self.events, self.duration_ms
-        )
+        let (events, duration_ms) = (self.events, self.duration_ms);
+        let w = self.phases.finish()?;
+        write!(w, "],\"events\":{events},\"duration_ms\":{duration_ms}")
     }
 }
 
@@ -182,15 +178,10 @@ impl<W: Write> Findings for SummaryJson<'_, W> {
     fn phase(&mut self, index: usize, id: &str, events: u64, duration_ms: u32) {
         self.events += events;
         self.duration_ms += duration_ms as u64;
-        let comma = if self.phases > 0 { "," } else { "" };
-        self.phases += 1;
-        if self.result.is_ok() {
-            self.result = write!(
-                self.w,
-                "{comma}{{\"index\":{index},\"id\":{},\"events\":{events},\"duration_ms\":{duration_ms}}}",
-                json::Quoted(id)
-            );
-        }
+        self.phases.push(format_args!(
+            "{{\"index\":{index},\"id\":{},\"events\":{events},\"duration_ms\":{duration_ms}}}",
+            json::Quoted(id)
+        ));
     }
 }
 
@@ -206,42 +197,37 @@ pub fn write_more_warnings(w: &mut impl Write, more: usize) -> fmt::Result {
 /// Writes warnings as they are found, as the items of the summary's `"warnings"` array: at
 /// most [`MAX_WARNINGS`], the rest counted in `more`, as a [`Report`] keeps them.
 pub struct WarningsJson<'w, W: Write> {
-    w: &'w mut W,
-    written: usize,
+    items: json::ArrayItems<'w, W>,
     /// Warnings past [`MAX_WARNINGS`], not written.
     pub more: usize,
-    /// The first write that failed.
-    pub result: fmt::Result,
 }
 
 impl<'w, W: Write> WarningsJson<'w, W> {
     /// Writes into `w`, which has the array open.
     pub fn new(w: &'w mut W) -> Self {
         WarningsJson {
-            w,
-            written: 0,
+            items: json::ArrayItems::new(w),
             more: 0,
-            result: Ok(()),
         }
+    }
+
+    /// The first write that failed, if one did.
+    pub fn result(&self) -> fmt::Result {
+        self.items.result
     }
 }
 
 impl<W: Write> Findings for WarningsJson<'_, W> {
     fn warn(&mut self, path: &str, message: fmt::Arguments<'_>) {
-        if self.written == MAX_WARNINGS {
+        if self.items.count == MAX_WARNINGS {
             self.more += 1;
             return;
         }
-        let comma = if self.written > 0 { "," } else { "" };
-        self.written += 1;
-        if self.result.is_ok() {
-            self.result = write!(
-                self.w,
-                "{comma}{{\"path\":{},\"message\":{}}}",
-                json::Quoted(path),
-                json::Quoted(&message)
-            );
-        }
+        self.items.push(format_args!(
+            "{{\"path\":{},\"message\":{}}}",
+            json::Quoted(path),
+            json::Quoted(&message)
+        ));
     }
 }
 
