@@ -50,12 +50,10 @@ fn valid_examples_expand_to_their_documented_counts() {
 
 #[test]
 fn every_example_file_is_covered() {
-    let mut names: Vec<String> = std::fs::read_dir(examples())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json"))
+    let names: Vec<String> = common::example_files("cycles")
+        .into_iter()
+        .map(|(name, _)| name)
         .collect();
-    names.sort();
     assert_eq!(
         names,
         [

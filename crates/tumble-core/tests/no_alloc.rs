@@ -2,6 +2,8 @@
 //! million events allocate nothing, and the state's size does not depend on the event count.
 //! A cycle's storage holds what its document holds: each example's is printed.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -98,23 +100,16 @@ fn parsing_and_expanding_a_million_events_allocates_nothing() {
 #[test]
 fn every_examples_storage_is_what_its_document_holds_and_checking_it_allocates_nothing() {
     let board = Board::washer();
-    let mut names: Vec<String> = std::fs::read_dir(examples())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".json"))
-        .collect();
-    names.sort();
-    assert!(!names.is_empty());
+    let files = common::example_files("cycles");
+    assert!(!files.is_empty());
     let mut storage = vec![0u8; MAX_STORAGE];
     let mut cycle = Cycle::new(&mut storage);
-    for name in &names {
-        let doc = example(name);
-        let (checked, n) = allocations(|| {
-            Cycle::validate(&doc, &board, MAX_STORAGE, &mut WarningCount::default())
-        });
+    for (name, doc) in &files {
+        let (checked, n) =
+            allocations(|| Cycle::validate(doc, &board, MAX_STORAGE, &mut WarningCount::default()));
         let checked = checked.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(n, 0, "{name}: checking allocated");
-        let (r, n) = allocations(|| cycle.read(&doc, &board, &mut WarningCount::default()));
+        let (r, n) = allocations(|| cycle.read(doc, &board, &mut WarningCount::default()));
         r.unwrap();
         assert_eq!(n, 0, "{name}: reading allocated");
         assert_eq!(cycle.storage_used(), checked, "{name}");

@@ -408,30 +408,13 @@ fn text_limits_count_utf8_bytes_and_the_storage_is_the_only_capacity() {
 }
 
 /// The `.json` files of `examples/{dir}`, by name, with their bytes.
-fn example_files(dir: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(dir);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn checking_an_example_takes_what_reading_it_stores_and_finds_the_same() {
     let board = Board::washer();
     let mut c = Cycle::new(common::storage());
     let mut seen = 0;
     for dir in ["cycles", "templates"] {
-        for (name, doc) in example_files(dir) {
+        for (name, doc) in common::example_files(dir) {
             let mut checked = Report::default();
             let used = Cycle::validate(&doc, &board, MAX_STORAGE, &mut checked)
                 .unwrap_or_else(|e| panic!("{dir}/{name}: {e}"));
@@ -446,7 +429,7 @@ fn checking_an_example_takes_what_reading_it_stores_and_finds_the_same() {
     }
     assert!(seen >= 8, "{seen}");
     // A broken example is refused the same way by both.
-    for (name, doc) in example_files("cycles/broken") {
+    for (name, doc) in common::example_files("cycles/broken") {
         let checked = Cycle::validate(&doc, &board, MAX_STORAGE, &mut Report::default());
         let read = c.read(&doc, &board, &mut Report::default());
         assert_eq!(checked.err(), read.err(), "broken/{name}");

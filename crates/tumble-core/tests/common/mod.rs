@@ -341,3 +341,22 @@ pub fn board_with_dead_time(ms: u32) -> tumble_core::board::Board {
         .collect::<heapless::Vec<OutputDef, 16>>();
     Board::new(outputs, ms).unwrap()
 }
+
+/// Every `.json` file of `examples/DIR` (cycles, templates, cycles/broken): name and bytes, by
+/// name.
+pub fn example_files(dir: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples")
+        .join(dir);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    files.sort();
+    files
+}
