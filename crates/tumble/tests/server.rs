@@ -799,15 +799,29 @@ async fn a_stop_is_applied_at_once_while_another_client_sends_the_heaviest_docum
     );
 
     // The record shows what the pins did: the motor ran, and the last change of every output
-    // is OFF.
-    let mut last = std::collections::BTreeMap::new();
-    let mut motor_changes = 0;
-    for line in std::fs::read_to_string(&record).unwrap().lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        let name = v["output"].as_str().unwrap().to_owned();
-        motor_changes += (name == "Motor") as u32;
-        last.insert(name, v["on"].as_bool().unwrap());
-    }
+    // is OFF. Its thread writes behind the controller, so the stop's OFFs may reach the file a
+    // moment after the reply.
+    let read = || {
+        let mut last = std::collections::BTreeMap::new();
+        let mut motor_changes = 0;
+        let text = std::fs::read_to_string(&record).unwrap();
+        // A line still being written has no newline yet.
+        for line in text.split_inclusive('\n').filter(|l| l.ends_with('\n')) {
+            let v: Value = serde_json::from_str(line).unwrap();
+            let name = v["output"].as_str().unwrap().to_owned();
+            motor_changes += (name == "Motor") as u32;
+            last.insert(name, v["on"].as_bool().unwrap());
+        }
+        (last, motor_changes)
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let (last, motor_changes) = loop {
+        let (last, changes) = read();
+        if last.values().all(|on| !on) || std::time::Instant::now() > deadline {
+            break (last, changes);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(
         motor_changes > 100,
         "the motor ran: {motor_changes} changes"
