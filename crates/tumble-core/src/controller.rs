@@ -329,6 +329,13 @@ impl<'p> Controller<'p> {
             .min(self.start_at.unwrap_or(Instant::MAX))
     }
 
+    /// The instant a wake-up worked out ahead of its time (`handle_timeout(due, ..)` with the
+    /// writes held back) was written at `written`, with `events` timeline events in it: see
+    /// [`Runner::note_written`].
+    pub fn note_written(&mut self, due: Instant, written: Instant, events: u64) {
+        self.runner.note_written(due, written, events);
+    }
+
     /// The runner's state at `now`, with the delayed start the controller keeps.
     pub fn snapshot(&self, now: Instant) -> Snapshot {
         let mut s = self.runner.snapshot(now);

@@ -625,6 +625,17 @@ impl<'p> Runner<'p> {
         self.stats
     }
 
+    /// The platform wrote the instant it had the runner work out for `due` (by calling it with
+    /// `now = due` ahead of time, its writes held back) at `written`, with `events` of the
+    /// timeline in it: that is their lateness, which the runner could not see itself.
+    pub fn note_written(&mut self, due: Instant, written: Instant, events: u64) {
+        let late = written.saturating_duration_since(due);
+        self.stats.worst_lateness = self.stats.worst_lateness.max(late);
+        if late > LATE_AFTER {
+            self.stats.late_events += events;
+        }
+    }
+
     /// A copy of the state at `now`, for telemetry and replies; elapsed times count to `now`.
     pub fn snapshot(&self, now: Instant) -> Snapshot {
         let cycle = &self.cycle;

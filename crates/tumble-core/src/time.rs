@@ -44,6 +44,11 @@ impl Instant {
         Duration(self.0.saturating_sub(earlier.0))
     }
 
+    /// `d` before this, or the epoch when that is before it.
+    pub const fn saturating_sub(self, d: Duration) -> Instant {
+        Instant(self.0.saturating_sub(d.0))
+    }
+
     /// `d` after this, or [`Instant::MAX`] when that is past the end of time.
     pub const fn saturating_add(self, d: Duration) -> Instant {
         Instant(self.0.saturating_add(d.0))

@@ -133,9 +133,12 @@ async fn the_original_v1_session_works_unchanged() {
             .all(|g| g["state"] == 1),
         "all OFF after stop: {t}"
     );
-    assert!(server.logged("command: 127.0.0.1"), "commands are logged");
     assert!(
-        server.logged("Phase 'fill' (1/3) skipped"),
+        server.wait_logged("command: 127.0.0.1"),
+        "commands are logged"
+    );
+    assert!(
+        server.wait_logged("Phase 'fill' (1/3) skipped"),
         "phase changes are logged"
     );
 }
@@ -858,7 +861,10 @@ fn send_loads_and_starts_on_a_controller_elsewhere_and_watch_follows_it() {
         "{out}"
     );
     assert!(out.contains("started: running phase 1/3 'Fill'"), "{out}");
-    assert!(server.logged("load_cycle"), "the controller saw the load");
+    assert!(
+        server.wait_logged("load_cycle"),
+        "the controller saw the load"
+    );
 
     let (code, out, err) = tumble(&["watch", &url, "--token", "s3cret", "--frames", "12"]);
     assert_eq!(code, 0, "{err}");

@@ -12,6 +12,12 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const SAMPLE_US: u64 = crate::board::PROFILE.sample_ms as u64 * 1000;
 /// Telemetry frames to every client.
 pub const TELEMETRY_US: u64 = 100_000;
+/// How early the control loop wakes to work an instant out before writing it at its time
+/// (`tumble_fw_logic::alarm`). The most an instant has taken on the emulated chip is 34 µs (a
+/// phase boundary); an instant that takes longer is written late by the excess. The loop spins
+/// for what is left of the lead, so an instant costs up to this much CPU: 10% at 1,000
+/// instants a second, the fastest a cycle's whole-ms offsets allow.
+pub const LEAD_US: u64 = 100;
 
 /// Tachometer input: rising edges, internal pull-up (the original's GPIO0). HX710 pressure
 /// ADC, bit-banged: clock out, data in (the original's GPIO2 and GPIO3). No output of a board

@@ -2,24 +2,27 @@
 //! executor (esp-rtos, software interrupt FROM_CPU_INTR1), so it preempts the network, the
 //! console and the Wi-Fi threads the moment its deadline comes: an embassy `Timer::at` on the
 //! earliest of the runner's `poll_timeout()`, the next sensor sample and the next telemetry
-//! tick. A command that changes the runner signals `WAKE` and the alarm is re-armed. No heap,
-//! no per-event timers: a 1,000,000-event phase is one deadline at a time, like a 10-event one.
+//! tick, `LEAD_US` early. A command that changes the runner signals `WAKE` and the alarm is
+//! re-armed. No heap, no per-event timers: a 1,000,000-event phase is one deadline at a time,
+//! like a 10-event one.
 //!
-//! What the loop does at each wake-up is tumble-core's `Controller::handle_timeout`, tested on
-//! the host. Here: the clock, the lock, the sensors, the watchdogs. The loop holds the controller only while it
-//! applies events, and formats nothing: it hands the telemetry task a snapshot and the log the
-//! notices with their names (copies), and both are put into words in thread mode.
+//! What a wake-up does is `tumble_fw_logic::alarm::Alarm::wake`, tested on the host: the
+//! instant worked out by tumble-core's `Controller` with the pins held, then written at its
+//! time in one register pair. Here: the clock, the lock, the sensors, the watchdogs. The loop
+//! holds the controller only while it does that, and formats nothing: it hands the telemetry
+//! task a snapshot and the log the notices with their names (copies), and both are put into
+//! words in thread mode.
 
 use embassy_futures::select::select;
 use embassy_time::Timer;
 use esp_hal::peripherals::TIMG0;
 use esp_hal::rtc_cntl::Rwdt;
 use esp_hal::timer::timg::Wdt;
-use tumble_core::board::Sensors;
 use tumble_core::time::Duration;
+use tumble_fw_logic::alarm::Alarm;
 
 use crate::clock::now;
-use crate::config::HEARTBEAT_MAX_US;
+use crate::config::{HEARTBEAT_MAX_US, LEAD_US};
 use crate::sensors::BoardSensors;
 use crate::shared::{Shared, WAKE};
 
@@ -32,24 +35,18 @@ pub struct Watchdogs {
 
 #[embassy_executor::task]
 pub async fn alarm(shared: &'static Shared, mut sensors: BoardSensors, mut dogs: Watchdogs) {
-    let mut deadline = now();
+    let mut alarm = Alarm::new(Duration::from_micros(LEAD_US));
     loop {
         // The one alarm. A command may have moved the runner's next deadline: WAKE re-arms.
-        let at = embassy_time::Instant::from_micros(deadline.as_micros());
+        let at = embassy_time::Instant::from_micros(alarm.wake_at().as_micros());
         select(Timer::at(at), WAKE.wait()).await;
         let snapshot = {
             let mut c = shared.ctl.lock().await;
-            let now = now();
             let ctl = &mut *c;
-            let step = ctl.controller.handle_timeout(now, &mut ctl.pins);
-            if step.sample_due {
-                let readings = sensors.read(now);
-                ctl.controller.handle_sample(now, readings, &mut ctl.pins);
-            }
-            deadline = ctl.controller.poll_timeout();
+            let snapshot = alarm.wake(ctl.controller, &mut ctl.pins, &mut sensors, &mut now);
             ctl.forward_notices();
             // A copy of the runner's state: the telemetry task formats it without the lock.
-            step.telemetry
+            snapshot
         };
         if let Some(s) = snapshot {
             crate::telemetry::SNAPSHOT.signal(s);

@@ -3,6 +3,10 @@
 //! out in one write of the set mask and one of the clear mask, i.e. one `GPIO_OUT_W1TS` and one
 //! `GPIO_OUT_W1TC` register write on the ESP32-C3, and only the registers with a bit set are
 //! written. Pins that are not the board's outputs are never touched.
+//!
+//! The control loop works an instant out ahead of its time: it [`MaskPins::hold`]s the writes,
+//! has the runner commit the instant, and [`MaskPins::write_held`] puts it out when its time
+//! comes, still one register pair, and only the pins whose level it changes.
 
 use tumble_core::board::{Board, Level};
 use tumble_core::runner::{OutputChange, Outputs};
@@ -21,6 +25,10 @@ pub struct MaskPins<G> {
     mask: u32,
     set: u32,
     clear: u32,
+    /// The pins last written high (each output starts at its OFF level, where `claim` put it).
+    high: u32,
+    /// Commits are held for `write_held` instead of written.
+    holding: bool,
     /// Changes refused because the pin is not one of the board's outputs (a bug if ever > 0).
     stray: u32,
 }
@@ -34,8 +42,41 @@ impl<G: GpioWrite> MaskPins<G> {
             mask: output_mask(board),
             set: 0,
             clear: 0,
+            high: off_high_mask(board),
+            holding: false,
             stray: 0,
         }
+    }
+
+    /// From now on commits are held, and merge (the last level of each pin wins) until
+    /// [`MaskPins::write_held`].
+    pub fn hold(&mut self) {
+        self.holding = true;
+    }
+
+    /// Whether held commits wait to be written.
+    pub fn is_holding(&self) -> bool {
+        self.holding
+    }
+
+    /// Writes what the held commits changed, in one register pair, leaving out every pin already
+    /// at its final level (a valve switched ON and OFF again by two commits is not written at
+    /// all), and ends the hold. Returns whether anything was written.
+    pub fn write_held(&mut self) -> bool {
+        self.holding = false;
+        let (set, clear) = (self.set & !self.high, self.clear & self.high);
+        self.set = 0;
+        self.clear = 0;
+        self.write(set, clear)
+    }
+
+    fn write(&mut self, set: u32, clear: u32) -> bool {
+        if set | clear == 0 {
+            return false;
+        }
+        self.high = (self.high | set) & !clear;
+        self.gpio.write(set, clear);
+        true
     }
 
     pub fn mask(&self) -> u32 {
@@ -53,6 +94,14 @@ impl<G: GpioWrite> MaskPins<G> {
     pub fn stray(&self) -> u32 {
         self.stray
     }
+}
+
+/// The outputs whose OFF level is high (an active-low relay board's outputs, all of them).
+fn off_high_mask(board: &Board) -> u32 {
+    board
+        .outputs()
+        .filter(|(_, o)| o.pin < 32 && o.level(false) == Level::High)
+        .fold(0, |m, (_, o)| m | 1 << o.pin)
 }
 
 /// Bit mask of a board's output pins (pins of 32 and above are left out).
@@ -83,24 +132,23 @@ impl<G: GpioWrite> Outputs for MaskPins<G> {
     }
 
     fn commit(&mut self) {
+        if self.holding {
+            return;
+        }
         let (set, clear) = (self.set, self.clear);
         self.set = 0;
         self.clear = 0;
-        if set | clear != 0 {
-            self.gpio.write(set, clear);
-        }
+        self.write(set, clear);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{Recorder, example, load};
+    use crate::testutil::{Recorder, load};
     use std::vec::Vec;
-    use tumble_core::controller::{Arrival, Config, Controller, Work};
-    use tumble_core::protocol::Op;
-    use tumble_core::runner::{Runner, Status};
-    use tumble_core::time::{Duration, Instant};
+    use tumble_core::runner::Runner;
+    use tumble_core::time::Instant;
 
     #[test]
     fn the_mask_is_the_boards_pins() {
@@ -200,88 +248,34 @@ mod tests {
         );
     }
 
-    /// The core's controller on these pins, woken at each deadline as the control loop is, or
-    /// (`stall`) once, at that time, for the first time after the start.
-    fn play(json: &str, stall: Option<u64>) -> std::vec::Vec<(u64, u32, u32)> {
-        let board = Board::washer();
-        let config = Config {
-            sample: Duration::from_millis(100),
-            telemetry: Some(Duration::from_millis(100)),
-        };
-        let mut ctl = std::boxed::Box::new(Controller::new(
-            board.clone(),
-            config,
-            crate::testutil::storage(),
-        ));
-        let mut pins = MaskPins::new(Timed::default(), &board);
-        let start = Instant::from_micros(0);
-        ctl.boot(start, &mut pins);
-        ctl.restore(json.as_bytes(), start, &mut pins);
-        pins.gpio_mut().writes.clear();
-        ctl.execute(Work::Op(Op::Start), Arrival(1), start, &mut pins);
-        while ctl.runner().status() != Status::Idle {
-            let now = stall.map_or(ctl.poll_timeout(), Instant::from_micros);
-            pins.gpio_mut().now = now.as_micros();
-            if ctl.handle_timeout(now, &mut pins).sample_due {
-                ctl.handle_sample(now, Default::default(), &mut pins);
-            }
-            if stall.is_some() {
-                break;
-            }
-        }
-        core::mem::take(&mut pins.gpio_mut().writes)
-    }
-
-    /// Records each register write with the loop's `now` (µs).
-    #[derive(Default)]
-    struct Timed {
-        now: u64,
-        writes: Vec<(u64, u32, u32)>,
-    }
-
-    impl GpioWrite for Timed {
-        fn write(&mut self, set: u32, clear: u32) {
-            self.writes.push((self.now, set, clear));
-        }
-    }
-
     #[test]
-    fn the_control_loop_writes_once_per_instant() {
-        for name in [
-            "original-example.json",
-            "wash-1600.json",
-            "full-featured.json",
-        ] {
-            let writes = play(&example(name), None);
-            assert!(!writes.is_empty());
-            let mut per_instant = std::collections::BTreeMap::<u64, usize>::new();
-            for (t, set, clear) in &writes {
-                assert_eq!(set & clear, 0);
-                *per_instant.entry(*t).or_default() += 1;
-            }
-            assert!(
-                per_instant.values().all(|&n| n == 1),
-                "{name}: {per_instant:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_late_wake_catches_up_in_one_write_of_the_net_change() {
-        let json = example("original-example.json");
-        let on_time = play(&json, None);
-        // Stalled until 5 s (a flash erase, say): the pins where they would be at 5 s, at once.
-        let late = play(&json, Some(5_000_000));
-        let (mut want, mut have) = (0u32, 0u32);
-        for (i, &(t, set, clear)) in on_time.iter().enumerate() {
-            if t <= 5_000_000 {
-                want = (want | set) & !clear;
-            }
-            if i == 0 {
-                have = (have | set) & !clear;
-            }
-        }
-        assert_eq!(late.len(), 2, "the start's instant, then one: {late:x?}");
-        assert_eq!(late[1], (5_000_000, want & !have, have & !want));
+    fn held_commits_merge_into_one_write_of_the_net_change() {
+        let mut pins = MaskPins::new(Recorder::default(), &Board::washer());
+        pins.hold();
+        pins.set(change(5, Level::Low)); // the cold valve ON...
+        pins.set(change(19, Level::Low));
+        pins.commit();
+        pins.set(change(5, Level::High)); // ...and OFF again (its OFF level) in a later commit
+        pins.set(change(9, Level::Low));
+        pins.commit();
+        assert!(pins.gpio().writes.is_empty(), "held");
+        assert!(pins.write_held());
+        assert_eq!(
+            pins.gpio().writes,
+            [(0, 1 << 19 | 1 << 9)],
+            "GPIO5 not written"
+        );
+        assert!(!pins.is_holding());
+        // Not held any more: a commit is written at once, only of pins not at their level.
+        pins.set(change(19, Level::Low));
+        pins.commit();
+        assert_eq!(pins.gpio().writes.len(), 2);
+        pins.hold();
+        pins.set(change(19, Level::Low));
+        pins.commit();
+        assert!(
+            !pins.write_held(),
+            "GPIO19 is low already: nothing to write"
+        );
     }
 }
