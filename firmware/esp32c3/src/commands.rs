@@ -6,7 +6,9 @@
 //!    nothing), and a start waits for a load's flash write to end;
 //! 3. the controller lock, only to apply the command. A load takes it twice: to stop the run
 //!    and borrow the cycle storage (`Work::Release`), and, once the document has been read
-//!    into the storage with the lock let go, to give it back loaded (`Work::Load`);
+//!    into the storage with the lock let go, to give it back loaded (`Work::Load`). A query
+//!    takes it to copy the bytes the cycle uses into the end of its buffer, and walks and
+//!    writes its reply from that copy with the lock let go;
 //! 4. the reply is written with the controller let go; a load's document is stored in flash
 //!    while the loader is still held, so nothing can start a cycle meanwhile (flash is never
 //!    written while a phase runs). Nothing else waits for that: a stop needs only step 3, and
@@ -17,7 +19,7 @@ use core::ops::Range;
 
 use tumble_core::access::Access;
 use tumble_core::controller::{Arrival, Work};
-use tumble_core::cycle::WarningCount;
+use tumble_core::cycle::{Cycle, WarningCount};
 use tumble_core::logline::CommandLine;
 use tumble_core::protocol::{self, Action, Op, Outcome, Read};
 use tumble_fw_logic::local::{self, Local};
@@ -68,9 +70,23 @@ pub async fn execute(
             Read::Query(q) => match s.admit(&q) {
                 Some(refused) => refused,
                 None => {
-                    // At most MAX_QUERY_WALK events walked while the controller is held.
+                    // The controller is held for a copy of the bytes the cycle takes, never
+                    // for the walk or the formatting.
                     let c = shared.ctl.lock().await;
-                    s.answer(&q, c.controller.runner().cycle(), board)
+                    let loaded = c.controller.runner().cycle();
+                    let used = loaded.storage_used();
+                    match s.room_for_copy(used) {
+                        Some(room) => {
+                            let mut copy = Cycle::new(room);
+                            copy.copy_from(loaded);
+                            drop(c);
+                            s.answer(&q, &copy, board)
+                        }
+                        None => {
+                            drop(c);
+                            s.no_room(&q, used)
+                        }
+                    }
                 }
             },
             Read::Command(cmd) => {

@@ -37,8 +37,8 @@ pub const CLIENT_BUF: usize = 8 * 1024;
 pub const FRAME_MAX: usize = 6 * 1024;
 /// The reply room a frame of the largest size leaves.
 pub const MIN_REPLY: usize = CLIENT_BUF - HEADROOM - FRAME_MAX;
-/// Most timeline events a query may walk here (`offset + limit`): the chip answers while it
-/// holds the controller, so that walk is time the control loop may wait. Deeper pages are had
+/// Most timeline events a query may walk here (`offset + limit`): a walk is the client's task's
+/// time (a page holds what the reply room does, a hundred events or so). Deeper pages are had
 /// with `from_us`, which seeks in O(pattern steps).
 pub const MAX_QUERY_WALK: u64 = 1_000;
 /// Longest command name kept for the log.
@@ -145,7 +145,33 @@ impl<'f, 'r> Session<'f, 'r> {
         Some(Handled::new(Version::V2, q.name))
     }
 
-    /// A query's reply, from the loaded cycle.
+    /// Room at the end of the reply buffer for a copy of the loaded cycle's `storage` bytes,
+    /// for a query to read with nothing locked; the reply keeps the rest, at least
+    /// [`MIN_REPLY`] bytes. None when the copy would leave less.
+    pub fn room_for_copy(&mut self, storage: usize) -> Option<&'r mut [u8]> {
+        let fits = self.w.capacity().checked_sub(storage)? >= MIN_REPLY;
+        fits.then(|| self.w.split_off_end(storage)).flatten()
+    }
+
+    /// A query refused because a copy of the cycle (`storage` bytes) leaves too little room
+    /// for its reply here.
+    pub fn no_room(&mut self, q: &Query<'f>, storage: usize) -> Handled<'f> {
+        let refused = protocol::write_refusal(
+            self.frame,
+            "too_large",
+            format_args!(
+                "the loaded cycle takes {storage} bytes of storage: too many to copy for {} \
+                 here (at most {})",
+                q.name,
+                self.w.capacity().saturating_sub(MIN_REPLY)
+            ),
+            &mut self.w,
+        );
+        self.failed |= refused.is_err();
+        Handled::new(Version::V2, q.name)
+    }
+
+    /// A query's reply, from `cycle` (a copy of the loaded one).
     pub fn answer(&mut self, q: &Query<'f>, cycle: &Cycle<'_>, board: &Board) -> Handled<'f> {
         let answered = protocol::answer(q, cycle, board, &mut self.w);
         self.or_failed(answered, self.blank())
@@ -243,7 +269,18 @@ pub fn run<O: tumble_core::runner::Outputs>(
         Read::Document(_) => unreachable!("parsed above"),
         Read::Query(q) => match s.admit(&q) {
             Some(refused) => refused,
-            None => s.answer(&q, ctl.runner().cycle(), &board),
+            // As the firmware: from a copy at the end of the buffer.
+            None => {
+                let loaded = ctl.runner().cycle();
+                match s.room_for_copy(loaded.storage_used()) {
+                    Some(room) => {
+                        let mut copy = Cycle::new(room);
+                        assert!(copy.copy_from(loaded), "sized to it");
+                        s.answer(&q, &copy, &board)
+                    }
+                    None => s.no_room(&q, loaded.storage_used()),
+                }
+            }
         },
         Read::Program(p) => s.no_library(&p),
         Read::History(h) => s.no_history(&h),
@@ -544,6 +581,62 @@ mod tests {
         assert!(done.ok);
         std::println!("status reply {} bytes", reply.len());
         assert!(reply.len() < MIN_REPLY, "{}", reply.len());
+    }
+
+    #[test]
+    fn a_query_reads_a_copy_and_a_cycle_too_big_to_copy_is_refused_by_name() {
+        // A cycle of 100 long labels: more storage than a client buffer leaves after the reply
+        // room.
+        let components: std::vec::Vec<_> = (0..10)
+            .map(|i| {
+                std::format!(
+                    r#"{{"compId":"Cold Valve","start":{},"duration":1,"label":"{}"}}"#,
+                    i * 10,
+                    "x".repeat(60)
+                )
+            })
+            .collect();
+        let phases: std::vec::Vec<_> = (0..10)
+            .map(|p| std::format!(r#"{{"id":"p{p}","components":[{}]}}"#, components.join(",")))
+            .collect();
+        let doc = std::format!(r#"{{"phases":[{}]}}"#, phases.join(","));
+        let mut r = rig();
+        let restored = r
+            .ctl
+            .restore(doc.as_bytes(), Instant::from_micros(0), &mut r.pins);
+        let used = r.ctl.runner().cycle().storage_used();
+        assert!(used > 0, "{restored}");
+        assert!(used > CLIENT_BUF - MIN_REPLY, "{used}");
+        let frame = r#"{"cmd":"get_timeline","id":4,"phase":0}"#;
+        let mut buf = buffer(frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(!done.ok);
+        let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(v["error"]["code"], "too_large", "{reply}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&std::format!(
+                    "the loaded cycle takes {used} bytes of storage"
+                )),
+            "{reply}"
+        );
+        // The copy answers as the loaded cycle would.
+        let doc = example("wash-1600.json");
+        r.ctl
+            .restore(doc.as_bytes(), Instant::from_micros(0), &mut r.pins);
+        let frame = r#"{"cmd":"get_timeline","id":5,"phase":1,"limit":20}"#;
+        let mut buf = buffer(frame);
+        let (done, reply) = exec(&mut r, &mut buf, frame.len(), 0);
+        assert!(done.ok, "{reply}");
+        let mut direct = std::string::String::new();
+        let read = protocol::read(frame.as_bytes(), &Board::washer(), &mut direct);
+        let Ok(Read::Query(q)) = read else {
+            panic!("a query")
+        };
+        protocol::answer(&q, r.ctl.runner().cycle(), &Board::washer(), &mut direct).unwrap();
+        assert_eq!(reply, direct);
     }
 
     #[test]

@@ -36,6 +36,15 @@ impl<'a> SliceWriter<'a> {
         self.buf
     }
 
+    /// Gives up the last `n` bytes of the buffer, for another use, when they are not written
+    /// yet; the writer keeps the rest.
+    pub fn split_off_end(&mut self, n: usize) -> Option<&'a mut [u8]> {
+        let keep = self.buf.len().checked_sub(n).filter(|&k| k >= self.len)?;
+        let (head, tail) = core::mem::take(&mut self.buf).split_at_mut(keep);
+        self.buf = head;
+        Some(tail)
+    }
+
     pub fn as_str(&self) -> &str {
         // Only whole `&str`s are ever copied in, so this cannot fail; an empty string is the
         // harmless answer if it somehow did.
@@ -122,6 +131,11 @@ impl<'a> Overflowing<'a> {
         }
     }
 
+    /// Bytes it can hold.
+    pub fn capacity(&self) -> usize {
+        self.inner.capacity()
+    }
+
     /// Bytes the whole text needed.
     pub fn total(&self) -> usize {
         self.total
@@ -142,6 +156,14 @@ impl<'a> Overflowing<'a> {
 
     pub fn into_inner(self) -> &'a mut [u8] {
         self.inner.into_inner()
+    }
+
+    /// See [`SliceWriter::split_off_end`]: only before anything was written.
+    pub fn split_off_end(&mut self, n: usize) -> Option<&'a mut [u8]> {
+        match self.total {
+            0 => self.inner.split_off_end(n),
+            _ => None,
+        }
     }
 }
 
