@@ -12,6 +12,7 @@ pub mod access;
 pub mod board;
 pub mod controller;
 pub mod cycle;
+pub mod exchange;
 pub mod history;
 pub mod json;
 pub mod library;

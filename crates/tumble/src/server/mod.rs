@@ -2,6 +2,7 @@
 //! WebSocket API (v1) and Tumble's JSON protocol (v2), with telemetry, persistence and access
 //! control. The protocol itself is tumble-core's; this module is only the transport.
 
+mod commands;
 mod conn;
 mod controller;
 mod history;
@@ -16,7 +17,7 @@ use std::error::Error as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Sender, SyncSender, TrySendError};
+use std::sync::mpsc::{Sender, SyncSender};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
@@ -26,16 +27,15 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tumble_core::access::{self, Access, Denied};
 use tumble_core::board::Board;
-use tumble_core::controller::{Applied, Arrival, Config, Controller};
-use tumble_core::cycle::{Cycle, MAX_STORAGE, WarningCount};
-use tumble_core::protocol::{Action, Command, Op, Read};
+use tumble_core::controller::{Config, Controller};
+use tumble_core::cycle::Cycle;
 use tumble_core::runner::Snapshot;
-use tumble_core::{logline, protocol, telemetry};
+use tumble_core::{protocol, telemetry};
 
-use self::controller::{ControlLoop, Done, Job, Msg, Task, Urgent};
+use self::controller::{ControlLoop, Msg, Urgent};
 use self::store::Store;
 use crate::cli::{self, Failure};
 use crate::player::{Change, Clock};
@@ -677,7 +677,7 @@ async fn client(
         tokio::select! {
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = command(&app, text.as_bytes(), &peer, level).await;
+                    let reply = commands::command(&app, text.as_bytes(), &peer, level).await;
                     if send(&mut socket, reply).await.is_err() {
                         break;
                     }
@@ -747,253 +747,5 @@ async fn send(socket: &mut WebSocket, text: String) -> Result<(), ()> {
     match tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Text(text.into()))).await {
         Ok(Ok(())) => Ok(()),
         _ => Err(()),
-    }
-}
-
-/// Reads the frame here (parsing a document, answering what needs no runner), hands a command to
-/// the controller, and returns the reply, after storing a loaded cycle.
-async fn command(
-    app: &App,
-    frame: &[u8],
-    peer: &(dyn std::fmt::Display + Sync),
-    level: Access,
-) -> String {
-    let arrival = Arrival(app.arrivals.fetch_add(1, Ordering::SeqCst));
-    let mut reply = String::new();
-    // Parsing may take milliseconds: off the async workers' hot path, never on the controller.
-    // Writing to a String cannot fail.
-    const FITS: &str = "a String takes any reply";
-    // A `load_program`'s document, read from the library: the load below borrows it.
-    let mut program = Vec::new();
-    let mut program_name = None;
-    let read = tokio::task::block_in_place(|| {
-        let read = protocol::read(frame, &app.board, &mut reply).expect(FITS);
-        if !access::permits(level, &read) {
-            reply.clear();
-            let _ = protocol::write_refusal(frame, "unauthorized", access::NEEDS_TOKEN, &mut reply);
-            return Read::Answered(protocol::Handled::new(read.version(), read.command()));
-        }
-        match read {
-            Read::Program(p) => match library(app, &p, &mut program, &mut reply) {
-                Some(h) => Read::Answered(h),
-                None => {
-                    if let tumble_core::library::Request::Load { name } = &p.request {
-                        program_name = Some(name.to_string());
-                    }
-                    Read::Program(p)
-                }
-            },
-            Read::History(h) => {
-                let runs = app.history.newest(h.limit);
-                let _ = tumble_core::history::write_reply(
-                    &mut reply,
-                    h.id,
-                    runs.iter().map(String::as_str),
-                );
-                let mut handled = protocol::Handled::new(protocol::Version::V2, h.name);
-                handled.ok = true;
-                Read::Answered(handled)
-            }
-            other => other,
-        }
-    });
-    let read = tokio::task::block_in_place(|| {
-        match read {
-            Read::Program(p) => {
-                protocol::parse(&p.document(&program), &app.board, MAX_STORAGE, &mut reply)
-            }
-            Read::Document(doc) => protocol::parse(&doc, &app.board, MAX_STORAGE, &mut reply),
-            Read::Query(q) => {
-                let loaded = app.loaded.lock().unwrap_or_else(|e| e.into_inner());
-                protocol::answer(&q, &loaded, &app.board, &mut reply).map(Read::Answered)
-            }
-            other => Ok(other),
-        }
-        .expect(FITS)
-    });
-    let handled = match read {
-        Read::Answered(h) => h,
-        Read::Document(_) | Read::Query(_) | Read::Program(_) | Read::History(_) => {
-            unreachable!("done above")
-        }
-        Read::Command(cmd) => match submit(app, &cmd, arrival).await {
-            Ok(applied) => {
-                let h = protocol::write_outcome(&cmd, &applied.outcome, &app.board, &mut reply)
-                    .expect(FITS);
-                if let (Some(seq), Some(doc)) = (applied.load, h.store) {
-                    // The history names the runs of this cycle after its program, if it has one.
-                    *app.program.lock().unwrap_or_else(|e| e.into_inner()) = program_name;
-                    reply = store(app, seq, doc, frame, reply);
-                }
-                h
-            }
-            Err((code, msg)) => {
-                reply.clear();
-                let _ = protocol::write_refusal(frame, code, msg, &mut reply);
-                protocol::Handled::new(cmd.version, cmd.name)
-            }
-        },
-    };
-    let line = logline::CommandLine {
-        peer,
-        command: handled.command,
-        reply: &reply,
-        warnings: handled.warnings,
-    };
-    log::now(
-        if handled.ok { 'I' } else { 'W' },
-        "command",
-        format_args!("{line}"),
-    );
-    reply
-}
-
-type Refusal = (&'static str, &'static str);
-const STOPPED: Refusal = ("shutting_down", "controller stopped");
-
-/// A program-library command on the state directory's library: the reply, or for a
-/// `load_program` None with its document in `doc` (then loaded as a `load_cycle` of it).
-fn library<'a>(
-    app: &App,
-    p: &protocol::Program<'a>,
-    doc: &mut Vec<u8>,
-    reply: &mut String,
-) -> Option<protocol::Handled<'a>> {
-    use tumble_core::library::{self, Programs, Request};
-    let mut lib = app.programs.lock().unwrap_or_else(|e| e.into_inner());
-    let done = |ok| {
-        let mut h = protocol::Handled::new(protocol::Version::V2, p.name);
-        h.ok = ok;
-        Some(h)
-    };
-    let result = match &p.request {
-        Request::List => match library::write_list(reply, p.id, &mut *lib) {
-            Ok(Ok(())) => return done(true),
-            Ok(Err(f)) => Err((f, "")),
-            Err(_) => return done(false),
-        },
-        Request::Save { name, cycle } => {
-            let mut count = WarningCount::default();
-            if let Err(e) = Cycle::validate(cycle, &app.board, MAX_STORAGE, &mut count) {
-                let _ = protocol::write_invalid_cycle(reply, p.id, &e);
-                return done(false);
-            }
-            lib.save(name, cycle)
-                .map(|()| (name, cycle.len()))
-                .map_err(|f| (f, name.as_str()))
-        }
-        Request::Load { name } => {
-            let mut buf = vec![0u8; protocol::MAX_FRAME];
-            match lib.load(name, &mut buf) {
-                Ok(bytes) => {
-                    *doc = bytes.to_vec();
-                    return None;
-                }
-                Err(f) => Err((f, name.as_str())),
-            }
-        }
-        Request::Rename { name, to } => lib
-            .rename(name, to)
-            .map(|()| (to, 0))
-            .map_err(|f| (f, name.as_str())),
-        Request::Delete { name } => lib
-            .delete(name)
-            .map(|()| (name, 0))
-            .map_err(|f| (f, name.as_str())),
-    };
-    match result {
-        Ok((name, bytes)) => {
-            let _ = library::write_done(reply, p.id, name.as_str(), bytes);
-            done(true)
-        }
-        Err((f, name)) => {
-            let _ = f.write(reply, p.id, name);
-            done(false)
-        }
-    }
-}
-
-/// Hands a command to the controller and waits for what it did. A stop jumps the queue.
-async fn submit(app: &App, cmd: &Command<'_>, arrival: Arrival) -> Result<Applied, Refusal> {
-    if cmd.is_stop() {
-        let (tx, rx) = oneshot::channel();
-        app.urgent
-            .send(Urgent::Stop(arrival, tx))
-            .map_err(|_| STOPPED)?;
-        // A full inbox means the controller is awake and looks at the urgent queue first.
-        let _ = app.inbox.try_send(Msg::Wake);
-        return rx.await.map_err(|_| STOPPED);
-    }
-    match cmd.action {
-        Action::Op(op @ (Op::Start | Op::StartIn { .. })) => {
-            // As on the chip, a start waits for a load in progress: while the document is read
-            // the controller has no cycle, and the start is meant for the one being loaded.
-            let _turn = app.loading.lock().await;
-            Ok(job(app, Task::Op(op), arrival).await?.applied)
-        }
-        Action::Op(op) => Ok(job(app, Task::Op(op), arrival).await?.applied),
-        Action::Load { document, .. } => load(app, document, arrival).await,
-    }
-}
-
-/// A load of a document `protocol::parse` checked: the controller stops the run and lends
-/// out its cycle storage, the document is read into it here, and the controller takes it back.
-/// It never reads a document itself.
-async fn load(app: &App, doc: &[u8], arrival: Arrival) -> Result<Applied, Refusal> {
-    let _turn = app.loading.lock().await;
-    let mut lent = job(app, Task::Release, arrival)
-        .await?
-        .lent
-        .ok_or(STOPPED)?;
-    let board = &app.board;
-    let lent = tokio::task::block_in_place(|| {
-        let read = lent.read(doc, board, &mut WarningCount::default());
-        debug_assert!(read.is_ok(), "a checked document reads the same");
-        let mut view = app.loaded.lock().unwrap_or_else(|e| e.into_inner());
-        // Storage of the same size: it fits.
-        view.copy_from(&lent);
-        lent
-    });
-    // The controller holds no cycle until this arrives: wait for room rather than refuse.
-    let (tx, rx) = oneshot::channel();
-    let give_back = Msg::Job(Job {
-        task: Task::Load(lent),
-        arrival,
-        reply: tx,
-    });
-    tokio::task::block_in_place(|| app.inbox.send(give_back)).map_err(|_| STOPPED)?;
-    Ok(rx.await.map_err(|_| STOPPED)?.applied)
-}
-
-/// Queues a task for the controller and waits for it; a full queue is refused as busy.
-async fn job(app: &App, task: Task, arrival: Arrival) -> Result<Done, Refusal> {
-    let (tx, rx) = oneshot::channel();
-    match app.inbox.try_send(Msg::Job(Job {
-        task,
-        arrival,
-        reply: tx,
-    })) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) => {
-            return Err((
-                "busy",
-                "controller busy: too many commands at once, try again",
-            ));
-        }
-        Err(TrySendError::Disconnected(_)) => return Err(STOPPED),
-    }
-    rx.await.map_err(|_| STOPPED)
-}
-
-/// Stores load number `seq`; the reply says so when that fails (the cycle is loaded anyway).
-fn store(app: &App, seq: u64, doc: &[u8], frame: &[u8], reply: String) -> String {
-    match tokio::task::block_in_place(|| app.store.save(seq, doc)) {
-        Ok(()) => reply,
-        Err(e) => {
-            log::now('E', "store", format_args!("cannot store the cycle: {e}"));
-            let mut refusal = String::new();
-            let _ = protocol::write_store_failed(frame, e, &mut refusal);
-            refusal
-        }
     }
 }

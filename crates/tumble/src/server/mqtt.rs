@@ -149,7 +149,7 @@ pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String
                     last_state = None;
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topics.of("command") => {
-                    let reply = super::command(&app, &p.payload, &"mqtt", access_level()).await;
+                    let reply = super::commands::command(&app, &p.payload, &"mqtt", access_level()).await;
                     let _ = client.publish(topics.of("reply"), QoS::AtLeastOnce, false, reply).await;
                 }
                 Ok(_) => {}
