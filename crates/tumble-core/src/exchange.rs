@@ -8,15 +8,18 @@
 //! 3. A document is checked ([`protocol::parse`], which stores nothing); a query is answered
 //!    from the loaded cycle; a command is applied by the controller ([`Shell::apply`], or
 //!    [`Shell::load`] for a checked document) and its reply written from what it did.
-//! 4. A loaded document is stored with the turn still held; if that fails the reply says so
-//!    (the cycle is loaded anyway). The reply is sealed ([`Reply::seal`]) and the command
-//!    logged ([`Shell::log`]).
+//! 4. [`exchange`] returns what it [`Ran`]: the platform stores a loaded document
+//!    ([`Ran::to_store`]) with the turn still held, in its own way (the chip seals a flash
+//!    record in place around the document, in the frame's buffer), and [`Ran::finish`]es it:
+//!    a failed store replaces the reply (the cycle is loaded anyway), the reply is sealed
+//!    ([`Reply::seal`]) and the command logged ([`Shell::log`]).
 //!
 //! Where a platform differs (how it reaches its controller, where it keeps the cycle, its
 //! library and its history, how its reply buffer overflows) it says so through [`Shell`] and
 //! [`Reply`]. `tumble serve` and the firmware's command tasks both run [`exchange`].
 
 use core::fmt::{self, Write};
+use core::ops::Range;
 
 use crate::access::{self, Access};
 use crate::board::Board;
@@ -59,9 +62,6 @@ pub enum ProgramStep<'d> {
 pub trait Shell<W: Reply> {
     /// Held from a document's check to its store, and by a start.
     type Turn;
-
-    /// Why storing a loaded cycle failed.
-    type Why: fmt::Display;
 
     /// The board documents are checked against.
     fn board(&self) -> &Board;
@@ -108,22 +108,94 @@ pub trait Shell<W: Reply> {
         false
     }
 
-    /// Stores the loaded document `doc`, load number `load` (see [`Applied::load`]).
-    async fn store(&self, turn: &mut Self::Turn, load: u64, doc: &[u8]) -> Result<(), Self::Why>;
-
     /// The command's log line.
     fn log(&self, ok: bool, line: &CommandLine<'_>);
 }
 
-/// Runs `frame` from a client with `access`, named `peer` in the log, through `shell`; the
-/// reply is in `w`. Returns what was done.
-pub async fn exchange<'f, W: Reply, S: Shell<W>>(
+/// Longest command name [`Ran`] keeps for the log.
+pub const MAX_COMMAND: usize = 24;
+
+/// A loaded document to store: load number `load` (see [`Applied::load`]), at `doc` in the
+/// frame, or for a `load_program` in the document the library gave ([`ProgramStep::Load`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToStore {
+    /// The load's number since boot.
+    pub load: u64,
+    /// Where the document is.
+    pub doc: Range<usize>,
+    /// Whether `doc` is a range of the library's document, not of the frame.
+    pub from_library: bool,
+}
+
+/// What [`exchange`] did, holding nothing of the frame: store what it loaded, then
+/// [`Ran::finish`] it.
+#[must_use = "store what it loaded, then finish it"]
+pub struct Ran<T> {
+    /// The frame's protocol.
+    pub version: Version,
+    /// The command's name ("" when the frame was not a command), cut to [`MAX_COMMAND`].
+    pub command: heapless::String<MAX_COMMAND>,
+    /// The reply says it succeeded.
+    pub ok: bool,
+    /// Warnings of a cycle it loaded or validated, for the log.
+    pub warnings: usize,
+    store: Option<ToStore>,
+    turn: Option<T>,
+}
+
+impl<T> Ran<T> {
+    /// The document to store, with [`Ran::turn`] held.
+    pub fn to_store(&self) -> Option<&ToStore> {
+        self.store.as_ref()
+    }
+
+    /// The load turn, when the command took it.
+    pub fn turn(&mut self) -> Option<&mut T> {
+        self.turn.as_mut()
+    }
+
+    /// Whether it loaded a cycle.
+    pub fn loaded(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The end, once what it loaded is `stored` (`Ok` when there was nothing to store): a
+    /// failed store replaces the reply (the cycle is loaded; the reply says storing it
+    /// failed), the reply is sealed and the command logged. Lets the turn go.
+    pub fn finish<W: Reply, S: Shell<W>>(
+        mut self,
+        shell: &S,
+        frame: &[u8],
+        stored: Result<(), impl fmt::Display>,
+        peer: &impl fmt::Display,
+        w: &mut W,
+    ) -> Self {
+        if let Err(why) = stored {
+            w.clear();
+            let _ = protocol::write_store_failed(frame, &why, w);
+            self.ok = false;
+        }
+        w.seal(frame, self.loaded());
+        self.turn = None;
+        let line = CommandLine {
+            peer,
+            command: &self.command,
+            reply: w.as_str(),
+            warnings: self.warnings,
+        };
+        shell.log(self.ok, &line);
+        self
+    }
+}
+
+/// Runs `frame` from a client with `access` through `shell`; the reply is in `w`. The
+/// platform then stores what it loaded and calls [`Ran::finish`].
+pub async fn exchange<W: Reply, S: Shell<W>>(
     shell: &S,
-    frame: &'f [u8],
+    frame: &[u8],
     access: Access,
-    peer: &impl fmt::Display,
     w: &mut W,
-) -> Handled<'f> {
+) -> Ran<S::Turn> {
     let arrival = shell.arrival();
     let board = shell.board();
     let blank = Handled::new(Version::V1, "");
@@ -135,60 +207,86 @@ pub async fn exchange<'f, W: Reply, S: Shell<W>>(
         let _ = protocol::write_refusal(frame, "unauthorized", access::NEEDS_TOKEN, w);
         read = Read::Answered(Handled::new(read.version(), read.command()));
     }
-    let mut loaded = false;
     let mut turn = match read.needs_turn() {
         true => Some(shell.turn().await),
         false => None,
     };
-    let handled = match read {
-        Read::Answered(h) => h,
+    let (handled, store) = match read {
+        Read::Answered(h) => (h, None),
         Read::Document(doc) => {
             let checked = shell.work(|| protocol::parse(&doc, board, shell.capacity(), w));
             let checked = checked.unwrap_or(Read::Answered(blank));
-            run(shell, frame, checked, arrival, turn.as_mut(), w).await
+            let (h, load) = run(shell, frame, checked, arrival, turn.as_mut(), w).await;
+            let store = stored(load, h.store, frame, false);
+            (h, store)
         }
         Read::Program(p) => match shell.program(&p, w) {
             ProgramStep::Answered(ok) => {
                 let mut h = Handled::new(Version::V2, p.name);
                 h.ok = ok;
-                h
+                (h, None)
             }
-            ProgramStep::Load(doc) => {
-                let doc = p.document(doc);
+            ProgramStep::Load(raw) => {
+                let doc = p.document(raw);
                 let checked = shell.work(|| protocol::parse(&doc, board, shell.capacity(), w));
                 let checked = checked.unwrap_or(Read::Answered(blank));
-                let h = run(shell, frame, checked, arrival, turn.as_mut(), w).await;
-                // The stored document is the library's, not the frame's: it was stored above.
-                loaded = h.store.is_some();
-                Handled {
+                let (h, load) = run(shell, frame, checked, arrival, turn.as_mut(), w).await;
+                let store = stored(load, h.store, raw, true);
+                let h = Handled {
                     version: h.version,
                     command: p.name,
                     store: None,
                     ok: h.ok,
                     warnings: h.warnings,
-                }
+                };
+                (h, store)
             }
         },
         Read::History(h) => {
             let mut handled = Handled::new(Version::V2, h.name);
             handled.ok = shell.history(&h, w);
-            handled
+            (handled, None)
         }
-        other => run(shell, frame, other, arrival, turn.as_mut(), w).await,
+        other => {
+            let (h, load) = run(shell, frame, other, arrival, turn.as_mut(), w).await;
+            let store = stored(load, h.store, frame, false);
+            (h, store)
+        }
     };
-    w.seal(frame, loaded || handled.store.is_some());
-    drop(turn);
-    let line = CommandLine {
-        peer,
-        command: handled.command,
-        reply: w.as_str(),
+    let mut command = heapless::String::new();
+    for ch in handled.command.chars() {
+        if command.push(ch).is_err() {
+            break;
+        }
+    }
+    Ran {
+        version: handled.version,
+        command,
+        ok: handled.ok,
         warnings: handled.warnings,
-    };
-    shell.log(handled.ok, &line);
-    handled
+        store,
+        turn,
+    }
 }
 
-/// Step 3 and 4 for what a read or a check left: an answer, a query, a command.
+/// The document to store, as a range of `within`, when load `load` loaded it.
+fn stored(
+    load: Option<u64>,
+    doc: Option<&[u8]>,
+    within: &[u8],
+    from_library: bool,
+) -> Option<ToStore> {
+    let (load, doc) = (load?, doc?);
+    let start = (doc.as_ptr() as usize).checked_sub(within.as_ptr() as usize)?;
+    Some(ToStore {
+        load,
+        doc: start..start + doc.len(),
+        from_library,
+    })
+}
+
+/// Step 3 for what a read or a check left: an answer, a query, a command. Returns what was
+/// done and, for a load, its number.
 async fn run<'f, W: Reply, S: Shell<W>>(
     shell: &S,
     frame: &[u8],
@@ -196,45 +294,33 @@ async fn run<'f, W: Reply, S: Shell<W>>(
     arrival: Arrival,
     turn: Option<&mut S::Turn>,
     w: &mut W,
-) -> Handled<'f> {
+) -> (Handled<'f>, Option<u64>) {
     let cmd = match read {
-        Read::Answered(h) => return h,
-        Read::Query(q) => return shell.answer(&q, w).await,
+        Read::Answered(h) => return (h, None),
+        Read::Query(q) => return (shell.answer(&q, w).await, None),
         Read::Command(cmd) => cmd,
         // A read hands these over before this step, and a check gives neither.
-        Read::Document(doc) => return Handled::new(doc.version, doc.name),
-        Read::Program(p) => return Handled::new(Version::V2, p.name),
-        Read::History(h) => return Handled::new(Version::V2, h.name),
+        Read::Document(doc) => return (Handled::new(doc.version, doc.name), None),
+        Read::Program(p) => return (Handled::new(Version::V2, p.name), None),
+        Read::History(h) => return (Handled::new(Version::V2, h.name), None),
     };
     let applied = match (cmd.action, turn) {
-        (Action::Load { document, .. }, Some(turn)) => {
-            let applied = shell.load(turn, document, arrival).await;
-            applied.map(|a| (a, Some(turn)))
-        }
+        (Action::Load { document, .. }, Some(turn)) => shell.load(turn, document, arrival).await,
         (Action::Load { .. }, None) => Err(("internal", "a load without its turn")),
-        (Action::Op(op), turn) => shell.apply(op, arrival).await.map(|a| (a, turn)),
+        (Action::Op(op), _) => shell.apply(op, arrival).await,
     };
-    let (applied, turn) = match applied {
-        Ok(done) => done,
+    let applied = match applied {
+        Ok(applied) => applied,
         Err((code, msg)) => {
             w.clear();
             let _ = protocol::write_refusal(frame, code, msg, w);
-            return Handled::new(cmd.version, cmd.name);
+            return (Handled::new(cmd.version, cmd.name), None);
         }
     };
-    let board = shell.board();
-    let Ok(mut h) = protocol::write_outcome(&cmd, &applied.outcome, board, w) else {
-        return Handled::new(cmd.version, cmd.name);
-    };
-    if let (Some(load), Some(doc), Some(turn)) = (applied.load, h.store, turn)
-        && let Err(why) = shell.store(turn, load, doc).await
-    {
-        // The cycle is loaded; the reply says storing it failed.
-        w.clear();
-        let _ = protocol::write_store_failed(frame, &why, w);
-        h.ok = false;
+    match protocol::write_outcome(&cmd, &applied.outcome, shell.board(), w) {
+        Ok(h) => (h, applied.load),
+        Err(fmt::Error) => (Handled::new(cmd.version, cmd.name), applied.load),
     }
-    h
 }
 
 impl Read<'_> {

@@ -1020,6 +1020,10 @@ async fn the_program_library_saves_lists_loads_renames_and_deletes_by_name() {
     );
     let status = ask2(&mut ws, json!({"cmd":"get_status","id":8})).await;
     assert_eq!(status["result"]["cycle"]["total_phases"], 3, "{status}");
+    // Stored as the current cycle: it is what a restart loads.
+    let current: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("cycle.json")).unwrap()).unwrap();
+    assert_eq!(current, cycle);
     let missing = ask2(
         &mut ws,
         json!({"cmd":"load_program","id":9,"name":"Nothing"}),

@@ -12,7 +12,7 @@ use tumble_core::access::Access;
 use tumble_core::board::Board;
 use tumble_core::controller::{Applied, Arrival};
 use tumble_core::cycle::{Cycle, MAX_STORAGE, WarningCount};
-use tumble_core::exchange::{self, ProgramStep, Refusal, Reply, Shell};
+use tumble_core::exchange::{self, ProgramStep, Refusal, Reply, Shell, ToStore};
 use tumble_core::logline::CommandLine;
 use tumble_core::protocol::{self, Handled, HistoryRequest, Op, Program, Query};
 
@@ -33,7 +33,12 @@ pub async fn command(
         program_name: Mutex::new(None),
     };
     let mut reply = Text(String::new());
-    exchange::exchange(&call, frame, level, &peer, &mut reply).await;
+    let ran = exchange::exchange(&call, frame, level, &mut reply).await;
+    let stored = match ran.to_store() {
+        Some(s) => call.store(s, frame),
+        None => Ok(()),
+    };
+    let _ = ran.finish(&call, frame, stored, &peer, &mut reply);
     reply.0
 }
 
@@ -72,7 +77,6 @@ impl<'a> Shell<Text> for Call<'a> {
     /// Held through the three steps of a load (release, read, load) and its store, so loads
     /// from several clients take turns; a start waits for a load in progress, as on the chip.
     type Turn = tokio::sync::MutexGuard<'a, ()>;
-    type Why = std::io::Error;
 
     fn board(&self) -> &Board {
         &self.app.board
@@ -164,32 +168,34 @@ impl<'a> Shell<Text> for Call<'a> {
         true
     }
 
-    /// The cycle file, written atomically; the history names the runs of this cycle after
-    /// its program, if it has one.
-    async fn store(
-        &self,
-        _turn: &mut Self::Turn,
-        load: u64,
-        doc: &[u8],
-    ) -> Result<(), std::io::Error> {
-        let name = self
-            .program_name
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        *self.app.program.lock().unwrap_or_else(|e| e.into_inner()) = name;
-        self.work(|| self.app.store.save(load, doc))
-            .inspect_err(|e| {
-                log::now('E', "store", format_args!("cannot store the cycle: {e}"));
-            })
-    }
-
     fn log(&self, ok: bool, line: &CommandLine<'_>) {
         log::now(
             if ok { 'I' } else { 'W' },
             "command",
             format_args!("{line}"),
         );
+    }
+}
+
+impl Call<'_> {
+    /// The cycle file, written atomically, with the load turn held; the history names the
+    /// runs of this cycle after its program, if it has one.
+    fn store(&self, s: &ToStore, frame: &[u8]) -> std::io::Result<()> {
+        let name = self
+            .program_name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        *self.app.program.lock().unwrap_or_else(|e| e.into_inner()) = name;
+        let within = match s.from_library {
+            true => self.program.get().map_or(&[][..], Vec::as_slice),
+            false => frame,
+        };
+        let doc = within.get(s.doc.clone()).unwrap_or_default();
+        self.work(|| self.app.store.save(s.load, doc))
+            .inspect_err(|e| {
+                log::now('E', "store", format_args!("cannot store the cycle: {e}"));
+            })
     }
 }
 
