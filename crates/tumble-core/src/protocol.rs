@@ -186,6 +186,18 @@ pub struct Query<'a> {
     kind: QueryKind<'a>,
 }
 
+impl Query<'_> {
+    /// Writes a v2 error with this query's id: it is refused for `message`.
+    pub fn refuse(
+        &self,
+        code: &str,
+        message: impl fmt::Display,
+        w: &mut impl Write,
+    ) -> fmt::Result {
+        write_error(w, Version::V2, self.id, code, message, "")
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum QueryKind<'a> {
     Cycle,

@@ -1,31 +1,37 @@
 //! One command from any transport (a WebSocket client, the console) through tumble-core's
-//! protocol steps, with each lock held only for the step that needs it (see `shared`):
+//! `exchange`, the flow `tumble serve` runs too, with each lock held only for the step that
+//! needs it (see `shared`):
 //!
 //! 1. the frame is read with nothing locked;
-//! 2. a document (and a start) takes the loader: a document is checked there (storing
-//!    nothing), and a start waits for a load's flash write to end;
+//! 2. a document (and a start) takes the loader, the load turn: a document is checked there
+//!    (storing nothing), and a start waits for a load's flash write to end;
 //! 3. the controller lock, only to apply the command. A load takes it twice: to stop the run
 //!    and borrow the cycle storage (`Work::Release`), and, once the document has been read
 //!    into the storage with the lock let go, to give it back loaded (`Work::Load`). A query
 //!    takes it to copy the bytes the cycle uses into the end of its buffer, and walks and
 //!    writes its reply from that copy with the lock let go;
-//! 4. the reply is written with the controller let go; a load's document is stored in flash
-//!    while the loader is still held, so nothing can start a cycle meanwhile (flash is never
-//!    written while a phase runs). Nothing else waits for that: a stop needs only step 3, and
-//!    a command read before a stop that got there first may not start anything.
+//! 4. a load's document is stored in flash while the loader is still held, so nothing can
+//!    start a cycle meanwhile (flash is never written while a phase runs), sealed as a record
+//!    in place in the frame's buffer; then the reply is sealed and the command logged. Nothing
+//!    else waits for that: a stop needs only step 3, and a command read before a stop that got
+//!    there first may not start anything.
 
 use core::fmt::Write;
 use core::ops::Range;
 
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::mutex::MutexGuard;
 use tumble_core::access::Access;
-use tumble_core::controller::{Arrival, Work};
-use tumble_core::cycle::{Cycle, WarningCount};
+use tumble_core::board::Board;
+use tumble_core::controller::{Applied, Arrival, Work};
+use tumble_core::cycle::WarningCount;
+use tumble_core::exchange::{self, Refusal, Shell};
 use tumble_core::logline::CommandLine;
-use tumble_core::protocol::{self, Action, Op, Outcome, Read};
+use tumble_core::protocol::{self, Handled, Op, Query, Version};
 use tumble_fw_logic::local::{self, Local};
 use tumble_fw_logic::record::{HEADER_LEN, Kind};
-use tumble_fw_logic::session::{self, CYCLE_STORAGE, Done, Session};
-use tumble_fw_logic::writer::Truncating;
+use tumble_fw_logic::session::{self, CYCLE_STORAGE, Done};
+use tumble_fw_logic::writer::{Overflowing, Truncating};
 
 use crate::clock::now;
 use crate::config::HEADROOM;
@@ -46,80 +52,105 @@ pub async fn execute(
     if let Some(reply) = memory(buf, reply_at, access) {
         return reply;
     }
-    let board = &shared.board;
-    let (mut done, mut loader) = {
-        let (head, tail) = buf.split_at_mut(reply_at);
-        let mut s = Session::new(&head[HEADROOM..], tail);
-        let mut read = s.read(board);
-        if let Some(refused) = s.permit(access, &read) {
-            read = Read::Answered(refused);
-        }
-        let arrival = crate::shared::arrival();
-        let mut loader = match needs_loader(&read) {
-            true => Some(shared.loader.lock().await),
-            false => None,
-        };
-        if let Read::Document(doc) = read {
-            read = s.parse(&doc, board, CYCLE_STORAGE);
-        }
-        let handled = match read {
-            Read::Answered(h) => h,
-            Read::Program(p) => s.no_library(&p),
-            Read::History(h) => s.no_history(&h),
-            Read::Document(_) => unreachable!("a document holds the loader"),
-            Read::Query(q) => match s.admit(&q) {
-                Some(refused) => refused,
-                None => {
-                    // The controller is held for a copy of the bytes the cycle takes, never
-                    // for the walk or the formatting.
-                    let c = shared.ctl.lock().await;
-                    let loaded = c.controller.runner().cycle();
-                    let used = loaded.storage_used();
-                    match s.room_for_copy(used) {
-                        Some(room) => {
-                            let mut copy = Cycle::new(room);
-                            copy.copy_from(loaded);
-                            drop(c);
-                            s.answer(&q, &copy, board)
-                        }
-                        None => {
-                            drop(c);
-                            s.no_room(&q, used)
-                        }
-                    }
-                }
-            },
-            Read::Command(cmd) => {
-                let outcome = match (cmd.action, loader.as_mut()) {
-                    (Action::Load { document, .. }, Some(l)) => {
-                        load(shared, l, document, arrival).await
-                    }
-                    (Action::Load { .. }, None) => unreachable!("a load holds the loader"),
-                    (Action::Op(op), _) => apply(shared, Work::Op(op), arrival).await,
-                };
-                s.finish(&cmd, &outcome, board)
-            }
-        };
-        (s.done(handled), loader)
+    let chip = Chip { shared };
+    let (head, tail) = buf.split_at_mut(reply_at);
+    let mut w = Overflowing::new(tail);
+    let mut ran = exchange::exchange(&chip, &head[HEADROOM..], access, &mut w).await;
+    let done = Done::new(&ran, &w);
+    let doc = ran.to_store().map(|s| s.doc.clone());
+    let stored = match (doc, ran.turn()) {
+        (Some(doc), Some(loader)) => store(loader, head, doc),
+        _ => Ok(()),
     };
-    if let (Some(doc), Some(l)) = (done.store.clone(), loader.as_mut())
-        && let Err(why) = store(l, buf, doc)
-    {
+    if let Err(why) = &stored {
         // As the host: the cycle is loaded, the reply says storing it failed.
-        let (head, tail) = buf.split_at_mut(reply_at);
-        let mut w = Truncating::new(tail);
-        let _ = protocol::write_store_failed(&head[HEADROOM..], why.as_str(), &mut w);
-        done.reply_len = w.len();
-        done.ok = false;
         error!("store", "cannot store the cycle: {why}");
     }
-    drop(loader);
-    log_command(&done, peer, &buf[reply_at..reply_at + done.reply_len]);
+    let ran = ran.finish(&chip, &head[HEADROOM..], stored, &peer, &mut w);
+    let done = done.finished(&ran, &w);
     reply_at..reply_at + done.reply_len
 }
 
+/// The chip's side of `exchange`.
+struct Chip<'a> {
+    shared: &'a Shared,
+}
+
+impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a> {
+    /// The loader: a load's turn, its cycle storage, the flash store.
+    type Turn = MutexGuard<'a, CriticalSectionRawMutex, Loader>;
+
+    fn board(&self) -> &Board {
+        &self.shared.board
+    }
+
+    fn capacity(&self) -> usize {
+        CYCLE_STORAGE
+    }
+
+    fn arrival(&self) -> Arrival {
+        crate::shared::arrival()
+    }
+
+    async fn turn(&self) -> Self::Turn {
+        self.shared.loader.lock().await
+    }
+
+    async fn apply(&self, op: Op, arrival: Arrival) -> Result<Applied, Refusal> {
+        Ok(apply(self.shared, Work::Op(op), arrival).await)
+    }
+
+    /// The run is stopped and the storage lent out, the document read into it with the
+    /// controller let go (the control loop runs meanwhile, with no cycle), and the storage
+    /// given back, loaded.
+    async fn load(
+        &self,
+        l: &mut Self::Turn,
+        doc: &[u8],
+        arrival: Arrival,
+    ) -> Result<Applied, Refusal> {
+        apply(self.shared, Work::Release(&mut l.lent), arrival).await;
+        let read = l
+            .lent
+            .read(doc, &self.shared.board, &mut WarningCount::default());
+        if let Err(e) = read {
+            // `parse` checked it against the same storage and board: it cannot happen.
+            error!(
+                "load",
+                "a checked document did not read ({e}); no cycle loaded"
+            );
+        }
+        Ok(apply(self.shared, Work::Load(&mut l.lent), arrival).await)
+    }
+
+    /// The controller is held for a copy of the bytes the cycle takes, never for the walk or
+    /// the formatting.
+    async fn answer<'q>(&self, q: &Query<'q>, w: &mut Overflowing<'r>) -> Handled<'q> {
+        if session::refuse_deep(q, w) {
+            return Handled::new(Version::V2, q.name);
+        }
+        let copy = {
+            let c = self.shared.ctl.lock().await;
+            session::copy_for_query(q, c.controller.runner().cycle(), w)
+        };
+        match copy {
+            Some(copy) => session::answer(q, &copy, &self.shared.board, w),
+            None => Handled::new(Version::V2, q.name),
+        }
+    }
+
+    fn log(&self, ok: bool, line: &CommandLine<'_>) {
+        log::emit(
+            if ok { 'I' } else { 'W' },
+            now(),
+            "command",
+            format_args!("{line}"),
+        );
+    }
+}
+
 /// The controller held for one piece of work, then the control loop told to re-arm.
-async fn apply(shared: &Shared, work: Work<'_, 'static>, arrival: Arrival) -> Outcome {
+async fn apply(shared: &Shared, work: Work<'_, 'static>, arrival: Arrival) -> Applied {
     let applied = {
         let mut c = shared.ctl.lock().await;
         let ctl = &mut *c;
@@ -128,36 +159,7 @@ async fn apply(shared: &Shared, work: Work<'_, 'static>, arrival: Arrival) -> Ou
         applied
     };
     WAKE.signal(());
-    applied.outcome
-}
-
-/// A checked document loaded into the one cycle storage: the run is stopped and the storage
-/// lent out, the document read into it with the controller let go (the control loop runs
-/// meanwhile, with no cycle), and the storage given back, loaded.
-async fn load(shared: &Shared, l: &mut Loader, doc: &[u8], arrival: Arrival) -> Outcome {
-    apply(shared, Work::Release(&mut l.lent), arrival).await;
-    let read = l
-        .lent
-        .read(doc, &shared.board, &mut WarningCount::default());
-    if let Err(e) = read {
-        // `parse` checked it against the same storage and board: it cannot happen.
-        error!(
-            "load",
-            "a checked document did not read ({e}); no cycle loaded"
-        );
-    }
-    apply(shared, Work::Load(&mut l.lent), arrival).await
-}
-
-/// A document is checked (storing nothing) with the loader held, and a start waits for a load's flash
-/// write to end (nothing may start a cycle meanwhile); everything else goes without the loader,
-/// so a stop, a status or a ping never waits for a parse or a flash write.
-fn needs_loader(read: &Read<'_>) -> bool {
-    match read {
-        Read::Document(_) => true,
-        Read::Command(cmd) => matches!(cmd.action, Action::Op(Op::Start | Op::StartIn { .. })),
-        Read::Answered(_) | Read::Query(_) | Read::Program(_) | Read::History(_) => false,
-    }
+    applied
 }
 
 /// `{"cmd":"get_memory"}`, the chip's own command (with the token): the reply after the
@@ -178,22 +180,6 @@ fn memory(buf: &mut [u8], reply_at: usize, access: Access) -> Option<Range<usize
         ),
     };
     Some(reply_at..reply_at + w.len())
-}
-
-fn log_command(done: &Done, peer: &str, reply: &[u8]) {
-    let reply = core::str::from_utf8(reply).unwrap_or("");
-    let line = CommandLine {
-        peer: &peer,
-        command: done.command.as_str(),
-        reply,
-        warnings: done.warnings,
-    };
-    log::emit(
-        if done.ok { 'I' } else { 'W' },
-        now(),
-        "command",
-        format_args!("{line}"),
-    );
 }
 
 /// Writes the loaded document to flash as a record sealed in place (the header goes into the

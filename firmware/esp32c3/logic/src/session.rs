@@ -15,14 +15,14 @@ use core::fmt::{self, Write};
 use core::ops::Range;
 
 use crate::record;
-use tumble_core::access::{self, Access};
+#[cfg(test)]
+use tumble_core::access::Access;
 use tumble_core::board::Board;
 use tumble_core::cycle::Cycle;
-use tumble_core::protocol::{
-    self, Command, Document, Handled, HistoryRequest, Outcome, Program, Query, Read, Version,
-};
+use tumble_core::exchange::{self, Ran, Reply};
+use tumble_core::protocol::{self, Handled, Query, Version};
 
-use crate::writer::{Overflowing, SliceWriter, Truncating};
+use crate::writer::{Overflowing, SliceWriter};
 
 /// Bytes kept free before a frame, for the flash record header.
 pub const HEADROOM: usize = record::HEADER_LEN;
@@ -42,14 +42,14 @@ pub const MIN_REPLY: usize = CLIENT_BUF - HEADROOM - FRAME_MAX;
 /// with `from_us`, which seeks in O(pattern steps).
 pub const MAX_QUERY_WALK: u64 = 1_000;
 /// Longest command name kept for the log.
-pub const MAX_COMMAND: usize = 24;
+pub const MAX_COMMAND: usize = exchange::MAX_COMMAND;
 
 const _: () = assert!(
     MIN_REPLY >= 1024,
     "a reply needs room for the status or a summary"
 );
 
-/// What a command did, besides its reply.
+/// What a command did, besides its reply: the end of tumble-core's `exchange` on the chip.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Done {
     pub version: Version,
@@ -66,184 +66,220 @@ pub struct Done {
     pub warnings: usize,
 }
 
-/// One frame on its way through tumble-core's protocol steps, its reply written into the
-/// buffer after it. The firmware calls the steps with what each needs, and only that: `read`
-/// with nothing locked, `parse` (which stores nothing) with the loader, `answer` and the
-/// runner's part (between
-/// `read`/`parse` and `finish`) with the controller.
-pub struct Session<'f, 'r> {
-    frame: &'f [u8],
-    w: Overflowing<'r>,
-    /// A step could not write its reply (only a writer that refuses bytes does that).
-    failed: bool,
+impl Done {
+    /// What `ran` did, its reply in `w` (before `Ran::finish` seals it).
+    pub fn new<T>(ran: &Ran<T>, w: &Overflowing<'_>) -> Self {
+        Done {
+            version: ran.version,
+            command: ran.command.clone(),
+            ok: ran.ok,
+            reply_len: w.len(),
+            store: ran.to_store().map(|s| s.doc.clone()),
+            reply_overflow: w.overflowed(),
+            warnings: ran.warnings,
+        }
+    }
+
+    /// The end, once `ran` is finished: its reply as sealed.
+    pub fn finished<T>(mut self, ran: &Ran<T>, w: &Overflowing<'_>) -> Self {
+        self.ok = ran.ok && !self.reply_overflow;
+        self.reply_len = w.len();
+        self
+    }
 }
 
-impl<'f, 'r> Session<'f, 'r> {
-    pub fn new(frame: &'f [u8], reply: &'r mut [u8]) -> Self {
-        Session {
-            frame,
-            w: Overflowing::new(reply),
-            failed: false,
+/// The chip's reply: the rest of the client's buffer after the frame. One that does not fit
+/// is replaced, when sealed, by a `too_large` error in the frame's protocol version. For a
+/// query nothing else happened; for a load, which happened before its summary could be sent,
+/// the message says the cycle was loaded (and it is stored, like any load), as a store
+/// failure says it on the host.
+impl Reply for Overflowing<'_> {
+    fn clear(&mut self) {
+        Overflowing::clear(self);
+    }
+
+    fn as_str(&self) -> &str {
+        Overflowing::as_str(self)
+    }
+
+    fn seal(&mut self, frame: &[u8], loaded: bool) {
+        if !self.overflowed() {
+            return;
         }
-    }
-
-    /// Step 1: checks the frame; answers what needs no runner and no cycle storage.
-    pub fn read(&mut self, board: &Board) -> Read<'f> {
-        let read = protocol::read(self.frame, board, &mut self.w);
-        self.or_failed(read, Read::Answered(self.blank()))
-    }
-
-    /// Step 1b: checks the document of a load or validate against `capacity` bytes of cycle
-    /// storage; nothing is stored.
-    pub fn parse(&mut self, doc: &Document<'f>, board: &Board, capacity: usize) -> Read<'f> {
-        let read = protocol::parse(doc, board, capacity, &mut self.w);
-        self.or_failed(read, Read::Answered(self.blank()))
-    }
-
-    /// Whether a client with `access` may have what `read` asks (tumble-core's
-    /// `access::permits`); if not, the reply is the `unauthorized` refusal.
-    pub fn permit(&mut self, access: Access, read: &Read<'f>) -> Option<Handled<'f>> {
-        if access::permits(access, read) {
-            return None;
-        }
-        let refused =
-            protocol::write_refusal(self.frame, "unauthorized", access::NEEDS_TOKEN, &mut self.w);
-        self.failed |= refused.is_err();
-        Some(Handled::new(read.version(), read.command()))
-    }
-
-    /// `get_history`: the chip keeps no history of its runs yet (`unsupported`).
-    pub fn no_history(&mut self, h: &HistoryRequest<'f>) -> Handled<'f> {
-        let written = tumble_core::history::write_unsupported(&mut self.w, h.id);
-        self.failed |= written.is_err();
-        Handled::new(Version::V2, h.name)
-    }
-
-    /// A program-library command: the chip keeps no library yet (`unsupported`).
-    pub fn no_library(&mut self, p: &Program<'f>) -> Handled<'f> {
-        let written = tumble_core::library::write_unsupported(&mut self.w, p.id);
-        self.failed |= written.is_err();
-        Handled::new(Version::V2, p.name)
-    }
-
-    /// Whether `answer` may run: a query that walks more than [`MAX_QUERY_WALK`] events is
-    /// refused here (nothing locked) with `too_large`.
-    pub fn admit(&mut self, q: &Query<'f>) -> Option<Handled<'f>> {
-        let walked = q.events_walked();
-        if walked <= MAX_QUERY_WALK {
-            return None;
-        }
-        let refused = protocol::write_refusal(
-            self.frame,
-            "too_large",
-            format_args!(
-                "offset + limit = {walked}: at most {MAX_QUERY_WALK} on this controller (page further with from_us)"
-            ),
-            &mut self.w,
-        );
-        self.failed |= refused.is_err();
-        Some(Handled::new(Version::V2, q.name))
-    }
-
-    /// Room at the end of the reply buffer for a copy of the loaded cycle's `storage` bytes,
-    /// for a query to read with nothing locked; the reply keeps the rest, at least
-    /// [`MIN_REPLY`] bytes. None when the copy would leave less.
-    pub fn room_for_copy(&mut self, storage: usize) -> Option<&'r mut [u8]> {
-        let fits = self.w.capacity().checked_sub(storage)? >= MIN_REPLY;
-        fits.then(|| self.w.split_off_end(storage)).flatten()
-    }
-
-    /// A query refused because a copy of the cycle (`storage` bytes) leaves too little room
-    /// for its reply here.
-    pub fn no_room(&mut self, q: &Query<'f>, storage: usize) -> Handled<'f> {
-        let refused = protocol::write_refusal(
-            self.frame,
-            "too_large",
-            format_args!(
-                "the loaded cycle takes {storage} bytes of storage: too many to copy for {} \
-                 here (at most {})",
-                q.name,
-                self.w.capacity().saturating_sub(MIN_REPLY)
-            ),
-            &mut self.w,
-        );
-        self.failed |= refused.is_err();
-        Handled::new(Version::V2, q.name)
-    }
-
-    /// A query's reply, from `cycle` (a copy of the loaded one).
-    pub fn answer(&mut self, q: &Query<'f>, cycle: &Cycle<'_>, board: &Board) -> Handled<'f> {
-        let answered = protocol::answer(q, cycle, board, &mut self.w);
-        self.or_failed(answered, self.blank())
-    }
-
-    /// Step 3: the reply to what the runner did.
-    pub fn finish(&mut self, cmd: &Command<'f>, outcome: &Outcome, board: &Board) -> Handled<'f> {
-        let written = protocol::write_outcome(cmd, outcome, board, &mut self.w);
-        self.or_failed(written, self.blank())
-    }
-
-    /// A step's result, or `fallback` when its reply could not be written (noted for `done`).
-    fn or_failed<T>(&mut self, r: Result<T, fmt::Error>, fallback: T) -> T {
-        r.unwrap_or_else(|fmt::Error| {
-            self.failed = true;
-            fallback
-        })
-    }
-
-    fn blank(&self) -> Handled<'f> {
-        Handled::new(Version::V1, "")
-    }
-
-    /// The end: a reply that does not fit is replaced by a `too_large` error in the frame's
-    /// protocol version. For a query nothing else happened; for a load, which happened before
-    /// its summary could be sent, the message says the cycle was loaded (and it is stored, like
-    /// any load), as a store failure says it on the host.
-    pub fn done(self, handled: Handled<'f>) -> Done {
-        let frame = self.frame;
-        let store = handled.store.map(|doc| {
-            let start = doc.as_ptr() as usize - frame.as_ptr() as usize;
-            start..start + doc.len()
+        let (needed, capacity) = (self.total(), self.capacity());
+        self.rewrite(|t| {
+            let _ = if loaded {
+                protocol::write_refusal(
+                    frame,
+                    "too_large",
+                    format_args!(
+                        "cycle loaded, but its summary ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer"
+                    ),
+                    t,
+                )
+            } else {
+                protocol::write_refusal(
+                    frame,
+                    "too_large",
+                    format_args!(
+                        "the reply ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer (for get_timeline, ask for fewer events with \"limit\")"
+                    ),
+                    t,
+                )
+            };
         });
-        let mut done = Done {
-            version: handled.version,
-            command: short(handled.command),
-            ok: handled.ok && !self.failed,
-            reply_len: self.w.len(),
-            store,
-            reply_overflow: false,
-            warnings: handled.warnings,
-        };
-        if !self.failed && !self.w.overflowed() {
-            return done;
+    }
+}
+
+/// A query that walks more than [`MAX_QUERY_WALK`] events is refused with `too_large` (and
+/// true returned).
+pub fn refuse_deep(q: &Query<'_>, w: &mut Overflowing<'_>) -> bool {
+    let walked = q.events_walked();
+    if walked <= MAX_QUERY_WALK {
+        return false;
+    }
+    let _ = q.refuse(
+        "too_large",
+        format_args!(
+            "offset + limit = {walked}: at most {MAX_QUERY_WALK} on this controller (page further with from_us)"
+        ),
+        w,
+    );
+    true
+}
+
+/// A copy of `loaded` at the end of the reply buffer, for a query to read with nothing locked;
+/// the reply keeps the rest, at least [`MIN_REPLY`] bytes. Without room for it, the query is
+/// refused with `too_large`, by name, and None returned.
+pub fn copy_for_query<'r>(
+    q: &Query<'_>,
+    loaded: &Cycle<'_>,
+    w: &mut Overflowing<'r>,
+) -> Option<Cycle<'r>> {
+    let storage = loaded.storage_used();
+    let room = w
+        .capacity()
+        .checked_sub(storage)
+        .filter(|&r| r >= MIN_REPLY)
+        .and_then(|_| w.split_off_end(storage));
+    let Some(room) = room else {
+        let _ = q.refuse(
+            "too_large",
+            format_args!(
+                "the loaded cycle takes {storage} bytes of storage: too many to copy for {} here (at most {})",
+                q.name,
+                w.capacity().saturating_sub(MIN_REPLY)
+            ),
+            w,
+        );
+        return None;
+    };
+    let mut copy = Cycle::new(room);
+    // Sized to it.
+    copy.copy_from(loaded);
+    Some(copy)
+}
+
+/// A query's reply from `cycle` (a copy of the loaded one).
+pub fn answer<'q>(
+    q: &Query<'q>,
+    cycle: &Cycle<'_>,
+    board: &Board,
+    w: &mut Overflowing<'_>,
+) -> Handled<'q> {
+    protocol::answer(q, cycle, board, w).unwrap_or_else(|_| Handled::new(Version::V2, q.name))
+}
+
+/// The chip's own shell of `exchange` on a controller it holds, for tests: what the firmware
+/// does, with nothing to lock.
+#[cfg(test)]
+pub mod direct {
+    use core::cell::RefCell;
+    use core::future::Future;
+    use core::pin::pin;
+    use core::task::{Context, Poll, Waker};
+
+    use tumble_core::controller::{Applied, Arrival, Controller, Work};
+    use tumble_core::exchange::{Refusal, Shell};
+    use tumble_core::logline::CommandLine;
+    use tumble_core::protocol::Op;
+    use tumble_core::runner::Outputs;
+    use tumble_core::time::Instant;
+
+    use super::*;
+
+    /// Runs a future that never waits (every hook here is ready at once).
+    pub fn now<F: Future>(f: F) -> F::Output {
+        let mut f = pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(out) => out,
+            Poll::Pending => panic!("a direct shell never waits"),
         }
-        let needed = self.w.total();
-        let buf = self.w.into_inner();
-        let capacity = buf.len();
-        let mut t = Truncating::new(buf);
-        let _ = if done.store.is_some() {
-            protocol::write_refusal(
-                frame,
-                "too_large",
-                format_args!(
-                    "cycle loaded, but its summary ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer"
-                ),
-                &mut t,
-            )
-        } else {
-            protocol::write_refusal(
-                frame,
-                "too_large",
-                format_args!(
-                    "the reply ({needed} bytes) is larger than this controller's {capacity}-byte reply buffer (for get_timeline, ask for fewer events with \"limit\")"
-                ),
-                &mut t,
-            )
-        };
-        done.reply_len = t.len();
-        done.reply_overflow = true;
-        done.ok = false;
-        done
+    }
+
+    pub struct Direct<'c, 'p, O> {
+        pub ctl: RefCell<&'c mut Controller<'p>>,
+        pub out: RefCell<&'c mut O>,
+        pub now: Instant,
+        pub board: Board,
+    }
+
+    impl<'p, O: Outputs> Shell<Overflowing<'_>> for Direct<'_, 'p, O> {
+        type Turn = Cycle<'p>;
+
+        fn board(&self) -> &Board {
+            &self.board
+        }
+
+        fn capacity(&self) -> usize {
+            self.ctl.borrow().cycle_capacity()
+        }
+
+        fn arrival(&self) -> Arrival {
+            Arrival(0)
+        }
+
+        async fn turn(&self) -> Self::Turn {
+            Cycle::none()
+        }
+
+        async fn apply(&self, op: Op, arrival: Arrival) -> Result<Applied, Refusal> {
+            let mut out = self.out.borrow_mut();
+            Ok(self
+                .ctl
+                .borrow_mut()
+                .execute(Work::Op(op), arrival, self.now, &mut **out))
+        }
+
+        async fn load(
+            &self,
+            lent: &mut Self::Turn,
+            doc: &[u8],
+            arrival: Arrival,
+        ) -> Result<Applied, Refusal> {
+            let (mut ctl, mut out) = (self.ctl.borrow_mut(), self.out.borrow_mut());
+            ctl.execute(Work::Release(lent), arrival, self.now, &mut **out);
+            let read = lent.read(
+                doc,
+                &self.board,
+                &mut tumble_core::cycle::WarningCount::default(),
+            );
+            assert!(read.is_ok(), "checked: it reads the same");
+            Ok(ctl.execute(Work::Load(lent), arrival, self.now, &mut **out))
+        }
+
+        async fn answer<'q>(&self, q: &Query<'q>, w: &mut Overflowing<'_>) -> Handled<'q> {
+            if refuse_deep(q, w) {
+                return Handled::new(Version::V2, q.name);
+            }
+            let copy = copy_for_query(q, self.ctl.borrow().runner().cycle(), w);
+            match copy {
+                Some(copy) => answer(q, &copy, &self.board, w),
+                None => Handled::new(Version::V2, q.name),
+            }
+        }
+
+        fn log(&self, _ok: bool, _line: &CommandLine<'_>) {}
     }
 }
 
@@ -256,54 +292,31 @@ pub fn run<O: tumble_core::runner::Outputs>(
     now: tumble_core::time::Instant,
     reply: &mut [u8],
 ) -> Done {
-    use tumble_core::controller::{Arrival, Work};
-    use tumble_core::protocol::Action;
-    let board = ctl.board().clone();
-    let mut s = Session::new(frame, reply);
-    let mut read = s.read(&board);
-    if let Read::Document(doc) = read {
-        read = s.parse(&doc, &board, ctl.cycle_capacity());
-    }
-    let handled = match read {
-        Read::Answered(h) => h,
-        Read::Document(_) => unreachable!("parsed above"),
-        Read::Query(q) => match s.admit(&q) {
-            Some(refused) => refused,
-            // As the firmware: from a copy at the end of the buffer.
-            None => {
-                let loaded = ctl.runner().cycle();
-                match s.room_for_copy(loaded.storage_used()) {
-                    Some(room) => {
-                        let mut copy = Cycle::new(room);
-                        assert!(copy.copy_from(loaded), "sized to it");
-                        s.answer(&q, &copy, &board)
-                    }
-                    None => s.no_room(&q, loaded.storage_used()),
-                }
-            }
-        },
-        Read::Program(p) => s.no_library(&p),
-        Read::History(h) => s.no_history(&h),
-        Read::Command(cmd) => {
-            let applied = match cmd.action {
-                // Checked against this storage by `parse`: it reads the same.
-                Action::Load { document, .. } => ctl.install(document, now, out).unwrap(),
-                Action::Op(op) => ctl.execute(Work::Op(op), Arrival(0), now, out),
-            };
-            s.finish(&cmd, &applied.outcome, &board)
-        }
-    };
-    s.done(handled)
+    run_as(Access::Control, frame, ctl, out, now, reply)
 }
 
-fn short(s: &str) -> heapless::String<MAX_COMMAND> {
-    let mut out = heapless::String::new();
-    for ch in s.chars() {
-        if out.push(ch).is_err() {
-            break;
-        }
-    }
-    out
+/// [`run`] for a client with `access`.
+#[cfg(test)]
+pub fn run_as<O: tumble_core::runner::Outputs>(
+    access: Access,
+    frame: &[u8],
+    ctl: &mut tumble_core::controller::Controller<'_>,
+    out: &mut O,
+    now: tumble_core::time::Instant,
+    reply: &mut [u8],
+) -> Done {
+    let board = ctl.board().clone();
+    let shell = direct::Direct {
+        ctl: core::cell::RefCell::new(ctl),
+        out: core::cell::RefCell::new(out),
+        now,
+        board,
+    };
+    let mut w = Overflowing::new(reply);
+    let ran = direct::now(exchange::exchange(&shell, frame, access, &mut w));
+    let done = Done::new(&ran, &w);
+    let ran = ran.finish(&shell, frame, Ok::<(), &str>(()), &"test", &mut w);
+    done.finished(&ran, &w)
 }
 
 /// The reply to a frame the transport could not take whole: `frame` is what was received of it
@@ -405,7 +418,7 @@ mod tests {
 
     #[test]
     fn without_the_token_every_command_is_refused_but_ping() {
-        let board = Board::washer();
+        let mut r = rig();
         for (frame, access, refused) in [
             (r#"{"action":"start_cycle"}"#, Access::Hello, true),
             (r#"{"action":"ping"}"#, Access::Hello, false),
@@ -414,17 +427,22 @@ mod tests {
             (r#"{"cmd":"stop","id":1}"#, Access::Telemetry, true),
             (r#"{"cmd":"start","id":1}"#, Access::Control, false),
         ] {
-            let mut reply = [0u8; 512];
-            let mut s = Session::new(frame.as_bytes(), &mut reply);
-            let read = s.read(&board);
-            let handled = s.permit(access, &read);
-            assert_eq!(handled.is_some(), refused, "{frame} with {access:?}");
-            if let Some(h) = handled {
-                let done = s.done(h);
-                let text = std::str::from_utf8(&reply[..done.reply_len]).unwrap();
-                assert!(text.contains("unauthorized"), "{text}");
-                assert!(!done.ok);
-            }
+            let mut reply = [0u8; 1024];
+            let done = run_as(
+                access,
+                frame.as_bytes(),
+                &mut r.ctl,
+                &mut r.pins,
+                Instant::from_micros(0),
+                &mut reply,
+            );
+            let text = std::str::from_utf8(&reply[..done.reply_len]).unwrap();
+            assert_eq!(
+                text.contains("unauthorized"),
+                refused,
+                "{frame} with {access:?}: {text}"
+            );
+            assert!(!(refused && done.ok), "{frame} with {access:?}: {text}");
         }
     }
 
@@ -632,7 +650,7 @@ mod tests {
         assert!(done.ok, "{reply}");
         let mut direct = std::string::String::new();
         let read = protocol::read(frame.as_bytes(), &Board::washer(), &mut direct);
-        let Ok(Read::Query(q)) = read else {
+        let Ok(protocol::Read::Query(q)) = read else {
             panic!("a query")
         };
         protocol::answer(&q, r.ctl.runner().cycle(), &Board::washer(), &mut direct).unwrap();

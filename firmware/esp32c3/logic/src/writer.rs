@@ -31,6 +31,13 @@ impl<'a> SliceWriter<'a> {
         self.len = 0;
     }
 
+    /// Writes with `write` into the whole buffer, in place of what was there.
+    fn rewrite(&mut self, write: impl FnOnce(&mut Truncating<'_>)) {
+        let mut t = Truncating::new(&mut *self.buf);
+        write(&mut t);
+        self.len = t.len();
+    }
+
     /// The whole buffer back, whatever was written.
     pub fn into_inner(self) -> &'a mut [u8] {
         self.buf
@@ -156,6 +163,23 @@ impl<'a> Overflowing<'a> {
 
     pub fn into_inner(self) -> &'a mut [u8] {
         self.inner.into_inner()
+    }
+
+    /// The text, when it fitted whole; what fitted of it otherwise.
+    pub fn as_str(&self) -> &str {
+        self.inner.as_str()
+    }
+
+    /// Forgets what was written.
+    pub fn clear(&mut self) {
+        self.inner.clear();
+        self.total = 0;
+    }
+
+    /// Writes with `write`, cut to fit, in place of what was there: a refusal that must fit.
+    pub fn rewrite(&mut self, write: impl FnOnce(&mut Truncating<'_>)) {
+        self.inner.rewrite(write);
+        self.total = self.inner.len();
     }
 
     /// See [`SliceWriter::split_off_end`]: only before anything was written.
