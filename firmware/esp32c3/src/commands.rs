@@ -28,13 +28,15 @@ use tumble_core::cycle::WarningCount;
 use tumble_core::exchange::{self, Refusal, Shell};
 use tumble_core::logline::CommandLine;
 use tumble_core::protocol::{self, Handled, Op, Query, Version};
+use tumble_core::time::Duration;
+use tumble_fw_logic::alarm::starts_a_clock;
 use tumble_fw_logic::local::{self, Local};
 use tumble_fw_logic::record::{HEADER_LEN, Kind};
 use tumble_fw_logic::session::{self, CYCLE_STORAGE, Done};
 use tumble_fw_logic::writer::{Overflowing, Truncating};
 
 use crate::clock::now;
-use crate::config::HEADROOM;
+use crate::config::{HEADROOM, LEAD_US};
 use crate::log::{self, error, info};
 use crate::shared::{Loader, Shared, WAKE};
 
@@ -149,12 +151,21 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a> {
     }
 }
 
-/// The controller held for one piece of work, then the control loop told to re-arm.
+/// The controller held for one piece of work, then the control loop told to re-arm. A
+/// command that starts a phase clock is applied as of `LEAD_US` from now with the pins held,
+/// and the control loop writes its first instant then (`tumble_fw_logic::alarm`).
 async fn apply(shared: &Shared, work: Work<'_, 'static>, arrival: Arrival) -> Applied {
     let applied = {
         let mut c = shared.ctl.lock().await;
         let ctl = &mut *c;
-        let applied = ctl.controller.execute(work, arrival, now(), &mut ctl.pins);
+        let mut at = now();
+        if let Work::Op(op) = &work
+            && starts_a_clock(op)
+        {
+            at += Duration::from_micros(LEAD_US);
+            ctl.pins.hold_until(at);
+        }
+        let applied = ctl.controller.execute(work, arrival, at, &mut ctl.pins);
         ctl.forward_notices();
         applied
     };

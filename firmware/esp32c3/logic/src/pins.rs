@@ -10,6 +10,7 @@
 
 use tumble_core::board::{Board, Level};
 use tumble_core::runner::{OutputChange, Outputs};
+use tumble_core::time::Instant;
 
 /// Where a group of changes goes: on the chip the W1TS/W1TC registers, in tests a recorder.
 pub trait GpioWrite {
@@ -29,6 +30,8 @@ pub struct MaskPins<G> {
     high: u32,
     /// Commits are held for `write_held` instead of written.
     holding: bool,
+    /// Held writes that must not go out before this instant (a command's, worked out ahead).
+    not_before: Option<Instant>,
     /// Changes refused because the pin is not one of the board's outputs (a bug if ever > 0).
     stray: u32,
 }
@@ -44,6 +47,7 @@ impl<G: GpioWrite> MaskPins<G> {
             clear: 0,
             high: off_high_mask(board),
             holding: false,
+            not_before: None,
             stray: 0,
         }
     }
@@ -52,6 +56,18 @@ impl<G: GpioWrite> MaskPins<G> {
     /// [`MaskPins::write_held`].
     pub fn hold(&mut self) {
         self.holding = true;
+    }
+
+    /// [`MaskPins::hold`], for writes that must not go out before `at`: a command worked out
+    /// as of `at`, which the control loop writes then.
+    pub fn hold_until(&mut self, at: Instant) {
+        self.holding = true;
+        self.not_before = Some(self.not_before.map_or(at, |t| t.max(at)));
+    }
+
+    /// When the held writes may go out, if a [`MaskPins::hold_until`] said.
+    pub fn not_before(&self) -> Option<Instant> {
+        self.not_before
     }
 
     /// Whether held commits wait to be written.
@@ -64,6 +80,7 @@ impl<G: GpioWrite> MaskPins<G> {
     /// all), and ends the hold. Returns whether anything was written.
     pub fn write_held(&mut self) -> bool {
         self.holding = false;
+        self.not_before = None;
         let (set, clear) = (self.set & !self.high, self.clear & self.high);
         self.set = 0;
         self.clear = 0;
