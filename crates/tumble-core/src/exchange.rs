@@ -2,7 +2,7 @@
 //! every platform follows, written once.
 //!
 //! 1. The frame is read and its access checked ([`protocol::read`], [`access::permits`]).
-//! 2. A document (a load, a validate, a `load_program`) and a start take the platform's load
+//! 2. A document (a load, a validate), a library request and a start take the platform's load
 //!    turn first ([`Shell::turn`]): no cycle starts while a document is read into the cycle
 //!    storage or stored, and a stop, a status or a query never waits for either.
 //! 3. A document is checked ([`protocol::parse`], which stores nothing); a query is answered
@@ -96,11 +96,14 @@ pub trait Shell<W: Reply> {
     /// Writes the answer to `q` from the loaded cycle.
     async fn answer<'a>(&self, q: &Query<'a>, w: &mut W) -> Handled<'a>;
 
-    /// A library request: the chip keeps none (`unsupported`).
-    fn program<'d>(&'d self, p: &Program<'_>, w: &mut W) -> ProgramStep<'d> {
-        let _ = crate::library::write_unsupported(w, p.id);
-        ProgramStep::Answered(false)
-    }
+    /// A library request, with the load turn held (a library shares the store with the
+    /// loaded cycle): answered, or a `load_program`'s document to load.
+    async fn program<'d>(
+        &'d self,
+        turn: &mut Self::Turn,
+        p: &Program<'_>,
+        w: &mut W,
+    ) -> ProgramStep<'d>;
 
     /// `get_history`: the chip keeps none (`unsupported`). Returns whether it was answered.
     fn history(&self, h: &HistoryRequest<'_>, w: &mut W) -> bool {
@@ -220,7 +223,7 @@ pub async fn exchange<W: Reply, S: Shell<W>>(
             let store = stored(load, h.store, frame, false);
             (h, store)
         }
-        Read::Program(p) => match shell.program(&p, w) {
+        Read::Program(p) => match program(shell, turn.as_mut(), &p, w).await {
             ProgramStep::Answered(ok) => {
                 let mut h = Handled::new(Version::V2, p.name);
                 h.ok = ok;
@@ -266,6 +269,19 @@ pub async fn exchange<W: Reply, S: Shell<W>>(
         warnings: handled.warnings,
         store,
         turn,
+    }
+}
+
+/// A library request, with the turn every one takes.
+async fn program<'d, W: Reply, S: Shell<W>>(
+    shell: &'d S,
+    turn: Option<&mut S::Turn>,
+    p: &Program<'_>,
+    w: &mut W,
+) -> ProgramStep<'d> {
+    match turn {
+        Some(turn) => shell.program(turn, p, w).await,
+        None => ProgramStep::Answered(false),
     }
 }
 
@@ -324,11 +340,10 @@ async fn run<'f, W: Reply, S: Shell<W>>(
 }
 
 impl Read<'_> {
-    /// Whether it takes the load turn first: a document, a `load_program`, a start.
+    /// Whether it takes the load turn first: a document, a library request, a start.
     pub fn needs_turn(&self) -> bool {
         match self {
-            Read::Document(_) => true,
-            Read::Program(p) => matches!(p.request, crate::library::Request::Load { .. }),
+            Read::Document(_) | Read::Program(_) => true,
             Read::Command(cmd) => matches!(cmd.action, Action::Op(Op::Start | Op::StartIn { .. })),
             Read::Answered(_) | Read::Query(_) | Read::History(_) => false,
         }

@@ -91,6 +91,19 @@ pub enum Request<'a> {
     },
 }
 
+impl Request<'_> {
+    /// The program it is about (None for a listing).
+    pub fn name(&self) -> Option<&Name> {
+        match self {
+            Request::List => None,
+            Request::Save { name, .. }
+            | Request::Load { name }
+            | Request::Rename { name, .. }
+            | Request::Delete { name } => Some(name),
+        }
+    }
+}
+
 /// Why a library command failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Failure {
@@ -105,6 +118,8 @@ pub enum Failure {
     },
     /// The store failed (a disk error, a flash error), in words.
     Store(heapless::String<96>),
+    /// Not now, and why: the chip touches its flash only while no cycle runs.
+    Busy(&'static str),
 }
 
 impl Failure {
@@ -115,6 +130,7 @@ impl Failure {
             Failure::Exists => "exists",
             Failure::Full { .. } => "full",
             Failure::Store(_) => "store_failed",
+            Failure::Busy(_) => "busy",
         }
     }
 
@@ -138,6 +154,7 @@ impl fmt::Display for Message<'_> {
                 "the library is full (at most {programs} programs): delete one to save {name}"
             ),
             Failure::Store(why) => write!(f, "storing {name} failed: {why}"),
+            Failure::Busy(why) => write!(f, "not now ({name}): {why}"),
         }
     }
 }
@@ -155,9 +172,15 @@ pub trait Programs {
     fn rename(&mut self, name: &Name, to: &Name) -> Result<(), Failure>;
     /// Deletes `name`.
     fn delete(&mut self, name: &Name) -> Result<(), Failure>;
+
+    /// Bytes left for more programs, where the store has a fixed size (the chip's flash).
+    fn free(&mut self) -> Option<usize> {
+        None
+    }
 }
 
-/// `{"programs":[{"name":..,"bytes":..},...]}` as the reply of `list_programs`.
+/// `{"programs":[{"name":..,"bytes":..},...]}` as the reply of `list_programs`, with
+/// `"bytes_free":N` after the list where the store has a fixed size.
 pub fn write_list(
     w: &mut impl Write,
     id: Option<&[u8]>,
@@ -172,8 +195,64 @@ pub fn write_list(
             json::Quoted(name)
         ))
     });
-    items.finish()?.write_str("]}}")?;
+    items.finish()?.write_str("]")?;
+    if listed.is_ok()
+        && let Some(free) = programs.free()
+    {
+        write!(w, ",\"bytes_free\":{free}")?;
+    }
+    w.write_str("}}")?;
     Ok(listed)
+}
+
+/// Answers a library request on `programs`, its reply written: whether it succeeded. A save is
+/// checked as a load into `capacity` bytes of cycle storage would be (`invalid_cycle` with its
+/// path otherwise). A `load_program` is the platform's (it loads the document as a
+/// `load_cycle` of it): None.
+pub fn answer(
+    p: &crate::protocol::Program<'_>,
+    programs: &mut dyn Programs,
+    board: &crate::board::Board,
+    capacity: usize,
+    w: &mut impl Write,
+) -> Option<bool> {
+    let result = match &p.request {
+        Request::List => match write_list(w, p.id, programs) {
+            Ok(Ok(())) => return Some(true),
+            Ok(Err(f)) => Err((f, "")),
+            Err(_) => return Some(false),
+        },
+        Request::Save { name, cycle } => {
+            let mut count = crate::cycle::WarningCount::default();
+            if let Err(e) = crate::cycle::Cycle::validate(cycle, board, capacity, &mut count) {
+                let _ = crate::protocol::write_invalid_cycle(w, p.id, &e);
+                return Some(false);
+            }
+            programs
+                .save(name, cycle)
+                .map(|()| (name, cycle.len()))
+                .map_err(|f| (f, name.as_str()))
+        }
+        Request::Load { .. } => return None,
+        Request::Rename { name, to } => programs
+            .rename(name, to)
+            .map(|()| (to, 0))
+            .map_err(|f| (f, name.as_str())),
+        Request::Delete { name } => programs
+            .delete(name)
+            .map(|()| (name, 0))
+            .map_err(|f| (f, name.as_str())),
+    };
+    match result {
+        Ok((name, bytes)) => {
+            let _ = write_done(w, p.id, name.as_str(), bytes);
+            Some(true)
+        }
+        Err((f, name)) => {
+            let _ = f.write(w, p.id, name);
+            Some(false)
+        }
+    }
 }
 
 /// The reply of a controller that keeps no library.

@@ -16,6 +16,7 @@
 //!    else waits for that: a stop needs only step 3, and a command read before a stop that got
 //!    there first may not start anything.
 
+use core::cell::OnceCell;
 use core::fmt::Write;
 use core::ops::Range;
 
@@ -25,9 +26,10 @@ use tumble_core::access::Access;
 use tumble_core::board::Board;
 use tumble_core::controller::{Applied, Arrival, Work};
 use tumble_core::cycle::WarningCount;
-use tumble_core::exchange::{self, Refusal, Shell};
+use tumble_core::exchange::{self, ProgramStep, Refusal, Shell};
+use tumble_core::library::{self, Failure, Name, Programs, Request};
 use tumble_core::logline::CommandLine;
-use tumble_core::protocol::{self, Handled, Op, Query, Version};
+use tumble_core::protocol::{self, Handled, Op, Program, Query, Version};
 use tumble_core::time::Duration;
 use tumble_fw_logic::alarm::starts_a_clock;
 use tumble_fw_logic::local::{self, Local};
@@ -38,7 +40,7 @@ use tumble_fw_logic::writer::{Overflowing, Truncating};
 use crate::clock::now;
 use crate::config::{HEADROOM, LEAD_US};
 use crate::log::{self, error, info};
-use crate::shared::{Loader, Shared, WAKE};
+use crate::shared::{Ctl, Loader, Shared, WAKE};
 
 /// Runs the frame at `buf[HEADROOM..HEADROOM + len]`; the reply is written right after it.
 /// Returns the reply's range in `buf`. `peer` names the client in the log; `access` is what it
@@ -54,14 +56,27 @@ pub async fn execute(
     if let Some(reply) = memory(buf, reply_at, access) {
         return reply;
     }
-    let chip = Chip { shared };
+    let mut chip = Chip {
+        shared,
+        program: OnceCell::new(),
+    };
     let (head, tail) = buf.split_at_mut(reply_at);
     let mut w = Overflowing::new(tail);
     let mut ran = exchange::exchange(&chip, &head[HEADROOM..], access, &mut w).await;
     let done = Done::new(&ran, &w);
-    let doc = ran.to_store().map(|s| s.doc.clone());
-    let stored = match (doc, ran.turn()) {
-        (Some(doc), Some(loader)) => store(loader, head, doc),
+    let to_store = ran.to_store().cloned();
+    let stored = match (to_store, ran.turn()) {
+        (Some(s), Some(loader)) if s.from_library => match chip.program.take() {
+            // The library's document sits in the client's buffer after its item's key.
+            Some((room, at)) => store(
+                loader,
+                room,
+                0,
+                at.start + s.doc.start..at.start + s.doc.end,
+            ),
+            None => Ok(()),
+        },
+        (Some(s), Some(loader)) => store(loader, head, HEADROOM, s.doc),
         _ => Ok(()),
     };
     if let Err(why) = &stored {
@@ -74,11 +89,14 @@ pub async fn execute(
 }
 
 /// The chip's side of `exchange`.
-struct Chip<'a> {
+struct Chip<'a, 'r> {
     shared: &'a Shared,
+    /// A `load_program`'s document: the end of the client's buffer it was read into, and
+    /// where in it the document is.
+    program: OnceCell<(&'r mut [u8], Range<usize>)>,
 }
 
-impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a> {
+impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
     /// The loader: a load's turn, its cycle storage, the flash store.
     type Turn = MutexGuard<'a, CriticalSectionRawMutex, Loader>;
 
@@ -141,6 +159,63 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a> {
         }
     }
 
+    /// The library in the `programs` partition, in the end of the client's buffer: only while
+    /// no cycle runs (reading and writing flash stall the control loop).
+    async fn program<'d>(
+        &'d self,
+        l: &mut Self::Turn,
+        p: &Program<'_>,
+        w: &mut Overflowing<'r>,
+    ) -> ProgramStep<'d> {
+        let name = p.request.name().map_or("", Name::as_str);
+        let quiet = self.shared.ctl.lock().await.controller.is_quiet();
+        let refused = match (quiet, l.store.as_mut()) {
+            (false, _) => Some(Failure::Busy(
+                "the chip reads and writes its flash only while no cycle runs: stop it first",
+            )),
+            (true, None) => Some(Failure::Busy("this chip has no flash partition")),
+            (true, Some(_)) => None,
+        };
+        let room = w.capacity().saturating_sub(session::MIN_REPLY);
+        let (Some(store), None, Some(buf)) =
+            (l.store.as_mut(), refused.as_ref(), w.split_off_end(room))
+        else {
+            let f = refused.unwrap_or(Failure::Busy("no room for the program here"));
+            let _ = f.write(w, p.id, name);
+            return ProgramStep::Answered(false);
+        };
+        if let Request::Load { name } = &p.request {
+            let start = buf.as_ptr() as usize;
+            let loaded = match store.library(&mut []) {
+                Some(mut lib) => lib.load(name, buf).map(|doc| {
+                    doc.as_ptr() as usize - start..doc.as_ptr() as usize - start + doc.len()
+                }),
+                None => Err(Failure::Busy("this chip has no \"programs\" partition")),
+            };
+            return match loaded {
+                Ok(at) => {
+                    let (room, at) = self.program.get_or_init(|| (buf, at));
+                    ProgramStep::Load(&room[at.clone()])
+                }
+                Err(f) => {
+                    let _ = f.write(w, p.id, name.as_str());
+                    ProgramStep::Answered(false)
+                }
+            };
+        }
+        let answered = match store.library(buf) {
+            Some(mut lib) => library::answer(p, &mut lib, &self.shared.board, CYCLE_STORAGE, w),
+            None => {
+                let f = Failure::Busy(
+                    "this chip has no \"programs\" partition (flash with partitions.csv)",
+                );
+                let _ = f.write(w, p.id, name);
+                Some(false)
+            }
+        };
+        ProgramStep::Answered(answered.unwrap_or(false))
+    }
+
     fn log(&self, ok: bool, line: &CommandLine<'_>) {
         log::emit(
             if ok { 'I' } else { 'W' },
@@ -155,21 +230,24 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a> {
 /// command that starts a phase clock is applied as of `LEAD_US` from now with the pins held,
 /// and the control loop writes its first instant then (`tumble_fw_logic::alarm`).
 async fn apply(shared: &Shared, work: Work<'_, 'static>, arrival: Arrival) -> Applied {
-    let applied = {
-        let mut c = shared.ctl.lock().await;
-        let ctl = &mut *c;
-        let mut at = now();
-        if let Work::Op(op) = &work
-            && starts_a_clock(op)
-        {
-            at += Duration::from_micros(LEAD_US);
-            ctl.pins.hold_until(at);
-        }
-        let applied = ctl.controller.execute(work, arrival, at, &mut ctl.pins);
-        ctl.forward_notices();
-        applied
-    };
+    let applied = apply_locked(&mut *shared.ctl.lock().await, work, arrival);
     WAKE.signal(());
+    applied
+}
+
+/// The part of `apply` under the lock. Not inlined: the controller's frame stays off the
+/// stack of every poll of the command's future (it took 8 KB there).
+#[inline(never)]
+fn apply_locked(ctl: &mut Ctl, work: Work<'_, 'static>, arrival: Arrival) -> Applied {
+    let mut at = now();
+    if let Work::Op(op) = &work
+        && starts_a_clock(op)
+    {
+        at += Duration::from_micros(LEAD_US);
+        ctl.pins.hold_until(at);
+    }
+    let applied = ctl.controller.execute(work, arrival, at, &mut ctl.pins);
+    ctl.forward_notices();
     applied
 }
 
@@ -199,16 +277,21 @@ fn memory(buf: &mut [u8], reply_at: usize, access: Access) -> Option<Range<usize
 ///
 /// The caller holds the loader: the load left the runner idle, and no command can start it
 /// until the loader is let go.
-fn store(l: &mut Loader, buf: &mut [u8], doc: Range<usize>) -> Result<(), heapless::String<96>> {
+fn store(
+    l: &mut Loader,
+    buf: &mut [u8],
+    frame_at: usize,
+    doc: Range<usize>,
+) -> Result<(), heapless::String<96>> {
     let mut why = heapless::String::<96>::new();
     let Some(store) = l.store.as_mut() else {
         let _ = why.push_str("no \"tumble\" flash partition");
         return Err(why);
     };
-    let at = HEADROOM + doc.start;
+    let at = frame_at + doc.start;
     let mut saved = [0u8; HEADER_LEN];
     saved.copy_from_slice(&buf[at - HEADER_LEN..at]);
-    let result = match session::seal(buf, HEADROOM, doc.clone()) {
+    let result = match session::seal(buf, frame_at, doc.clone()) {
         Ok(rec) => {
             let started = now();
             let r = store.save(Kind::Cycle, &buf[rec.clone()]);

@@ -129,3 +129,5 @@ pub const ALLOW_ORIGIN: &str = match option_env!("TUMBLE_ALLOW_ORIGIN") {
 
 /// The flash partition for the stored cycle and Wi-Fi credentials (partitions.csv).
 pub const PARTITION_LABEL: &str = "tumble";
+/// The program library's data partition (partitions.csv); a flash without it keeps no library.
+pub const PROGRAMS_LABEL: &str = "programs";

@@ -204,6 +204,13 @@ fn start(spawner: Spawner) {
         Ok(s) => {
             let r = s.range();
             info!("store", "flash partition {:#x}..{:#x}", r.start, r.end);
+            match s.programs() {
+                Some(r) => info!("store", "program library {:#x}..{:#x}", r.start, r.end),
+                None => warning!(
+                    "store",
+                    "no \"programs\" partition (flash with partitions.csv): no program library"
+                ),
+            }
             Some(s)
         }
         Err(why) => {

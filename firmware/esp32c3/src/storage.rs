@@ -15,9 +15,10 @@ use esp_bootloader_esp_idf::partitions::{self, PARTITION_TABLE_MAX_LEN};
 use esp_storage::{FlashStorage, FlashStorageError};
 use sequential_storage::cache::Cache;
 use sequential_storage::queue::{QueueConfig, QueueStorage};
+use tumble_fw_logic::programs::FlashLibrary;
 use tumble_fw_logic::record::{self, Kind};
 
-use crate::config::{FRAME_MAX, HEADROOM, PARTITION_LABEL};
+use crate::config::{FRAME_MAX, HEADROOM, PARTITION_LABEL, PROGRAMS_LABEL};
 
 /// The erase unit sequential-storage sees: two 4 KiB sectors, so that one record (at most
 /// `FRAME_MAX` + its 16-byte header) fits in a page, as a queue item must.
@@ -73,6 +74,8 @@ pub struct Store {
     flash: Paged,
     cycles: Range<u32>,
     credentials: Range<u32>,
+    /// The program library's partition, when the flash has one.
+    programs: Option<Range<u32>>,
 }
 
 impl Store {
@@ -93,11 +96,29 @@ impl Store {
         }
         let end = start + len / page * page;
         let split = end - CREDENTIAL_PAGES * page;
+        let programs = table
+            .iter()
+            .find(|p| p.label_as_str() == PROGRAMS_LABEL)
+            .map(|p| p.offset()..p.offset() + p.len() / page * page)
+            .filter(|r| r.start % page == 0 && r.len() >= 2 * PAGE);
         Ok(Store {
             flash: Paged(flash),
             cycles: start..split,
             credentials: split..end,
+            programs,
         })
+    }
+
+    /// The program library, working in `buf` (a program is at most what `buf` holds, less
+    /// its name and the item's header); None when the flash has no `programs` partition.
+    pub fn library<'b>(&mut self, buf: &'b mut [u8]) -> Option<FlashLibrary<'b, &mut Paged>> {
+        let range = self.programs.clone()?;
+        FlashLibrary::new(&mut self.flash, range, buf)
+    }
+
+    /// The program library's partition, for the boot log.
+    pub fn programs(&self) -> Option<Range<u32>> {
+        self.programs.clone()
     }
 
     pub fn range(&self) -> Range<u32> {

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tumble_core::access::Access;
 use tumble_core::board::Board;
 use tumble_core::controller::{Applied, Arrival};
-use tumble_core::cycle::{Cycle, MAX_STORAGE, WarningCount};
+use tumble_core::cycle::{MAX_STORAGE, WarningCount};
 use tumble_core::exchange::{self, ProgramStep, Refusal, Reply, Shell, ToStore};
 use tumble_core::logline::CommandLine;
 use tumble_core::protocol::{self, Handled, HistoryRequest, Op, Program, Query};
@@ -158,8 +158,13 @@ impl<'a> Shell<Text> for Call<'a> {
         .unwrap_or_else(|_| Handled::new(protocol::Version::V2, q.name))
     }
 
-    fn program<'d>(&'d self, p: &Program<'_>, w: &mut Text) -> ProgramStep<'d> {
-        library(self, p, w)
+    async fn program<'d>(
+        &'d self,
+        _turn: &mut Self::Turn,
+        p: &Program<'_>,
+        w: &mut Text,
+    ) -> ProgramStep<'d> {
+        self.work(|| library(self, p, w))
     }
 
     fn history(&self, h: &HistoryRequest<'_>, w: &mut Text) -> bool {
@@ -205,51 +210,22 @@ fn library<'d>(call: &'d Call<'_>, p: &Program<'_>, reply: &mut Text) -> Program
     use tumble_core::library::{self, Programs, Request};
     let app = call.app;
     let mut lib = app.programs.lock().unwrap_or_else(|e| e.into_inner());
-    let result = match &p.request {
-        Request::List => match library::write_list(reply, p.id, &mut *lib) {
-            Ok(Ok(())) => return ProgramStep::Answered(true),
-            Ok(Err(f)) => Err((f, "")),
-            Err(_) => return ProgramStep::Answered(false),
-        },
-        Request::Save { name, cycle } => {
-            let mut count = WarningCount::default();
-            if let Err(e) = Cycle::validate(cycle, &app.board, MAX_STORAGE, &mut count) {
-                let _ = protocol::write_invalid_cycle(reply, p.id, &e);
-                return ProgramStep::Answered(false);
-            }
-            lib.save(name, cycle)
-                .map(|()| (name, cycle.len()))
-                .map_err(|f| (f, name.as_str()))
-        }
-        Request::Load { name } => {
-            let mut buf = vec![0u8; protocol::MAX_FRAME];
-            match lib.load(name, &mut buf) {
-                Ok(bytes) => {
-                    let len = bytes.len();
-                    buf.truncate(len);
-                    *call.program_name.lock().unwrap_or_else(|e| e.into_inner()) =
-                        Some(name.to_string());
-                    return ProgramStep::Load(call.program.get_or_init(|| buf));
-                }
-                Err(f) => Err((f, name.as_str())),
-            }
-        }
-        Request::Rename { name, to } => lib
-            .rename(name, to)
-            .map(|()| (to, 0))
-            .map_err(|f| (f, name.as_str())),
-        Request::Delete { name } => lib
-            .delete(name)
-            .map(|()| (name, 0))
-            .map_err(|f| (f, name.as_str())),
+    if let Some(ok) = library::answer(p, &mut *lib, &app.board, MAX_STORAGE, reply) {
+        return ProgramStep::Answered(ok);
+    }
+    let Request::Load { name } = &p.request else {
+        return ProgramStep::Answered(false);
     };
-    match result {
-        Ok((name, bytes)) => {
-            let _ = library::write_done(reply, p.id, name.as_str(), bytes);
-            ProgramStep::Answered(true)
+    let mut buf = vec![0u8; protocol::MAX_FRAME];
+    match lib.load(name, &mut buf) {
+        Ok(bytes) => {
+            // Where in `buf` the store put it is the store's business.
+            let doc = bytes.to_vec();
+            *call.program_name.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.to_string());
+            ProgramStep::Load(call.program.get_or_init(|| doc))
         }
-        Err((f, name)) => {
-            let _ = f.write(reply, p.id, name);
+        Err(f) => {
+            let _ = f.write(reply, p.id, name.as_str());
             ProgramStep::Answered(false)
         }
     }

@@ -279,6 +279,16 @@ pub mod direct {
             }
         }
 
+        async fn program<'d>(
+            &'d self,
+            _turn: &mut Self::Turn,
+            p: &tumble_core::protocol::Program<'_>,
+            w: &mut Overflowing<'_>,
+        ) -> tumble_core::exchange::ProgramStep<'d> {
+            let _ = tumble_core::library::write_unsupported(w, p.id);
+            tumble_core::exchange::ProgramStep::Answered(false)
+        }
+
         fn log(&self, _ok: bool, _line: &CommandLine<'_>) {}
     }
 }
