@@ -325,8 +325,7 @@ mod tests {
             Err(Failure::NotFound)
         );
         assert_eq!(listed(&mut lib), [("Quick 30 (eco)".into(), 700)]);
-        // What is stored is in the flash, not in the library value.
-        drop(lib);
+        // What is stored is in the flash, not in the library value: a new one reads it.
         let mut buf = [0u8; 4096];
         let mut again = FlashLibrary::new(&mut flash, range(), &mut buf).unwrap();
         assert_eq!(listed(&mut again), [("Quick 30 (eco)".into(), 700)]);
