@@ -333,10 +333,22 @@ async fn run<'f, W: Reply, S: Shell<W>>(
             return (Handled::new(cmd.version, cmd.name), None);
         }
     };
-    match protocol::write_outcome(&cmd, &applied.outcome, shell.board(), w) {
+    match outcome(&cmd, &applied, shell.board(), w) {
         Ok(h) => (h, applied.load),
         Err(fmt::Error) => (Handled::new(cmd.version, cmd.name), applied.load),
     }
+}
+
+/// [`protocol::write_outcome`], kept out of the flow's future: inlined, its frame is on the
+/// stack at every poll of it (8 KB on the chip).
+#[inline(never)]
+fn outcome<'f>(
+    cmd: &protocol::Command<'f>,
+    applied: &Applied,
+    board: &Board,
+    w: &mut impl Write,
+) -> Result<Handled<'f>, fmt::Error> {
+    protocol::write_outcome(cmd, &applied.outcome, board, w)
 }
 
 impl Read<'_> {

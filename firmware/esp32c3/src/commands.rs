@@ -130,16 +130,7 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
         arrival: Arrival,
     ) -> Result<Applied, Refusal> {
         apply(self.shared, Work::Release(&mut l.lent), arrival).await;
-        let read = l
-            .lent
-            .read(doc, &self.shared.board, &mut WarningCount::default());
-        if let Err(e) = read {
-            // `parse` checked it against the same storage and board: it cannot happen.
-            error!(
-                "load",
-                "a checked document did not read ({e}); no cycle loaded"
-            );
-        }
+        read(&mut l.lent, doc, &self.shared.board);
         Ok(apply(self.shared, Work::Load(&mut l.lent), arrival).await)
     }
 
@@ -149,14 +140,8 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
         if session::refuse_deep(q, w) {
             return Handled::new(Version::V2, q.name);
         }
-        let copy = {
-            let c = self.shared.ctl.lock().await;
-            session::copy_for_query(q, c.controller.runner().cycle(), w)
-        };
-        match copy {
-            Some(copy) => session::answer(q, &copy, &self.shared.board, w),
-            None => Handled::new(Version::V2, q.name),
-        }
+        let c = self.shared.ctl.lock().await;
+        answer_from_copy(q, c, &self.shared.board, w)
     }
 
     /// The library in the `programs` partition, in the end of the client's buffer: only while
@@ -222,6 +207,36 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
             now(),
             "command",
             format_args!("{line}"),
+        );
+    }
+}
+
+/// A query answered from a copy of the loaded cycle made while `c` is held; the walk and the
+/// reply come after it is let go. Not inlined: the copy (with its 2 KB phase table) and the
+/// walk stay off the stack of every other poll of the command's future.
+#[inline(never)]
+fn answer_from_copy<'q>(
+    q: &Query<'q>,
+    c: MutexGuard<'_, CriticalSectionRawMutex, Ctl>,
+    board: &Board,
+    w: &mut Overflowing<'_>,
+) -> Handled<'q> {
+    let copy = session::copy_for_query(q, c.controller.runner().cycle(), w);
+    drop(c);
+    match copy {
+        Some(copy) => session::answer(q, &copy, board, w),
+        None => Handled::new(Version::V2, q.name),
+    }
+}
+
+/// Reads a checked document into the lent storage. Not inlined, as `apply_locked`.
+#[inline(never)]
+fn read(lent: &mut tumble_core::cycle::Cycle<'static>, doc: &[u8], board: &Board) {
+    if let Err(e) = lent.read(doc, board, &mut WarningCount::default()) {
+        // `parse` checked it against the same storage and board: it cannot happen.
+        error!(
+            "load",
+            "a checked document did not read ({e}); no cycle loaded"
         );
     }
 }

@@ -93,32 +93,28 @@ impl<'b, S: MultiwriteNorFlash> FlashLibrary<'b, S> {
     /// the map keeps a key's superseded items until it reclaims their page, and the last one
     /// is its value.
     fn programs(&mut self) -> Result<heapless::Vec<(Name, usize), MAX_PROGRAMS>, Failure> {
-        let mut found: heapless::Vec<(Key, Name, usize), MAX_PROGRAMS> = heapless::Vec::new();
+        let mut found: heapless::Vec<(Name, usize), MAX_PROGRAMS> = heapless::Vec::new();
         let mut iter = now(self.map.fetch_all_items(self.buf)).map_err(store)?;
+        // A removed key's items are erased, so the iterator skips them.
         while let Some((k, entry)) = now(iter.next::<Entry>(self.buf)).map_err(store)? {
             let Ok(name) = Name::new(entry.name) else {
                 continue;
             };
             let size = entry.doc.len();
-            match found.iter_mut().find(|(have, ..)| *have == k) {
+            match found.iter_mut().find(|(have, _)| key(have.as_str()) == k) {
                 // The last item of a key is its value.
-                Some(slot) => *slot = (k, name, size),
+                Some(slot) => *slot = (name, size),
                 None => {
-                    let _ = found.push((k, name, size));
+                    let _ = found.push((name, size));
                 }
             }
         }
-        // A removed key's items are erased, so the iterator skips them.
-        let mut live: heapless::Vec<(Name, usize), MAX_PROGRAMS> = found
-            .into_iter()
-            .map(|(_, name, size)| (name, size))
-            .collect();
-        live.sort_unstable_by(|a, b| {
+        found.sort_unstable_by(|a, b| {
             let (a, b) = (a.0.as_str().bytes(), b.0.as_str().bytes());
             a.map(|c| c.to_ascii_lowercase())
                 .cmp(b.map(|c| c.to_ascii_lowercase()))
         });
-        Ok(live)
+        Ok(found)
     }
 
     fn store_entry(&mut self, name: &Name, doc: &[u8]) -> Result<(), Failure> {
