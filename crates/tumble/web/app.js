@@ -5,7 +5,7 @@ import { normalise, summary } from "./lib/cycle.js";
 import { drawChart, drawTimeline, hit, phaseColor } from "./lib/draw.js";
 import { renderEditor } from "./lib/editor.js";
 import { clock, duration, msUntil } from "./lib/format.js";
-import { fromTelemetry } from "./lib/telemetry.js";
+import { asRun, followRun, fromTelemetry } from "./lib/telemetry.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,6 +20,7 @@ const state = {
   outputs: [],          // from hello
   deadMs: 0,            // the board's reverse dead time, from hello
   live: null,           // the latest telemetry, as fromTelemetry made it
+  run: null,            // what the page saw of the run (followRun): the phases' real lengths
   view: { fromMs: 0, toMs: 1000 },
   fitted: true,         // the view shows the whole cycle, and keeps doing so as it is edited
   geometry: null,
@@ -98,6 +99,7 @@ function setDoc(doc, name) {
   state.text = null;
   state.name = name;
   state.phases = normalise(doc, state.deadMs);
+  state.run = null;
   state.editing = null;
   // Another document: the undo steps were about the one before.
   undo.past = [];
@@ -284,7 +286,7 @@ function fitView() {
 
 function redraw() {
   const canvas = $("timeline");
-  state.geometry = drawTimeline(canvas, state.phases, state.outputs, state.view, state.live?.playheadMs ?? null, state.errorPhase);
+  state.geometry = drawTimeline(canvas, asRun(state.phases, state.run), state.outputs, state.view, state.live?.playheadMs ?? null, state.errorPhase);
   // The playhead's time as text too, for assistive technology and for tests.
   canvas.dataset.playheadMs = String(state.live?.playheadMs ?? "");
   canvas.setAttribute("aria-description", state.live?.playheadMs == null ? "" : `playhead at ${clock(state.live.playheadMs)}`);
@@ -295,7 +297,8 @@ function redraw() {
 
 function telemetry(t) {
   const before = state.live;
-  const live = fromTelemetry(t, state.phases);
+  state.run = followRun(state.run, fromTelemetry(t, state.phases));
+  const live = fromTelemetry(t, asRun(state.phases, state.run));
   state.live = live;
   const ended = live.lastPhaseEnd;
   if (before && ended && JSON.stringify(ended) !== JSON.stringify(before.lastPhaseEnd) && ended.end === "triggered") {
@@ -440,6 +443,7 @@ function travel(from, to) {
   undo.typing = false;
   state.text = null;
   state.phases = normalise(doc, state.deadMs);
+  state.run = null;
   state.editing = editing !== null && editing < state.phases.length ? editing : null;
   state.dirty = true;
   render();

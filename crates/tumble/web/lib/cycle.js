@@ -157,7 +157,9 @@ export function layout(phases, outputs, fromMs, toMs, mergeMs) {
         motorSpans(c.motor, base, fromMs, toMs, mergeMs, byRole("motor"), byRole("direction"), t0 + p.duration);
       } else if (c.duration > 0) {
         const out = resolveOutput(c.compId, outputs);
-        if (out) add(row(out.name), base, base + c.duration, mergeMs, fromMs, toMs);
+        // A phase that ended early (its sensor, a skip: see asRun) cuts what it switched.
+        const end = Math.min(base + c.duration, t0 + p.duration);
+        if (out && end > base) add(row(out.name), base, end, mergeMs, fromMs, toMs);
       }
     }
   });

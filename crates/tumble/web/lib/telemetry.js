@@ -3,6 +3,33 @@
 
 import { phaseStarts } from "./cycle.js";
 
+/** What the page has seen of the run in progress: the length each of its phases really took,
+ *  so that the chart and the playhead follow the run (a fill its sensor ended early is drawn
+ *  as long as it ran, and the playhead goes on from there instead of jumping to the planned
+ *  start of the next phase). `run` is the last call's result (null at first); `live` a
+ *  fromTelemetry frame. A jump to a phase other than the next starts the record afresh: the
+ *  chart draws phases in their order. Kept when the run ends, until the next one starts. */
+export function followRun(run, live) {
+  if (!live.running) return run && { ...run, running: false };
+  const start = live.cycleElapsedMs - live.phaseElapsedMs;
+  const fresh = !run || !run.running || live.cycleElapsedMs < run.cycleMs;
+  const r = fresh ? { running: true, phase: live.phaseIndex, startMs: start, cycleMs: 0, actual: {} } : { ...run, actual: { ...run.actual } };
+  if (live.phaseIndex !== r.phase) {
+    if (live.phaseIndex === r.phase + 1) r.actual[r.phase] = Math.max(0, start - r.startMs);
+    else r.actual = {};
+    r.phase = live.phaseIndex;
+    r.startMs = start;
+  }
+  r.cycleMs = live.cycleElapsedMs;
+  return r;
+}
+
+/** The phases as this run played them: an ended phase as long as it really was. */
+export function asRun(phases, run) {
+  const actual = run?.actual ?? {};
+  return phases.map((p, i) => (i in actual ? { ...p, duration: actual[i] } : p));
+}
+
 export function fromTelemetry(t, phases) {
   const c = t.cycle ?? {};
   const running = Boolean(c.cycle_running);

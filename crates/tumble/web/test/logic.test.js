@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
 import { normalise, summary, layout, resolveOutput, phaseStarts } from "../lib/cycle.js";
-import { fromTelemetry } from "../lib/telemetry.js";
+import { asRun, followRun, fromTelemetry } from "../lib/telemetry.js";
 import { duration, clock, tickStep, tick, msUntil } from "../lib/format.js";
 import { controllerUrl } from "../lib/conn.js";
 
@@ -138,4 +138,39 @@ test("a start at a time of day is the wait until it comes, today or tomorrow", (
   assert.equal(msUntil("15:00", now), 29 * 60000 + 45000);
   assert.equal(msUntil("14:30", now), 24 * 3600000 - 15000, "just passed: tomorrow");
   assert.equal(msUntil("06:00", now), (15 * 60 + 29) * 60000 + 45000);
+});
+
+test("the playhead follows the run: a phase its sensor ended early is drawn as long as it ran", () => {
+  const phases = normalise(example("sensor-fill.json"));
+  const planned = phaseStarts(phases);
+  const frame = (phase, phaseMs, cycleMs, running = true) => fromTelemetry({
+    cycle: { cycle_running: running, current_phase_index: running ? phase + 1 : 0, phase_elapsed_ms: phaseMs, cycle_elapsed_ms: cycleMs },
+  }, phases);
+  let run = null;
+  const heads = [];
+  // The fill ends by its sensor 20 s before its planned end; the next phase runs 5 s.
+  const fillMs = phases[0].duration - 20000;
+  for (const [phase, at, cycle] of [[0, 1000, 1000], [0, fillMs - 100, fillMs - 100], [1, 100, fillMs + 100], [1, 5000, fillMs + 5000]]) {
+    run = followRun(run, frame(phase, at, cycle));
+    heads.push(fromTelemetry({ cycle: { cycle_running: true, current_phase_index: phase + 1, phase_elapsed_ms: at } }, asRun(phases, run)).playheadMs);
+  }
+  assert.deepEqual(heads, [1000, fillMs - 100, fillMs + 100, fillMs + 5000], "no jump at the phase change");
+  assert.deepEqual(run.actual, { 0: fillMs });
+  const drawn = asRun(phases, run);
+  assert.equal(drawn[0].duration, fillMs);
+  assert.equal(phaseStarts(drawn)[1], planned[1] - 20000, "the next phase starts where the fill ended");
+  // What the fill switched is cut at its real end.
+  const { rows } = layout(drawn, OUTPUTS, 0, drawn[0].duration + drawn[1].duration, 1);
+  for (const r of rows) for (const [s, e] of r.spans) assert.ok(!(s < fillMs && e > fillMs) || r.name === "Motor" || r.name === "Motor Direction", `${r.name} ${s}-${e}`);
+  // The run's end keeps its record (the chart stays as it ran); the next run starts afresh.
+  run = followRun(run, frame(0, 0, 0, false));
+  assert.equal(run.running, false);
+  assert.deepEqual(run.actual, { 0: fillMs });
+  run = followRun(run, frame(0, 500, 500));
+  assert.deepEqual(run.actual, {});
+  run = followRun(run, frame(1, 100, 40000));
+  assert.deepEqual(run.actual, { 0: 39900 });
+  // A jump past a phase is not a run the chart can draw in order: the record starts afresh.
+  run = followRun(run, frame(0, 100, 50000));
+  assert.deepEqual(run.actual, {});
 });
