@@ -53,6 +53,7 @@ fn generate(path: &Path, out: &Path) -> Result<(), String> {
             aliases,
             pin: r.pin,
             active_low: r.active_low,
+            inflow_lpm: r.inflow_lpm,
         })
         .collect();
     let source = path.display().to_string();
@@ -78,6 +79,7 @@ struct OwnedRow {
     aliases: Vec<String>,
     pin: u8,
     active_low: bool,
+    inflow_lpm: f32,
 }
 
 fn outputs(doc: &toml::Table) -> Result<Vec<OwnedRow>, String> {
@@ -103,11 +105,22 @@ fn outputs(doc: &toml::Table) -> Result<Vec<OwnedRow>, String> {
                 .as_array()
                 .and_then(|a| a.iter().map(|s| s.as_str().map(String::from)).collect())
                 .ok_or(format!("outputs[{i}].aliases: expected a list of strings"))?;
+            // Optional, as on the host: 0 for an output that lets no water in.
+            let inflow_lpm = match o.get("inflow_lpm") {
+                None => 0.0,
+                Some(v) => v
+                    .as_float()
+                    .or(v.as_integer().map(|i| i as f64))
+                    .filter(|&n| n >= 0.0)
+                    .ok_or(format!("outputs[{i}].inflow_lpm: expected a number >= 0"))?
+                    as f32,
+            };
             Ok(OwnedRow {
                 name: name.into(),
                 aliases,
                 pin,
                 active_low,
+                inflow_lpm,
             })
         })
         .collect()
@@ -120,8 +133,8 @@ fn rust(p: &Profile<'_>) -> String {
         .iter()
         .map(|r| {
             format!(
-                "    Row {{ name: {:?}, aliases: &{:?}, pin: {}, active_low: {} }},\n",
-                r.name, r.aliases, r.pin, r.active_low
+                "    Row {{ name: {:?}, aliases: &{:?}, pin: {}, active_low: {}, inflow_lpm: {:?} }},\n",
+                r.name, r.aliases, r.pin, r.active_low, r.inflow_lpm
             )
         })
         .collect();

@@ -2,8 +2,8 @@
 //! every platform follows, written once.
 //!
 //! 1. The frame is read and its access checked ([`protocol::read`], [`access::permits`]).
-//! 2. A document (a load, a validate), a library request and a start take the platform's load
-//!    turn first ([`Shell::turn`]): no cycle starts while a document is read into the cycle
+//! 2. A document (a load, a validate), a library or history request and a start take the
+//!    platform's load turn first ([`Shell::turn`]): no cycle starts while a document is read into the cycle
 //!    storage or stored, and a stop, a status or a query never waits for either.
 //! 3. A document is checked ([`protocol::parse`], which stores nothing); a query is answered
 //!    from the loaded cycle; a command is applied by the controller ([`Shell::apply`], or
@@ -105,11 +105,9 @@ pub trait Shell<W: Reply> {
         w: &mut W,
     ) -> ProgramStep<'d>;
 
-    /// `get_history`: the chip keeps none (`unsupported`). Returns whether it was answered.
-    fn history(&self, h: &HistoryRequest<'_>, w: &mut W) -> bool {
-        let _ = crate::history::write_unsupported(w, h.id);
-        false
-    }
+    /// `get_history`, with the load turn held (the runs may share the store with the cycle):
+    /// returns whether it was answered.
+    async fn history(&self, turn: &mut Self::Turn, h: &HistoryRequest<'_>, w: &mut W) -> bool;
 
     /// The command's log line.
     fn log(&self, ok: bool, line: &CommandLine<'_>);
@@ -247,7 +245,9 @@ pub async fn exchange<W: Reply, S: Shell<W>>(
         },
         Read::History(h) => {
             let mut handled = Handled::new(Version::V2, h.name);
-            handled.ok = shell.history(&h, w);
+            if let Some(turn) = turn.as_mut() {
+                handled.ok = shell.history(turn, &h, w).await;
+            }
             (handled, None)
         }
         other => {
@@ -352,12 +352,13 @@ fn outcome<'f>(
 }
 
 impl Read<'_> {
-    /// Whether it takes the load turn first: a document, a library request, a start.
+    /// Whether it takes the load turn first: a document, a library or history request, a
+    /// start.
     pub fn needs_turn(&self) -> bool {
         match self {
-            Read::Document(_) | Read::Program(_) => true,
+            Read::Document(_) | Read::Program(_) | Read::History(_) => true,
             Read::Command(cmd) => matches!(cmd.action, Action::Op(Op::Start | Op::StartIn { .. })),
-            Read::Answered(_) | Read::Query(_) | Read::History(_) => false,
+            Read::Answered(_) | Read::Query(_) => false,
         }
     }
 }

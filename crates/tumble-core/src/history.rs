@@ -207,15 +207,44 @@ pub fn write_reply<'r>(
     id: Option<&[u8]>,
     runs: impl Iterator<Item = &'r str>,
 ) -> fmt::Result {
-    ok_header(w, id)?;
-    w.write_str("{\"runs\":[")?;
-    for (i, r) in runs.enumerate() {
-        if i > 0 {
-            w.write_char(',')?;
-        }
-        w.write_str(r)?;
+    let mut reply = Reply::start(w, id)?;
+    for r in runs {
+        reply.run(r)?;
     }
-    w.write_str("]}}")
+    reply.end()
+}
+
+/// The reply of `get_history` written run by run, for a platform that reads its runs one at a
+/// time into one buffer (the chip, from flash).
+pub struct Reply<'w, W: Write> {
+    w: &'w mut W,
+    runs: usize,
+}
+
+impl<'w, W: Write> Reply<'w, W> {
+    /// The reply's head.
+    pub fn start(w: &'w mut W, id: Option<&[u8]>) -> Result<Self, fmt::Error> {
+        ok_header(w, id)?;
+        w.write_str("{\"runs\":[")?;
+        Ok(Reply { w, runs: 0 })
+    }
+
+    /// The next run, a JSON object from [`write_run`].
+    pub fn run(&mut self, run: &str) -> fmt::Result {
+        if self.runs > 0 {
+            self.w.write_char(',')?;
+        }
+        self.runs += 1;
+        self.w.write_str(run)
+    }
+
+    /// Bytes the reply's tail takes after the last run.
+    pub const END: usize = 3;
+
+    /// The reply's tail.
+    pub fn end(self) -> fmt::Result {
+        self.w.write_str("]}}")
+    }
 }
 
 /// The reply of a controller that keeps no history.

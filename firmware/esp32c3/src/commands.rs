@@ -29,7 +29,7 @@ use tumble_core::cycle::WarningCount;
 use tumble_core::exchange::{self, ProgramStep, Refusal, Shell};
 use tumble_core::library::{self, Failure, Name, Programs, Request};
 use tumble_core::logline::CommandLine;
-use tumble_core::protocol::{self, Handled, Op, Program, Query, Version};
+use tumble_core::protocol::{self, Handled, HistoryRequest, Op, Program, Query, Version};
 use tumble_core::time::Duration;
 use tumble_fw_logic::alarm::starts_a_clock;
 use tumble_fw_logic::local::{self, Local};
@@ -38,7 +38,7 @@ use tumble_fw_logic::session::{self, CYCLE_STORAGE, Done};
 use tumble_fw_logic::writer::{Overflowing, Truncating};
 
 use crate::clock::now;
-use crate::config::{HEADROOM, LEAD_US};
+use crate::config::{HEADROOM, LEAD_US, RUN_MAX};
 use crate::log::{self, error, info};
 use crate::shared::{Ctl, Loader, Shared, WAKE};
 
@@ -68,15 +68,21 @@ pub async fn execute(
     let stored = match (to_store, ran.turn()) {
         (Some(s), Some(loader)) if s.from_library => match chip.program.take() {
             // The library's document sits in the client's buffer after its item's key.
-            Some((room, at)) => store(
-                loader,
-                room,
-                0,
-                at.start + s.doc.start..at.start + s.doc.end,
-            ),
+            Some((room, at, name)) => {
+                loader.program = Some(name);
+                store(
+                    loader,
+                    room,
+                    0,
+                    at.start + s.doc.start..at.start + s.doc.end,
+                )
+            }
             None => Ok(()),
         },
-        (Some(s), Some(loader)) => store(loader, head, HEADROOM, s.doc),
+        (Some(s), Some(loader)) => {
+            loader.program = None;
+            store(loader, head, HEADROOM, s.doc)
+        }
         _ => Ok(()),
     };
     if let Err(why) = &stored {
@@ -93,7 +99,7 @@ struct Chip<'a, 'r> {
     shared: &'a Shared,
     /// A `load_program`'s document: the end of the client's buffer it was read into, and
     /// where in it the document is.
-    program: OnceCell<(&'r mut [u8], Range<usize>)>,
+    program: OnceCell<(&'r mut [u8], Range<usize>, Name)>,
 }
 
 impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
@@ -179,7 +185,7 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
             };
             return match loaded {
                 Ok(at) => {
-                    let (room, at) = self.program.get_or_init(|| (buf, at));
+                    let (room, at, _) = self.program.get_or_init(|| (buf, at, name.clone()));
                     ProgramStep::Load(&room[at.clone()])
                 }
                 Err(f) => {
@@ -199,6 +205,35 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
             }
         };
         ProgramStep::Answered(answered.unwrap_or(false))
+    }
+
+    /// The runs in the `history` partition, only while no cycle runs (reading flash stalls
+    /// the control loop).
+    async fn history(
+        &self,
+        l: &mut Self::Turn,
+        h: &HistoryRequest<'_>,
+        w: &mut Overflowing<'r>,
+    ) -> bool {
+        let quiet = self.shared.ctl.lock().await.controller.is_quiet();
+        let why = match (quiet, l.store.as_ref().and_then(|s| s.history())) {
+            (false, _) => {
+                Some("the chip reads its flash only while no cycle runs: ask again when it ends")
+            }
+            (true, None) => {
+                Some("this chip has no \"history\" partition (flash with partitions.csv)")
+            }
+            (true, Some(_)) => None,
+        };
+        let scratch = w.split_off_end(RUN_MAX + HEADER_LEN + 64);
+        match (why, scratch) {
+            (None, Some(scratch)) => crate::history::answer(l, h, scratch, w),
+            (why, _) => {
+                let why = why.unwrap_or("no room to read the runs here");
+                let _ = protocol::write_v2_error(w, h.id, "busy", why, "cmd");
+                false
+            }
+        }
     }
 
     fn log(&self, ok: bool, line: &CommandLine<'_>) {

@@ -131,3 +131,7 @@ pub const ALLOW_ORIGIN: &str = match option_env!("TUMBLE_ALLOW_ORIGIN") {
 pub const PARTITION_LABEL: &str = "tumble";
 /// The program library's data partition (partitions.csv); a flash without it keeps no library.
 pub const PROGRAMS_LABEL: &str = "programs";
+/// The run history's data partition; a flash without it keeps no history.
+pub const HISTORY_LABEL: &str = "history";
+/// The longest run record kept (a run of more phases keeps its first ones).
+pub const RUN_MAX: usize = 2048;

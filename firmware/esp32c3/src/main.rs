@@ -42,6 +42,7 @@ mod console;
 mod control;
 #[cfg(feature = "emu")]
 mod emu;
+mod history;
 mod memory;
 #[cfg(feature = "web")]
 mod net;
@@ -204,6 +205,13 @@ fn start(spawner: Spawner) {
         Ok(s) => {
             let r = s.range();
             info!("store", "flash partition {:#x}..{:#x}", r.start, r.end);
+            match s.history() {
+                Some(r) => info!("store", "run history {:#x}..{:#x}", r.start, r.end),
+                None => warning!(
+                    "store",
+                    "no \"history\" partition (flash with partitions.csv): no run history"
+                ),
+            }
             match s.programs() {
                 Some(r) => info!("store", "program library {:#x}..{:#x}", r.start, r.end),
                 None => warning!(
@@ -247,6 +255,7 @@ fn start(spawner: Spawner) {
         loader: Mutex::new(Loader {
             lent: tumble_core::cycle::Cycle::none(),
             store,
+            program: None,
         }),
     });
 
@@ -279,7 +288,7 @@ fn start(spawner: Spawner) {
 
     // 9. Thread-mode tasks: telemetry, the pressure ADC, console, deferred credential writes,
     // network.
-    spawner.spawn(telemetry::run(&shared.board).unwrap());
+    spawner.spawn(telemetry::run(shared).unwrap());
     spawner.spawn(sensors::pressure(hx710).unwrap());
     spawner.spawn(console::reader(shared, uart_rx, console_tx, console_buf).unwrap());
     spawner.spawn(wifi_settings::deferred_writer(shared).unwrap());

@@ -22,6 +22,7 @@ use embassy_sync::signal::Signal;
 use tumble_core::board::Board;
 use tumble_core::controller::{Arrival, Controller};
 use tumble_core::cycle::Cycle;
+use tumble_core::history::{Recorder, Run};
 use tumble_core::logline::Named;
 use tumble_fw_logic::pins::MaskPins;
 
@@ -40,6 +41,8 @@ pub struct Loader {
     pub lent: Cycle<'static>,
     /// None when the flash has no `tumble` partition: nothing is stored then.
     pub store: Option<Store>,
+    /// The library program the loaded cycle came from, for its runs' history.
+    pub program: Option<tumble_core::library::Name>,
 }
 
 pub struct Shared {
@@ -94,9 +97,14 @@ pub fn arrival() -> Arrival {
     })
 }
 
-/// Writes the notices waiting in `NOTICES` to the log (in thread mode).
-pub fn log_notices() {
+/// Writes the notices waiting in `NOTICES` to the log (in thread mode), and puts the runs
+/// together from them: returns the run they ended, if they ended one.
+pub fn log_notices(recorder: &mut Recorder) -> Option<Run> {
+    let mut ended = None;
     while let Ok(n) = NOTICES.try_receive() {
+        if let Some(run) = recorder.notice(&n) {
+            ended = Some(run);
+        }
         let line = n.line();
         log::emit(
             line.level,
@@ -112,4 +120,5 @@ pub fn log_notices() {
             "{lost} phase notices were not logged (too many at once)"
         );
     }
+    ended
 }

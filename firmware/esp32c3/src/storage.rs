@@ -13,12 +13,12 @@ use embedded_storage::nor_flash as blocking;
 use embedded_storage_async::nor_flash::{ErrorType, MultiwriteNorFlash, NorFlash, ReadNorFlash};
 use esp_bootloader_esp_idf::partitions::{self, PARTITION_TABLE_MAX_LEN};
 use esp_storage::{FlashStorage, FlashStorageError};
-use sequential_storage::cache::Cache;
+use sequential_storage::cache::{Cache, Uncached};
 use sequential_storage::queue::{QueueConfig, QueueStorage};
 use tumble_fw_logic::programs::FlashLibrary;
 use tumble_fw_logic::record::{self, Kind};
 
-use crate::config::{FRAME_MAX, HEADROOM, PARTITION_LABEL, PROGRAMS_LABEL};
+use crate::config::{FRAME_MAX, HEADROOM, HISTORY_LABEL, PARTITION_LABEL, PROGRAMS_LABEL};
 
 /// The erase unit sequential-storage sees: two 4 KiB sectors, so that one record (at most
 /// `FRAME_MAX` + its 16-byte header) fits in a page, as a queue item must.
@@ -34,6 +34,8 @@ const _: () = assert!(
 );
 
 pub type Error = sequential_storage::Error<FlashStorageError>;
+
+type Queue<'a> = QueueStorage<&'a mut Paged, Cache<Uncached, Uncached, Uncached, ()>>;
 
 /// esp-storage's blocking flash with larger pages, as the async traits sequential-storage uses.
 pub struct Paged(FlashStorage<'static>);
@@ -76,6 +78,8 @@ pub struct Store {
     credentials: Range<u32>,
     /// The program library's partition, when the flash has one.
     programs: Option<Range<u32>>,
+    /// The run history's partition, when the flash has one.
+    history: Option<Range<u32>>,
 }
 
 impl Store {
@@ -96,16 +100,53 @@ impl Store {
         }
         let end = start + len / page * page;
         let split = end - CREDENTIAL_PAGES * page;
-        let programs = table
-            .iter()
-            .find(|p| p.label_as_str() == PROGRAMS_LABEL)
-            .map(|p| p.offset()..p.offset() + p.len() / page * page)
-            .filter(|r| r.start % page == 0 && r.len() >= 2 * PAGE);
+        let pages = |label: &str| {
+            table
+                .iter()
+                .find(|p| p.label_as_str() == label)
+                .map(|p| p.offset()..p.offset() + p.len() / page * page)
+                .filter(|r| r.start % page == 0 && r.len() >= 2 * PAGE)
+        };
         Ok(Store {
             flash: Paged(flash),
             cycles: start..split,
             credentials: split..end,
-            programs,
+            programs: pages(PROGRAMS_LABEL),
+            history: pages(HISTORY_LABEL),
+        })
+    }
+
+    /// The run history's partition, for the boot log.
+    pub fn history(&self) -> Option<Range<u32>> {
+        self.history.clone()
+    }
+
+    /// Appends a sealed run record to the history; the oldest runs are erased to make room.
+    /// False when the flash has no `history` partition.
+    pub fn save_run(&mut self, record: &[u8]) -> Result<bool, Error> {
+        if self.history.is_none() {
+            return Ok(false);
+        }
+        embassy_futures::block_on(self.queue(Kind::Run).push(record, true)).map(|()| true)
+    }
+
+    /// The runs in the history, oldest first: `each` gets the JSON of every valid one, read into
+    /// `buf` (a record larger than `buf` ends the walk). Blocking, as `save`.
+    pub fn runs(&mut self, buf: &mut [u8], each: &mut dyn FnMut(&[u8])) -> Result<(), Error> {
+        if self.history.is_none() {
+            return Ok(());
+        }
+        let mut q = self.queue(Kind::Run);
+        embassy_futures::block_on(async {
+            let mut it = q.iter().await?;
+            while let Some(entry) = it.next(&mut *buf).await? {
+                if let Ok(r) = record::decode(&entry)
+                    && r.kind == Kind::Run
+                {
+                    each(r.payload);
+                }
+            }
+            Ok(())
         })
     }
 
@@ -125,22 +166,14 @@ impl Store {
         self.cycles.start..self.credentials.end
     }
 
-    fn queue(
-        &mut self,
-        kind: Kind,
-    ) -> QueueStorage<
-        &mut Paged,
-        Cache<
-            sequential_storage::cache::Uncached,
-            sequential_storage::cache::Uncached,
-            sequential_storage::cache::Uncached,
-            (),
-        >,
-    > {
+    /// The queue of a kind's records. Runs have a partition of their own (`save_run`); where
+    /// there is none, a run would be asked for here only by a bug, and finds the cycles'.
+    fn queue(&mut self, kind: Kind) -> Queue<'_> {
         let range = match kind {
             Kind::Cycle => self.cycles.clone(),
             // The settings: few, small, written by a person now and then.
             Kind::Credentials | Kind::Token => self.credentials.clone(),
+            Kind::Run => self.history.clone().unwrap_or(self.cycles.clone()),
         };
         QueueStorage::new(
             &mut self.flash,

@@ -2,7 +2,7 @@
 //! when a frame is due (every 100 ms on its clock); this thread-mode task formats it into one
 //! shared buffer and wakes the clients, each of which copies the latest frame when it is ready
 //! for one. A slow client skips frames; it never delays the controller or the other clients.
-//! It also writes the phase notices to the log.
+//! It also writes the phase notices to the log, and each run that ended to the history.
 //!
 //! Formatting runs here, not in the control loop's interrupt, and without the controller lock:
 //! the interrupt stays short, its stack small (it may run on top of a Wi-Fi thread's stack),
@@ -14,7 +14,7 @@ use critical_section::Mutex as CsMutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_sync::signal::Signal;
-use tumble_core::board::Board;
+use tumble_core::history::Recorder;
 use tumble_core::runner::Snapshot;
 use tumble_core::telemetry;
 use tumble_core::time::Instant;
@@ -23,6 +23,7 @@ use tumble_fw_logic::writer::SliceWriter;
 use crate::clock::now;
 use crate::config::{TELEMETRY_MAX, WS_CLIENTS};
 use crate::log::warning;
+use crate::shared::Shared;
 
 /// The runner when a frame is due, from the control loop (the latest one: a frame not yet
 /// written is replaced, never waited for).
@@ -60,11 +61,15 @@ pub async fn copy_latest(out: &mut [u8]) -> usize {
 }
 
 #[embassy_executor::task]
-pub async fn run(board: &'static Board) {
+pub async fn run(shared: &'static Shared) {
+    let board = &shared.board;
     let mut overflow_warned = false;
+    let mut recorder = Recorder::default();
     loop {
         let snapshot = SNAPSHOT.wait().await;
-        crate::shared::log_notices();
+        if let Some(run) = crate::shared::log_notices(&mut recorder) {
+            crate::history::keep(shared, &run).await;
+        }
         let len = {
             let mut frame = FRAME.lock().await;
             let f = &mut *frame;

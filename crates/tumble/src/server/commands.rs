@@ -167,7 +167,7 @@ impl<'a> Shell<Text> for Call<'a> {
         self.work(|| library(self, p, w))
     }
 
-    fn history(&self, h: &HistoryRequest<'_>, w: &mut Text) -> bool {
+    async fn history(&self, _turn: &mut Self::Turn, h: &HistoryRequest<'_>, w: &mut Text) -> bool {
         let runs = self.app.history.newest(h.limit);
         let _ = tumble_core::history::write_reply(w, h.id, runs.iter().map(String::as_str));
         true

@@ -16,6 +16,9 @@ pub struct Row<'a> {
     pub aliases: &'a [&'a str],
     pub pin: u8,
     pub active_low: bool,
+    /// Litres a minute it lets in while ON (the profile's `inflow_lpm`, 0 when not a valve):
+    /// a run's water in its history.
+    pub inflow_lpm: f32,
 }
 
 /// What of a board profile the chip uses.
@@ -79,6 +82,15 @@ impl fmt::Display for ProfileError {
 impl Profile<'_> {
     /// The core's board for this profile, checked as the host checks a profile, and its pins
     /// against the chip's.
+    /// Each output's `inflow_lpm`, by output index (the board's outputs are the rows, in order).
+    pub fn inflow_lpm(&self) -> [f32; tumble_core::board::MAX_OUTPUTS] {
+        let mut lpm = [0.0; tumble_core::board::MAX_OUTPUTS];
+        for (slot, row) in lpm.iter_mut().zip(self.outputs) {
+            *slot = row.inflow_lpm;
+        }
+        lpm
+    }
+
     pub fn board(&self) -> Result<Board, ProfileError> {
         let mut outputs = heapless::Vec::new();
         for (i, row) in self.outputs.iter().enumerate() {
@@ -150,6 +162,7 @@ mod tests {
                 .leak(),
                 pin: o.pin,
                 active_low: o.active_low,
+                inflow_lpm: 0.0,
             })
             .collect()
     }

@@ -38,6 +38,8 @@ pub enum Kind {
     Credentials = 2,
     /// The token commands need: its ASCII letters and digits (see `local::is_token`).
     Token = 4,
+    /// A run for the history: tumble-core's `history::write_run` JSON.
+    Run = 7,
 }
 
 impl Kind {
@@ -46,6 +48,7 @@ impl Kind {
             1 => Some(Kind::Cycle),
             2 => Some(Kind::Credentials),
             4 => Some(Kind::Token),
+            7 => Some(Kind::Run),
             _ => None,
         }
     }

@@ -289,6 +289,16 @@ pub mod direct {
             tumble_core::exchange::ProgramStep::Answered(false)
         }
 
+        async fn history(
+            &self,
+            _turn: &mut Self::Turn,
+            h: &tumble_core::protocol::HistoryRequest<'_>,
+            w: &mut Overflowing<'_>,
+        ) -> bool {
+            let _ = tumble_core::history::write_unsupported(w, h.id);
+            false
+        }
+
         fn log(&self, _ok: bool, _line: &CommandLine<'_>) {}
     }
 }
