@@ -65,41 +65,53 @@ impl Run {
     }
 }
 
-/// Puts runs together from named notices, one at a time.
+/// Puts runs together from named notices, one at a time, in place: the run that ended stays
+/// here ([`Recorder::ended`]) until the next run's first phase starts, so a platform short of
+/// RAM keeps one run, not two.
 #[derive(Debug, Default)]
 pub struct Recorder {
-    open: Option<(Run, Option<(u8, Instant)>)>,
+    run: Option<Run>,
+    /// The phase running and since when, while a run is open.
+    current: Option<(u8, Instant)>,
+    /// `run` ended: it is complete.
+    ended: bool,
 }
 
 impl Recorder {
     /// A run is being put together (its first phase started, its end has not come).
     pub fn in_run(&self) -> bool {
-        self.open.is_some()
+        self.run.is_some() && !self.ended
     }
 
-    /// Takes the next notice; returns the run it ended, if it ended one.
-    pub fn notice(&mut self, n: &Named) -> Option<Run> {
+    /// The run that ended last, until the next one starts.
+    pub fn ended(&self) -> Option<&Run> {
+        self.run.as_ref().filter(|_| self.ended)
+    }
+
+    /// Takes the next notice; true when it ended the run (see [`Recorder::ended`]).
+    pub fn notice(&mut self, n: &Named) -> bool {
         match n.notice() {
             Notice::PhaseStarted { at, phase } => {
-                let (_, current) = self.open.get_or_insert_with(|| {
-                    (
-                        Run {
-                            started: at,
-                            ended: at,
-                            completed: false,
-                            phases: heapless::Vec::new(),
-                            more_phases: 0,
-                            on_ms: [0; MAX_OUTPUTS],
-                        },
-                        None,
-                    )
-                });
-                *current = Some((phase, at));
-                None
+                if !self.in_run() {
+                    self.ended = false;
+                    self.run = Some(Run {
+                        started: at,
+                        ended: at,
+                        completed: false,
+                        phases: heapless::Vec::new(),
+                        more_phases: 0,
+                        on_ms: [0; MAX_OUTPUTS],
+                    });
+                }
+                self.current = Some((phase, at));
+                false
             }
             Notice::PhaseEnded { at, phase, end } => {
-                let (run, current) = self.open.as_mut()?;
-                let since = current
+                let Some(run) = self.run.as_mut().filter(|_| !self.ended) else {
+                    return false;
+                };
+                let since = self
+                    .current
                     .take()
                     .filter(|(p, _)| *p == phase)
                     .map_or(at, |(_, t)| t);
@@ -113,14 +125,18 @@ impl Recorder {
                 if run.phases.push(p).is_err() {
                     run.more_phases += 1;
                 }
-                None
+                false
             }
             Notice::CycleEnded { at, completed } => {
-                let (mut run, _) = self.open.take()?;
+                let Some(run) = self.run.as_mut().filter(|_| !self.ended) else {
+                    return false;
+                };
                 run.ended = at;
                 run.completed = completed;
                 run.on_ms = *n.on_ms();
-                Some(run)
+                self.current = None;
+                self.ended = true;
+                true
             }
         }
     }

@@ -545,11 +545,12 @@ fn a_runs_end_says_how_long_each_output_was_on() {
         ctl.handle_timeout(t, &mut pins);
     }
     let mut rec = Recorder::default();
-    let mut run = None;
+    let mut ended = 0;
     while let Some(n) = ctl.poll_notice() {
-        run = rec.notice(&n).or(run);
+        ended += rec.notice(&n) as u32;
     }
-    let run = run.expect("the run ended");
+    assert_eq!(ended, 1);
+    let run = rec.ended().expect("the run ended");
     let board = Board::washer();
     let on = |name: &str| run.on_ms[board.find(name).unwrap().index()];
     assert_eq!(on("Cold Valve"), 60_000);

@@ -9,6 +9,7 @@
 //! while no cycle runs: a run is written as its cycle ends, `get_history` is answered while
 //! nothing runs.
 
+use tumble_core::board::Board;
 use tumble_core::history::{self, Context, Run};
 use tumble_core::library::Name;
 use tumble_core::protocol::HistoryRequest;
@@ -21,7 +22,6 @@ use crate::shared::{Loader, Shared};
 
 /// Writes `run` down (in thread mode, after its cycle ended).
 pub async fn keep(shared: &Shared, run: &Run) {
-    let mut buf = [0u8; HEADER_LEN + RUN_MAX];
     let mut l = shared.loader.lock().await;
     if !shared.ctl.lock().await.controller.is_quiet() {
         warning!(
@@ -30,6 +30,14 @@ pub async fn keep(shared: &Shared, run: &Run) {
         );
         return;
     }
+    write_down(&mut l, &shared.board, run);
+}
+
+/// The record, formatted in a buffer on the stack of this call only (not in the telemetry
+/// task's future), and stored.
+#[inline(never)]
+fn write_down(l: &mut Loader, board: &Board, run: &Run) {
+    let mut buf = [0u8; HEADER_LEN + RUN_MAX];
     let inflow = crate::board::PROFILE.inflow_lpm();
     let cx = Context {
         started_unix_s: None,
@@ -37,7 +45,7 @@ pub async fn keep(shared: &Shared, run: &Run) {
         inflow_lpm: Some(&inflow),
     };
     let mut w = Overflowing::new(&mut buf[HEADER_LEN..]);
-    let _ = history::write_run(&mut w, run, &shared.board, &cx);
+    let _ = history::write_run(&mut w, run, board, &cx);
     if w.overflowed() {
         warning!(
             "history",

@@ -22,7 +22,7 @@ use embassy_sync::signal::Signal;
 use tumble_core::board::Board;
 use tumble_core::controller::{Arrival, Controller};
 use tumble_core::cycle::Cycle;
-use tumble_core::history::{Recorder, Run};
+use tumble_core::history::Recorder;
 use tumble_core::logline::Named;
 use tumble_fw_logic::pins::MaskPins;
 
@@ -98,13 +98,11 @@ pub fn arrival() -> Arrival {
 }
 
 /// Writes the notices waiting in `NOTICES` to the log (in thread mode), and puts the runs
-/// together from them: returns the run they ended, if they ended one.
-pub fn log_notices(recorder: &mut Recorder) -> Option<Run> {
-    let mut ended = None;
+/// together from them: true when they ended one (`recorder.ended()`).
+pub fn log_notices(recorder: &mut Recorder) -> bool {
+    let mut ended = false;
     while let Ok(n) = NOTICES.try_receive() {
-        if let Some(run) = recorder.notice(&n) {
-            ended = Some(run);
-        }
+        ended |= recorder.notice(&n);
         let line = n.line();
         log::emit(
             line.level,

@@ -67,8 +67,10 @@ pub async fn run(shared: &'static Shared) {
     let mut recorder = Recorder::default();
     loop {
         let snapshot = SNAPSHOT.wait().await;
-        if let Some(run) = crate::shared::log_notices(&mut recorder) {
-            crate::history::keep(shared, &run).await;
+        if crate::shared::log_notices(&mut recorder)
+            && let Some(run) = recorder.ended()
+        {
+            crate::history::keep(shared, run).await;
         }
         let len = {
             let mut frame = FRAME.lock().await;

@@ -64,7 +64,10 @@ impl Runs {
                 .clone();
             *started = Some((unix, program));
         }
-        let Some(run) = recorder.notice(n) else {
+        if !recorder.notice(n) {
+            return;
+        }
+        let Some(run) = recorder.ended() else {
             return;
         };
         let (unix, program) = started.take().unwrap_or((0, None));
@@ -74,7 +77,7 @@ impl Runs {
             inflow_lpm: Some(&self.inflow_lpm),
         };
         let mut line = String::new();
-        let _ = history::write_run(&mut line, &run, &self.board, &cx);
+        let _ = history::write_run(&mut line, run, &self.board, &cx);
         if let Err(e) = self.history.append(line) {
             print(&text(
                 'E',
