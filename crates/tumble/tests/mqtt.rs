@@ -276,6 +276,46 @@ async fn a_washer_on_a_real_broker_home_assistant_commands_and_its_last_will() {
     })
     .await;
 
+    // The library as Home Assistant's select: a program saved appears as an option, and the
+    // option published to program/set loads it (stopping the run), named in program.
+    w.command(json!({"cmd":"save_program","id":"p","name":"Quick Rinse","cycle":cycle}))
+        .await;
+    w.until("the program select, with the saved program", |w| {
+        w.last("homeassistant/select/w1/program/config")
+            .is_some_and(|c| json(&c)["options"] == json!(["Quick Rinse"]))
+    })
+    .await;
+    let select = json(&w.last("homeassistant/select/w1/program/config").unwrap());
+    assert_eq!(select["command_topic"], "tumble/w1/program/set", "{select}");
+    assert_eq!(select["state_topic"], "tumble/w1/program");
+    assert_eq!(select["device"]["identifiers"][0], "tumble_w1");
+    w.client
+        .publish(
+            "tumble/w1/program/set",
+            QoS::AtLeastOnce,
+            false,
+            "Quick Rinse",
+        )
+        .await
+        .unwrap();
+    w.until("the program loaded by its name", |w| {
+        w.all("tumble/w1/reply")
+            .iter()
+            .any(|r| json(r)["id"] == "program/set" && json(r)["ok"] == true)
+    })
+    .await;
+    w.until("the loaded program as the select's state", |w| {
+        w.last("tumble/w1/program").as_deref() == Some("Quick Rinse")
+    })
+    .await;
+    w.command(json!({"cmd":"start","id":"s2"})).await;
+    w.until("started again", |w| {
+        w.all("tumble/w1/reply")
+            .iter()
+            .any(|r| json(r)["id"] == "s2" && json(r)["ok"] == true)
+    })
+    .await;
+
     // The broker goes away and comes back: the washer reconnects, its cycle untouched.
     broker.restart();
     let w = Watcher::start(broker.port, "test-2").await;

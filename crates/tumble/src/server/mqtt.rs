@@ -8,9 +8,14 @@
 //! - `command` (with `--mqtt-commands`): v2 commands, answered on `reply` (the same frames the
 //!   WebSocket takes; access is the broker's ACLs' business, so commands are off by default).
 //!
+//! - `program` (retained): the library program the loaded cycle came from ("" for a cycle sent
+//!   as a document); with `--mqtt-commands`, a program's name published to `program/set` loads
+//!   it (`load_program`, replied on `reply`).
+//!
 //! Home Assistant finds the washer by MQTT discovery (`homeassistant/.../config`, retained):
 //! status, phase, time left, water, drum speed, fault, each output, and with commands buttons
-//! to start, pause, skip and stop. All of it runs on the network side: the controller thread
+//! to start, pause, skip and stop and a select of the library's programs (published again
+//! when the library changes). All of it runs on the network side: the controller thread
 //! never waits for the broker; an unreachable broker is retried with a growing wait.
 
 use std::sync::Arc;
@@ -33,21 +38,36 @@ pub struct Options {
     #[arg(long, value_name = "URL", env = "TUMBLE_MQTT")]
     pub mqtt: Option<String>,
     /// This washer's name on the broker (topics PREFIX/ID/..., the MQTT client id)
-    #[arg(long, value_name = "ID", default_value = "washer")]
+    #[arg(
+        long,
+        value_name = "ID",
+        default_value = "washer",
+        env = "TUMBLE_MQTT_ID"
+    )]
     pub mqtt_id: String,
     /// The first level of every topic
-    #[arg(long, value_name = "PREFIX", default_value = "tumble")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "tumble",
+        env = "TUMBLE_MQTT_PREFIX"
+    )]
     pub mqtt_prefix: String,
     /// Take v2 commands on PREFIX/ID/command (replies on PREFIX/ID/reply): who may publish
     /// there is the broker's ACLs' to decide
-    #[arg(long)]
+    #[arg(long, env = "TUMBLE_MQTT_COMMANDS")]
     pub mqtt_commands: bool,
     /// The state is published at most this often, in milliseconds
-    #[arg(long, value_name = "MS", default_value_t = 1000,
+    #[arg(long, value_name = "MS", default_value_t = 1000, env = "TUMBLE_MQTT_TELEMETRY_MS",
           value_parser = clap::value_parser!(u64).range(100..))]
     pub mqtt_telemetry_ms: u64,
     /// Home Assistant's discovery prefix; "" turns discovery off
-    #[arg(long, value_name = "PREFIX", default_value = "homeassistant")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        default_value = "homeassistant",
+        env = "TUMBLE_MQTT_DISCOVERY"
+    )]
     pub mqtt_discovery: String,
 }
 
@@ -139,6 +159,8 @@ pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String
     let mut telemetry = app.telemetry.clone();
     let mut wait = Duration::from_secs(1);
     let mut last_state: Option<Arc<str>> = None;
+    // The program names and the loaded program last published (None: publish at connect).
+    let mut known: Option<(Vec<String>, String)> = None;
     loop {
         tokio::select! {
             ev = eventloop.poll() => match ev {
@@ -147,9 +169,17 @@ pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String
                     log::now('I', "mqtt", format_args!("connected to {}:{} as {}", b.host, b.port, a.mqtt_id));
                     announce(&client, &app, &a, &topics).await;
                     last_state = None;
+                    known = None;
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topics.of("command") => {
                     let reply = super::commands::command(&app, &p.payload, &"mqtt", access_level()).await;
+                    let _ = client.publish(topics.of("reply"), QoS::AtLeastOnce, false, reply).await;
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topics.of("program/set") => {
+                    // Home Assistant's select sends the option as it is: the program's name.
+                    let name = String::from_utf8_lossy(&p.payload);
+                    let frame = json!({"cmd": "load_program", "id": "program/set", "name": name.trim()});
+                    let reply = super::commands::command(&app, frame.to_string().as_bytes(), &"mqtt", access_level()).await;
                     let _ = client.publish(topics.of("reply"), QoS::AtLeastOnce, false, reply).await;
                 }
                 Ok(_) => {}
@@ -160,6 +190,15 @@ pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String
                 }
             },
             _ = tick.tick() => {
+                // The library and the loaded program, as Home Assistant's select shows them.
+                let now = (programs(&app), loaded_program(&app));
+                if known.as_ref() != Some(&now) {
+                    if known.as_ref().is_none_or(|(names, _)| *names != now.0) {
+                        announce_programs(&client, &a, &topics, &now.0).await;
+                    }
+                    let _ = client.try_publish(topics.of("program"), QoS::AtLeastOnce, true, now.1.clone());
+                    known = Some(now);
+                }
                 let frame = telemetry.borrow_and_update().clone();
                 if !frame.is_empty() && last_state.as_ref() != Some(&frame) {
                     // try_publish: a full queue (the broker is away) drops a state, never waits.
@@ -185,9 +224,9 @@ async fn announce(client: &AsyncClient, app: &App, a: &Options, topics: &Topics)
         .publish(topics.of("availability"), QoS::AtLeastOnce, true, "online")
         .await;
     if a.mqtt_commands {
-        let _ = client
-            .subscribe(topics.of("command"), QoS::AtLeastOnce)
-            .await;
+        for leaf in ["command", "program/set"] {
+            let _ = client.subscribe(topics.of(leaf), QoS::AtLeastOnce).await;
+        }
     }
     if a.mqtt_discovery.is_empty() {
         return;
@@ -203,16 +242,65 @@ async fn announce(client: &AsyncClient, app: &App, a: &Options, topics: &Topics)
     }
 }
 
-/// Home Assistant's MQTT discovery: (component, object id, config) for each entity.
-fn discovery(app: &App, a: &Options, topics: &Topics) -> Vec<(&'static str, String, Value)> {
+/// The library's program names, in its order.
+fn programs(app: &App) -> Vec<String> {
+    use tumble_core::library::Programs;
+    let mut names = Vec::new();
+    let mut lib = app.programs.lock().unwrap_or_else(|e| e.into_inner());
+    let _ = lib.list(&mut |name, _| names.push(name.to_owned()));
+    names
+}
+
+/// The library program the loaded cycle came from, or "".
+fn loaded_program(app: &App) -> String {
+    let p = app.program.lock().unwrap_or_else(|e| e.into_inner());
+    p.clone().unwrap_or_default()
+}
+
+/// Home Assistant's select of the programs (with commands and a library that is not empty;
+/// an empty config removes it: Home Assistant wants at least one option).
+async fn announce_programs(client: &AsyncClient, a: &Options, topics: &Topics, names: &[String]) {
+    if a.mqtt_discovery.is_empty() || !a.mqtt_commands {
+        return;
+    }
+    let topic = format!("{}/select/{}/program/config", a.mqtt_discovery, a.mqtt_id);
+    let config = match names.is_empty() {
+        true => String::new(),
+        false => program_select(a, topics, names).to_string(),
+    };
+    let _ = client.publish(topic, QoS::AtLeastOnce, true, config).await;
+}
+
+/// The select entity: the program names as options, the loaded one as its state.
+fn program_select(a: &Options, topics: &Topics, names: &[String]) -> Value {
     let id = &a.mqtt_id;
-    let device = json!({
+    json!({
+        "name": "Program",
+        "unique_id": format!("tumble_{id}_program"),
+        "object_id": format!("{id}_program"),
+        "availability_topic": topics.of("availability"),
+        "device": device(id),
+        "options": names,
+        "state_topic": topics.of("program"),
+        "command_topic": topics.of("program/set"),
+    })
+}
+
+/// The washer as Home Assistant's device registry knows it.
+fn device(id: &str) -> Value {
+    json!({
         "identifiers": [format!("tumble_{id}")],
         "name": format!("Washer {id}"),
         "manufacturer": "Tumble",
         "model": "washer controller",
         "sw_version": env!("CARGO_PKG_VERSION"),
-    });
+    })
+}
+
+/// Home Assistant's MQTT discovery: (component, object id, config) for each entity.
+fn discovery(app: &App, a: &Options, topics: &Topics) -> Vec<(&'static str, String, Value)> {
+    let id = &a.mqtt_id;
+    let device = device(id);
     let entity = |object: &str, name: &str, extra: Value| {
         let mut c = json!({
             "name": name,
