@@ -41,9 +41,10 @@ pub trait Reply: Write {
     fn as_str(&self) -> &str;
 
     /// The reply is complete; `loaded` when the command loaded a cycle. A platform whose
-    /// buffer may overflow replaces an incomplete reply here.
-    fn seal(&mut self, frame: &[u8], loaded: bool) {
+    /// buffer may overflow replaces an incomplete reply here (with a refusal): true then.
+    fn seal(&mut self, frame: &[u8], loaded: bool) -> bool {
         let _ = (frame, loaded);
+        false
     }
 }
 
@@ -176,7 +177,9 @@ impl<T> Ran<T> {
             let _ = protocol::write_store_failed(frame, &why, w);
             self.ok = false;
         }
-        w.seal(frame, self.loaded());
+        if w.seal(frame, self.loaded()) {
+            self.ok = false;
+        }
         self.turn = None;
         let line = CommandLine {
             peer,
@@ -245,8 +248,17 @@ pub async fn exchange<W: Reply, S: Shell<W>>(
         },
         Read::History(h) => {
             let mut handled = Handled::new(Version::V2, h.name);
-            if let Some(turn) = turn.as_mut() {
-                handled.ok = shell.history(turn, &h, w).await;
+            match turn.as_mut() {
+                Some(turn) => handled.ok = shell.history(turn, &h, w).await,
+                None => {
+                    let _ = protocol::write_v2_error(
+                        w,
+                        h.id,
+                        "internal",
+                        "get_history without its turn",
+                        "",
+                    );
+                }
             }
             (handled, None)
         }
@@ -281,7 +293,16 @@ async fn program<'d, W: Reply, S: Shell<W>>(
 ) -> ProgramStep<'d> {
     match turn {
         Some(turn) => shell.program(turn, p, w).await,
-        None => ProgramStep::Answered(false),
+        None => {
+            let _ = protocol::write_v2_error(
+                w,
+                p.id,
+                "internal",
+                "a library request without its turn",
+                "",
+            );
+            ProgramStep::Answered(false)
+        }
     }
 }
 
@@ -294,6 +315,10 @@ fn stored(
 ) -> Option<ToStore> {
     let (load, doc) = (load?, doc?);
     let start = (doc.as_ptr() as usize).checked_sub(within.as_ptr() as usize)?;
+    // A document is within what it was read from: anything else is a bug, stored as nothing.
+    if start + doc.len() > within.len() {
+        return None;
+    }
     Some(ToStore {
         load,
         doc: start..start + doc.len(),

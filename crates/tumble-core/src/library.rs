@@ -120,6 +120,8 @@ pub enum Failure {
     Store(heapless::String<96>),
     /// Not now, and why: the chip touches its flash only while no cycle runs.
     Busy(&'static str),
+    /// The store has no room left for it, whatever the number of programs (the chip's flash).
+    NoRoom,
 }
 
 impl Failure {
@@ -131,6 +133,7 @@ impl Failure {
             Failure::Full { .. } => "full",
             Failure::Store(_) => "store_failed",
             Failure::Busy(_) => "busy",
+            Failure::NoRoom => "full",
         }
     }
 
@@ -155,6 +158,7 @@ impl fmt::Display for Message<'_> {
             ),
             Failure::Store(why) => write!(f, "storing {name} failed: {why}"),
             Failure::Busy(why) => write!(f, "not now ({name}): {why}"),
+            Failure::NoRoom => write!(f, "no room left for {name}: delete a program"),
         }
     }
 }
@@ -214,12 +218,16 @@ pub fn answer(
     programs: &mut dyn Programs,
     board: &crate::board::Board,
     capacity: usize,
-    w: &mut impl Write,
+    w: &mut impl crate::exchange::Reply,
 ) -> Option<bool> {
     let result = match &p.request {
         Request::List => match write_list(w, p.id, programs) {
             Ok(Ok(())) => return Some(true),
-            Ok(Err(f)) => Err((f, "")),
+            Ok(Err(f)) => {
+                // The listing had begun: the refusal replaces it.
+                w.clear();
+                Err((f, ""))
+            }
             Err(_) => return Some(false),
         },
         Request::Save { name, cycle } => {

@@ -3,8 +3,9 @@
 //! needs it (see `shared`):
 //!
 //! 1. the frame is read with nothing locked;
-//! 2. a document (and a start) takes the loader, the load turn: a document is checked there
-//!    (storing nothing), and a start waits for a load's flash write to end;
+//! 2. a document, a library or history request and a start take the loader, the load turn: a
+//!    document is checked there (storing nothing), the library and the history are read and
+//!    written there (only while no cycle runs), and a start waits for a load's flash write;
 //! 3. the controller lock, only to apply the command. A load takes it twice: to stop the run
 //!    and borrow the cycle storage (`Work::Release`), and, once the document has been read
 //!    into the storage with the lock let go, to give it back loaded (`Work::Load`). A query
@@ -69,7 +70,7 @@ pub async fn execute(
         (Some(s), Some(loader)) if s.from_library => match chip.program.take() {
             // The library's document sits in the client's buffer after its item's key.
             Some((room, at, name)) => {
-                loader.program = Some(name);
+                crate::shared::set_program(Some(name));
                 store(
                     loader,
                     room,
@@ -80,7 +81,7 @@ pub async fn execute(
             None => Ok(()),
         },
         (Some(s), Some(loader)) => {
-            loader.program = None;
+            crate::shared::set_program(None);
             store(loader, head, HEADROOM, s.doc)
         }
         _ => Ok(()),
@@ -291,6 +292,7 @@ async fn apply(shared: &Shared, work: Work<'_, 'static>, arrival: Arrival) -> Ap
 fn apply_locked(ctl: &mut Ctl, work: Work<'_, 'static>, arrival: Arrival) -> Applied {
     let mut at = now();
     if let Work::Op(op) = &work
+        && LEAD_US > 0
         && starts_a_clock(op)
     {
         at += Duration::from_micros(LEAD_US);

@@ -17,7 +17,12 @@ pub const TELEMETRY_US: u64 = 100_000;
 /// phase boundary); an instant that takes longer is written late by the excess. The loop spins
 /// for what is left of the lead, so an instant costs up to this much CPU: 10% at 1,000
 /// instants a second, the fastest a cycle's whole-ms offsets allow.
+#[cfg(not(feature = "control-thread"))]
 pub const LEAD_US: u64 = 100;
+/// On the thread-mode executor the loop is cooperative: a held write would wait for whatever
+/// task runs, so there the instant is worked out at its time and written at once.
+#[cfg(feature = "control-thread")]
+pub const LEAD_US: u64 = 0;
 
 /// Tachometer input: rising edges, internal pull-up (the original's GPIO0). HX710 pressure
 /// ADC, bit-banged: clock out, data in (the original's GPIO2 and GPIO3). No output of a board

@@ -21,7 +21,7 @@ use crate::log::{info, warning};
 use crate::shared::{Loader, Shared};
 
 /// Writes `run` down (in thread mode, after its cycle ended).
-pub async fn keep(shared: &Shared, run: &Run) {
+pub async fn keep(shared: &Shared, run: &Run, program: Option<&Name>) {
     let mut l = shared.loader.lock().await;
     if !shared.ctl.lock().await.controller.is_quiet() {
         warning!(
@@ -30,18 +30,18 @@ pub async fn keep(shared: &Shared, run: &Run) {
         );
         return;
     }
-    write_down(&mut l, &shared.board, run);
+    write_down(&mut l, &shared.board, run, program);
 }
 
 /// The record, formatted in a buffer on the stack of this call only (not in the telemetry
 /// task's future), and stored.
 #[inline(never)]
-fn write_down(l: &mut Loader, board: &Board, run: &Run) {
+fn write_down(l: &mut Loader, board: &Board, run: &Run, program: Option<&Name>) {
     let mut buf = [0u8; HEADER_LEN + RUN_MAX];
     let inflow = crate::board::PROFILE.inflow_lpm();
     let cx = Context {
         started_unix_s: None,
-        program: l.program.as_ref().map(Name::as_str),
+        program: program.map(Name::as_str),
         inflow_lpm: Some(&inflow),
     };
     let mut w = Overflowing::new(&mut buf[HEADER_LEN..]);
@@ -76,12 +76,17 @@ pub fn answer(
     scratch: &mut [u8],
     w: &mut Overflowing<'_>,
 ) -> bool {
+    let failed = |w: &mut Overflowing<'_>| {
+        let why = "cannot read the run history from flash";
+        let _ = tumble_core::protocol::write_v2_error(w, h.id, "store_failed", why, "");
+        false
+    };
     let Some(store) = l.store.as_mut() else {
-        return false;
+        return failed(w);
     };
     let mut count = 0usize;
     if store.runs(scratch, &mut |_| count += 1).is_err() {
-        return false;
+        return failed(w);
     }
     // The reply's head and tail, and room for what a flash read cannot tell in advance.
     let mut room = w.capacity().saturating_sub(w.len() + 64);

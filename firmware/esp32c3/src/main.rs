@@ -255,7 +255,6 @@ fn start(spawner: Spawner) {
         loader: Mutex::new(Loader {
             lent: tumble_core::cycle::Cycle::none(),
             store,
-            program: None,
         }),
     });
 

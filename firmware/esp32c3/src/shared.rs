@@ -23,6 +23,7 @@ use tumble_core::board::Board;
 use tumble_core::controller::{Arrival, Controller};
 use tumble_core::cycle::Cycle;
 use tumble_core::history::Recorder;
+use tumble_core::library::Name;
 use tumble_core::logline::Named;
 use tumble_fw_logic::pins::MaskPins;
 
@@ -41,8 +42,15 @@ pub struct Loader {
     pub lent: Cycle<'static>,
     /// None when the flash has no `tumble` partition: nothing is stored then.
     pub store: Option<Store>,
-    /// The library program the loaded cycle came from, for its runs' history.
-    pub program: Option<tumble_core::library::Name>,
+}
+
+/// The library program the loaded cycle came from (set by each load), for its runs' history:
+/// read when a run starts, so a load that replaces a running program does not rename its run.
+static PROGRAM: CsMutex<core::cell::RefCell<Option<Name>>> =
+    CsMutex::new(core::cell::RefCell::new(None));
+
+pub fn set_program(name: Option<Name>) {
+    critical_section::with(|cs| *PROGRAM.borrow_ref_mut(cs) = name);
 }
 
 pub struct Shared {
@@ -98,11 +106,16 @@ pub fn arrival() -> Arrival {
 }
 
 /// Writes the notices waiting in `NOTICES` to the log (in thread mode), and puts the runs
-/// together from them: true when they ended one (`recorder.ended()`).
-pub fn log_notices(recorder: &mut Recorder) -> bool {
+/// together from them, `program` the library program of the run in progress. Stops at a
+/// run's end and returns true (`recorder.ended()`): the caller writes it down before the next
+/// notice could start another.
+pub fn log_notices(recorder: &mut Recorder, program: &mut Option<Name>) -> bool {
     let mut ended = false;
-    while let Ok(n) = NOTICES.try_receive() {
-        ended |= recorder.notice(&n);
+    while !ended && let Ok(n) = NOTICES.try_receive() {
+        if !recorder.in_run() {
+            *program = critical_section::with(|cs| PROGRAM.borrow_ref(cs).clone());
+        }
+        ended = recorder.notice(&n);
         let line = n.line();
         log::emit(
             line.level,

@@ -65,12 +65,13 @@ pub async fn run(shared: &'static Shared) {
     let board = &shared.board;
     let mut overflow_warned = false;
     let mut recorder = Recorder::default();
+    let mut program = None;
     loop {
         let snapshot = SNAPSHOT.wait().await;
-        if crate::shared::log_notices(&mut recorder)
-            && let Some(run) = recorder.ended()
-        {
-            crate::history::keep(shared, run).await;
+        while crate::shared::log_notices(&mut recorder, &mut program) {
+            if let Some(run) = recorder.ended() {
+                crate::history::keep(shared, run, program.as_ref()).await;
+            }
         }
         let len = {
             let mut frame = FRAME.lock().await;

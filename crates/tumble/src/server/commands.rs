@@ -196,7 +196,11 @@ impl Call<'_> {
             true => self.program.get().map_or(&[][..], Vec::as_slice),
             false => frame,
         };
-        let doc = within.get(s.doc.clone()).unwrap_or_default();
+        let Some(doc) = within.get(s.doc.clone()) else {
+            return Err(std::io::Error::other(
+                "the loaded document was not where it was read",
+            ));
+        };
         self.work(|| self.app.store.save(s.load, doc))
             .inspect_err(|e| {
                 log::now('E', "store", format_args!("cannot store the cycle: {e}"));

@@ -19,6 +19,11 @@ use tumble_core::library::{Failure, MAX_NAME, Name, Programs};
 /// The most programs a library lists (a listing keeps one entry per program in RAM).
 pub const MAX_PROGRAMS: usize = 32;
 
+/// The largest item (key, name and document) the library stores. The map reads every item it
+/// walks past into its buffer, so each must fit the smallest buffer any command gives it: a
+/// rename's half of what a client's buffer leaves beside a short frame (about 3,040 bytes).
+pub const MAX_ITEM: usize = 3_000;
+
 type Key = [u8; MAX_NAME];
 
 /// The map's key of `name`: its ASCII letters in lower case, zero-padded.
@@ -83,10 +88,14 @@ impl<'b, S: MultiwriteNorFlash> FlashLibrary<'b, S> {
         })
     }
 
-    /// The largest document `buf` lets it save or load with a name of `name_len` bytes.
+    /// The largest document it saves with a name of `name_len` bytes: [`MAX_ITEM`], or less
+    /// when `buf` is smaller.
     pub fn largest(&self, name_len: usize) -> usize {
-        // The item's key and header, and word alignment.
-        self.buf.len().saturating_sub(MAX_NAME + 1 + name_len + 16)
+        // The item's key and name, and word alignment.
+        self.buf
+            .len()
+            .min(MAX_ITEM)
+            .saturating_sub(MAX_NAME + 1 + name_len + 4)
     }
 
     /// Every program, its name and document size, in name order (case ignored), each once:
@@ -233,11 +242,7 @@ fn now<F: core::future::Future>(f: F) -> F::Output {
 fn store<E: core::fmt::Debug>(e: sequential_storage::Error<E>) -> Failure {
     let mut why = heapless::String::new();
     let _ = match e {
-        sequential_storage::Error::FullStorage => {
-            return Failure::Full {
-                programs: MAX_PROGRAMS,
-            };
-        }
+        sequential_storage::Error::FullStorage => return Failure::NoRoom,
         other => core::fmt::write(&mut why, format_args!("flash: {other:?}")),
     };
     Failure::Store(why)
@@ -337,6 +342,11 @@ mod tests {
             panic!("refused")
         };
         assert!(why.starts_with("too large to save"), "{why}");
+        // However large the buffer, an item fits the smallest one another command walks with.
+        let mut big = [0u8; 8192];
+        let mut flash2 = RamFlash::new(PAGES);
+        let wide = FlashLibrary::new(&mut flash2, range(), &mut big).unwrap();
+        assert_eq!(wide.largest(3), MAX_ITEM - (MAX_NAME + 1 + 3 + 4));
         for i in 0..MAX_PROGRAMS {
             lib.save(&name(&std::format!("p{i}")), &doc(100, b'p'))
                 .unwrap();
@@ -365,7 +375,7 @@ mod tests {
                 Err(f) => break f,
             }
         };
-        assert!(matches!(refused, Failure::Full { .. }), "{refused:?}");
+        assert_eq!(refused, Failure::NoRoom);
         assert!(saved >= 2, "{saved}");
         assert_eq!(listed(&mut lib).len(), saved);
     }

@@ -102,9 +102,9 @@ impl Reply for Overflowing<'_> {
         Overflowing::as_str(self)
     }
 
-    fn seal(&mut self, frame: &[u8], loaded: bool) {
+    fn seal(&mut self, frame: &[u8], loaded: bool) -> bool {
         if !self.overflowed() {
-            return;
+            return false;
         }
         let (needed, capacity) = (self.total(), self.capacity());
         self.rewrite(|t| {
@@ -128,6 +128,7 @@ impl Reply for Overflowing<'_> {
                 )
             };
         });
+        true
     }
 }
 
