@@ -157,6 +157,7 @@ impl fmt::Display for Message<'_> {
                 "the library is full (at most {programs} programs): delete one to save {name}"
             ),
             Failure::Store(why) => write!(f, "storing {name} failed: {why}"),
+            Failure::Busy(why) if self.1.is_empty() => write!(f, "not now: {why}"),
             Failure::Busy(why) => write!(f, "not now ({name}): {why}"),
             Failure::NoRoom => write!(f, "no room left for {name}: delete a program"),
         }
@@ -170,8 +171,9 @@ pub trait Programs {
     /// Stores `doc` as `name`, replacing a program of that name (in any case); nothing stored
     /// is lost when this fails, or power fails while it runs.
     fn save(&mut self, name: &Name, doc: &[u8]) -> Result<(), Failure>;
-    /// The document of `name`, read into `buf`.
-    fn load<'b>(&mut self, name: &Name, buf: &'b mut [u8]) -> Result<&'b [u8], Failure>;
+    /// The program `name` (in any case): its name as it was saved, and its document, read into
+    /// `buf` (anywhere in it).
+    fn load<'b>(&mut self, name: &Name, buf: &'b mut [u8]) -> Result<(Name, &'b [u8]), Failure>;
     /// Renames `name` to `to`.
     fn rename(&mut self, name: &Name, to: &Name) -> Result<(), Failure>;
     /// Deletes `name`.

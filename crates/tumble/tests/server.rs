@@ -1086,7 +1086,8 @@ async fn each_run_is_in_the_history_with_its_outcome_phases_and_water() {
     .await);
     ok(&ask2(
         &mut ws,
-        json!({"cmd":"load_program","id":2,"name":"Fill wash drain"}),
+        // In another case: the history names it as it was saved.
+        json!({"cmd":"load_program","id":2,"name":"FILL WASH drain"}),
     )
     .await);
     ok(&ask2(&mut ws, json!({"cmd":"start","id":3})).await);

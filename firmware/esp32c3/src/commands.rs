@@ -95,6 +95,9 @@ pub async fn execute(
     reply_at..reply_at + done.reply_len
 }
 
+/// The reply room a `save_program` keeps: its reply, or why the cycle or the name is refused.
+const SAVE_REPLY: usize = 512;
+
 /// The chip's side of `exchange`.
 struct Chip<'a, 'r> {
     shared: &'a Shared,
@@ -168,7 +171,13 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
             (true, None) => Some(Failure::Busy("this chip has no flash partition")),
             (true, Some(_)) => None,
         };
-        let room = w.capacity().saturating_sub(session::MIN_REPLY);
+        // A save's reply is short, and its frame holds the document: the library gets more of
+        // the buffer, so that it can walk past the largest stored item.
+        let reply_room = match p.request {
+            Request::Save { .. } => SAVE_REPLY,
+            _ => session::MIN_REPLY,
+        };
+        let room = w.capacity().saturating_sub(reply_room);
         let (Some(store), None, Some(buf)) =
             (l.store.as_mut(), refused.as_ref(), w.split_off_end(room))
         else {
@@ -179,14 +188,15 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
         if let Request::Load { name } = &p.request {
             let start = buf.as_ptr() as usize;
             let loaded = match store.library(&mut []) {
-                Some(mut lib) => lib.load(name, buf).map(|doc| {
-                    doc.as_ptr() as usize - start..doc.as_ptr() as usize - start + doc.len()
+                Some(mut lib) => lib.load(name, buf).map(|(saved, doc)| {
+                    let at = doc.as_ptr() as usize - start;
+                    (at..at + doc.len(), saved)
                 }),
                 None => Err(Failure::Busy("this chip has no \"programs\" partition")),
             };
             return match loaded {
-                Ok(at) => {
-                    let (room, at, _) = self.program.get_or_init(|| (buf, at, name.clone()));
+                Ok((at, saved)) => {
+                    let (room, at, _) = self.program.get_or_init(|| (buf, at, saved));
                     ProgramStep::Load(&room[at.clone()])
                 }
                 Err(f) => {

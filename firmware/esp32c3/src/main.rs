@@ -204,19 +204,23 @@ fn start(spawner: Spawner) {
     let mut store = match storage::Store::open(p.FLASH) {
         Ok(s) => {
             let r = s.range();
-            info!("store", "flash partition {:#x}..{:#x}", r.start, r.end);
-            match s.history() {
-                Some(r) => info!("store", "run history {:#x}..{:#x}", r.start, r.end),
-                None => warning!(
+            // One line: the boot log's queue is short, and the token's line comes after it.
+            match (s.programs(), s.history()) {
+                (Some(lib), Some(runs)) => info!(
                     "store",
-                    "no \"history\" partition (flash with partitions.csv): no run history"
+                    "flash partition {:#x}..{:#x}, program library {:#x}..{:#x}, run history {:#x}..{:#x}",
+                    r.start,
+                    r.end,
+                    lib.start,
+                    lib.end,
+                    runs.start,
+                    runs.end
                 ),
-            }
-            match s.programs() {
-                Some(r) => info!("store", "program library {:#x}..{:#x}", r.start, r.end),
-                None => warning!(
+                _ => warning!(
                     "store",
-                    "no \"programs\" partition (flash with partitions.csv): no program library"
+                    "flash partition {:#x}..{:#x}; no \"programs\" or \"history\" partition (flash with partitions.csv): no program library or run history",
+                    r.start,
+                    r.end
                 ),
             }
             Some(s)

@@ -222,10 +222,10 @@ fn library<'d>(call: &'d Call<'_>, p: &Program<'_>, reply: &mut Text) -> Program
     };
     let mut buf = vec![0u8; protocol::MAX_FRAME];
     match lib.load(name, &mut buf) {
-        Ok(bytes) => {
+        Ok((saved, bytes)) => {
             // Where in `buf` the store put it is the store's business.
             let doc = bytes.to_vec();
-            *call.program_name.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.to_string());
+            *call.program_name.lock().unwrap_or_else(|e| e.into_inner()) = Some(saved.to_string());
             ProgramStep::Load(call.program.get_or_init(|| doc))
         }
         Err(f) => {

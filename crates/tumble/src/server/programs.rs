@@ -90,8 +90,10 @@ impl Programs for Library {
         Ok(())
     }
 
-    fn load<'b>(&mut self, name: &Name, buf: &'b mut [u8]) -> Result<&'b [u8], Failure> {
+    fn load<'b>(&mut self, name: &Name, buf: &'b mut [u8]) -> Result<(Name, &'b [u8]), Failure> {
         let stored = self.find(name)?.ok_or(Failure::NotFound)?;
+        // Listed by `names`, so a valid name.
+        let saved = Name::new(&stored).unwrap_or_else(|_| name.clone());
         let bytes = fs::read(self.path(&stored)).map_err(failed)?;
         let room = buf.get_mut(..bytes.len()).ok_or_else(|| {
             failed(io::Error::other(
@@ -99,7 +101,7 @@ impl Programs for Library {
             ))
         })?;
         room.copy_from_slice(&bytes);
-        Ok(room)
+        Ok((saved, room))
     }
 
     fn rename(&mut self, name: &Name, to: &Name) -> Result<(), Failure> {
@@ -143,7 +145,7 @@ mod tests {
         assert_eq!(lib.names().unwrap(), ["COTTON 60", "quick"]);
         let mut buf = [0u8; 64];
         assert_eq!(
-            lib.load(&name("cotton 60"), &mut buf).unwrap(),
+            lib.load(&name("cotton 60"), &mut buf).unwrap().1,
             b"{\"phases\":[1]}"
         );
         assert_eq!(

@@ -153,6 +153,11 @@ impl<S: MultiwriteNorFlash> Programs for FlashLibrary<'_, S> {
     }
 
     fn save(&mut self, name: &Name, doc: &[u8]) -> Result<(), Failure> {
+        // Before any walk of the map: one that meets a large item needs the room too.
+        let largest = self.largest(name.as_str().len());
+        if doc.len() > largest {
+            return Err(too_big("save", largest));
+        }
         if !self.exists(name.as_str())? && self.programs()?.is_full() {
             return Err(Failure::Full {
                 programs: MAX_PROGRAMS,
@@ -163,10 +168,10 @@ impl<S: MultiwriteNorFlash> Programs for FlashLibrary<'_, S> {
 
     /// The document as read into `buf` (the map's item: key and name first, so the document
     /// has at least [`MAX_NAME`] bytes before it in `buf`), not copied again.
-    fn load<'d>(&mut self, name: &Name, buf: &'d mut [u8]) -> Result<&'d [u8], Failure> {
+    fn load<'d>(&mut self, name: &Name, buf: &'d mut [u8]) -> Result<(Name, &'d [u8]), Failure> {
         let room = buf.len();
         match now(self.map.fetch_item::<Entry>(buf, &key(name.as_str()))) {
-            Ok(Some(entry)) => Ok(entry.doc),
+            Ok(Some(entry)) => Ok((Name::new(entry.name).unwrap_or(name.clone()), entry.doc)),
             Ok(None) => Err(Failure::NotFound),
             Err(sequential_storage::Error::BufferTooSmall(_)) => Err(too_big("load", room)),
             Err(e) => Err(store(e)),
@@ -243,6 +248,12 @@ fn store<E: core::fmt::Debug>(e: sequential_storage::Error<E>) -> Failure {
     let mut why = heapless::String::new();
     let _ = match e {
         sequential_storage::Error::FullStorage => return Failure::NoRoom,
+        sequential_storage::Error::BufferTooSmall(n) => core::fmt::write(
+            &mut why,
+            format_args!(
+                "a stored program needs {n} bytes of room to be read here: send a shorter frame"
+            ),
+        ),
         other => core::fmt::write(&mut why, format_args!("flash: {other:?}")),
     };
     Failure::Store(why)
@@ -304,9 +315,11 @@ mod tests {
             "the flash they take is counted"
         );
         let mut out = [0u8; 2048];
+        let (saved, got) = lib.load(&name("COTTON 60"), &mut out).unwrap();
         assert_eq!(
-            lib.load(&name("COTTON 60"), &mut out).unwrap(),
-            &doc(1200, b'C')[..]
+            (saved.as_str(), got),
+            ("Cotton 60", &doc(1200, b'C')[..]),
+            "named as saved"
         );
         lib.rename(&name("quick 30"), &name("Quick 30 (eco)"))
             .unwrap();
@@ -400,7 +413,7 @@ mod tests {
             flash.cut_after = None;
             let mut lib = FlashLibrary::new(&mut flash, range(), &mut buf).unwrap();
             let mut out = [0u8; 2048];
-            let got = lib.load(&name("Wash"), &mut out).unwrap().to_vec();
+            let got = lib.load(&name("Wash"), &mut out).unwrap().1.to_vec();
             match got.first() {
                 Some(b'o') => seen_old = true,
                 Some(b'n') => seen_new = true,
@@ -411,7 +424,7 @@ mod tests {
                 "cut at {cut}"
             );
             assert_eq!(
-                lib.load(&name("Other"), &mut out).unwrap(),
+                lib.load(&name("Other"), &mut out).unwrap().1,
                 &doc(300, b'x')[..]
             );
         }
