@@ -3,6 +3,7 @@
 mod chart;
 mod check;
 mod cli;
+mod config;
 mod fleet;
 mod player;
 mod remote;
@@ -123,7 +124,14 @@ fn main() -> ExitCode {
         report(info);
         std::process::exit(101);
     }));
-    let cli = Cli::parse();
+    let args = match config::expand::<Cli>(std::env::args_os().collect()) {
+        Ok(args) => args,
+        Err(why) => {
+            eprintln!("tumble: {why}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
     let name = cli.command.name();
     let result = match cli.command {
         Command::Check(a) => check::run(a),

@@ -1197,3 +1197,50 @@ async fn each_run_is_in_the_history_with_its_outcome_phases_and_water() {
         "{kept}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_config_file_sets_the_options_the_command_line_does_not() {
+    let dir = state_dir("config");
+    let conf = dir.join("serve.toml");
+    // public-telemetry from the file; the token from the command line beats the file's.
+    std::fs::write(
+        &conf,
+        "public-telemetry = true\ntoken = \"from-the-file\"\nmax-clients = 8\n",
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir,
+        &[
+            "--config",
+            conf.to_str().unwrap(),
+            "--token",
+            "from-the-line",
+        ],
+    );
+    // Without the token: the telemetry and the status (the file's public-telemetry).
+    let mut ws = connect(&server.bare_url()).await;
+    let r = ask2(&mut ws, json!({"cmd":"get_status","id":1})).await;
+    assert_eq!(r["ok"], true, "{r}");
+    let start = ask2(&mut ws, json!({"cmd":"start","id":2})).await;
+    assert_eq!(start["error"]["code"], "unauthorized", "{start}");
+    // The command line's token is the one.
+    let url = format!("{}?token=from-the-line", server.bare_url());
+    let mut ws = connect(&url).await;
+    let r = ask2(&mut ws, json!({"cmd":"stop","id":3})).await;
+    assert_eq!(
+        r["error"]["code"], "not_running",
+        "let in, and nothing runs: {r}"
+    );
+
+    // A key that is no option, or a value of the wrong kind: refused by name, nothing served.
+    for (text, said) in [
+        ("prot = 8080\n", "prot: not an option of tumble serve"),
+        ("no-auth = \"yes\"\n", "no-auth: expected true or false"),
+        ("max-clients = \"many\"\n", "invalid value 'many'"),
+    ] {
+        std::fs::write(&conf, text).unwrap();
+        let (code, _, err) = tumble(&["serve", "--config", conf.to_str().unwrap(), "--port", "0"]);
+        assert_eq!(code, 2, "{text}: {err}");
+        assert!(err.contains(said), "{text}: {err}");
+    }
+}

@@ -106,6 +106,10 @@ pub struct Args {
     /// Write every output change as a JSON line to this file (as `tumble run --record`)
     #[arg(long, value_name = "OUT.jsonl")]
     record: Option<PathBuf>,
+    /// Read options from this TOML file, one key per long option (`port = 8081`,
+    /// `mqtt-id = "washer-3"`); the command line and the environment beat it
+    #[arg(long, value_name = "FILE.toml", env = "TUMBLE_CONFIG")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     mqtt: mqtt::Options,
 }
