@@ -12,7 +12,13 @@ use clap::{ArgAction, CommandFactory};
 /// `args` with the options of a `serve` command's `--config` file added; an error names the
 /// file and the key at fault.
 pub fn expand<C: CommandFactory>(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
-    let Some(at) = args.iter().position(|a| a == "serve") else {
+    // The subcommand: the first argument that is not an option.
+    let first = args
+        .iter()
+        .skip(1)
+        .position(|a| !a.to_string_lossy().starts_with('-'))
+        .map(|i| i + 1);
+    let Some(at) = first.filter(|&i| args[i] == "serve") else {
         return Ok(args);
     };
     let given = |long: &str| {
