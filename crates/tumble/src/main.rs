@@ -58,7 +58,7 @@ enum Command {
     #[command(after_help = "Examples:\n  tumble serve\n  \
         tumble serve --bind 0.0.0.0 --token s3cret --speed 10\n  \
         tumble serve --allow-origin http://127.0.0.1:5173   # the original front end")]
-    Serve(server::Args),
+    Serve(Box<server::Args>),
     /// Many simulated washers on one MQTT broker, each a `tumble serve` (demos, load tests)
     #[command(
         after_help = "Example:\n  tumble fleet --washers 20 --mqtt mqtt://127.0.0.1:1883 --mqtt-commands"
@@ -138,7 +138,7 @@ fn main() -> ExitCode {
         Command::Timeline(a) => timeline::run(a),
         Command::Run(a) => run::run(a),
         Command::Plot(a) => chart::plot(a),
-        Command::Serve(a) => server::serve(a),
+        Command::Serve(a) => server::serve(*a),
         Command::Fleet(a) => fleet::run(a),
         Command::Send(a) => remote::send(a),
         Command::Watch(a) => remote::watch(a),

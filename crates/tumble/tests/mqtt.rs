@@ -32,18 +32,28 @@ struct Broker {
     port: u16,
 }
 
+/// A free port on loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Broker {
     fn start(bin: PathBuf, dir: &Path) -> Broker {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        Self::start_with(bin, dir, "")
+    }
+
+    /// A broker with a plain listener (`port`) and `more` of its configuration.
+    fn start_with(bin: PathBuf, dir: &Path, more: &str) -> Broker {
+        let port = free_port();
         let conf = dir.join("mosquitto.conf");
         std::fs::write(
             &conf,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\n",
+                "per_listener_settings false\nallow_anonymous true\npersistence true\npersistence_location {}/\nlistener {port} 127.0.0.1\n{more}",
                 dir.display()
             ),
         )
@@ -341,4 +351,145 @@ async fn a_washer_on_a_real_broker_home_assistant_commands_and_its_last_will() {
         w.last("tumble/w1/availability").as_deref() == Some("offline")
     })
     .await;
+}
+
+/// `openssl ARGS` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_washer_on_a_tls_listener_trusts_its_ca_and_nothing_else() {
+    let Some(bin) = needs("Debian's mosquitto", mosquitto_binary()) else {
+        return;
+    };
+    let have_openssl = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if needs(
+        "the openssl command",
+        if have_openssl {
+            Ok(())
+        } else {
+            Err("no openssl (apt-get install openssl)".to_string())
+        },
+    )
+    .is_none()
+    {
+        return;
+    }
+    let dir = state_dir("mqtts");
+    // A CA made here, and the broker's certificate for 127.0.0.1 signed by it.
+    let one_day = ["-days", "1"];
+    openssl(
+        &dir,
+        &[
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=tumble test CA",
+            ][..],
+            &one_day,
+        ]
+        .concat(),
+    );
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "broker.key",
+            "-out",
+            "broker.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ],
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    // Started as root, mosquitto reads its files as the user `mosquitto`: a test key may be
+    // read by anyone.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(
+        dir.join("broker.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    openssl(
+        &dir,
+        &[
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "broker.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "broker.pem",
+                "-extfile",
+                "san.ext",
+            ][..],
+            &one_day,
+        ]
+        .concat(),
+    );
+    let tls = free_port();
+    let broker = Broker::start_with(
+        bin,
+        &dir,
+        &format!(
+            "listener {tls} 127.0.0.1\ncafile {0}/ca.pem\ncertfile {0}/broker.pem\nkeyfile {0}/broker.key\n",
+            dir.display()
+        ),
+    );
+    let w = Watcher::start(broker.port, "tls-watch").await;
+    let url = format!("mqtts://127.0.0.1:{tls}");
+    let ca = dir.join("ca.pem");
+    let _trusting = Server::start(
+        &dir.join("w1"),
+        &[
+            "--mqtt",
+            &url,
+            "--mqtt-ca",
+            ca.to_str().unwrap(),
+            "--mqtt-id",
+            "w1",
+        ],
+    );
+    // The system's CAs do not know this one: that washer never gets in, and says why.
+    let doubting = Server::start(&dir.join("w2"), &["--mqtt", &url, "--mqtt-id", "w2"]);
+    w.until("online over TLS, with the CA", |w| {
+        w.last("tumble/w1/availability").as_deref() == Some("online")
+            && w.last("tumble/w1/state").is_some()
+    })
+    .await;
+    assert!(
+        doubting.wait_logged("retrying in"),
+        "the untrusted broker is retried"
+    );
+    assert_eq!(w.last("tumble/w2/availability"), None, "{:?}", w.topics());
 }

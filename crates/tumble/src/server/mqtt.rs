@@ -21,7 +21,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, LastWill, MqttOptions, Packet, QoS};
+use rumqttc::{
+    AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
+};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -34,9 +36,14 @@ use crate::cli::Failure;
 #[command(next_help_heading = "MQTT")]
 pub struct Options {
     /// Publish to (and with --mqtt-commands take commands from) this MQTT broker:
-    /// mqtt://[USER[:PASSWORD]@]HOST[:PORT] (plain TCP; put TLS in front with the broker)
+    /// mqtt://[USER[:PASSWORD]@]HOST[:PORT] (plain TCP, port 1883) or mqtts://... (TLS, port
+    /// 8883)
     #[arg(long, value_name = "URL", env = "TUMBLE_MQTT")]
     pub mqtt: Option<String>,
+    /// With mqtts://: trust the broker's certificate if this CA (PEM) signed it, instead of
+    /// the system's CAs
+    #[arg(long, value_name = "CA.pem", env = "TUMBLE_MQTT_CA")]
+    pub mqtt_ca: Option<std::path::PathBuf>,
     /// This washer's name on the broker (topics PREFIX/ID/..., the MQTT client id)
     #[arg(
         long,
@@ -71,18 +78,26 @@ pub struct Options {
     pub mqtt_discovery: String,
 }
 
-/// Where a broker is, from `mqtt://[user[:password]@]host[:port]`.
+/// Where a broker is, from `mqtt[s]://[user[:password]@]host[:port]`.
 #[derive(Debug, PartialEq, Eq)]
 struct Broker {
     host: String,
     port: u16,
     credentials: Option<(String, String)>,
+    /// mqtts://: TLS (the system's TLS library, OpenSSL on Debian).
+    tls: bool,
 }
 
 fn broker(url: &str) -> Result<Broker, String> {
-    let rest = url
-        .strip_prefix("mqtt://")
-        .ok_or_else(|| format!("--mqtt {url}: expected mqtt://HOST[:PORT] (mqtts:// is not built in: terminate TLS at the broker or a proxy)"))?;
+    let (tls, rest) = match (url.strip_prefix("mqtt://"), url.strip_prefix("mqtts://")) {
+        (Some(rest), _) => (false, rest),
+        (None, Some(rest)) => (true, rest),
+        (None, None) => {
+            return Err(format!(
+                "--mqtt {url}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+            ));
+        }
+    };
     let (credentials, hostport) = match rest.rsplit_once('@') {
         Some((cred, hp)) => {
             let (u, p) = cred.split_once(':').unwrap_or((cred, ""));
@@ -97,7 +112,7 @@ fn broker(url: &str) -> Result<Broker, String> {
             p.parse()
                 .map_err(|_| format!("--mqtt {url}: bad port {p}"))?,
         ),
-        None => (hostport, 1883),
+        None => (hostport, if tls { 8883 } else { 1883 }),
     };
     if host.is_empty() {
         return Err(format!("--mqtt {url}: no host"));
@@ -106,13 +121,28 @@ fn broker(url: &str) -> Result<Broker, String> {
         host: host.to_owned(),
         port,
         credentials,
+        tls,
     })
+}
+
+/// The CA to trust for mqtts://, read at the start (a missing file is a usage error).
+fn ca(a: &Options) -> Result<Option<Vec<u8>>, String> {
+    let Some(path) = &a.mqtt_ca else {
+        return Ok(None);
+    };
+    std::fs::read(path)
+        .map(Some)
+        .map_err(|e| format!("--mqtt-ca {}: {e}", path.display()))
 }
 
 /// Checks the options before the server starts (a bad URL is a usage error, not a retry loop).
 pub fn check(a: &Options) -> Result<(), Failure> {
     if let Some(url) = &a.mqtt {
-        broker(url).map_err(Failure::Usage)?;
+        let b = broker(url).map_err(Failure::Usage)?;
+        if a.mqtt_ca.is_some() && !b.tls {
+            return Err(Failure::Usage("--mqtt-ca is for an mqtts:// broker".into()));
+        }
+        ca(a).map_err(Failure::Usage)?;
     }
     let ok = |s: &str| !s.is_empty() && !s.contains(['/', '+', '#']);
     if !ok(&a.mqtt_id) || !ok(&a.mqtt_prefix) {
@@ -150,6 +180,16 @@ pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String
     ));
     if let Some((u, p)) = &b.credentials {
         opts.set_credentials(u.clone(), p.clone());
+    }
+    if b.tls {
+        let config = match ca(&a) {
+            Ok(Some(pem)) => TlsConfiguration::SimpleNative {
+                ca: pem,
+                client_auth: None,
+            },
+            _ => TlsConfiguration::Native,
+        };
+        opts.set_transport(Transport::tls_with_config(config));
     }
     // Big enough for a cycle document in a command.
     opts.set_max_packet_size(512 * 1024, 512 * 1024);
@@ -406,7 +446,8 @@ mod tests {
             Broker {
                 host: "127.0.0.1".into(),
                 port: 1884,
-                credentials: None
+                credentials: None,
+                tls: false
             }
         );
         assert_eq!(
@@ -414,14 +455,20 @@ mod tests {
             Broker {
                 host: "broker.local".into(),
                 port: 1883,
-                credentials: Some(("laundry".into(), "s3cret".into()))
+                credentials: Some(("laundry".into(), "s3cret".into())),
+                tls: false
             }
         );
-        assert!(
-            broker("mqtts://x")
-                .unwrap_err()
-                .contains("mqtts:// is not built in")
+        assert_eq!(
+            broker("mqtts://broker.local").unwrap(),
+            Broker {
+                host: "broker.local".into(),
+                port: 8883,
+                credentials: None,
+                tls: true
+            }
         );
+        assert!(broker("tcp://x").unwrap_err().contains("expected mqtt://"));
         assert!(broker("mqtt://:1883").is_err());
         assert!(broker("mqtt://h:port").is_err());
     }
