@@ -98,6 +98,9 @@ pub async fn execute(
 /// The reply room a `save_program` keeps: its reply, or why the cycle or the name is refused.
 const SAVE_REPLY: usize = 512;
 
+/// Why a chip answers no library command.
+const NO_LIBRARY: &str = "this chip has no \"programs\" partition (flash with partitions.csv)";
+
 /// The chip's side of `exchange`.
 struct Chip<'a, 'r> {
     shared: &'a Shared,
@@ -163,14 +166,18 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
         w: &mut Overflowing<'r>,
     ) -> ProgramStep<'d> {
         let name = p.request.name().map_or("", Name::as_str);
-        let quiet = self.shared.ctl.lock().await.controller.is_quiet();
-        let refused = match (quiet, l.store.as_mut()) {
-            (false, _) => Some(Failure::Busy(
-                "the chip reads and writes its flash only while no cycle runs: stop it first",
-            )),
-            (true, None) => Some(Failure::Busy("this chip has no flash partition")),
-            (true, Some(_)) => None,
+        let refuse = |f: Failure, w: &mut Overflowing<'r>| {
+            let _ = f.write(w, p.id, name);
+            ProgramStep::Answered(false)
         };
+        if !self.shared.idle().await {
+            return refuse(
+                Failure::Busy(
+                    "the chip reads and writes its flash only while no cycle runs: stop it first",
+                ),
+                w,
+            );
+        }
         // A save's reply is short, and its frame holds the document: the library gets more of
         // the buffer, so that it can walk past the largest stored item.
         let reply_room = match p.request {
@@ -178,43 +185,31 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
             _ => session::MIN_REPLY,
         };
         let room = w.capacity().saturating_sub(reply_room);
-        let (Some(store), None, Some(buf)) =
-            (l.store.as_mut(), refused.as_ref(), w.split_off_end(room))
-        else {
-            let f = refused.unwrap_or(Failure::Busy("no room for the program here"));
-            let _ = f.write(w, p.id, name);
-            return ProgramStep::Answered(false);
+        let (Some(store), Some(buf)) = (l.store.as_mut(), w.split_off_end(room)) else {
+            return refuse(Failure::Busy(NO_LIBRARY), w);
         };
         if let Request::Load { name } = &p.request {
+            // The document is read into `buf` itself (the map's item, key first).
             let start = buf.as_ptr() as usize;
             let loaded = match store.library(&mut []) {
                 Some(mut lib) => lib.load(name, buf).map(|(saved, doc)| {
                     let at = doc.as_ptr() as usize - start;
                     (at..at + doc.len(), saved)
                 }),
-                None => Err(Failure::Busy("this chip has no \"programs\" partition")),
+                None => Err(Failure::Busy(NO_LIBRARY)),
             };
             return match loaded {
                 Ok((at, saved)) => {
                     let (room, at, _) = self.program.get_or_init(|| (buf, at, saved));
                     ProgramStep::Load(&room[at.clone()])
                 }
-                Err(f) => {
-                    let _ = f.write(w, p.id, name.as_str());
-                    ProgramStep::Answered(false)
-                }
+                Err(f) => refuse(f, w),
             };
         }
-        let answered = match store.library(buf) {
-            Some(mut lib) => library::answer(p, &mut lib, &self.shared.board, CYCLE_STORAGE, w),
-            None => {
-                let f = Failure::Busy(
-                    "this chip has no \"programs\" partition (flash with partitions.csv)",
-                );
-                let _ = f.write(w, p.id, name);
-                Some(false)
-            }
+        let Some(mut lib) = store.library(buf) else {
+            return refuse(Failure::Busy(NO_LIBRARY), w);
         };
+        let answered = library::answer(p, &mut lib, &self.shared.board, CYCLE_STORAGE, w);
         ProgramStep::Answered(answered.unwrap_or(false))
     }
 
@@ -226,7 +221,7 @@ impl<'a, 'r> Shell<Overflowing<'r>> for Chip<'a, 'r> {
         h: &HistoryRequest<'_>,
         w: &mut Overflowing<'r>,
     ) -> bool {
-        let quiet = self.shared.ctl.lock().await.controller.is_quiet();
+        let quiet = self.shared.idle().await;
         let why = match (quiet, l.store.as_ref().and_then(|s| s.history())) {
             (false, _) => {
                 Some("the chip reads its flash only while no cycle runs: ask again when it ends")

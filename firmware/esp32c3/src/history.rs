@@ -23,7 +23,7 @@ use crate::shared::{Loader, Shared};
 /// Writes `run` down (in thread mode, after its cycle ended).
 pub async fn keep(shared: &Shared, run: &Run, program: Option<&Name>) {
     let mut l = shared.loader.lock().await;
-    if !shared.ctl.lock().await.controller.is_quiet() {
+    if !shared.idle().await {
         warning!(
             "history",
             "a cycle started before the last run was written down: that run is not kept"

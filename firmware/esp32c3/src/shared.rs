@@ -60,6 +60,15 @@ pub struct Shared {
     pub loader: Mutex<CriticalSectionRawMutex, Loader>,
 }
 
+impl Shared {
+    /// Nothing runs and nothing is waiting to start: flash may be read and written without
+    /// holding up a phase (it stalls interrupts). Hold the loader to keep it so: no cycle
+    /// starts without it.
+    pub async fn idle(&self) -> bool {
+        self.ctl.lock().await.controller.is_quiet()
+    }
+}
+
 /// A command changed the runner: the control loop re-arms its alarm.
 pub static WAKE: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 

@@ -172,7 +172,7 @@ pub async fn handle(shared: &Shared, id: Option<&[u8]>, rotate: bool, w: &mut im
     );
     // The loader first: with it held no command can start a cycle during the flash write.
     let mut l = shared.loader.lock().await;
-    let saved = if shared.ctl.lock().await.controller.is_quiet() {
+    let saved = if shared.idle().await {
         store_unsaved(&mut l);
         Saved::Now
     } else {

@@ -131,7 +131,7 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
 async fn persist(shared: &Shared, creds: Credentials) -> Result<Saved, &'static str> {
     // The loader first: with it held no command can start a cycle during the flash write.
     let mut l = shared.loader.lock().await;
-    if !idle(shared).await {
+    if !shared.idle().await {
         critical_section::with(|cs| *PENDING.borrow_ref_mut(cs) = Some(creds));
         PENDING_ADDED.signal(());
         info!(
@@ -141,10 +141,6 @@ async fn persist(shared: &Shared, creds: Credentials) -> Result<Saved, &'static 
         return Ok(Saved::WhenIdle);
     }
     write(&mut l, &creds).map(|()| Saved::Now)
-}
-
-async fn idle(shared: &Shared) -> bool {
-    shared.ctl.lock().await.controller.is_quiet()
 }
 
 fn write(l: &mut Loader, creds: &Credentials) -> Result<(), &'static str> {
@@ -183,7 +179,7 @@ pub async fn deferred_writer(shared: &'static Shared) {
             continue;
         }
         let mut l = shared.loader.lock().await;
-        if !idle(shared).await {
+        if !shared.idle().await {
             continue;
         }
         if token {
