@@ -218,9 +218,7 @@ pub async fn exchange<W: Reply, S: Shell<W>>(
     let (handled, store) = match read {
         Read::Answered(h) => (h, None),
         Read::Document(doc) => {
-            let checked = shell.work(|| protocol::parse(&doc, board, shell.capacity(), w));
-            let checked = checked.unwrap_or(Read::Answered(blank));
-            let (h, load) = run(shell, frame, checked, arrival, turn.as_mut(), w).await;
+            let (h, load) = check(shell, frame, &doc, arrival, turn.as_mut(), w).await;
             let store = stored(load, h.store, frame, false);
             (h, store)
         }
@@ -232,9 +230,7 @@ pub async fn exchange<W: Reply, S: Shell<W>>(
             }
             ProgramStep::Load(raw) => {
                 let doc = p.document(raw);
-                let checked = shell.work(|| protocol::parse(&doc, board, shell.capacity(), w));
-                let checked = checked.unwrap_or(Read::Answered(blank));
-                let (h, load) = run(shell, frame, checked, arrival, turn.as_mut(), w).await;
+                let (h, load) = check(shell, frame, &doc, arrival, turn.as_mut(), w).await;
                 let store = stored(load, h.store, raw, true);
                 let h = Handled {
                     version: h.version,
@@ -282,6 +278,20 @@ pub async fn exchange<W: Reply, S: Shell<W>>(
         store,
         turn,
     }
+}
+
+/// A document checked against the cycle storage (storing nothing), then, for a load, loaded.
+async fn check<'d, W: Reply, S: Shell<W>>(
+    shell: &S,
+    frame: &[u8],
+    doc: &protocol::Document<'d>,
+    arrival: Arrival,
+    turn: Option<&mut S::Turn>,
+    w: &mut W,
+) -> (Handled<'d>, Option<u64>) {
+    let checked = shell.work(|| protocol::parse(doc, shell.board(), shell.capacity(), w));
+    let checked = checked.unwrap_or(Read::Answered(Handled::new(doc.version, doc.name)));
+    run(shell, frame, checked, arrival, turn, w).await
 }
 
 /// A library request, with the turn every one takes.
