@@ -1,9 +1,12 @@
 //! The stored cycle and Wi-Fi credentials: tumble-core records (magic, version, length,
-//! CRC-32) in sequential-storage queues on the `tumble` data partition. sequential-storage
-//! writes power-fail safely; the record's CRC catches anything else. The newest valid record of
-//! a kind wins; older ones are erased as the queue wraps.
+//! CRC-32) in sequential-storage queues on the `tumble` data partition; the run history in a
+//! queue of its own on the `history` partition, and the program library in a map on the
+//! `programs` partition (`tumble_fw_logic::programs`). sequential-storage writes power-fail
+//! safely; the record's CRC catches anything else. The newest valid record of a kind wins;
+//! older ones are erased as the queue wraps.
 //!
-//! Flash is written only by a task holding the controller, and only when no cycle runs: erasing
+//! Flash is touched only by a task holding the loader, and only when no cycle runs
+//! (`Shared::idle`): erasing
 //! and writing stall the CPU's flash cache and interrupts (esp-storage runs each ROM flash call
 //! in a critical section), which would delay the runner's events by milliseconds.
 

@@ -28,10 +28,9 @@ pub struct MaskPins<G> {
     clear: u32,
     /// The pins last written high (each output starts at its OFF level, where `claim` put it).
     high: u32,
-    /// Commits are held for `write_held` instead of written.
-    holding: bool,
-    /// Held writes that must not go out before this instant (a command's, worked out ahead).
-    not_before: Option<Instant>,
+    /// Commits are held for `write_held` instead of written, and not to go out before this
+    /// instant (a command's, worked out ahead; the epoch when only held).
+    held: Option<Instant>,
     /// Changes refused because the pin is not one of the board's outputs (a bug if ever > 0).
     stray: u32,
 }
@@ -46,8 +45,7 @@ impl<G: GpioWrite> MaskPins<G> {
             set: 0,
             clear: 0,
             high: off_high_mask(board),
-            holding: false,
-            not_before: None,
+            held: None,
             stray: 0,
         }
     }
@@ -55,32 +53,30 @@ impl<G: GpioWrite> MaskPins<G> {
     /// From now on commits are held, and merge (the last level of each pin wins) until
     /// [`MaskPins::write_held`].
     pub fn hold(&mut self) {
-        self.holding = true;
+        self.hold_until(Instant::from_micros(0));
     }
 
     /// [`MaskPins::hold`], for writes that must not go out before `at`: a command worked out
     /// as of `at`, which the control loop writes then.
     pub fn hold_until(&mut self, at: Instant) {
-        self.holding = true;
-        self.not_before = Some(self.not_before.map_or(at, |t| t.max(at)));
+        self.held = Some(self.held.map_or(at, |t| t.max(at)));
     }
 
-    /// When the held writes may go out, if a [`MaskPins::hold_until`] said.
+    /// When the held writes may go out (the epoch after a plain [`MaskPins::hold`]).
     pub fn not_before(&self) -> Option<Instant> {
-        self.not_before
+        self.held
     }
 
     /// Whether held commits wait to be written.
     pub fn is_holding(&self) -> bool {
-        self.holding
+        self.held.is_some()
     }
 
     /// Writes what the held commits changed, in one register pair, leaving out every pin already
     /// at its final level (a valve switched ON and OFF again by two commits is not written at
     /// all), and ends the hold. Returns whether anything was written.
     pub fn write_held(&mut self) -> bool {
-        self.holding = false;
-        self.not_before = None;
+        self.held = None;
         let (set, clear) = (self.set & !self.high, self.clear & self.high);
         self.set = 0;
         self.clear = 0;
@@ -149,7 +145,7 @@ impl<G: GpioWrite> Outputs for MaskPins<G> {
     }
 
     fn commit(&mut self) {
-        if self.holding {
+        if self.is_holding() {
             return;
         }
         let (set, clear) = (self.set, self.clear);
