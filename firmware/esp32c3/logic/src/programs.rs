@@ -126,18 +126,6 @@ impl<'b, S: MultiwriteNorFlash> FlashLibrary<'b, S> {
         Ok(found)
     }
 
-    fn store_entry(&mut self, name: &Name, doc: &[u8]) -> Result<(), Failure> {
-        let largest = self.largest(name.as_str().len());
-        if doc.len() > largest {
-            return Err(too_big("save", largest));
-        }
-        let entry = Entry {
-            name: name.as_str(),
-            doc,
-        };
-        now(self.map.store_item(self.buf, &key(name.as_str()), &entry)).map_err(store)
-    }
-
     fn exists(&mut self, name: &str) -> Result<bool, Failure> {
         let found = now(self.map.fetch_item::<Entry>(self.buf, &key(name))).map_err(store)?;
         Ok(found.is_some())
@@ -158,12 +146,18 @@ impl<S: MultiwriteNorFlash> Programs for FlashLibrary<'_, S> {
         if doc.len() > largest {
             return Err(too_big("save", largest));
         }
-        if !self.exists(name.as_str())? && self.programs()?.is_full() {
+        // One walk: a program of that name is replaced, a new one needs a free place.
+        let listed = self.programs()?;
+        if listed.is_full() && !listed.iter().any(|(n, _)| n.same(name.as_str())) {
             return Err(Failure::Full {
                 programs: MAX_PROGRAMS,
             });
         }
-        self.store_entry(name, doc)
+        let entry = Entry {
+            name: name.as_str(),
+            doc,
+        };
+        now(self.map.store_item(self.buf, &key(name.as_str()), &entry)).map_err(store)
     }
 
     /// The document as read into `buf` (the map's item: key and name first, so the document
