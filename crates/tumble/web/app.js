@@ -5,7 +5,7 @@ import { normalise, summary } from "./lib/cycle.js";
 import { drawChart, drawTimeline, hit, phaseColor } from "./lib/draw.js";
 import { renderEditor } from "./lib/editor.js";
 import { clock, duration, msUntil } from "./lib/format.js";
-import { asRun, followRun, fromTelemetry } from "./lib/telemetry.js";
+import { asRun, followRun, fromTelemetry, playheadAt } from "./lib/telemetry.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -297,8 +297,10 @@ function redraw() {
 
 function telemetry(t) {
   const before = state.live;
-  state.run = followRun(state.run, fromTelemetry(t, state.phases));
-  const live = fromTelemetry(t, asRun(state.phases, state.run));
+  const live = fromTelemetry(t, state.phases);
+  state.run = followRun(state.run, live);
+  // On the axis of the phases as they ran.
+  live.playheadMs = playheadAt(live.phaseIndex, live.phaseElapsedMs, asRun(state.phases, state.run));
   state.live = live;
   const ended = live.lastPhaseEnd;
   if (before && ended && JSON.stringify(ended) !== JSON.stringify(before.lastPhaseEnd) && ended.end === "triggered") {

@@ -30,11 +30,17 @@ export function asRun(phases, run) {
   return phases.map((p, i) => (i in actual ? { ...p, duration: actual[i] } : p));
 }
 
+/** Where the playhead stands on the cycle's time axis of `phases`: phase `phaseIndex`'s start
+ *  plus its elapsed time; null while nothing runs. */
+export function playheadAt(phaseIndex, elapsedMs, phases) {
+  const starts = phaseStarts(phases);
+  return phaseIndex >= 0 && phaseIndex < starts.length ? starts[phaseIndex] + elapsedMs : null;
+}
+
 export function fromTelemetry(t, phases) {
   const c = t.cycle ?? {};
   const running = Boolean(c.cycle_running);
   const phaseIndex = running ? (c.current_phase_index ?? 0) - 1 : -1;
-  const starts = phaseStarts(phases);
   const elapsed = c.phase_elapsed_ms ?? 0;
   const total = c.phase_total_duration_ms ?? 0;
   return {
@@ -49,7 +55,7 @@ export function fromTelemetry(t, phases) {
     phaseProgress: total > 0 ? Math.min(1, elapsed / total) : running ? 1 : 0,
     cycleElapsedMs: c.cycle_elapsed_ms ?? 0,
     cycleTotalMs: c.cycle_total_duration_ms ?? 0,
-    playheadMs: phaseIndex >= 0 && phaseIndex < starts.length ? starts[phaseIndex] + elapsed : null,
+    playheadMs: playheadAt(phaseIndex, elapsed, phases),
     outputs: (t.gpio ?? []).map((g) => ({ pin: g.pin, name: g.name ?? `GPIO ${g.pin}`, on: g.on ?? g.state === 0, level: g.state })),
     rpm: t.sensors?.rpm ?? 0,
     pressureHz: t.sensors?.pressure_freq ?? 0,

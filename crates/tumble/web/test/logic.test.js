@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
 import { normalise, summary, layout, resolveOutput, phaseStarts } from "../lib/cycle.js";
-import { asRun, followRun, fromTelemetry } from "../lib/telemetry.js";
+import { asRun, followRun, fromTelemetry, playheadAt } from "../lib/telemetry.js";
 import { duration, clock, tickStep, tick, msUntil } from "../lib/format.js";
 import { controllerUrl } from "../lib/conn.js";
 
@@ -152,7 +152,7 @@ test("the playhead follows the run: a phase its sensor ended early is drawn as l
   const fillMs = phases[0].duration - 20000;
   for (const [phase, at, cycle] of [[0, 1000, 1000], [0, fillMs - 100, fillMs - 100], [1, 100, fillMs + 100], [1, 5000, fillMs + 5000]]) {
     run = followRun(run, frame(phase, at, cycle));
-    heads.push(fromTelemetry({ cycle: { cycle_running: true, current_phase_index: phase + 1, phase_elapsed_ms: at } }, asRun(phases, run)).playheadMs);
+    heads.push(playheadAt(phase, at, asRun(phases, run)));
   }
   assert.deepEqual(heads, [1000, fillMs - 100, fillMs + 100, fillMs + 5000], "no jump at the phase change");
   assert.deepEqual(run.actual, { 0: fillMs });
