@@ -440,6 +440,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_ca_is_for_mqtts_and_must_be_readable() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Cli {
+            #[command(flatten)]
+            o: Options,
+        }
+        let opts = |args: &[&str]| Cli::parse_from([&["t"], args].concat()).o;
+        let usage = |o: &Options| match check(o) {
+            Err(Failure::Usage(why)) => why,
+            Err(_) => panic!("not a usage error"),
+            Ok(()) => panic!("accepted"),
+        };
+        let missing = opts(&["--mqtt", "mqtts://b", "--mqtt-ca", "/nonexistent/ca.pem"]);
+        assert!(
+            usage(&missing).starts_with("--mqtt-ca /nonexistent/ca.pem: "),
+            "{}",
+            usage(&missing)
+        );
+        let plain = opts(&["--mqtt", "mqtt://b", "--mqtt-ca", "/nonexistent/ca.pem"]);
+        assert_eq!(usage(&plain), "--mqtt-ca is for an mqtts:// broker");
+        assert!(check(&opts(&["--mqtt", "mqtts://b"])).is_ok());
+    }
+
+    #[test]
     fn broker_urls() {
         assert_eq!(
             broker("mqtt://127.0.0.1:1884").unwrap(),
