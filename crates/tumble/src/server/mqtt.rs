@@ -84,7 +84,7 @@ struct Broker {
     host: String,
     port: u16,
     credentials: Option<(String, String)>,
-    /// mqtts://: TLS (the system's TLS library, OpenSSL on Debian).
+    /// mqtts://: TLS (rustls).
     tls: bool,
 }
 
@@ -125,6 +125,40 @@ fn broker(url: &str) -> Result<Broker, String> {
     })
 }
 
+/// TLS with rustls (ring): trusting the certificates of `ca` (PEM), or the system's.
+fn tls(ca: Option<&[u8]>) -> Result<TlsConfiguration, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(pem) => {
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("not a PEM certificate ({e})"))?;
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("a certificate refused ({e})"))?;
+            }
+            if roots.is_empty() {
+                return Err("no certificate in it".into());
+            }
+        }
+        // Unreadable ones are skipped: a broker they would have vouched for is refused, and
+        // the connection retried, as for any broker the CAs do not know.
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConfiguration::Rustls(Arc::new(config)))
+}
+
 /// The CA to trust for mqtts://, read at the start (a missing file is a usage error).
 fn ca(a: &Options) -> Result<Option<Vec<u8>>, String> {
     let Some(path) = &a.mqtt_ca else {
@@ -142,7 +176,12 @@ pub fn check(a: &Options) -> Result<(), Failure> {
         if a.mqtt_ca.is_some() && !b.tls {
             return Err(Failure::Usage("--mqtt-ca is for an mqtts:// broker".into()));
         }
-        ca(a).map_err(Failure::Usage)?;
+        if let Some(pem) = ca(a).map_err(Failure::Usage)? {
+            tls(Some(&pem)).map_err(|why| {
+                let path = a.mqtt_ca.as_deref().unwrap_or(std::path::Path::new(""));
+                Failure::Usage(format!("--mqtt-ca {}: {why}", path.display()))
+            })?;
+        }
     }
     let ok = |s: &str| !s.is_empty() && !s.contains(['/', '+', '#']);
     if !ok(&a.mqtt_id) || !ok(&a.mqtt_prefix) {
@@ -182,12 +221,9 @@ pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String
         opts.set_credentials(u.clone(), p.clone());
     }
     if b.tls {
-        let config = match ca(&a) {
-            Ok(Some(pem)) => TlsConfiguration::SimpleNative {
-                ca: pem,
-                client_auth: None,
-            },
-            _ => TlsConfiguration::Native,
+        // Checked at the start (`check`): it reads the same now.
+        let Ok(config) = ca(&a).and_then(|pem| tls(pem.as_deref())) else {
+            return;
         };
         opts.set_transport(Transport::tls_with_config(config));
     }
@@ -459,6 +495,14 @@ mod tests {
             "{}",
             usage(&missing)
         );
+        let junk = std::env::temp_dir().join(format!("tumble-junk-ca-{}.pem", std::process::id()));
+        std::fs::write(&junk, "not a certificate\n").unwrap();
+        let junk_ca = opts(&["--mqtt", "mqtts://b", "--mqtt-ca", junk.to_str().unwrap()]);
+        assert_eq!(
+            usage(&junk_ca),
+            format!("--mqtt-ca {}: no certificate in it", junk.display())
+        );
+        let _ = std::fs::remove_file(&junk);
         let plain = opts(&["--mqtt", "mqtt://b", "--mqtt-ca", "/nonexistent/ca.pem"]);
         assert_eq!(usage(&plain), "--mqtt-ca is for an mqtts:// broker");
         assert!(check(&opts(&["--mqtt", "mqtts://b"])).is_ok());
