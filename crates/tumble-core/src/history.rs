@@ -6,10 +6,10 @@
 use core::fmt::{self, Write};
 
 use crate::board::{Board, MAX_OUTPUTS};
-use crate::json;
+use crate::json::{Array, Fixed, Object, Raw};
 use crate::limits::MAX_PHASES;
 use crate::logline::Named;
-use crate::protocol::ok_header;
+use crate::protocol;
 use crate::runner::{Label, Notice, PhaseEnd};
 use crate::time::Instant;
 
@@ -160,60 +160,46 @@ pub struct Context<'a> {
 /// "end":"triggered"}],"skipped":0,"outputs_on_ms":{"Cold Valve":..},"motor_on_ms":..,
 /// "water_litres":..}`.
 pub fn write_run(w: &mut impl Write, run: &Run, board: &Board, cx: &Context<'_>) -> fmt::Result {
-    w.write_str("{\"started_unix_s\":")?;
-    match cx.started_unix_s {
-        Some(s) => write!(w, "{s}")?,
-        None => w.write_str("null")?,
-    }
-    w.write_str(",\"program\":")?;
-    match cx.program {
-        Some(p) => json::write_str(w, p)?,
-        None => w.write_str("null")?,
-    }
-    write!(
-        w,
-        ",\"outcome\":\"{}\",\"duration_ms\":{},\"phases\":[",
-        run.outcome(),
-        run.ended.saturating_duration_since(run.started).as_millis()
-    )?;
-    for (i, p) in run.phases.iter().enumerate() {
-        if i > 0 {
-            w.write_char(',')?;
-        }
-        write!(w, "{{\"index\":{},\"name\":", p.index)?;
-        json::write_str(w, &p.label)?;
-        write!(
-            w,
-            ",\"planned_ms\":{},\"actual_ms\":{},\"end\":\"{}\"",
-            p.planned_ms,
-            p.actual_ms,
-            p.end.word()
+    let mut o = Object::open(w)?;
+    o.field("started_unix_s", cx.started_unix_s)?
+        .field("program", cx.program)?
+        .field("outcome", run.outcome())?
+        .field(
+            "duration_ms",
+            run.ended.saturating_duration_since(run.started).as_millis(),
         )?;
+    let mut phases = o.array("phases")?;
+    for p in run.phases.iter() {
+        let mut phase = phases.object()?;
+        phase
+            .field("index", p.index)?
+            .field("name", p.label.as_str())?
+            .field("planned_ms", p.planned_ms)?
+            .field("actual_ms", p.actual_ms)?
+            .field("end", p.end.word())?;
         if let PhaseEnd::Faulted(crate::runner::Fault::WaitTimeout { .. }) = p.end {
-            w.write_str(
-                ",\"fault\":\"wait_timeout: its sensor condition did not hold before the timeout\"",
-            )?;
+            let why = "wait_timeout: its sensor condition did not hold before the timeout";
+            phase.field("fault", why)?;
         }
-        w.write_char('}')?;
+        phase.close()?;
     }
-    write!(w, "],\"skipped\":{},\"outputs_on_ms\":{{", run.skipped())?;
-    for (k, (id, def)) in board.outputs().enumerate() {
-        if k > 0 {
-            w.write_char(',')?;
-        }
-        write!(w, "{}:{}", json::Quoted(&def.name), run.on_ms[id.index()])?;
+    phases.close()?;
+    o.field("skipped", run.skipped())?;
+    let mut on_ms = o.object("outputs_on_ms")?;
+    for (id, def) in board.outputs() {
+        on_ms.field_named(&def.name, run.on_ms[id.index()])?;
     }
-    write!(w, "}},\"motor_on_ms\":{}", run.on_ms[board.motor().index()])?;
-    match cx.inflow_lpm {
-        Some(lpm) => {
-            let litres: f32 = board
-                .outputs()
-                .map(|(id, _)| run.on_ms[id.index()] as f32 / 60_000.0 * lpm[id.index()])
-                .sum();
-            write!(w, ",\"water_litres\":{litres:.1}}}")
-        }
-        None => w.write_str(",\"water_litres\":null}"),
-    }
+    on_ms.close()?;
+    o.field("motor_on_ms", run.on_ms[board.motor().index()])?;
+    let litres = cx.inflow_lpm.map(|lpm| {
+        let litres: f32 = board
+            .outputs()
+            .map(|(id, _)| run.on_ms[id.index()] as f32 / 60_000.0 * lpm[id.index()])
+            .sum();
+        Fixed(litres.into(), 1)
+    });
+    o.field("water_litres", litres)?;
+    o.close()
 }
 
 /// The reply of `get_history`: `{"runs":[RUN,...]}`, newest first, from runs already written
@@ -233,25 +219,20 @@ pub fn write_reply<'r>(
 /// The reply of `get_history` written run by run, for a platform that reads its runs one at a
 /// time into one buffer (the chip, from flash).
 pub struct Reply<'w, W: Write> {
-    w: &'w mut W,
-    runs: usize,
+    runs: Array<'w, W>,
 }
 
 impl<'w, W: Write> Reply<'w, W> {
     /// The reply's head.
     pub fn start(w: &'w mut W, id: Option<&[u8]>) -> Result<Self, fmt::Error> {
-        ok_header(w, id)?;
-        w.write_str("{\"runs\":[")?;
-        Ok(Reply { w, runs: 0 })
+        let result = Object::open(protocol::open_ok(w, id)?)?;
+        let runs = Array::open(result.leave_open("runs")?)?;
+        Ok(Reply { runs })
     }
 
     /// The next run, a JSON object from [`write_run`].
     pub fn run(&mut self, run: &str) -> fmt::Result {
-        if self.runs > 0 {
-            self.w.write_char(',')?;
-        }
-        self.runs += 1;
-        self.w.write_str(run)
+        self.runs.item(Raw(run)).map(drop)
     }
 
     /// Bytes the reply's tail takes after the last run.
@@ -259,7 +240,9 @@ impl<'w, W: Write> Reply<'w, W> {
 
     /// The reply's tail.
     pub fn end(self) -> fmt::Result {
-        self.w.write_str("]}}")
+        let w = self.runs.close_into()?;
+        Object::after_members(&mut *w).close()?;
+        protocol::close_ok(w)
     }
 }
 

@@ -10,7 +10,8 @@
 use core::fmt::{self, Write};
 
 use crate::json;
-use crate::protocol::ok_header;
+use crate::json::Object;
+use crate::protocol;
 
 /// The longest program name, in bytes.
 pub const MAX_NAME: usize = 32;
@@ -192,22 +193,26 @@ pub fn write_list(
     id: Option<&[u8]>,
     programs: &mut dyn Programs,
 ) -> Result<Result<(), Failure>, fmt::Error> {
-    ok_header(w, id)?;
-    w.write_str("{\"programs\":[")?;
-    let mut items = json::ArrayItems::new(w);
-    let listed = programs.list(&mut |name, bytes| {
-        items.push(format_args!(
-            "{{\"name\":{},\"bytes\":{bytes}}}",
-            json::Quoted(name)
-        ))
-    });
-    items.finish()?.write_str("]")?;
-    if listed.is_ok()
-        && let Some(free) = programs.free()
-    {
-        write!(w, ",\"bytes_free\":{free}")?;
-    }
-    w.write_str("}}")?;
+    let mut listed = Ok(());
+    protocol::write_ok(w, id, |w| {
+        let mut result = Object::open(w)?;
+        let mut items = result.array("programs")?;
+        let mut written = Ok(());
+        listed = programs.list(&mut |name, bytes| {
+            if written.is_ok() {
+                written = items.object().and_then(|mut o| {
+                    o.field("name", name)?.field("bytes", bytes)?;
+                    o.close()
+                });
+            }
+        });
+        written?;
+        items.close()?;
+        if listed.is_ok() {
+            result.field_if("bytes_free", programs.free())?;
+        }
+        result.close()
+    })?;
     Ok(listed)
 }
 
@@ -278,8 +283,11 @@ pub fn write_unsupported(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
 
 /// `{"name":..,"bytes":..}`: a program saved, or (bytes 0) renamed or deleted.
 pub fn write_done(w: &mut impl Write, id: Option<&[u8]>, name: &str, bytes: usize) -> fmt::Result {
-    ok_header(w, id)?;
-    write!(w, "{{\"name\":{},\"bytes\":{bytes}}}}}", json::Quoted(name))
+    protocol::write_ok(w, id, |w| {
+        let mut o = Object::open(w)?;
+        o.field("name", name)?.field("bytes", bytes)?;
+        o.close()
+    })
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use crate::board::{Board, Level, OutputId};
 use crate::cycle::{
     Cycle, CycleError, SummaryJson, WarningCount, WarningsJson, write_more_warnings,
 };
-use crate::json::{self, Kind, NotUnsigned, Reader, Str};
+use crate::json::{self, Kind, NotUnsigned, Object, Raw, Reader, Str, Text};
 use crate::library;
 use crate::limits::MAX_TIMELINE_OFFSET;
 use crate::runner::{CommandError, Outputs, Runner, Snapshot};
@@ -417,21 +417,19 @@ pub fn parse<'a>(
                 write_invalid_cycle(w, doc.id, &e)?;
                 return Ok(Read::Answered(h));
             }
-            ok_header(w, doc.id)?;
-            w.write_char('{')?;
-            let mut summary = SummaryJson::new(w);
-            let _ = Cycle::validate(doc.raw, board, capacity, &mut summary);
-            summary.finish()?;
-            w.write_str(",\"warnings\":[")?;
-            // Another reading finds the same warnings, written as they come: deterministic.
-            let mut listed = WarningsJson::new(w);
-            let again = Cycle::validate(doc.raw, board, capacity, &mut listed);
-            debug_assert!(again.is_ok(), "the same document reads the same");
-            let (more, written) = (listed.more, listed.result());
-            written?;
-            w.write_char(']')?;
-            write_more_warnings(w, more)?;
-            w.write_str("}}")?;
+            write_ok(w, doc.id, |w| {
+                let mut o = Object::open(w)?;
+                let mut summary = SummaryJson::new(&mut o)?;
+                let _ = Cycle::validate(doc.raw, board, capacity, &mut summary);
+                summary.finish()?.write(&mut o)?;
+                // Another reading finds the same warnings, written as they come: deterministic.
+                let mut listed = WarningsJson::new(&mut o)?;
+                let again = Cycle::validate(doc.raw, board, capacity, &mut listed);
+                debug_assert!(again.is_ok(), "the same document reads the same");
+                let more = listed.finish()?;
+                write_more_warnings(&mut o, more)?;
+                o.close()
+            })?;
             count.0
         }
     };
@@ -504,11 +502,9 @@ pub fn write_outcome<'a>(
         Action::Op(op) => op,
     };
     match (cmd.version, outcome.result) {
-        (Version::V2, Ok(())) => {
-            ok_header(w, cmd.id)?;
-            telemetry::write_status(w, board, &outcome.status)?;
-            w.write_char('}')?;
-        }
+        (Version::V2, Ok(())) => write_ok(w, cmd.id, |w| {
+            telemetry::write_status(w, board, &outcome.status)
+        })?,
         (Version::V2, Err(e)) => write_error(w, Version::V2, cmd.id, code(e), e, "")?,
         (Version::V1, Ok(())) => match op {
             Op::SetOutput { output, on } => {
@@ -542,11 +538,7 @@ pub fn answer<'a>(
 ) -> Result<Handled<'a>, fmt::Error> {
     let mut h = Handled::new(Version::V2, q.name);
     match q.kind {
-        QueryKind::Cycle => {
-            ok_header(w, q.id)?;
-            cycle.write_json(board, w)?;
-            w.write_char('}')?;
-        }
+        QueryKind::Cycle => write_ok(w, q.id, |w| cycle.write_json(board, w))?,
         QueryKind::Timeline {
             phase,
             from_us,
@@ -560,36 +552,29 @@ pub fn answer<'a>(
                 write_error(w, Version::V2, q.id, "out_of_range", e, "phase")?;
                 return Ok(h);
             };
-            ok_header(w, q.id)?;
-            write!(
-                w,
-                "{{\"phase\":{},\"from_us\":{from_us},\"offset\":{offset},\"total\":{},\"events\":[",
-                index.unwrap_or_default(),
-                p.events()
-            )?;
-            let page = Timeline::starting_at(cycle, p, Duration::from_micros(from_us))
-                .skip(offset as usize)
-                .take(limit as usize);
-            for (i, ev) in page.enumerate() {
-                if i > 0 {
-                    w.write_char(',')?;
+            write_ok(w, q.id, |w| {
+                let mut o = Object::open(w)?;
+                o.field("phase", index.unwrap_or_default())?
+                    .field("from_us", from_us)?
+                    .field("offset", offset)?
+                    .field("total", p.events())?;
+                let mut events = o.array("events")?;
+                let page = Timeline::starting_at(cycle, p, Duration::from_micros(from_us))
+                    .skip(offset as usize)
+                    .take(limit as usize);
+                for ev in page {
+                    let def = board.output(ev.output);
+                    let mut e = events.object()?;
+                    e.field("at_us", ev.at.as_micros())?
+                        .field("pin", def.pin)?
+                        .field("output", def.name.as_str())?
+                        .field("level", def.level(ev.on).as_u8())?
+                        .field("on", ev.on)?;
+                    e.close()?;
                 }
-                let def = board.output(ev.output);
-                write!(
-                    w,
-                    "{{\"at_us\":{},\"pin\":{},\"output\":",
-                    ev.at.as_micros(),
-                    def.pin
-                )?;
-                json::write_str(w, &def.name)?;
-                write!(
-                    w,
-                    ",\"level\":{},\"on\":{}}}",
-                    def.level(ev.on).as_u8(),
-                    ev.on
-                )?;
-            }
-            w.write_str("]}}")?;
+                events.close()?;
+                o.close()
+            })?;
         }
     }
     h.ok = true;
@@ -963,12 +948,46 @@ impl fmt::Display for Pins<'_> {
     }
 }
 
-/// `{"type":"reply","id":ID,"ok":true,"result":`: the start of every v2 success, the result
-/// and the closing `}` are the caller's (platform-only commands use it too).
-pub fn ok_header(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
-    w.write_str("{\"type\":\"reply\",\"id\":")?;
-    write_raw_id(w, id)?;
-    w.write_str(",\"ok\":true,\"result\":")
+/// `{"type":"reply","id":ID,"ok":true,"result":R}`: a v2 success, whose result `R` is what
+/// `result` writes (platform-only commands use it too).
+pub fn write_ok<W: Write + ?Sized>(
+    w: &mut W,
+    id: Option<&[u8]>,
+    result: impl FnOnce(&mut W) -> fmt::Result,
+) -> fmt::Result {
+    let mut reply = open_reply(w, id, true)?;
+    reply.field_with("result", result)?;
+    reply.close()
+}
+
+/// A v2 success up to its result, `{"type":"reply","id":ID,"ok":true,"result":`, for a result
+/// streamed across calls; [`close_ok`] ends it.
+pub fn open_ok<'w, W: Write + ?Sized>(
+    w: &'w mut W,
+    id: Option<&[u8]>,
+) -> Result<&'w mut W, fmt::Error> {
+    open_reply(w, id, true)?.leave_open("result")
+}
+
+/// Ends a reply [`open_ok`] began, once its result is written.
+pub fn close_ok<W: Write + ?Sized>(w: &mut W) -> fmt::Result {
+    Object::after_members(w).close()
+}
+
+/// A v2 reply up to its `"ok"`: `{"type":"reply","id":ID,"ok":OK`.
+fn open_reply<'w, W: Write + ?Sized>(
+    w: &'w mut W,
+    id: Option<&[u8]>,
+    ok: bool,
+) -> Result<Object<'w, W>, fmt::Error> {
+    // The id is echoed exactly as sent; it was syntax-checked with the frame, so it is JSON.
+    let id = id.and_then(|raw| core::str::from_utf8(raw).ok()).map(Raw);
+    let mut reply = Object::open(w)?;
+    reply
+        .field("type", "reply")?
+        .field("id", id)?
+        .field("ok", ok)?;
+    Ok(reply)
 }
 
 /// The version of a frame that could not be read: v2 when it mentions a "cmd" key.
@@ -1030,42 +1049,36 @@ pub fn write_hello(
     version: &str,
     max_frame: usize,
 ) -> fmt::Result {
-    w.write_str("{\"type\":\"hello\",\"version\":")?;
-    json::write_str(w, version)?;
-    w.write_str(",\"protocols\":[1,2],\"max_frame\":")?;
-    write!(
-        w,
-        "{max_frame},\"reverse_dead_time_ms\":{},\"outputs\":[",
-        board.reverse_dead_time_ms()
-    )?;
-    for (i, (id, def)) in board.outputs().enumerate() {
-        if i > 0 {
-            w.write_char(',')?;
-        }
+    let mut hello = Object::open(w)?;
+    hello
+        .field("type", "hello")?
+        .field("version", version)?
+        .field("protocols", [1u8, 2].as_slice())?
+        .field("max_frame", max_frame)?
+        .field("reverse_dead_time_ms", board.reverse_dead_time_ms())?;
+    let mut outputs = hello.array("outputs")?;
+    for (id, def) in board.outputs() {
         // What the output does for a motor pattern, so a client need not guess from names.
         let role = if id == board.motor() {
-            "\"motor\""
+            Some("motor")
         } else if id == board.direction() {
-            "\"direction\""
+            Some("direction")
         } else {
-            "null"
+            None
         };
-        write!(w, "{{\"role\":{role},\"name\":")?;
-        json::write_str(w, &def.name)?;
-        w.write_str(",\"aliases\":[")?;
-        for (k, alias) in def.aliases.iter().enumerate() {
-            if k > 0 {
-                w.write_char(',')?;
-            }
-            json::write_str(w, alias)?;
+        let mut o = outputs.object()?;
+        o.field("role", role)?.field("name", def.name.as_str())?;
+        let mut aliases = o.array("aliases")?;
+        for alias in def.aliases.iter() {
+            aliases.item(alias.as_str())?;
         }
-        write!(
-            w,
-            "],\"pin\":{},\"active_low\":{}}}",
-            def.pin, def.active_low
-        )?;
+        aliases.close()?;
+        o.field("pin", def.pin)?
+            .field("active_low", def.active_low)?;
+        o.close()?;
     }
-    w.write_str("]}")
+    outputs.close()?;
+    hello.close()
 }
 
 /// Top-level keys a command may carry.
@@ -1222,18 +1235,21 @@ fn write_error(
 ) -> fmt::Result {
     match version {
         Version::V1 => write!(w, "error: {message}"),
-        Version::V2 => {
-            open_error(w, id, code, message, path)?;
-            w.write_str("}}")
-        }
+        Version::V2 => write_v2_error(w, id, code, message, path),
     }
 }
 
 /// The v2 `invalid_cycle` error for a refused document, with its kind, phase and component.
 pub fn write_invalid_cycle(w: &mut impl Write, id: Option<&[u8]>, e: &CycleError) -> fmt::Result {
-    open_error(w, id, "invalid_cycle", &e.message, e.path.as_str())?;
-    e.write_kind(w)?;
-    w.write_str("}}")
+    let mut reply = open_reply(w, id, false)?;
+    let mut error = reply.object("error")?;
+    error
+        .field("code", "invalid_cycle")?
+        .field("message", e.message.as_str())?
+        .field("path", e.path.as_str())?;
+    e.write_kind(&mut error)?;
+    error.close()?;
+    reply.close()
 }
 
 /// `{"type":"reply","id":ID,"ok":false,"error":{"code":..,"message":..,"path":..}}`: a v2
@@ -1245,33 +1261,14 @@ pub fn write_v2_error(
     message: impl fmt::Display,
     path: &str,
 ) -> fmt::Result {
-    write_error(w, Version::V2, id, code, message, path)
-}
-
-/// A v2 error reply up to the end of its error object's members, for the caller to add more.
-fn open_error(
-    w: &mut impl Write,
-    id: Option<&[u8]>,
-    code: &str,
-    message: impl fmt::Display,
-    path: &str,
-) -> fmt::Result {
-    w.write_str("{\"type\":\"reply\",\"id\":")?;
-    write_raw_id(w, id)?;
-    write!(
-        w,
-        ",\"ok\":false,\"error\":{{\"code\":\"{code}\",\"message\":{},\"path\":",
-        json::Quoted(&message)
-    )?;
-    json::write_str(w, path)
-}
-
-fn write_raw_id(w: &mut impl Write, id: Option<&[u8]>) -> fmt::Result {
-    // The id is echoed exactly as sent; it was syntax-checked with the frame, so it is JSON.
-    match id.and_then(|raw| core::str::from_utf8(raw).ok()) {
-        Some(text) => w.write_str(text),
-        None => w.write_str("null"),
-    }
+    let mut reply = open_reply(w, id, false)?;
+    let mut error = reply.object("error")?;
+    error
+        .field("code", code)?
+        .field("message", Text(message))?
+        .field("path", path)?;
+    error.close()?;
+    reply.close()
 }
 
 fn code(e: CommandError) -> &'static str {

@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use tumble_core::cycle::{Cycle, CycleError, Report, TriggerMode};
+use tumble_core::json::Object;
 use tumble_core::limits::CHIP_CYCLE_STORAGE;
 
 use crate::cli::{self, Count, Failure, Secs};
@@ -112,19 +113,27 @@ fn human(file: &str, cycle: &Cycle, report: &Report) -> String {
 
 /// The summary; `ok` false when --strict refuses it for its warnings.
 fn json_ok(cycle: &Cycle, report: &Report, ok: bool) -> String {
-    let mut s = String::from(if ok {
-        "{\"ok\":true,"
-    } else {
-        "{\"ok\":false,\"strict\":true,"
-    });
-    let _ = cycle.write_summary(report, &mut s);
-    let _ = writeln!(s, ",\"storage_bytes\":{}}}", cycle.storage_used());
+    let mut s = String::new();
+    let _ = (|| {
+        let mut o = Object::open(&mut s)?;
+        o.field("ok", ok)?
+            .field_if("strict", (!ok).then_some(true))?;
+        cycle.write_summary(report, &mut o)?;
+        o.field("storage_bytes", cycle.storage_used())?;
+        o.close()
+    })();
+    s.push('\n');
     s
 }
 
 fn json_err(e: &CycleError) -> String {
-    let mut s = String::from("{\"ok\":false,\"error\":");
-    let _ = e.write_json(&mut s);
-    s.push_str("}\n");
+    let mut s = String::new();
+    let _ = (|| {
+        let mut o = Object::open(&mut s)?;
+        o.field("ok", false)?
+            .field_with("error", |w| e.write_json(w))?;
+        o.close()
+    })();
+    s.push('\n');
     s
 }

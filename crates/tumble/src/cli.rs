@@ -34,6 +34,21 @@ impl Failure {
 pub type Result<T = ()> = std::result::Result<T, Failure>;
 
 /// Writes `text` to stdout (a closed pipe ends the command quietly).
+/// One JSON object, written by `members` with the core's writer (every JSON line the binary
+/// prints or records is written this way).
+pub fn json_object(
+    members: impl FnOnce(&mut tumble_core::json::Object<'_, String>) -> fmt::Result,
+) -> String {
+    let mut s = String::new();
+    let written = tumble_core::json::Object::open(&mut s).and_then(|mut o| {
+        members(&mut o)?;
+        o.close()
+    });
+    // Writing into a String cannot fail.
+    debug_assert!(written.is_ok());
+    s
+}
+
 pub fn print(text: &str) -> Result {
     use std::io::Write;
     let mut out = std::io::stdout().lock();

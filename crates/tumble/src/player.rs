@@ -52,6 +52,24 @@ pub struct Change {
     pub on: bool,
 }
 
+impl Change {
+    /// This change as a line of a `--record` file (without its newline): `{"t_us":..,"kind":
+    /// "output","pin":..,"output":NAME,"level":..,"on":..,"actual_us":..}`. `tumble run` and
+    /// `tumble serve` write the same.
+    pub fn record_line(&self, output: &str) -> String {
+        crate::cli::json_object(|o| {
+            o.field("t_us", self.due_us)?
+                .field("kind", "output")?
+                .field("pin", self.pin)?
+                .field("output", output)?
+                .field("level", self.level.as_u8())?
+                .field("on", self.on)?
+                .field("actual_us", self.actual_us)?;
+            Ok(())
+        })
+    }
+}
+
 /// The end of a play.
 #[derive(Debug, Clone)]
 pub struct Outcome {

@@ -12,12 +12,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tumble_core::board::Board;
 use tumble_core::controller::{Arrival, Config, Controller, Work};
 use tumble_core::cycle::{Cycle, Millis};
-use tumble_core::json::Quoted;
+use tumble_core::json::{Fixed, Object};
 use tumble_core::logline;
 use tumble_core::runner::{Fault, Notice, OutputChange, Outputs, PhaseEnd};
 use tumble_core::time::{self, Instant};
 
-use crate::cli::{self, Count, Failure, Secs};
+use crate::cli::{self, Count, Failure, Secs, json_object};
 use crate::player::{self, Change, Outcome, Pace, Progress, Seen};
 use crate::sim::Washer;
 
@@ -83,14 +83,15 @@ pub fn run(a: Args) -> cli::Result {
     if let Some(rec) = record.as_mut() {
         // First line: which cycle this is a record of (`tumble plot` titles its chart so).
         let name = file.rsplit('/').next().unwrap_or(&file);
-        writeln!(
-            rec,
-            r#"{{"t_us":0,"kind":"cycle","file":{},"phases":{},"events":{}}}"#,
-            Quoted(name),
-            info.cycle.phases().len(),
-            info.cycle.total_events()
-        )
-        .map_err(|e| Failure::io(o.record.as_deref().unwrap_or(""), e))?;
+        let head = json_object(|o| {
+            o.field("t_us", 0u8)?
+                .field("kind", "cycle")?
+                .field("file", name)?
+                .field("phases", info.cycle.phases().len())?
+                .field("events", info.cycle.total_events())?;
+            Ok(())
+        });
+        writeln!(rec, "{head}").map_err(|e| Failure::io(o.record.as_deref().unwrap_or(""), e))?;
     }
     let config = Config {
         sample: time::Duration::from_millis(profile.sample_ms as u64),
@@ -299,63 +300,63 @@ impl Log<'_> {
 }
 
 fn write_record(out: &mut impl Write, seen: &Seen, info: &CycleInfo) -> std::io::Result<()> {
-    match *seen {
-        Seen::Output(c) => writeln!(
-            out,
-            r#"{{"t_us":{},"kind":"output","pin":{},"output":{},"level":{},"on":{},"actual_us":{}}}"#,
-            c.due_us,
-            c.pin,
-            Quoted(info.output(c.pin)),
-            c.level.as_u8(),
-            c.on,
-            c.actual_us
-        ),
+    let line = |t_us: u64, kind: &str, more: &dyn Fn(&mut Object<String>) -> fmt::Result| {
+        json_object(|o| {
+            o.field("t_us", t_us)?.field("kind", kind)?;
+            more(o)
+        })
+    };
+    let text = match *seen {
+        Seen::Output(c) => c.record_line(info.output(c.pin)),
         Seen::Sample {
             at,
             rpm,
             pressure_hz,
             level_litres,
             drum_rpm,
-        } => writeln!(
-            out,
-            r#"{{"t_us":{},"kind":"sensors","rpm":{rpm:.1},"pressure_hz":{pressure_hz:.1},"level_litres":{level_litres:.3},"drum_rpm":{drum_rpm:.2}}}"#,
-            at.as_micros()
-        ),
+        } => line(at.as_micros(), "sensors", &|o| {
+            o.field("rpm", Fixed(rpm.into(), 1))?
+                .field("pressure_hz", Fixed(pressure_hz.into(), 1))?
+                .field("level_litres", Fixed(level_litres, 3))?
+                .field("drum_rpm", Fixed(drum_rpm, 2))?;
+            Ok(())
+        }),
         Seen::Notice(Notice::PhaseStarted { at, phase }) => {
             let cycle = &info.cycle;
             let p = &cycle.phases()[phase as usize];
-            writeln!(
-                out,
-                r#"{{"t_us":{},"kind":"phase_start","phase":{phase},"id":{},"name":{},"color":{},"events":{},"duration_ms":{}}}"#,
-                at.as_micros(),
-                Quoted(cycle.text(p.id)),
-                Quoted(cycle.phase_label(p)),
-                Quoted(cycle.text(p.color)),
-                p.events(),
-                p.duration_ms()
-            )
+            line(at.as_micros(), "phase_start", &|o| {
+                o.field("phase", phase)?
+                    .field("id", cycle.text(p.id))?
+                    .field("name", cycle.phase_label(p))?
+                    .field("color", cycle.text(p.color))?
+                    .field("events", p.events())?
+                    .field("duration_ms", p.duration_ms())?;
+                Ok(())
+            })
         }
         Seen::Notice(Notice::PhaseEnded { at, phase, end }) => {
             let at_us = at.as_micros();
-            writeln!(
-                out,
-                r#"{{"t_us":{at_us},"kind":"phase_end","phase":{phase},"end":"{}"}}"#,
-                end.word()
-            )?;
+            let mut text = line(at_us, "phase_end", &|o| {
+                o.field("phase", phase)?.field("end", end.word())?;
+                Ok(())
+            });
             if let PhaseEnd::Faulted(Fault::WaitTimeout { phase }) = end {
-                writeln!(
-                    out,
-                    r#"{{"t_us":{at_us},"kind":"fault","fault":"wait_timeout","phase":{phase}}}"#
-                )?;
+                text.push('\n');
+                text += &line(at_us, "fault", &|o| {
+                    o.field("fault", "wait_timeout")?.field("phase", phase)?;
+                    Ok(())
+                });
             }
-            Ok(())
+            text
         }
-        Seen::Notice(Notice::CycleEnded { at, completed }) => writeln!(
-            out,
-            r#"{{"t_us":{},"kind":"cycle_end","completed":{completed}}}"#,
-            at.as_micros()
-        ),
-    }
+        Seen::Notice(Notice::CycleEnded { at, completed }) => {
+            line(at.as_micros(), "cycle_end", &|o| {
+                o.field("completed", completed)?;
+                Ok(())
+            })
+        }
+    };
+    writeln!(out, "{text}")
 }
 
 fn progress_bar(info: &CycleInfo) -> ProgressBar {

@@ -3,7 +3,6 @@
 use std::io::{BufWriter, Write};
 
 use tumble_core::cycle::Millis;
-use tumble_core::json::write_str;
 use tumble_core::timeline::Timeline;
 
 use crate::chart;
@@ -103,14 +102,15 @@ pub fn run(a: Args) -> cli::Result {
                     if ev.on { "ON" } else { "OFF" }
                 ),
                 Format::Jsonl => {
-                    let mut name = String::new();
-                    let _ = write_str(&mut name, &def.name);
-                    writeln!(
-                        out,
-                        "{{\"phase\":{index},\"at_us\":{},\"pin\":{},\"output\":{name},\"level\":{level}}}",
-                        ev.at.as_micros(),
-                        def.pin
-                    )
+                    let line = cli::json_object(|o| {
+                        o.field("phase", index)?
+                            .field("at_us", ev.at.as_micros())?
+                            .field("pin", def.pin)?
+                            .field("output", def.name.as_str())?
+                            .field("level", level)?;
+                        Ok(())
+                    });
+                    writeln!(out, "{line}")
                 }
             }
             .map_err(io)?;

@@ -92,25 +92,27 @@ impl Runs {
 /// A notice as an event for MQTT: `{"event":"phase_ended","phase":0,"name":"Fill",
 /// "end":"triggered","at_ms":1234}`.
 fn event(n: &Named) -> String {
-    use tumble_core::json::Quoted;
     use tumble_core::runner::Notice;
-    match n.notice() {
-        Notice::PhaseStarted { at, phase } => format!(
-            r#"{{"event":"phase_started","phase":{phase},"name":{},"at_ms":{}}}"#,
-            Quoted(n.label()),
-            at.as_millis()
-        ),
-        Notice::PhaseEnded { at, phase, end } => format!(
-            r#"{{"event":"phase_ended","phase":{phase},"name":{},"end":"{}","at_ms":{}}}"#,
-            Quoted(n.label()),
-            end.word(),
-            at.as_millis()
-        ),
-        Notice::CycleEnded { at, completed } => format!(
-            r#"{{"event":"cycle_ended","completed":{completed},"at_ms":{}}}"#,
-            at.as_millis()
-        ),
-    }
+    crate::cli::json_object(|o| {
+        match n.notice() {
+            Notice::PhaseStarted { at, phase } => o
+                .field("event", "phase_started")?
+                .field("phase", phase)?
+                .field("name", n.label())?
+                .field("at_ms", at.as_millis())?,
+            Notice::PhaseEnded { at, phase, end } => o
+                .field("event", "phase_ended")?
+                .field("phase", phase)?
+                .field("name", n.label())?
+                .field("end", end.word())?
+                .field("at_ms", at.as_millis())?,
+            Notice::CycleEnded { at, completed } => o
+                .field("event", "cycle_ended")?
+                .field("completed", completed)?
+                .field("at_ms", at.as_millis())?,
+        };
+        Ok(())
+    })
 }
 
 pub fn start(clock: Arc<Clock>, runs: Option<Runs>) {

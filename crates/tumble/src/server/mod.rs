@@ -438,16 +438,7 @@ fn spawn_recorder(path: &std::path::Path, board: Board) -> cli::Result<Sender<Ch
             while let Ok(mut c) = rx.recv() {
                 loop {
                     let name = board.by_pin(c.pin).map(|id| board.output(id).name.as_str());
-                    let _ = writeln!(
-                        out,
-                        r#"{{"t_us":{},"kind":"output","pin":{},"output":{},"level":{},"on":{},"actual_us":{}}}"#,
-                        c.due_us,
-                        c.pin,
-                        tumble_core::json::Quoted(name.unwrap_or("?")),
-                        c.level.as_u8(),
-                        c.on,
-                        c.actual_us
-                    );
+                    let _ = writeln!(out, "{}", c.record_line(name.unwrap_or("?")));
                     match rx.try_recv() {
                         Ok(next) => c = next,
                         Err(_) => break,

@@ -23,8 +23,8 @@
 use core::fmt::{self, Write};
 
 use crate::record::{MAX_PASSWORD, MAX_SSID};
-use tumble_core::json::{self, Kind, Reader};
-use tumble_core::protocol::ok_header;
+use tumble_core::json::{self, Kind, Object, Reader};
+use tumble_core::protocol::write_ok;
 
 /// A console-only command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,10 +180,11 @@ pub fn write_wifi_ok(
     ssid: &str,
     saved: Saved,
 ) -> fmt::Result {
-    ok_header(w, id)?;
-    w.write_str("{\"ssid\":")?;
-    json::write_str(w, ssid)?;
-    write!(w, ",\"saved\":\"{}\"}}}}", saved.word())
+    write_ok(w, id, |w| {
+        let mut o = Object::open(w)?;
+        o.field("ssid", ssid)?.field("saved", saved.word())?;
+        o.close()
+    })
 }
 
 /// The console's help text.
@@ -228,13 +229,12 @@ pub fn write_token_ok(
     token: &str,
     saved: Option<Saved>,
 ) -> fmt::Result {
-    ok_header(w, id)?;
-    w.write_str("{\"token\":")?;
-    json::write_str(w, token)?;
-    if let Some(saved) = saved {
-        write!(w, ",\"saved\":\"{}\"", saved.word())?;
-    }
-    w.write_str("}}")
+    write_ok(w, id, |w| {
+        let mut o = Object::open(w)?;
+        o.field("token", token)?
+            .field_if("saved", saved.map(Saved::word))?;
+        o.close()
+    })
 }
 
 /// What `get_memory` reports, in bytes.
@@ -250,23 +250,29 @@ pub struct Memory {
 
 /// `{"type":"reply","id":..,"ok":true,"result":{"stack":{...},"heap":{...}|null}}`.
 pub fn write_memory(w: &mut impl Write, id: Option<&[u8]>, m: &Memory) -> fmt::Result {
-    ok_header(w, id)?;
-    write!(
-        w,
-        "{{\"stack\":{{\"size\":{},\"used_max\":{},\"free_min\":{}}},\"heap\":",
-        m.stack_size,
-        m.stack_used_max,
-        m.stack_size.saturating_sub(m.stack_used_max)
-    )?;
-    match m.heap {
-        Some((size, used, used_max)) => write!(
-            w,
-            "{{\"size\":{size},\"used\":{used},\"used_max\":{used_max},\"free\":{}}}",
-            size.saturating_sub(used)
-        )?,
-        None => w.write_str("null")?,
-    }
-    w.write_str("}}")
+    write_ok(w, id, |w| {
+        let mut o = Object::open(w)?;
+        let mut stack = o.object("stack")?;
+        stack
+            .field("size", m.stack_size)?
+            .field("used_max", m.stack_used_max)?
+            .field("free_min", m.stack_size.saturating_sub(m.stack_used_max))?;
+        stack.close()?;
+        match m.heap {
+            Some((size, used, used_max)) => {
+                let mut heap = o.object("heap")?;
+                heap.field("size", size)?
+                    .field("used", used)?
+                    .field("used_max", used_max)?
+                    .field("free", size.saturating_sub(used))?;
+                heap.close()?;
+            }
+            None => {
+                o.field("heap", None::<u8>)?;
+            }
+        }
+        o.close()
+    })
 }
 
 /// Bytes of a painted stack that were never used: the painted words at its bottom.

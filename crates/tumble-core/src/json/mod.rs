@@ -4,8 +4,15 @@
 //! value (so a broken document is reported as "not JSON" rather than as a misleading schema
 //! error half way through), then a schema-aware caller walks the same bytes with [`Reader`],
 //! pulling exactly the values it knows and skipping the rest. Values borrow from the input.
+//!
+//! Everything the core writes as JSON (replies, telemetry, documents, summaries, runs) goes
+//! through [`Object`] and [`Array`]: the commas, quotes and escapes are put in there, never in
+//! a caller's format string.
 
 use core::fmt;
+
+mod write;
+pub use write::{Array, Fixed, Object, Raw, Text, Value};
 
 /// How deep arrays and objects may nest. Cycle documents need 6; the limit keeps the
 /// recursive skip bounded on hostile input.
@@ -654,14 +661,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Writes `s` as a JSON string literal, quotes included.
-pub fn write_str(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
-    out.write_char('"')?;
-    write_escaped(out, s)?;
-    out.write_char('"')
-}
-
-fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
+fn write_escaped<W: fmt::Write + ?Sized>(out: &mut W, s: &str) -> fmt::Result {
     for c in s.chars() {
         match c {
             '"' => out.write_str("\\\"")?,
@@ -674,42 +674,6 @@ fn write_escaped(out: &mut impl fmt::Write, s: &str) -> fmt::Result {
         }
     }
     Ok(())
-}
-
-/// The items of a JSON array, written as they come into a writer that has the `[` open: the
-/// commas between them, and the first write that failed (kept for the caller: the sinks that
-/// use this are called from where an error cannot be returned).
-pub struct ArrayItems<'w, W> {
-    w: &'w mut W,
-    /// Items written so far.
-    pub count: usize,
-    /// The first write that failed.
-    pub result: fmt::Result,
-}
-
-impl<'w, W: fmt::Write> ArrayItems<'w, W> {
-    /// Items into `w`.
-    pub fn new(w: &'w mut W) -> Self {
-        ArrayItems {
-            w,
-            count: 0,
-            result: Ok(()),
-        }
-    }
-
-    /// One item (a comma first unless it is the first); nothing more once a write failed.
-    pub fn push(&mut self, item: fmt::Arguments<'_>) {
-        if self.result.is_ok() {
-            let comma = if self.count > 0 { "," } else { "" };
-            self.result = write!(self.w, "{comma}{item}");
-        }
-        self.count += 1;
-    }
-
-    /// The writer again (the array still open), or the first error.
-    pub fn finish(self) -> Result<&'w mut W, fmt::Error> {
-        self.result.map(|()| self.w)
-    }
 }
 
 /// Displays any `Display` value as a JSON string literal, without buffering it.
@@ -843,7 +807,7 @@ mod tests {
     #[test]
     fn writer_escapes() {
         let mut s = std::string::String::new();
-        write_str(&mut s, "a\"b\\\n\u{1}é").unwrap();
+        "a\"b\\\n\u{1}é".write_json(&mut s).unwrap();
         assert_eq!(s, r#""a\"b\\\n\u0001é""#);
         assert_eq!(
             std::format!("{}", Quoted(format_args!("x{}\"", 1))),
