@@ -370,7 +370,14 @@ pub fn read<'a>(
             );
         };
         r.h.command = name;
-        r.v2(name)
+        match Verb::named(&V2_NAMES, name) {
+            Some(verb) => r.request(verb),
+            None => r.refuse(
+                "unknown_command",
+                format_args!("unknown command \"{name}\""),
+                "cmd",
+            ),
+        }
     } else {
         r.h.version = Version::V1;
         let Some(name) = message
@@ -382,7 +389,80 @@ pub fn read<'a>(
             return Ok(Read::Answered(r.h));
         };
         r.h.command = name;
-        r.v1(name)
+        match Verb::named(&V1_NAMES, name) {
+            Some(verb) => r.request(verb),
+            None => r.v1_reply("error: unknown action"),
+        }
+    }
+}
+
+/// What a frame asks, whichever protocol names it: the two tables below say which names a
+/// version knows, and [`Request::request`] reads every verb's parameters in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    LoadCycle,
+    ValidateCycle,
+    Start,
+    Stop,
+    Pause,
+    Resume,
+    SkipPhase,
+    SkipToPhase,
+    SetOutput,
+    GetStatus,
+    GetCycle,
+    GetTimeline,
+    ListPrograms,
+    SaveProgram,
+    LoadProgram,
+    RenameProgram,
+    DeleteProgram,
+    GetHistory,
+    Ping,
+}
+
+/// v1's actions: the original firmware's, answered in its plain text, and pause/resume.
+const V1_NAMES: [(&str, Verb); 9] = [
+    ("write_json", Verb::LoadCycle),
+    ("start_cycle", Verb::Start),
+    ("stop_cycle", Verb::Stop),
+    ("skip_phase", Verb::SkipPhase),
+    ("skip_to_phase", Verb::SkipToPhase),
+    ("toggle_gpio", Verb::SetOutput),
+    ("pause_cycle", Verb::Pause),
+    ("resume_cycle", Verb::Resume),
+    ("ping", Verb::Ping),
+];
+
+/// v2's commands (docs/protocol.md), each answered with one JSON reply.
+const V2_NAMES: [(&str, Verb); 18] = [
+    ("load_cycle", Verb::LoadCycle),
+    ("validate_cycle", Verb::ValidateCycle),
+    ("start", Verb::Start),
+    ("stop", Verb::Stop),
+    ("pause", Verb::Pause),
+    ("resume", Verb::Resume),
+    ("skip_phase", Verb::SkipPhase),
+    ("skip_to_phase", Verb::SkipToPhase),
+    ("set_output", Verb::SetOutput),
+    ("get_status", Verb::GetStatus),
+    ("get_cycle", Verb::GetCycle),
+    ("get_timeline", Verb::GetTimeline),
+    ("list_programs", Verb::ListPrograms),
+    ("save_program", Verb::SaveProgram),
+    ("load_program", Verb::LoadProgram),
+    ("rename_program", Verb::RenameProgram),
+    ("delete_program", Verb::DeleteProgram),
+    ("get_history", Verb::GetHistory),
+];
+
+impl Verb {
+    /// The verb a name stands for in `table`: names are matched exactly, as the original did.
+    fn named(table: &[(&str, Verb)], name: &str) -> Option<Verb> {
+        table
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, verb)| verb)
     }
 }
 
@@ -642,8 +722,9 @@ impl<'a, W: Write> Request<'_, 'a, W> {
         Ok(Read::Answered(self.h))
     }
 
-    fn v1_error(&mut self, msg: &str) -> Result<Read<'a>, fmt::Error> {
-        self.w.write_str(msg)?;
+    /// A v1 reply in plain text, and nothing more to do.
+    fn v1_reply(&mut self, text: &str) -> Result<Read<'a>, fmt::Error> {
+        self.w.write_str(text)?;
         Ok(Read::Answered(self.h))
     }
 
@@ -657,54 +738,137 @@ impl<'a, W: Write> Request<'_, 'a, W> {
         })
     }
 
-    fn v1(mut self, action: &'a str) -> Result<Read<'a>, fmt::Error> {
-        let op = match action {
-            "write_json" => {
-                let Some(data) = self.m.get(Key::Data) else {
-                    return self.v1_error("error: missing data for write_json");
+    /// Reads the parameters of `verb` in the frame's version: what comes next for the frame,
+    /// or the refusal that says which parameter is wrong and why.
+    fn request(mut self, verb: Verb) -> Result<Read<'a>, fmt::Error> {
+        let v1 = self.h.version == Version::V1;
+        let op = match verb {
+            Verb::LoadCycle | Verb::ValidateCycle if v1 => return self.v1_document(),
+            Verb::LoadCycle | Verb::ValidateCycle => {
+                return match self.cycle_param(self.h.command) {
+                    Ok(raw) => Ok(self.document(raw, verb == Verb::ValidateCycle)),
+                    Err(reply) => reply,
                 };
-                if self.m.kind(Key::Data) != Some(Kind::Object) {
-                    return self.v1_error("error: data field must be an object");
+            }
+            Verb::Start if v1 => Op::Start,
+            Verb::Start => {
+                match self.whole(Key::DelayMs, "delay_ms", (MAX_START_DELAY_MS, ""), Some(0)) {
+                    Ok(0) => Op::Start,
+                    Ok(ms) => Op::StartIn {
+                        delay: Duration::from_millis(ms),
+                    },
+                    Err(reply) => return reply,
                 }
-                return Ok(self.document(data, false));
             }
-            "start_cycle" => Op::Start,
-            "stop_cycle" => Op::Stop,
-            "skip_phase" => Op::SkipPhase,
-            "pause_cycle" => Op::Pause,
-            "resume_cycle" => Op::Resume,
-            "skip_to_phase" => match self.m.whole(Key::Index, u32::MAX as u64) {
+            Verb::Stop => Op::Stop,
+            Verb::Pause => Op::Pause,
+            Verb::Resume => Op::Resume,
+            Verb::SkipPhase => Op::SkipPhase,
+            Verb::SkipToPhase if v1 => match self.m.whole(Key::Index, u32::MAX as u64) {
                 Whole::Value(i) => Op::SkipToPhase(i as usize),
-                _ => return self.v1_error("error: missing or invalid index for skip_to_phase"),
+                _ => return self.v1_reply("error: missing or invalid index for skip_to_phase"),
             },
-            "toggle_gpio" => {
-                let Whole::Value(pin) = self.m.whole(Key::Pin, u8::MAX as u64) else {
-                    return self.v1_error("error: missing or invalid pin number");
-                };
-                let Whole::Value(state) = self.m.whole(Key::State, 1) else {
-                    return self.v1_error("error: missing or invalid state (0 or 1)");
-                };
-                let Some(output) = self.board.by_pin(pin as u8) else {
-                    write!(
-                        self.w,
-                        "error: pin {pin} is not an output (outputs: {})",
-                        Pins(self.board)
-                    )?;
-                    return Ok(Read::Answered(self.h));
-                };
-                let on = self
-                    .board
-                    .output(output)
-                    .is_on(Level::from_bool(state == 1));
-                Op::SetOutput { output, on }
+            Verb::SkipToPhase => {
+                match self.whole(Key::Index, "index", (u32::MAX as u64, ""), None) {
+                    Ok(i) => Op::SkipToPhase(i as usize),
+                    Err(reply) => return reply,
+                }
             }
-            "ping" => {
+            Verb::SetOutput if v1 => return self.toggle_gpio(),
+            Verb::SetOutput => return self.set_output(),
+            Verb::GetStatus => Op::Status,
+            Verb::GetCycle => {
+                return Ok(Read::Query(Query {
+                    name: self.h.command,
+                    id: self.id,
+                    kind: QueryKind::Cycle,
+                }));
+            }
+            Verb::GetTimeline => return self.get_timeline(),
+            Verb::ListPrograms
+            | Verb::SaveProgram
+            | Verb::LoadProgram
+            | Verb::RenameProgram
+            | Verb::DeleteProgram => return self.program(verb),
+            Verb::GetHistory => {
+                return match self.whole(Key::Limit, "limit", (MAX_HISTORY_PAGE, ""), Some(20)) {
+                    Ok(limit) => Ok(Read::History(HistoryRequest {
+                        name: self.h.command,
+                        id: self.id,
+                        limit: limit as usize,
+                    })),
+                    Err(reply) => reply,
+                };
+            }
+            Verb::Ping => {
                 self.h.ok = true;
-                return self.v1_error("ok: pong");
+                return self.v1_reply("ok: pong");
             }
-            _ => return self.v1_error("error: unknown action"),
         };
         self.command(op)
+    }
+
+    /// `write_json`'s `data`, in the original's words when it is missing or not an object.
+    fn v1_document(mut self) -> Result<Read<'a>, fmt::Error> {
+        let Some(data) = self.m.get(Key::Data) else {
+            return self.v1_reply("error: missing data for write_json");
+        };
+        if self.m.kind(Key::Data) != Some(Kind::Object) {
+            return self.v1_reply("error: data field must be an object");
+        }
+        Ok(self.document(data, false))
+    }
+
+    /// `toggle_gpio`: a pin and its raw level (0 or 1), as the original took them.
+    fn toggle_gpio(mut self) -> Result<Read<'a>, fmt::Error> {
+        let Whole::Value(pin) = self.m.whole(Key::Pin, u8::MAX as u64) else {
+            return self.v1_reply("error: missing or invalid pin number");
+        };
+        let Whole::Value(state) = self.m.whole(Key::State, 1) else {
+            return self.v1_reply("error: missing or invalid state (0 or 1)");
+        };
+        let Some(output) = self.board.by_pin(pin as u8) else {
+            write!(
+                self.w,
+                "error: pin {pin} is not an output (outputs: {})",
+                Pins(self.board)
+            )?;
+            return Ok(Read::Answered(self.h));
+        };
+        let on = self
+            .board
+            .output(output)
+            .is_on(Level::from_bool(state == 1));
+        self.command(Op::SetOutput { output, on })
+    }
+
+    /// `set_output`: an output by name, alias or pin, and `on`.
+    fn set_output(mut self) -> Result<Read<'a>, fmt::Error> {
+        if self.m.get(Key::Output).is_none() {
+            return self.refuse(
+                "invalid_request",
+                format_args!("set_output needs an output (a name or a pin)"),
+                "output",
+            );
+        }
+        let Some(output) = find_output(self.m, self.board) else {
+            return self.refuse(
+                "unknown_output",
+                format_args!(
+                    "output must be an output name or pin (known: {})",
+                    self.board.names()
+                ),
+                "output",
+            );
+        };
+        let Some(on) = self.m.boolean(Key::On) else {
+            return self.refuse(
+                "invalid_request",
+                format_args!("on must be true or false"),
+                "on",
+            );
+        };
+        self.command(Op::SetOutput { output, on })
     }
 
     /// A whole-number parameter of a v2 command (`default` when it may be absent), or the
@@ -731,90 +895,6 @@ impl<'a, W: Write> Request<'_, 'a, W> {
                 name,
             )),
         }
-    }
-
-    fn v2(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {
-        let op = match cmd {
-            "load_cycle" | "validate_cycle" => {
-                return match self.cycle_param(cmd) {
-                    Ok(raw) => Ok(self.document(raw, cmd == "validate_cycle")),
-                    Err(reply) => reply,
-                };
-            }
-            "get_status" => Op::Status,
-            "get_cycle" => {
-                return Ok(Read::Query(Query {
-                    name: cmd,
-                    id: self.id,
-                    kind: QueryKind::Cycle,
-                }));
-            }
-            "get_timeline" => return self.get_timeline(cmd),
-            "list_programs" | "save_program" | "load_program" | "rename_program"
-            | "delete_program" => return self.program(cmd),
-            "get_history" => {
-                return match self.whole(Key::Limit, "limit", (MAX_HISTORY_PAGE, ""), Some(20)) {
-                    Ok(limit) => Ok(Read::History(HistoryRequest {
-                        name: cmd,
-                        id: self.id,
-                        limit: limit as usize,
-                    })),
-                    Err(reply) => reply,
-                };
-            }
-            "start" => {
-                match self.whole(Key::DelayMs, "delay_ms", (MAX_START_DELAY_MS, ""), Some(0)) {
-                    Ok(0) => Op::Start,
-                    Ok(ms) => Op::StartIn {
-                        delay: Duration::from_millis(ms),
-                    },
-                    Err(reply) => return reply,
-                }
-            }
-            "stop" => Op::Stop,
-            "pause" => Op::Pause,
-            "resume" => Op::Resume,
-            "skip_phase" => Op::SkipPhase,
-            "skip_to_phase" => match self.whole(Key::Index, "index", (u32::MAX as u64, ""), None) {
-                Ok(i) => Op::SkipToPhase(i as usize),
-                Err(reply) => return reply,
-            },
-            "set_output" => {
-                if self.m.get(Key::Output).is_none() {
-                    return self.refuse(
-                        "invalid_request",
-                        format_args!("set_output needs an output (a name or a pin)"),
-                        "output",
-                    );
-                }
-                let Some(output) = find_output(self.m, self.board) else {
-                    return self.refuse(
-                        "unknown_output",
-                        format_args!(
-                            "output must be an output name or pin (known: {})",
-                            self.board.names()
-                        ),
-                        "output",
-                    );
-                };
-                let Some(on) = self.m.boolean(Key::On) else {
-                    return self.refuse(
-                        "invalid_request",
-                        format_args!("on must be true or false"),
-                        "on",
-                    );
-                };
-                Op::SetOutput { output, on }
-            }
-            _ => {
-                return self.refuse(
-                    "unknown_command",
-                    format_args!("unknown command \"{cmd}\""),
-                    "cmd",
-                );
-            }
-        };
-        self.command(op)
     }
 
     /// The `cycle` parameter (an object), or the refusal.
@@ -846,11 +926,12 @@ impl<'a, W: Write> Request<'_, 'a, W> {
         checked.map_err(|why| self.refuse("invalid_name", format_args!("{param}: {why}"), param))
     }
 
-    fn program(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {
+    fn program(mut self, verb: Verb) -> Result<Read<'a>, fmt::Error> {
         use library::Request;
-        let request = match cmd {
-            "list_programs" => Request::List,
-            "save_program" => {
+        let cmd = self.h.command;
+        let request = match verb {
+            Verb::ListPrograms => Request::List,
+            Verb::SaveProgram => {
                 let name = match self.program_name(Key::Name, "name") {
                     Ok(n) => n,
                     Err(reply) => return reply,
@@ -861,7 +942,7 @@ impl<'a, W: Write> Request<'_, 'a, W> {
                 };
                 Request::Save { name, cycle }
             }
-            "rename_program" => {
+            Verb::RenameProgram => {
                 let name = match self.program_name(Key::Name, "name") {
                     Ok(n) => n,
                     Err(reply) => return reply,
@@ -877,8 +958,8 @@ impl<'a, W: Write> Request<'_, 'a, W> {
                     Ok(n) => n,
                     Err(reply) => return reply,
                 };
-                match cmd {
-                    "load_program" => Request::Load { name },
+                match verb {
+                    Verb::LoadProgram => Request::Load { name },
                     _ => Request::Delete { name },
                 }
             }
@@ -890,7 +971,7 @@ impl<'a, W: Write> Request<'_, 'a, W> {
         }))
     }
 
-    fn get_timeline(mut self, cmd: &'a str) -> Result<Read<'a>, fmt::Error> {
+    fn get_timeline(mut self) -> Result<Read<'a>, fmt::Error> {
         let phase = match self.m.whole(Key::Phase, u64::MAX) {
             // `answer` tells an index past the phases (of any size) it is out of range.
             Whole::Value(i) => (Some(i), self.m.number_text(Key::Phase)),
@@ -921,7 +1002,7 @@ impl<'a, W: Write> Request<'_, 'a, W> {
             Err(reply) => return reply,
         };
         Ok(Read::Query(Query {
-            name: cmd,
+            name: self.h.command,
             id: self.id,
             kind: QueryKind::Timeline {
                 phase,
@@ -1295,4 +1376,31 @@ fn find_output(m: &Message<'_>, board: &Board) -> Option<OutputId> {
     let mut buf = heapless::String::<{ crate::board::MAX_NAME }>::new();
     name.chars().try_for_each(|ch| buf.push(ch)).ok()?;
     board.find(&buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_in_the_tables_is_documented_and_known_once() {
+        let doc = include_str!("../../../docs/protocol.md");
+        for (version, table) in [("v1", &V1_NAMES[..]), ("v2", &V2_NAMES[..])] {
+            for (i, (name, verb)) in table.iter().enumerate() {
+                let spelled = match version {
+                    "v1" => std::format!("\"action\":\"{name}\""),
+                    _ => std::format!("`{name}`"),
+                };
+                assert!(
+                    doc.contains(&spelled),
+                    "docs/protocol.md lacks {version} {name}"
+                );
+                assert_eq!(Verb::named(table, name), Some(*verb));
+                assert!(
+                    table[..i].iter().all(|(n, _)| n != name),
+                    "{version} names {name} twice"
+                );
+            }
+        }
+    }
 }
