@@ -3,26 +3,16 @@
 //! restore. What the firmware's control loop and `tumble serve`'s controller thread do, with
 //! nothing but `now` passed in.
 
-mod common;
-
-use common::{Pins, t};
 use tumble_core::board::{Board, Readings, Sensors};
 use tumble_core::controller::{Applied, Arrival, Config, Controller, Restored, Step, Work};
-use tumble_core::cycle::{Cycle, WarningCount};
+use tumble_core::cycle::{Cycle, MAX_STORAGE, WarningCount};
 use tumble_core::protocol::Op;
-use tumble_core::runner::{CommandError, Notice, PhaseEnd, Runner, Status};
+use tumble_core::runner::{CommandError, Notice, PhaseEnd, Status};
 use tumble_core::time::{Duration, Instant};
+use tumble_rig::{Pins, t};
 
 const MS: u64 = 1000;
 const SECOND: Duration = Duration::from_millis(1_000);
-
-fn example(name: &str) -> String {
-    let path = format!(
-        "{}/../../examples/cycles/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
 
 /// Sensors that read what the test says, and remember when they were read.
 #[derive(Default)]
@@ -45,16 +35,14 @@ struct Rig {
 }
 
 fn config(sample_ms: u64, telemetry_ms: u64) -> Config {
-    Config {
-        sample: Duration::from_millis(sample_ms),
-        telemetry: Some(Duration::from_millis(telemetry_ms)),
-    }
+    tumble_rig::config(sample_ms, Some(telemetry_ms))
 }
 
 fn rig_with(json: &str, config: Config) -> Rig {
+    let mut pins = Pins::new();
     let mut r = Rig {
-        ctl: Box::new(Controller::new(Board::washer(), config, common::storage())),
-        pins: Pins::new(),
+        ctl: tumble_rig::controller(Board::washer(), config, MAX_STORAGE, &mut pins),
+        pins,
         sensors: FakeSensors {
             readings: Readings {
                 rpm: Some(0.0),
@@ -63,7 +51,6 @@ fn rig_with(json: &str, config: Config) -> Rig {
             ..Default::default()
         },
     };
-    r.ctl.boot(t(0), &mut r.pins);
     let restored = r.ctl.restore(json.as_bytes(), t(0), &mut r.pins);
     assert!(matches!(restored, Restored::Loaded { .. }), "{restored}");
     r.pins.writes.clear();
@@ -144,11 +131,9 @@ impl Rig {
 
 /// The same cycle on the bare runner: the reference the controller must reproduce.
 fn reference(json: &str) -> Vec<(u64, u8, u8)> {
-    let mut runner = Box::new(Runner::new(Board::washer(), common::storage()));
-    let mut spare = Cycle::new(common::storage());
     let mut pins = Pins::new();
-    runner.boot(t(0), &mut pins);
-    spare.parse(json.as_bytes(), runner.board()).unwrap();
+    let mut runner = tumble_rig::runner(Board::washer(), &mut pins);
+    let mut spare = tumble_rig::cycle(json, runner.board());
     runner.load(t(0), &mut spare, &mut pins);
     pins.writes.clear();
     runner.start(t(0), &mut pins).unwrap();
@@ -160,7 +145,10 @@ fn reference(json: &str) -> Vec<(u64, u8, u8)> {
 
 #[test]
 fn the_deadline_is_the_earliest_of_event_sample_and_telemetry() {
-    let mut r = rig_with(&example("original-example.json"), config(100, 250));
+    let mut r = rig_with(
+        &tumble_rig::example("original-example.json"),
+        config(100, 250),
+    );
     assert_eq!(
         r.ctl.poll_timeout(),
         t(0),
@@ -175,7 +163,7 @@ fn the_deadline_is_the_earliest_of_event_sample_and_telemetry() {
 
 #[test]
 fn samples_and_telemetry_keep_their_periods() {
-    let mut r = rig(&example("original-example.json"));
+    let mut r = rig(&tumble_rig::example("original-example.json"));
     let frames = r.play(t(2_000 * MS));
     assert_eq!(frames.len(), 21);
     assert_eq!(r.sensors.reads.len(), 21);
@@ -190,7 +178,7 @@ fn a_player_without_telemetry_gets_no_frames() {
         sample: Duration::from_micros(100 * MS),
         telemetry: None,
     };
-    let mut r = rig_with(&example("original-example.json"), config);
+    let mut r = rig_with(&tumble_rig::example("original-example.json"), config);
     assert!(r.play(t(1_000 * MS)).is_empty());
     assert_eq!(r.sensors.reads.len(), 11);
 }
@@ -202,7 +190,7 @@ fn the_controller_reproduces_the_bare_runner_exactly() {
         "wash-1600.json",
         "full-featured.json",
     ] {
-        let json = example(name);
+        let json = tumble_rig::example(name);
         let expected = reference(&json);
         let mut r = rig(&json);
         r.wake(t(0));
@@ -226,7 +214,7 @@ fn the_controller_reproduces_the_bare_runner_exactly() {
 
 #[test]
 fn a_late_wake_applies_the_overdue_events_and_samples_once() {
-    let mut r = rig(&example("original-example.json"));
+    let mut r = rig(&tumble_rig::example("original-example.json"));
     r.op(Op::Start, 1, t(0));
     // The controller was stalled for 5 s (a flash erase, say): one wake-up at 5 s.
     let (step, _) = r.wake(t(5_000 * MS));
@@ -249,7 +237,7 @@ fn a_late_wake_applies_the_overdue_events_and_samples_once() {
 
 #[test]
 fn a_wake_a_little_late_keeps_the_sample_grid() {
-    let mut r = rig(&example("original-example.json"));
+    let mut r = rig(&tumble_rig::example("original-example.json"));
     r.wake(t(0));
     // Woken 3 ms late for the 100 ms sample: the next is still at 200 ms.
     r.wake(t(103 * MS));
@@ -259,7 +247,7 @@ fn a_wake_a_little_late_keeps_the_sample_grid() {
 
 #[test]
 fn a_trigger_ends_its_phase_at_the_first_sample_after_the_cooldown() {
-    let mut r = rig(&example("sensor-fill.json"));
+    let mut r = rig(&tumble_rig::example("sensor-fill.json"));
     r.op(Op::Start, 1, t(0));
     r.notices();
     // The tub is full already: 25,000 Hz is below the 26,000 threshold.
@@ -286,7 +274,7 @@ fn a_trigger_ends_its_phase_at_the_first_sample_after_the_cooldown() {
 
 #[test]
 fn a_command_that_arrived_before_a_stop_applied_first_starts_nothing() {
-    let mut r = rig(&example("original-example.json"));
+    let mut r = rig(&tumble_rig::example("original-example.json"));
     // Frames 1 (start) and 2 (stop) arrive; the stop is applied first, as it jumps the queue.
     let stop = r.op(Op::Stop, 2, t(0));
     assert_eq!(stop.outcome.result, Err(CommandError::NotRunning));
@@ -328,7 +316,7 @@ fn every_kind_of_moving_command_is_overtaken_and_no_other() {
         (Op::Status, false),
         (Op::Stop, false),
     ] {
-        let mut r = rig(&example("original-example.json"));
+        let mut r = rig(&tumble_rig::example("original-example.json"));
         r.op(Op::Stop, 5, t(0));
         let applied = r.op(op, 4, t(0));
         assert_eq!(
@@ -341,12 +329,12 @@ fn every_kind_of_moving_command_is_overtaken_and_no_other() {
 
 #[test]
 fn loads_are_numbered_and_their_notices_name_the_replaced_cycle() {
-    let mut r = rig(&example("original-example.json"));
+    let mut r = rig(&tumble_rig::example("original-example.json"));
     r.op(Op::Start, 1, t(0));
     let first = r.notices();
     assert!(first[0].1.starts_with("Phase '"), "{first:?}");
     let old_label = first[0].1.clone();
-    let (released, applied) = r.load(&example("wash-1600.json"), 2, t(10 * MS));
+    let (released, applied) = r.load(&tumble_rig::example("wash-1600.json"), 2, t(10 * MS));
     assert_eq!(released.load, None, "a release is not a load");
     assert_eq!(applied.load, Some(2), "the restore was load 1");
     let replaced = r.notices();
@@ -382,13 +370,8 @@ fn notices_beyond_the_queue_are_counted_not_kept() {
 
 #[test]
 fn a_restore_of_an_invalid_document_loads_nothing_and_says_why() {
-    let mut ctl = Box::new(Controller::new(
-        Board::washer(),
-        config(100, 100),
-        common::storage(),
-    ));
     let mut pins = Pins::new();
-    ctl.boot(t(0), &mut pins);
+    let mut ctl = tumble_rig::controller(Board::washer(), config(100, 100), MAX_STORAGE, &mut pins);
     let restored = ctl.restore(
         br#"{"phases":[{"components":[{"compId":"Nope"}]}]}"#,
         t(0),
@@ -402,7 +385,11 @@ fn a_restore_of_an_invalid_document_loads_nothing_and_says_why() {
     );
     assert!(line.ends_with("; starting empty"), "{line}");
     assert_eq!(ctl.runner().cycle().phases().len(), 0);
-    let ok = ctl.restore(example("wash-1600.json").as_bytes(), t(0), &mut pins);
+    let ok = ctl.restore(
+        tumble_rig::example("wash-1600.json").as_bytes(),
+        t(0),
+        &mut pins,
+    );
     assert_eq!(
         ok.to_string(),
         "loaded the stored cycle (3 phases, 1604 events), idle"
@@ -412,7 +399,7 @@ fn a_restore_of_an_invalid_document_loads_nothing_and_says_why() {
 
 #[test]
 fn a_million_event_phase_runs_like_a_short_one() {
-    let mut r = rig(&example("million.json"));
+    let mut r = rig(&tumble_rig::example("million.json"));
     r.op(Op::Start, 1, t(0));
     let (mut wakes, mut frames) = (0u64, 0u64);
     while r.ctl.runner().status() != Status::Idle {
@@ -434,7 +421,7 @@ fn a_million_event_phase_runs_like_a_short_one() {
 
 #[test]
 fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
-    let mut r = rig(&example("original-example.json"));
+    let mut r = rig(&tumble_rig::example("original-example.json"));
     let applied = r.op(
         Op::StartIn {
             delay: Duration::from_millis(60_000),
@@ -471,31 +458,26 @@ fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
     assert_eq!(r.ctl.runner().status(), Status::Running);
 
     // A stop cancels a waiting start; so does a load.
-    let mut r = rig(&example("original-example.json"));
+    let mut r = rig(&tumble_rig::example("original-example.json"));
     r.op(Op::StartIn { delay: SECOND }, 1, t(0));
     r.op(Op::Stop, 2, t(500 * MS));
     r.play(t(5_000 * MS));
     assert_eq!(r.ctl.runner().status(), Status::Idle);
-    let mut r = rig(&example("original-example.json"));
+    let mut r = rig(&tumble_rig::example("original-example.json"));
     r.op(Op::StartIn { delay: SECOND }, 1, t(0));
-    r.load(&example("wash-1600.json"), 2, t(500 * MS));
+    r.load(&tumble_rig::example("wash-1600.json"), 2, t(500 * MS));
     r.play(t(5_000 * MS));
     assert_eq!(r.ctl.runner().status(), Status::Idle);
     // A start now replaces the wait; a second delayed start while running is refused.
-    let mut r = rig(&example("original-example.json"));
+    let mut r = rig(&tumble_rig::example("original-example.json"));
     r.op(Op::StartIn { delay: SECOND }, 1, t(0));
     r.op(Op::Start, 2, t(100 * MS));
     assert_eq!(r.ctl.snapshot(t(100 * MS)).start_in, None);
     let again = r.op(Op::StartIn { delay: SECOND }, 3, t(200 * MS));
     assert_eq!(again.outcome.result, Err(CommandError::Running));
     // With nothing loaded there is nothing to schedule.
-    let mut ctl = Box::new(Controller::new(
-        Board::washer(),
-        config(100, 100),
-        common::storage(),
-    ));
     let mut pins = Pins::new();
-    ctl.boot(t(0), &mut pins);
+    let mut ctl = tumble_rig::controller(Board::washer(), config(100, 100), MAX_STORAGE, &mut pins);
     let none = ctl.execute(
         Work::Op(Op::StartIn {
             delay: Duration::from_millis(5),
@@ -510,16 +492,9 @@ fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
 #[test]
 fn a_runs_end_says_how_long_each_output_was_on() {
     use tumble_core::history::Recorder;
-    let mut ctl = Box::new(Controller::new(
-        Board::washer(),
-        Config {
-            sample: Duration::from_micros(100_000),
-            telemetry: None,
-        },
-        common::storage(),
-    ));
     let mut pins = Pins::new();
-    ctl.boot(Instant::from_micros(0), &mut pins);
+    let config = tumble_rig::config(100, None);
+    let mut ctl = tumble_rig::controller(Board::washer(), config, MAX_STORAGE, &mut pins);
     let doc = r#"{"phases":[{"id":"fill","components":[{"compId":"Cold Valve","duration":60000}]},
         {"id":"wash","components":[{"compId":"Motor","motorConfig":{"repeatTimes":3,"pattern":[{"stepTime":1000,"pauseTime":500}]}}]}]}"#;
     ctl.install(doc.as_bytes(), Instant::from_micros(0), &mut pins)

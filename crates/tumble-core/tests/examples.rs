@@ -1,8 +1,6 @@
 //! Every shipped example is accepted with its documented event counts, and every broken
 //! example is refused at the path and with the words its manifest names.
 
-mod common;
-
 use std::path::PathBuf;
 
 use tumble_core::board::Board;
@@ -19,7 +17,7 @@ fn parse(
     Result<tumble_core::cycle::Report, tumble_core::cycle::CycleError>,
 ) {
     let bytes = std::fs::read(examples().join(name)).unwrap();
-    let mut cycle = Cycle::new(common::storage());
+    let mut cycle = Cycle::new(tumble_rig::storage());
     let r = cycle.parse(&bytes, &Board::washer());
     (cycle, r)
 }
@@ -50,7 +48,7 @@ fn valid_examples_expand_to_their_documented_counts() {
 
 #[test]
 fn every_example_file_is_covered() {
-    let names: Vec<String> = common::example_files("cycles")
+    let names: Vec<String> = tumble_rig::example_files("cycles")
         .into_iter()
         .map(|(name, _)| name)
         .collect();

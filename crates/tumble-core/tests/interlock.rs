@@ -2,8 +2,6 @@
 //! into a list (reversals paused for at least the board's dead time), sorted the way the timeline orders an instant, and walked. The check under test
 //! never walks events; on every generated phase it must refuse exactly what the walk finds.
 
-mod common;
-
 use proptest::prelude::*;
 use tumble_core::board::Board;
 use tumble_core::cycle::{Cycle, MAX_STORAGE};
@@ -205,7 +203,7 @@ proptest! {
         comps in prop::collection::vec(comp(), 1..6),
         dead_ms in prop::sample::select(vec![0u64, 5, 40]),
     ) {
-        let board = common::board_with_dead_time(dead_ms as u32);
+        let board = tumble_rig::board_with_dead_time(dead_ms as u32);
         let doc = document(start_time, &comps);
         prop_assert_eq!(checked(&doc, &board), model(start_time, &comps, dead_ms), "{}", doc);
     }
@@ -216,7 +214,7 @@ fn two_motor_patterns_at_once_are_refused_outright() {
     let doc = r#"{"phases":[{"components":[
         {"compId":"Motor","motorConfig":{"pattern":[{"stepTime":1000,"pauseTime":500,"direction":"ccw"}]}},
         {"compId":"Motor","start":100,"motorConfig":{"pattern":[{"stepTime":100,"direction":"cw"}]}}]}]}"#;
-    let mut c = Cycle::new(common::storage());
+    let mut c = Cycle::new(tumble_rig::storage());
     let err = c.parse(doc.as_bytes(), &Board::washer()).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -232,7 +230,7 @@ fn the_worst_document_is_checked_without_walking_its_events() {
         {"compId":"Motor","motorConfig":{"repeatTimes":3000000,"pattern":[{"stepTime":1,"pauseTime":1}]}},
         {"compId":"Motor","motorConfig":{"repeatTimes":3000000,"pattern":[{"stepTime":1,"pauseTime":1}]}}]}"#;
     let doc = format!(r#"{{"phases":[{}]}}"#, vec![phase; 32].join(","));
-    let mut c = Cycle::new(common::storage());
+    let mut c = Cycle::new(tumble_rig::storage());
     let err = c.parse(doc.as_bytes(), &Board::washer()).unwrap_err();
     assert!(err.to_string().starts_with("phases[0].components[1]: its motor pattern runs from 0 to 5999999 ms, during the motor pattern of components[0]"), "{err}");
     // One pattern per phase: accepted, 576 M events in all, still without a walk.

@@ -2,8 +2,6 @@
 //! million events allocate nothing, and the state's size does not depend on the event count.
 //! A cycle's storage holds what its document holds: each example's is printed.
 
-mod common;
-
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -100,7 +98,7 @@ fn parsing_and_expanding_a_million_events_allocates_nothing() {
 #[test]
 fn every_examples_storage_is_what_its_document_holds_and_checking_it_allocates_nothing() {
     let board = Board::washer();
-    let files = common::example_files("cycles");
+    let files = tumble_rig::example_files("cycles");
     assert!(!files.is_empty());
     let mut storage = vec![0u8; MAX_STORAGE];
     let mut cycle = Cycle::new(&mut storage);

@@ -1,16 +1,13 @@
 //! Both protocol versions, frame by frame: exact v1 replies, v2 replies and error codes.
 
-mod common;
-
-use common::{Pins, t};
 use serde_json::{Value, json};
 use tumble_core::board::Board;
-use tumble_core::controller::{Arrival, Config, Controller};
-use tumble_core::cycle::Cycle;
+use tumble_core::controller::{Arrival, Controller};
+use tumble_core::cycle::{Cycle, MAX_STORAGE};
 use tumble_core::protocol::{self, Handled, MAX_FRAME, Version};
 use tumble_core::runner::Status;
 use tumble_core::telemetry;
-use tumble_core::time::Duration;
+use tumble_rig::{Pins, t};
 
 const CYCLE: &str = r#"{"phases":[
     {"id":"fill","components":[{"compId":"Cold Valve","duration":5000}]},
@@ -27,21 +24,14 @@ struct Device {
 
 impl Device {
     fn new() -> Self {
-        let mut d = Device {
-            ctl: Box::new(Controller::new(
-                Board::washer(),
-                Config {
-                    sample: Duration::from_micros(100_000),
-                    telemetry: None,
-                },
-                common::storage(),
-            )),
+        let mut pins = Pins::new();
+        let config = tumble_rig::config(100, None);
+        Device {
+            ctl: tumble_rig::controller(Board::washer(), config, MAX_STORAGE, &mut pins),
             arrivals: 0,
-            pins: Pins::new(),
+            pins,
             now_us: 0,
-        };
-        d.ctl.boot(t(0), &mut d.pins);
-        d
+        }
     }
 
     fn send_at(&mut self, ms: u64, frame: &str) -> (String, Option<String>, Version) {
@@ -630,7 +620,7 @@ fn a_summarys_warnings_are_the_reports_though_the_parse_keeps_none() {
     let frame = format!(r#"{{"cmd":"validate_cycle","cycle":{cycle}}}"#);
     let r = d.v2(serde_json::from_str(&frame).unwrap());
     let listed = r["result"]["warnings"].as_array().expect("accepted");
-    let report = Cycle::new(common::storage())
+    let report = Cycle::new(tumble_rig::storage())
         .parse(cycle.as_bytes(), &Board::washer())
         .unwrap();
     assert_eq!(listed.len(), report.warnings.len());

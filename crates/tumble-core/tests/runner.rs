@@ -1,12 +1,10 @@
 //! The runner's behaviours one by one, in virtual time.
 
-mod common;
-
-use common::{Pins, t};
 use tumble_core::board::{Board, OutputDef, OutputId, Readings};
 use tumble_core::cycle::Cycle;
 use tumble_core::runner::{CommandError, Fault, Notice, PhaseEnd, Runner, Status};
 use tumble_core::time::{Duration, Instant};
+use tumble_rig::{Pins, t};
 
 const MS: u64 = 1000;
 // Pins of the default board.
@@ -27,14 +25,12 @@ impl Rig {
     }
 
     fn on_board(doc: &str, board: Board) -> Self {
-        let mut cycle = Cycle::new(common::storage());
-        cycle.parse(doc.as_bytes(), &board).unwrap();
+        let mut pins = Pins::new();
         let mut rig = Rig {
-            runner: Box::new(Runner::new(board, common::storage())),
-            pins: Pins::new(),
+            runner: tumble_rig::runner(board, &mut pins),
+            pins,
         };
-        rig.runner.boot(t(0), &mut rig.pins);
-        rig.runner.load(t(0), &mut cycle, &mut rig.pins);
+        tumble_rig::load(&mut rig.runner, &mut rig.pins, doc);
         rig
     }
 
@@ -127,7 +123,7 @@ fn commands_that_cannot_apply_say_why() {
         Err(CommandError::NoCycle)
     );
     let mut nothing = Rig {
-        runner: Box::new(Runner::new(Board::washer(), common::storage())),
+        runner: Box::new(Runner::new(Board::washer(), tumble_rig::storage())),
         pins: Pins::new(),
     };
     assert_eq!(
@@ -251,7 +247,7 @@ fn on_a_board_without_dead_time_a_pauseless_reversal_writes_only_the_direction()
     let mut rig = Rig::on_board(
         r#"{"phases":[{"components":[{"compId":"Motor","motorConfig":{"repeatTimes":2,"pattern":[
             {"stepTime":1000,"pauseTime":0,"direction":"cw"},{"stepTime":500,"direction":"ccw"}]}}]}]}"#,
-        common::board_with_dead_time(0),
+        tumble_rig::board_with_dead_time(0),
     );
     rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.pins.writes.clear();
@@ -365,7 +361,7 @@ fn pause_freezes_the_phase_and_resume_restores_direction_before_motor() {
 fn resume_waits_out_the_reverse_dead_time() {
     let mut rig = Rig::on_board(
         r#"{"phases":[{"components":[{"compId":"Motor","start":500,"motorConfig":{"pattern":[{"stepTime":2000,"direction":"cw"}]}}]}]}"#,
-        common::board_with_dead_time(300),
+        tumble_rig::board_with_dead_time(300),
     );
     rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.at(1000);
@@ -388,7 +384,7 @@ fn resume_waits_out_the_reverse_dead_time() {
 
 #[test]
 fn manual_outputs_respect_the_interlock_and_the_dead_time() {
-    let mut rig = Rig::on_board(TWO_PHASES, common::board_with_dead_time(200));
+    let mut rig = Rig::on_board(TWO_PHASES, tumble_rig::board_with_dead_time(200));
     let (motor, dir) = (rig.out("Motor"), rig.out("Motor Direction"));
     let p = &mut rig.pins;
     // Boot is not a change to wait after: the relays have been released since the reset (the
@@ -528,7 +524,7 @@ fn a_new_cycle_clears_the_last_fault() {
     rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.run_to_end();
     assert!(rig.runner.snapshot(t(20_000 * MS)).fault.is_some());
-    let mut next = Cycle::new(common::storage());
+    let mut next = Cycle::new(tumble_rig::storage());
     next.parse(TWO_PHASES.as_bytes(), rig.runner.board())
         .unwrap();
     rig.runner.load(t(20_000 * MS), &mut next, &mut rig.pins);
@@ -544,7 +540,7 @@ fn a_skip_while_a_resume_waits_keeps_the_resume() {
     let mut rig = Rig::on_board(
         r#"{"phases":[{"components":[{"compId":"Motor","start":500,"motorConfig":{"pattern":[{"stepTime":2000,"direction":"cw"}]}}]},
                       {"components":[{"compId":"Retractor","duration":1000}]}]}"#,
-        common::board_with_dead_time(300),
+        tumble_rig::board_with_dead_time(300),
     );
     rig.runner.start(t(0), &mut rig.pins).unwrap();
     rig.at(1000);
@@ -619,7 +615,7 @@ fn a_late_call_applies_everything_due_in_order() {
 fn loading_over_a_running_cycle_stops_it_first() {
     let mut rig = Rig::new(TWO_PHASES);
     rig.runner.start(t(0), &mut rig.pins).unwrap();
-    let mut next = Cycle::new(common::storage());
+    let mut next = Cycle::new(tumble_rig::storage());
     next.parse(FILL.as_bytes(), rig.runner.board()).unwrap();
     rig.runner.load(t(500 * MS), &mut next, &mut rig.pins);
     assert!(rig.pins.all_off());

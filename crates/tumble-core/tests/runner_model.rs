@@ -7,11 +7,12 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{GenCycle, Pins, RefEvent, t};
+use common::{GenCycle, RefEvent};
 use proptest::prelude::*;
 use tumble_core::board::Readings;
 use tumble_core::cycle::{Cycle, MAX_STORAGE};
 use tumble_core::runner::{CommandError, Runner};
+use tumble_rig::{Pins, t};
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -209,7 +210,7 @@ impl Model {
 
 fn run_case(doc: GenCycle, steps: Vec<Step>) -> Result<(), TestCaseError> {
     // No reverse dead time: the model's resumes do not wait (tests/runner.rs covers the wait).
-    let board = common::board_with_dead_time(0);
+    let board = tumble_rig::board_with_dead_time(0);
     let (mut loaded, mut lent) = (vec![0u8; MAX_STORAGE], vec![0u8; MAX_STORAGE]);
     let mut cycle = Cycle::new(&mut lent);
     cycle

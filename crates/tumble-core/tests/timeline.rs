@@ -82,7 +82,7 @@ fn original_example_starts_like_the_original_firmware() {
     ))
     .unwrap();
     let board = Board::washer();
-    let mut cycle = Cycle::new(common::storage());
+    let mut cycle = Cycle::new(tumble_rig::storage());
     cycle.parse(&bytes, &board).unwrap();
     let first: Vec<(u64, u8, u8)> = Timeline::new(&cycle, &cycle.phases()[0])
         .take(8)
@@ -114,7 +114,7 @@ fn seeking_keeps_a_pass_end_that_falls_on_the_next_pass_start() {
     // start (95 ms) coincide; seeking to 95 ms must keep the OFF.
     let doc = r#"{"phases":[{"components":[{"compId":"Motor","start":48,"motorConfig":{"repeatTimes":2,"pattern":[
         {"stepTime":4,"pauseTime":17},{"stepTime":26,"pauseTime":0}]}}]}]}"#;
-    let mut cycle = Cycle::new(common::storage());
+    let mut cycle = Cycle::new(tumble_rig::storage());
     cycle.parse(doc.as_bytes(), &Board::washer()).unwrap();
     let p = &cycle.phases()[0];
     let want: Vec<_> = Timeline::new(&cycle, p)

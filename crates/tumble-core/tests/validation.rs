@@ -1,7 +1,5 @@
 //! The format's rules one by one: defaults, what is accepted with a warning, what is refused.
 
-mod common;
-
 use tumble_core::board::Board;
 use tumble_core::cycle::{
     Cycle, CycleError, Direction, Drive, ErrorKind, MAX_STORAGE, Report, Sensor, TriggerMode,
@@ -11,7 +9,7 @@ use tumble_core::time::Duration;
 use tumble_core::timeline::Timeline;
 
 fn parse_on(doc: &str, board: &Board) -> (Cycle<'static>, Result<Report, CycleError>) {
-    let mut c = Cycle::new(common::storage());
+    let mut c = Cycle::new(tumble_rig::storage());
     let r = c.parse(doc.as_bytes(), board);
     (c, r)
 }
@@ -411,10 +409,10 @@ fn text_limits_count_utf8_bytes_and_the_storage_is_the_only_capacity() {
 #[test]
 fn checking_an_example_takes_what_reading_it_stores_and_finds_the_same() {
     let board = Board::washer();
-    let mut c = Cycle::new(common::storage());
+    let mut c = Cycle::new(tumble_rig::storage());
     let mut seen = 0;
     for dir in ["cycles", "templates"] {
-        for (name, doc) in common::example_files(dir) {
+        for (name, doc) in tumble_rig::example_files(dir) {
             let mut checked = Report::default();
             let used = Cycle::validate(&doc, &board, MAX_STORAGE, &mut checked)
                 .unwrap_or_else(|e| panic!("{dir}/{name}: {e}"));
@@ -429,7 +427,7 @@ fn checking_an_example_takes_what_reading_it_stores_and_finds_the_same() {
     }
     assert!(seen >= 8, "{seen}");
     // A broken example is refused the same way by both.
-    for (name, doc) in common::example_files("cycles/broken") {
+    for (name, doc) in tumble_rig::example_files("cycles/broken") {
         let checked = Cycle::validate(&doc, &board, MAX_STORAGE, &mut Report::default());
         let read = c.read(&doc, &board, &mut Report::default());
         assert_eq!(checked.err(), read.err(), "broken/{name}");
@@ -485,7 +483,7 @@ fn a_reversal_pauses_for_at_least_the_boards_dead_time() {
             .collect()
     };
     // A 150 ms pause on a 200 ms board is played as 200 ms, with a warning that says so.
-    let (c, r) = parse_on(&toggle(150), &common::board_with_dead_time(200));
+    let (c, r) = parse_on(&toggle(150), &tumble_rig::board_with_dead_time(200));
     let r = r.unwrap();
     assert_eq!(
         warnings(&r)[0],
@@ -494,14 +492,14 @@ fn a_reversal_pauses_for_at_least_the_boards_dead_time() {
     assert_eq!(direction_changes(&c), [200, 700, 1200, 1700, 2200, 2700]);
     assert_eq!(c.phases()[0].duration_ms(), 2700 + 300);
     // Longer pauses are played as written; without a dead time, a 0 ms pause too.
-    let (c, _) = parse_on(&toggle(250), &common::board_with_dead_time(200));
+    let (c, _) = parse_on(&toggle(250), &tumble_rig::board_with_dead_time(200));
     assert_eq!(direction_changes(&c), [200, 750, 1300, 1850, 2400, 2950]);
-    let (c, _) = parse_on(&toggle(0), &common::board_with_dead_time(0));
+    let (c, _) = parse_on(&toggle(0), &tumble_rig::board_with_dead_time(0));
     assert_eq!(direction_changes(&c), [200, 500, 800, 1100, 1400, 1700]);
     // A phase may begin with its motor at once: the runner keeps the dead time across phases.
     parse_on(
         &toggle(0).replace("\"start\":200", "\"start\":0"),
-        &common::board_with_dead_time(200),
+        &tumble_rig::board_with_dead_time(200),
     )
     .1
     .unwrap();
@@ -543,7 +541,7 @@ fn a_huge_reversing_pattern_is_checked_and_timed_without_a_walk() {
     // are lengthened in the arithmetic, not by walking the passes.
     let doc = r#"{"phases":[{"startTime":500,"components":[{"motorConfig":{"repeatTimes":7000000,"pattern":[
         {"stepTime":1,"pauseTime":200,"direction":"cw"},{"stepTime":1,"pauseTime":200,"direction":"ccw"}]}}]}]}"#;
-    let (c, r) = parse_on(doc, &common::board_with_dead_time(250));
+    let (c, r) = parse_on(doc, &tumble_rig::board_with_dead_time(250));
     r.unwrap();
     assert_eq!(c.phases()[0].events(), 3 * 2 * 7_000_000);
     // Each pass is 1 + 250 + 1 + 250 ms; the last pause is not waited out.

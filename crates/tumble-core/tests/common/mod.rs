@@ -4,22 +4,6 @@
 
 use proptest::prelude::*;
 
-/// Cycle storage of the most a cycle uses ([`tumble_core::cycle::MAX_STORAGE`] bytes), leaked:
-/// for a `Cycle`, `Runner` or `Controller` that lives as long as the test.
-pub fn storage() -> &'static mut [u8] {
-    storage_of(tumble_core::cycle::MAX_STORAGE)
-}
-
-/// The instant `us` µs after the epoch: the tests' clock starts at 0.
-pub fn t(us: u64) -> tumble_core::time::Instant {
-    tumble_core::time::Instant::from_micros(us)
-}
-
-/// `bytes` of cycle storage, leaked.
-pub fn storage_of(bytes: usize) -> &'static mut [u8] {
-    Box::leak(vec![0u8; bytes].into_boxed_slice())
-}
-
 pub const PLAIN_OUTPUTS: [&str; 6] = [
     "Retractor",
     "Detergent Valve",
@@ -270,93 +254,4 @@ fn trigger() -> impl Strategy<Value = GenTrigger> {
 
 pub fn cycle() -> impl Strategy<Value = GenCycle> {
     prop::collection::vec(phase(), 1..4).prop_map(|phases| GenCycle { phases })
-}
-
-/// Outputs that remember every write, as a platform's pins would show them.
-pub struct Pins {
-    pub levels: std::collections::BTreeMap<u8, tumble_core::board::Level>,
-    /// (due µs, pin, level), in call order.
-    pub writes: Vec<(u64, u8, u8)>,
-    /// Writes per commit, for the same-instant batching.
-    pub batches: Vec<usize>,
-    pub notices: Vec<tumble_core::runner::Notice>,
-    pending: usize,
-}
-
-impl Pins {
-    pub fn new() -> Self {
-        Pins {
-            levels: Default::default(),
-            writes: Vec::new(),
-            batches: Vec::new(),
-            notices: Vec::new(),
-            pending: 0,
-        }
-    }
-
-    pub fn level(&self, pin: u8) -> u8 {
-        self.levels[&pin].as_u8()
-    }
-
-    /// Pins at level 0 (ON on the active-low board).
-    pub fn on(&self) -> Vec<u8> {
-        self.levels
-            .iter()
-            .filter(|(_, l)| l.as_u8() == 0)
-            .map(|(p, _)| *p)
-            .collect()
-    }
-
-    pub fn all_off(&self) -> bool {
-        self.levels.values().all(|l| l.as_u8() == 1)
-    }
-}
-
-impl tumble_core::runner::Outputs for Pins {
-    fn set(&mut self, c: tumble_core::runner::OutputChange) {
-        self.levels.insert(c.pin, c.level);
-        self.writes
-            .push((c.due.as_micros(), c.pin, c.level.as_u8()));
-        self.pending += 1;
-    }
-
-    fn commit(&mut self) {
-        if self.pending > 0 {
-            self.batches.push(self.pending);
-            self.pending = 0;
-        }
-    }
-
-    fn notice(&mut self, notice: tumble_core::runner::Notice) {
-        self.notices.push(notice);
-    }
-}
-
-/// The default board, with a reverse dead time of `ms`.
-pub fn board_with_dead_time(ms: u32) -> tumble_core::board::Board {
-    use tumble_core::board::{Board, OutputDef};
-    let outputs = Board::washer()
-        .outputs()
-        .map(|(_, o)| o.clone())
-        .collect::<heapless::Vec<OutputDef, 16>>();
-    Board::new(outputs, ms).unwrap()
-}
-
-/// Every `.json` file of `examples/DIR` (cycles, templates, cycles/broken): name and bytes, by
-/// name.
-pub fn example_files(dir: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../examples")
-        .join(dir);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .map(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            (name, std::fs::read(&p).unwrap())
-        })
-        .collect();
-    files.sort();
-    files
 }

@@ -98,13 +98,14 @@ pub fn starts_a_clock(op: &Op) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::example;
+    use crate::session::CYCLE_STORAGE;
     use std::cell::Cell;
     use std::rc::Rc;
     use std::vec::Vec;
     use tumble_core::board::{Board, Readings};
-    use tumble_core::controller::{Arrival, Config, Work};
+    use tumble_core::controller::{Arrival, Work};
     use tumble_core::runner::Status;
+    use tumble_rig::example;
 
     const LEAD: Duration = Duration::from_micros(100);
 
@@ -177,27 +178,19 @@ mod tests {
     /// `json` loaded at 0 on a clock of `step` µs per read.
     fn loaded(json: &str, step: u64) -> Rig {
         let board = Board::washer();
-        let config = Config {
-            sample: Duration::from_millis(100),
-            telemetry: Some(Duration::from_millis(100)),
-        };
         let clock = Clock {
             us: Rc::new(Cell::new(0)),
             last: Rc::new(Cell::new(0)),
             step,
         };
-        let mut ctl = std::boxed::Box::new(Controller::new(
-            board.clone(),
-            config,
-            crate::testutil::storage(),
-        ));
         let timed = Timed {
             clock: clock.clone(),
             writes: Vec::new(),
         };
         let mut pins = MaskPins::new(timed, &board);
+        let config = tumble_rig::config(100, Some(100));
+        let mut ctl = tumble_rig::controller(board, config, CYCLE_STORAGE, &mut pins);
         let start = Instant::from_micros(0);
-        ctl.boot(start, &mut pins);
         ctl.restore(json.as_bytes(), start, &mut pins);
         let mut alarm = Alarm::new(LEAD);
         alarm.deadline = ctl.poll_timeout();

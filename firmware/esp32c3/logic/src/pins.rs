@@ -158,10 +158,11 @@ impl<G: GpioWrite> Outputs for MaskPins<G> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{Recorder, load};
+    use crate::testutil::Recorder;
     use std::vec::Vec;
     use tumble_core::runner::Runner;
     use tumble_core::time::Instant;
+    use tumble_rig::load;
 
     #[test]
     fn the_mask_is_the_boards_pins() {

@@ -394,10 +394,11 @@ pub fn seal(
 mod tests {
     use super::*;
     use crate::pins::MaskPins;
-    use crate::testutil::{Recorder, example};
+    use crate::testutil::Recorder;
     use std::vec::Vec;
-    use tumble_core::controller::{Config, Controller};
-    use tumble_core::time::{Duration, Instant};
+    use tumble_core::controller::Controller;
+    use tumble_core::time::Instant;
+    use tumble_rig::example;
 
     struct Rig {
         ctl: std::boxed::Box<Controller<'static>>,
@@ -406,17 +407,9 @@ mod tests {
 
     fn rig() -> Rig {
         let board = Board::washer();
-        let config = Config {
-            sample: Duration::from_millis(100),
-            telemetry: None,
-        };
-        let mut ctl = std::boxed::Box::new(Controller::new(
-            board.clone(),
-            config,
-            crate::testutil::storage(),
-        ));
         let mut pins = MaskPins::new(Recorder::default(), &board);
-        ctl.boot(Instant::from_micros(0), &mut pins);
+        let config = tumble_rig::config(100, None);
+        let ctl = tumble_rig::controller(board, config, CYCLE_STORAGE, &mut pins);
         Rig { ctl, pins }
     }
 
@@ -505,7 +498,7 @@ mod tests {
         assert_eq!(got.kind, record::Kind::Cycle);
         assert_eq!(got.payload, doc.as_bytes());
         // And what was stored loads back to the same cycle.
-        let mut again = Cycle::new(crate::testutil::storage());
+        let mut again = Cycle::new(tumble_rig::storage_of(CYCLE_STORAGE));
         again.parse(got.payload, r.ctl.runner().board()).unwrap();
         assert_eq!(again.total_events(), r.ctl.runner().cycle().total_events());
     }
