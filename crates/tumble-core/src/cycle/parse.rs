@@ -120,11 +120,11 @@ impl<'a> Parser<'a, '_> {
     /// known key whose value is not null (null means "absent", as it did in the original).
     /// A key one or two edits from a known one is refused (`did you mean`); other unknown keys,
     /// duplicates and differently-cased keys are accepted with a warning.
-    fn members(
+    fn members<F: Copy>(
         &mut self,
         what: &str,
-        fields: &[&'static str],
-        mut read: impl FnMut(&mut Self, usize) -> Result<()>,
+        fields: &[(&'static str, F)],
+        mut read: impl FnMut(&mut Self, F) -> Result<()>,
     ) -> Result<()> {
         if self.r.peek()? != Kind::Object {
             return self.expected(what);
@@ -132,9 +132,9 @@ impl<'a> Parser<'a, '_> {
         let mut m = self.r.object()?;
         let mut seen = 0u32;
         while let Some(key) = self.r.next_key(&mut m)? {
-            let known = fields.iter().position(|f| key.eq_ignore_ascii_case(f));
+            let known = fields.iter().position(|(f, _)| key.eq_ignore_ascii_case(f));
             let mark = match known {
-                Some(i) => self.push_key(fields[i]),
+                Some(i) => self.push_key(fields[i].0),
                 None => self.push_key(key),
             };
             match known {
@@ -157,13 +157,13 @@ impl<'a> Parser<'a, '_> {
                 }
                 Some(i) => {
                     seen |= 1 << i;
-                    if !key.eq_exact(fields[i]) {
+                    if !key.eq_exact(fields[i].0) {
                         self.warn(format_args!("key written as {}", json::Quoted(key)));
                     }
                     if self.r.peek()? == Kind::Null {
                         self.r.null()?;
                     } else {
-                        read(self, i)?;
+                        read(self, fields[i].1)?;
                     }
                 }
             }
@@ -278,7 +278,8 @@ impl<'a> Parser<'a, '_> {
 
     pub(super) fn document(&mut self) -> Result<()> {
         let mut has_phases = false;
-        self.members("an object with a \"phases\" array", &["phases"], |p, _| {
+        const FIELDS: &[(&str, ())] = &[("phases", ())];
+        self.members("an object with a \"phases\" array", FIELDS, |p, ()| {
             has_phases = true;
             p.items(
                 MAX_PHASES,
@@ -312,21 +313,22 @@ impl<'a> Parser<'a, '_> {
             duration_ms: 0,
             events: 0,
         };
-        const FIELDS: &[&str] = &[
-            "id",
-            "name",
-            "color",
-            "startTime",
-            "components",
-            "sensorTrigger",
+        use PhaseKey as K;
+        const FIELDS: &[(&str, PhaseKey)] = &[
+            ("id", K::Id),
+            ("name", K::Name),
+            ("color", K::Color),
+            ("startTime", K::StartTime),
+            ("components", K::Components),
+            ("sensorTrigger", K::SensorTrigger),
         ];
         self.members("a phase object", FIELDS, |p, field| {
             match field {
-                0 => phase.id = p.text_kept(Some(&mut id))?,
-                1 => phase.name = p.text()?,
-                2 => phase.color = p.text()?,
-                3 => phase.start_ms = p.ms()?,
-                4 => {
+                K::Id => phase.id = p.text_kept(Some(&mut id))?,
+                K::Name => phase.name = p.text()?,
+                K::Color => phase.color = p.text()?,
+                K::StartTime => phase.start_ms = p.ms()?,
+                K::Components => {
                     let n = p.items(
                         MAX_COMPONENTS_PER_PHASE,
                         format_args!(
@@ -336,7 +338,7 @@ impl<'a> Parser<'a, '_> {
                     )?;
                     phase.components = n as u8;
                 }
-                _ => phase.trigger = Some(p.trigger()?),
+                K::SensorTrigger => phase.trigger = Some(p.trigger()?),
             }
             Ok(())
         })?;
@@ -373,15 +375,23 @@ impl<'a> Parser<'a, '_> {
         };
         let mut comp_id: Option<Str<'a>> = None;
         let mut motor = None;
-        const FIELDS: &[&str] = &["id", "label", "compId", "start", "duration", "motorConfig"];
+        use ComponentKey as K;
+        const FIELDS: &[(&str, ComponentKey)] = &[
+            ("id", K::Id),
+            ("label", K::Label),
+            ("compId", K::CompId),
+            ("start", K::Start),
+            ("duration", K::Duration),
+            ("motorConfig", K::MotorConfig),
+        ];
         self.members("a component object", FIELDS, |p, field| {
             match field {
-                0 => c.id = p.text()?,
-                1 => c.label = p.text()?,
-                2 => comp_id = Some(p.string("a string")?),
-                3 => c.start_ms = p.ms()?,
-                4 => c.duration_ms = p.ms()?,
-                _ => motor = Some(p.motor_config()?),
+                K::Id => c.id = p.text()?,
+                K::Label => c.label = p.text()?,
+                K::CompId => comp_id = Some(p.string("a string")?),
+                K::Start => c.start_ms = p.ms()?,
+                K::Duration => c.duration_ms = p.ms()?,
+                K::MotorConfig => motor = Some(p.motor_config()?),
             }
             Ok(())
         })?;
@@ -441,11 +451,18 @@ impl<'a> Parser<'a, '_> {
         };
         let mut pattern: Option<(Step, Step)> = None;
         let mut has_pattern = false;
-        const FIELDS: &[&str] = &["repeatTimes", "pattern", "runningStyle"];
+        use MotorKey as K;
+        const FIELDS: &[(&str, MotorKey)] = &[
+            ("repeatTimes", K::RepeatTimes),
+            ("pattern", K::Pattern),
+            ("runningStyle", K::RunningStyle),
+        ];
         self.members("a motorConfig object", FIELDS, |p, field| {
             match field {
-                0 => m.repeat = p.unsigned("a whole number >= 1", 1, u32::MAX as u64)? as u32,
-                1 => {
+                K::RepeatTimes => {
+                    m.repeat = p.unsigned("a whole number >= 1", 1, u32::MAX as u64)? as u32
+                }
+                K::Pattern => {
                     has_pattern = true;
                     let base = p.path.len();
                     let n = p.items(
@@ -472,7 +489,7 @@ impl<'a> Parser<'a, '_> {
                     }
                     m.steps = n as u16;
                 }
-                _ => m.running_style = p.text()?,
+                K::RunningStyle => m.running_style = p.text()?,
             }
             Ok(())
         })?;
@@ -537,16 +554,21 @@ impl<'a> Parser<'a, '_> {
 
     fn step(&mut self) -> Result<Step> {
         let (mut step_ms, mut pause_ms, mut dir) = (1000, 0, Direction::Cw);
-        const FIELDS: &[&str] = &["stepTime", "pauseTime", "direction"];
+        use StepKey as K;
+        const FIELDS: &[(&str, StepKey)] = &[
+            ("stepTime", K::StepTime),
+            ("pauseTime", K::PauseTime),
+            ("direction", K::Direction),
+        ];
         self.members("a pattern step object", FIELDS, |p, field| {
             match field {
-                0 => {
+                K::StepTime => {
                     step_ms =
                         p.unsigned("a whole number of milliseconds >= 1", 1, u32::MAX as u64)?
                             as u32
                 }
-                1 => pause_ms = p.ms()?,
-                _ => {
+                K::PauseTime => pause_ms = p.ms()?,
+                K::Direction => {
                     let s = p.string("\"cw\" or \"ccw\"")?;
                     dir = if s.eq_ignore_ascii_case("cw") {
                         Direction::Cw
@@ -580,18 +602,19 @@ impl<'a> Parser<'a, '_> {
         };
         let mut wait = false;
         let mut timeout = None;
-        const FIELDS: &[&str] = &[
-            "type",
-            "threshold",
-            "triggerAbove",
-            "cooldownMs",
-            "mode",
-            "timeoutMs",
-            "pinNumber",
+        use TriggerKey as K;
+        const FIELDS: &[(&str, TriggerKey)] = &[
+            ("type", K::Type),
+            ("threshold", K::Threshold),
+            ("triggerAbove", K::TriggerAbove),
+            ("cooldownMs", K::CooldownMs),
+            ("mode", K::Mode),
+            ("timeoutMs", K::TimeoutMs),
+            ("pinNumber", K::PinNumber),
         ];
         self.members("a sensorTrigger object", FIELDS, |p, field| {
             match field {
-                0 => {
+                K::Type => {
                     let s = p.string("\"RPM\" or \"Pressure\"")?;
                     t.sensor = if s.eq_ignore_ascii_case("rpm") {
                         Sensor::Rpm
@@ -604,10 +627,10 @@ impl<'a> Parser<'a, '_> {
                         ));
                     };
                 }
-                1 => t.threshold = p.threshold()?,
-                2 => t.above = p.boolean()?,
-                3 => t.cooldown_ms = p.ms()?,
-                4 => {
+                K::Threshold => t.threshold = p.threshold()?,
+                K::TriggerAbove => t.above = p.boolean()?,
+                K::CooldownMs => t.cooldown_ms = p.ms()?,
+                K::Mode => {
                     let s = p.string("\"end\" or \"wait\"")?;
                     wait = if s.eq_ignore_ascii_case("wait") {
                         true
@@ -620,8 +643,8 @@ impl<'a> Parser<'a, '_> {
                         ));
                     };
                 }
-                5 => timeout = Some((p.ms()?, p.path.clone())),
-                _ => {
+                K::TimeoutMs => timeout = Some((p.ms()?, p.path.clone())),
+                K::PinNumber => {
                     t.pin_number =
                         Some(p.unsigned("a whole number >= 0", 0, u32::MAX as u64)? as u32)
                 }
@@ -682,7 +705,7 @@ const MAX_NEAR_MISS: usize = 24;
 /// The known key `key` is most likely a misspelling of: a letter added, dropped, changed, or
 /// two swapped, case ignored. Two edits for keys of six letters and more, one for four or five,
 /// none for shorter ones (`id`): few edits must not make any short key look like another.
-fn near_miss(key: &Str<'_>, fields: &[&'static str]) -> Option<&'static str> {
+fn near_miss<F>(key: &Str<'_>, fields: &[(&'static str, F)]) -> Option<&'static str> {
     let mut typed = ['\0'; MAX_NEAR_MISS];
     let mut n = 0;
     for c in key.chars() {
@@ -691,7 +714,7 @@ fn near_miss(key: &Str<'_>, fields: &[&'static str]) -> Option<&'static str> {
     }
     fields
         .iter()
-        .filter_map(|&f| {
+        .filter_map(|&(f, _)| {
             let allowed = match f.len() {
                 0..=3 => 0,
                 4..=5 => 1,
@@ -736,4 +759,52 @@ fn edits(a: &[char], b: &str) -> Option<usize> {
         prev = cur;
     }
     Some(prev[m])
+}
+
+// The keys of each object of the format: read by what they are called (each object's table
+// maps its names onto these), never by where they stand in a list.
+
+#[derive(Debug, Clone, Copy)]
+enum PhaseKey {
+    Id,
+    Name,
+    Color,
+    StartTime,
+    Components,
+    SensorTrigger,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ComponentKey {
+    Id,
+    Label,
+    CompId,
+    Start,
+    Duration,
+    MotorConfig,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum MotorKey {
+    RepeatTimes,
+    Pattern,
+    RunningStyle,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum StepKey {
+    StepTime,
+    PauseTime,
+    Direction,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum TriggerKey {
+    Type,
+    Threshold,
+    TriggerAbove,
+    CooldownMs,
+    Mode,
+    TimeoutMs,
+    PinNumber,
 }
