@@ -136,7 +136,8 @@ impl Watcher {
                 }
             }
         });
-        for topic in ["tumble/w1/#", "homeassistant/#"] {
+        // Every washer's topics: a test that expects one to stay away sees it if it comes.
+        for topic in ["tumble/#", "homeassistant/#"] {
             client.subscribe(topic, QoS::AtLeastOnce).await.unwrap();
         }
         Watcher { client, seen }
@@ -368,7 +369,8 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_washer_on_a_tls_listener_trusts_its_ca_and_nothing_else() {
+async fn a_washer_on_a_tls_listener_trusts_its_ca_and_nothing_else_and_shows_its_certificate_where_asked()
+ {
     let Some(bin) = needs("Debian's mosquitto", mosquitto_binary()) else {
         return;
     };
@@ -457,13 +459,60 @@ async fn a_washer_on_a_tls_listener_trusts_its_ca_and_nothing_else() {
         ]
         .concat(),
     );
-    let tls = free_port();
+    // A washer's own certificate, signed by the same CA, for the listener that asks for one.
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    openssl(
+        &dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "washer.key",
+            "-out",
+            "washer.csr",
+            "-subj",
+            "/CN=w3",
+        ],
+    );
+    openssl(
+        &dir,
+        &[
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "washer.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "washer.pem",
+                // Extensions make it X.509 v3, which rustls requires.
+                "-extfile",
+                "client.ext",
+            ][..],
+            &one_day,
+        ]
+        .concat(),
+    );
+    let (tls, mutual) = (free_port(), free_port());
+    let listener = |port: u16| {
+        format!(
+            "listener {port} 127.0.0.1\ncafile {0}/ca.pem\ncertfile {0}/broker.pem\nkeyfile {0}/broker.key\n",
+            dir.display()
+        )
+    };
     let broker = Broker::start_with(
         bin,
         &dir,
         &format!(
-            "listener {tls} 127.0.0.1\ncafile {0}/ca.pem\ncertfile {0}/broker.pem\nkeyfile {0}/broker.key\n",
-            dir.display()
+            "{}{}require_certificate true\n",
+            listener(tls),
+            listener(mutual)
         ),
     );
     let w = Watcher::start(broker.port, "tls-watch").await;
@@ -492,4 +541,44 @@ async fn a_washer_on_a_tls_listener_trusts_its_ca_and_nothing_else() {
         "the untrusted broker is retried"
     );
     assert_eq!(w.last("tumble/w2/availability"), None, "{:?}", w.topics());
+
+    // A listener that lets in only the certificates its CA signed.
+    let mutual_url = format!("mqtts://127.0.0.1:{mutual}");
+    let (cert, key) = (dir.join("washer.pem"), dir.join("washer.key"));
+    let _known = Server::start(
+        &dir.join("w3"),
+        &[
+            "--mqtt",
+            &mutual_url,
+            "--mqtt-ca",
+            ca.to_str().unwrap(),
+            "--mqtt-cert",
+            cert.to_str().unwrap(),
+            "--mqtt-key",
+            key.to_str().unwrap(),
+            "--mqtt-id",
+            "w3",
+        ],
+    );
+    let stranger = Server::start(
+        &dir.join("w4"),
+        &[
+            "--mqtt",
+            &mutual_url,
+            "--mqtt-ca",
+            ca.to_str().unwrap(),
+            "--mqtt-id",
+            "w4",
+        ],
+    );
+    w.until("online with its certificate", |w| {
+        w.last("tumble/w3/availability").as_deref() == Some("online")
+            && w.last("tumble/w3/state").is_some()
+    })
+    .await;
+    assert!(
+        stranger.wait_logged("retrying in"),
+        "a washer without a certificate is retried"
+    );
+    assert_eq!(w.last("tumble/w4/availability"), None, "{:?}", w.topics());
 }

@@ -44,6 +44,23 @@ pub struct Options {
     /// the system's CAs
     #[arg(long, value_name = "CA.pem", env = "TUMBLE_MQTT_CA")]
     pub mqtt_ca: Option<std::path::PathBuf>,
+    /// With mqtts://: this washer's certificate (PEM, its chain after it), for a broker that
+    /// lets in only clients it knows (mosquitto's `require_certificate`); with --mqtt-key
+    #[arg(
+        long,
+        value_name = "CERT.pem",
+        env = "TUMBLE_MQTT_CERT",
+        requires = "mqtt_key"
+    )]
+    pub mqtt_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of --mqtt-cert
+    #[arg(
+        long,
+        value_name = "KEY.pem",
+        env = "TUMBLE_MQTT_KEY",
+        requires = "mqtt_cert"
+    )]
+    pub mqtt_key: Option<std::path::PathBuf>,
     /// This washer's name on the broker (topics PREFIX/ID/..., the MQTT client id)
     #[arg(
         long,
@@ -125,62 +142,127 @@ fn broker(url: &str) -> Result<Broker, String> {
     })
 }
 
-/// TLS with rustls (ring): trusting the certificates of `ca` (PEM), or the system's.
-fn tls(ca: Option<&[u8]>) -> Result<TlsConfiguration, String> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    match ca {
-        Some(pem) => {
-            for cert in CertificateDer::pem_slice_iter(pem) {
-                let cert = cert.map_err(|e| format!("not a PEM certificate ({e})"))?;
-                roots
-                    .add(cert)
-                    .map_err(|e| format!("a certificate refused ({e})"))?;
-            }
-            if roots.is_empty() {
-                return Err("no certificate in it".into());
-            }
-        }
-        // Unreadable ones are skipped: a broker they would have vouched for is refused, and
-        // the connection retried, as for any broker the CAs do not know.
-        None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConfiguration::Rustls(Arc::new(config)))
+/// The files mqtts:// reads, read at the start (a missing or broken one is a usage error,
+/// named by its option) and again at each connection.
+#[derive(Default)]
+struct TlsFiles {
+    /// The CA to trust (PEM), or None: the system's.
+    ca: Option<Vec<u8>>,
+    /// This washer's certificate chain and key (PEM), for a broker that asks for one.
+    identity: Option<(Vec<u8>, Vec<u8>)>,
 }
 
-/// The CA to trust for mqtts://, read at the start (a missing file is a usage error).
-fn ca(a: &Options) -> Result<Option<Vec<u8>>, String> {
-    let Some(path) = &a.mqtt_ca else {
-        return Ok(None);
-    };
-    std::fs::read(path)
-        .map(Some)
-        .map_err(|e| format!("--mqtt-ca {}: {e}", path.display()))
+fn read_file(option: &str, path: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{option} {}: {e}", path.display()))
+}
+
+impl TlsFiles {
+    fn read(a: &Options) -> Result<Self, String> {
+        let ca = match &a.mqtt_ca {
+            Some(path) => Some(read_file("--mqtt-ca", path)?),
+            None => None,
+        };
+        let identity = match (&a.mqtt_cert, &a.mqtt_key) {
+            (Some(cert), Some(key)) => Some((
+                read_file("--mqtt-cert", cert)?,
+                read_file("--mqtt-key", key)?,
+            )),
+            // clap lets neither come alone.
+            _ => None,
+        };
+        Ok(TlsFiles { ca, identity })
+    }
+
+    /// TLS with rustls (ring): trusting the certificates of the CA, or the system's; with this
+    /// washer's certificate when it has one. Errors name the option whose file is wrong.
+    fn config(&self, a: &Options) -> Result<TlsConfiguration, String> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let named = |option: &str, path: &Option<std::path::PathBuf>, why: String| {
+            let path = path.as_deref().unwrap_or(std::path::Path::new(""));
+            format!("{option} {}: {why}", path.display())
+        };
+        let certs = |pem: &[u8]| -> Result<Vec<CertificateDer<'static>>, String> {
+            let certs = CertificateDer::pem_slice_iter(pem)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("not a PEM certificate ({e})"))?;
+            match certs.is_empty() {
+                true => Err("no certificate in it".into()),
+                false => Ok(certs),
+            }
+        };
+        let mut roots = rustls::RootCertStore::empty();
+        match &self.ca {
+            Some(pem) => {
+                for cert in certs(pem).map_err(|why| named("--mqtt-ca", &a.mqtt_ca, why))? {
+                    roots.add(cert).map_err(|e| {
+                        named(
+                            "--mqtt-ca",
+                            &a.mqtt_ca,
+                            format!("a certificate refused ({e})"),
+                        )
+                    })?;
+                }
+            }
+            // Unreadable ones are skipped: a broker they would have vouched for is refused, and
+            // the connection retried, as for any broker the CAs do not know.
+            None => {
+                for cert in rustls_native_certs::load_native_certs().certs {
+                    let _ = roots.add(cert);
+                }
+            }
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| e.to_string())?
+            .with_root_certificates(roots);
+        let config = match &self.identity {
+            None => builder.with_no_client_auth(),
+            Some((cert, key)) => {
+                let chain = certs(cert).map_err(|why| named("--mqtt-cert", &a.mqtt_cert, why))?;
+                let key = PrivateKeyDer::from_pem_slice(key).map_err(|e| {
+                    named(
+                        "--mqtt-key",
+                        &a.mqtt_key,
+                        format!("no private key in it ({e})"),
+                    )
+                })?;
+                builder.with_client_auth_cert(chain, key).map_err(|e| {
+                    let path = |p: &Option<std::path::PathBuf>| {
+                        let p = p.as_deref().unwrap_or(std::path::Path::new(""));
+                        p.display().to_string()
+                    };
+                    let (cert, key) = (path(&a.mqtt_cert), path(&a.mqtt_key));
+                    // rustls refuses an X.509 v1 certificate, or a key that is not the cert's.
+                    format!("--mqtt-cert {cert} with --mqtt-key {key}: unusable ({e})")
+                })?
+            }
+        };
+        Ok(TlsConfiguration::Rustls(Arc::new(config)))
+    }
 }
 
 /// Checks the options before the server starts (a bad URL is a usage error, not a retry loop).
 pub fn check(a: &Options) -> Result<(), Failure> {
     if let Some(url) = &a.mqtt {
         let b = broker(url).map_err(Failure::Usage)?;
-        if a.mqtt_ca.is_some() && !b.tls {
-            return Err(Failure::Usage("--mqtt-ca is for an mqtts:// broker".into()));
+        for (given, option) in [
+            (a.mqtt_ca.is_some(), "--mqtt-ca"),
+            (a.mqtt_cert.is_some(), "--mqtt-cert"),
+        ] {
+            if given && !b.tls {
+                return Err(Failure::Usage(format!(
+                    "{option} is for an mqtts:// broker"
+                )));
+            }
         }
-        if let Some(pem) = ca(a).map_err(Failure::Usage)? {
-            tls(Some(&pem)).map_err(|why| {
-                let path = a.mqtt_ca.as_deref().unwrap_or(std::path::Path::new(""));
-                Failure::Usage(format!("--mqtt-ca {}: {why}", path.display()))
-            })?;
+        if b.tls {
+            let files = TlsFiles::read(a).map_err(Failure::Usage)?;
+            // The system's CAs are read when connecting; here only the given files matter.
+            if files.ca.is_some() || files.identity.is_some() {
+                files.config(a).map_err(Failure::Usage)?;
+            }
         }
     }
     let ok = |s: &str| !s.is_empty() && !s.contains(['/', '+', '#']);
@@ -222,7 +304,7 @@ pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String
     }
     if b.tls {
         // Checked at the start (`check`): it reads the same now.
-        let Ok(config) = ca(&a).and_then(|pem| tls(pem.as_deref())) else {
+        let Ok(config) = TlsFiles::read(&a).and_then(|files| files.config(&a)) else {
             return;
         };
         opts.set_transport(Transport::tls_with_config(config));
@@ -475,20 +557,27 @@ fn discovery(app: &App, a: &Options, topics: &Topics) -> Vec<(&'static str, Stri
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_ca_is_for_mqtts_and_must_be_readable() {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        o: Options,
+    }
+
+    fn opts(args: &[&str]) -> Options {
         use clap::Parser;
-        #[derive(Parser)]
-        struct Cli {
-            #[command(flatten)]
-            o: Options,
-        }
-        let opts = |args: &[&str]| Cli::parse_from([&["t"], args].concat()).o;
-        let usage = |o: &Options| match check(o) {
+        Cli::parse_from([&["t"], args].concat()).o
+    }
+
+    fn usage(o: &Options) -> String {
+        match check(o) {
             Err(Failure::Usage(why)) => why,
             Err(_) => panic!("not a usage error"),
             Ok(()) => panic!("accepted"),
-        };
+        }
+    }
+
+    #[test]
+    fn a_ca_is_for_mqtts_and_must_be_readable() {
         let missing = opts(&["--mqtt", "mqtts://b", "--mqtt-ca", "/nonexistent/ca.pem"]);
         assert!(
             usage(&missing).starts_with("--mqtt-ca /nonexistent/ca.pem: "),
@@ -506,6 +595,38 @@ mod tests {
         let plain = opts(&["--mqtt", "mqtt://b", "--mqtt-ca", "/nonexistent/ca.pem"]);
         assert_eq!(usage(&plain), "--mqtt-ca is for an mqtts:// broker");
         assert!(check(&opts(&["--mqtt", "mqtts://b"])).is_ok());
+    }
+
+    #[test]
+    fn a_client_certificate_comes_with_its_key_for_mqtts_and_both_must_read() {
+        use clap::Parser;
+        let alone = Cli::try_parse_from(["t", "--mqtt", "mqtts://b", "--mqtt-cert", "c.pem"]);
+        assert!(alone.is_err(), "--mqtt-cert without --mqtt-key");
+        let alone = Cli::try_parse_from(["t", "--mqtt", "mqtts://b", "--mqtt-key", "k.pem"]);
+        assert!(alone.is_err(), "--mqtt-key without --mqtt-cert");
+        let pair = [
+            "--mqtt-cert",
+            "/nonexistent/c.pem",
+            "--mqtt-key",
+            "/nonexistent/k.pem",
+        ];
+        let plain = opts(&[&["--mqtt", "mqtt://b"][..], &pair].concat());
+        assert_eq!(usage(&plain), "--mqtt-cert is for an mqtts:// broker");
+        let missing = opts(&[&["--mqtt", "mqtts://b"][..], &pair].concat());
+        assert!(
+            usage(&missing).starts_with("--mqtt-cert /nonexistent/c.pem: "),
+            "{}",
+            usage(&missing)
+        );
+        let junk = std::env::temp_dir().join(format!("tumble-junk-id-{}.pem", std::process::id()));
+        std::fs::write(&junk, "neither a certificate nor a key\n").unwrap();
+        let j = junk.to_str().unwrap();
+        let junk_both = opts(&["--mqtt", "mqtts://b", "--mqtt-cert", j, "--mqtt-key", j]);
+        assert_eq!(
+            usage(&junk_both),
+            format!("--mqtt-cert {j}: no certificate in it")
+        );
+        let _ = std::fs::remove_file(&junk);
     }
 
     #[test]
