@@ -18,6 +18,7 @@ pub mod json;
 pub mod library;
 pub mod limits;
 pub mod logline;
+pub mod mqtt;
 pub mod protocol;
 pub mod runner;
 pub mod sensor;

@@ -92,27 +92,9 @@ impl Runs {
 /// A notice as an event for MQTT: `{"event":"phase_ended","phase":0,"name":"Fill",
 /// "end":"triggered","at_ms":1234}`.
 fn event(n: &Named) -> String {
-    use tumble_core::runner::Notice;
-    crate::cli::json_object(|o| {
-        match n.notice() {
-            Notice::PhaseStarted { at, phase } => o
-                .field("event", "phase_started")?
-                .field("phase", phase)?
-                .field("name", n.label())?
-                .field("at_ms", at.as_millis())?,
-            Notice::PhaseEnded { at, phase, end } => o
-                .field("event", "phase_ended")?
-                .field("phase", phase)?
-                .field("name", n.label())?
-                .field("end", end.word())?
-                .field("at_ms", at.as_millis())?,
-            Notice::CycleEnded { at, completed } => o
-                .field("event", "cycle_ended")?
-                .field("completed", completed)?
-                .field("at_ms", at.as_millis())?,
-        };
-        Ok(())
-    })
+    let mut s = String::new();
+    let _ = tumble_core::mqtt::write_event(&mut s, n);
+    s
 }
 
 pub fn start(clock: Arc<Clock>, runs: Option<Runs>) {

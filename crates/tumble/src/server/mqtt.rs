@@ -24,8 +24,9 @@ use std::time::Duration;
 use rumqttc::{
     AsyncClient, Event, LastWill, MqttOptions, Packet, QoS, TlsConfiguration, Transport,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
+use tumble_core::mqtt::{self, Washer};
 
 use super::App;
 use super::log;
@@ -265,32 +266,46 @@ pub fn check(a: &Options) -> Result<(), Failure> {
             }
         }
     }
-    let ok = |s: &str| !s.is_empty() && !s.contains(['/', '+', '#']);
-    if !ok(&a.mqtt_id) || !ok(&a.mqtt_prefix) {
-        return Err(Failure::Usage(
-            "--mqtt-id and --mqtt-prefix: one topic level each (no '/', '+' or '#')".into(),
-        ));
+    if !mqtt::is_level(&a.mqtt_id) || !mqtt::is_level(&a.mqtt_prefix) {
+        return Err(Failure::Usage(format!(
+            "--mqtt-id and --mqtt-prefix: {}",
+            mqtt::BAD_LEVEL
+        )));
     }
     Ok(())
 }
 
-struct Topics {
-    base: String,
+/// This washer's names on the broker; what is published under them is tumble_core::mqtt's.
+struct Topics<'a>(Washer<'a>);
+
+impl<'a> Topics<'a> {
+    fn new(a: &'a Options) -> Self {
+        Topics(Washer {
+            id: &a.mqtt_id,
+            prefix: &a.mqtt_prefix,
+            discovery: &a.mqtt_discovery,
+            commands: a.mqtt_commands,
+            version: env!("CARGO_PKG_VERSION"),
+        })
+    }
+
+    fn of(&self, leaf: &str) -> String {
+        written(|s| self.0.write_topic(s, leaf))
+    }
 }
 
-impl Topics {
-    fn of(&self, leaf: &str) -> String {
-        format!("{}/{leaf}", self.base)
-    }
+/// What `write` writes, as a String (writing into a String cannot fail).
+fn written(write: impl FnOnce(&mut String) -> std::fmt::Result) -> String {
+    let mut s = String::new();
+    let _ = write(&mut s);
+    s
 }
 
 /// Runs the MQTT side until the server stops: connects (and reconnects), publishes, answers.
 pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String>) {
     let Some(url) = a.mqtt.clone() else { return };
     let Ok(b) = broker(&url) else { return };
-    let topics = Topics {
-        base: format!("{}/{}", a.mqtt_prefix, a.mqtt_id),
-    };
+    let topics = Topics::new(&a);
     let mut opts = MqttOptions::new(a.mqtt_id.clone(), b.host.clone(), b.port);
     opts.set_keep_alive(Duration::from_secs(15));
     opts.set_last_will(LastWill::new(
@@ -377,7 +392,7 @@ fn access_level() -> tumble_core::access::Access {
 }
 
 /// After each connection: online, the command subscription, Home Assistant's discovery.
-async fn announce(client: &AsyncClient, app: &App, a: &Options, topics: &Topics) {
+async fn announce(client: &AsyncClient, app: &App, a: &Options, topics: &Topics<'_>) {
     let _ = client
         .publish(topics.of("availability"), QoS::AtLeastOnce, true, "online")
         .await;
@@ -389,14 +404,11 @@ async fn announce(client: &AsyncClient, app: &App, a: &Options, topics: &Topics)
     if a.mqtt_discovery.is_empty() {
         return;
     }
-    for (component, object, config) in discovery(app, a, topics) {
-        let topic = format!(
-            "{}/{component}/{}/{object}/config",
-            a.mqtt_discovery, a.mqtt_id
-        );
-        let _ = client
-            .publish(topic, QoS::AtLeastOnce, true, config.to_string())
-            .await;
+    let washer = &topics.0;
+    for entity in washer.entities(&app.board) {
+        let topic = written(|s| washer.write_discovery_topic(s, &entity));
+        let config = written(|s| washer.write_config(s, &entity));
+        let _ = client.publish(topic, QoS::AtLeastOnce, true, config).await;
     }
 }
 
@@ -417,140 +429,22 @@ fn loaded_program(app: &App) -> String {
 
 /// Home Assistant's select of the programs (with commands and a library that is not empty;
 /// an empty config removes it: Home Assistant wants at least one option).
-async fn announce_programs(client: &AsyncClient, a: &Options, topics: &Topics, names: &[String]) {
+async fn announce_programs(
+    client: &AsyncClient,
+    a: &Options,
+    topics: &Topics<'_>,
+    names: &[String],
+) {
     if a.mqtt_discovery.is_empty() || !a.mqtt_commands {
         return;
     }
-    let topic = format!("{}/select/{}/program/config", a.mqtt_discovery, a.mqtt_id);
+    let washer = &topics.0;
+    let topic = written(|s| washer.write_program_select_topic(s));
     let config = match names.is_empty() {
         true => String::new(),
-        false => program_select(a, topics, names).to_string(),
+        false => written(|s| washer.write_program_select(s, names.iter().map(String::as_str))),
     };
     let _ = client.publish(topic, QoS::AtLeastOnce, true, config).await;
-}
-
-/// The select entity: the program names as options, the loaded one as its state.
-fn program_select(a: &Options, topics: &Topics, names: &[String]) -> Value {
-    let id = &a.mqtt_id;
-    json!({
-        "name": "Program",
-        "unique_id": format!("tumble_{id}_program"),
-        "object_id": format!("{id}_program"),
-        "availability_topic": topics.of("availability"),
-        "device": device(id),
-        "options": names,
-        "state_topic": topics.of("program"),
-        "command_topic": topics.of("program/set"),
-    })
-}
-
-/// The washer as Home Assistant's device registry knows it.
-fn device(id: &str) -> Value {
-    json!({
-        "identifiers": [format!("tumble_{id}")],
-        "name": format!("Washer {id}"),
-        "manufacturer": "Tumble",
-        "model": "washer controller",
-        "sw_version": env!("CARGO_PKG_VERSION"),
-    })
-}
-
-/// Home Assistant's MQTT discovery: (component, object id, config) for each entity.
-fn discovery(app: &App, a: &Options, topics: &Topics) -> Vec<(&'static str, String, Value)> {
-    let id = &a.mqtt_id;
-    let device = device(id);
-    let entity = |object: &str, name: &str, extra: Value| {
-        let mut c = json!({
-            "name": name,
-            "unique_id": format!("tumble_{id}_{object}"),
-            "object_id": format!("{id}_{object}"),
-            "availability_topic": topics.of("availability"),
-            "device": device,
-        });
-        if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
-            c.extend(extra.clone());
-        }
-        c
-    };
-    let state = topics.of("state");
-    let sensor = |object: &str, name: &str, template: &str, extra: Value| {
-        let mut e = entity(
-            object,
-            name,
-            json!({"state_topic": state, "value_template": template}),
-        );
-        if let (Some(e), Some(extra)) = (e.as_object_mut(), extra.as_object()) {
-            e.extend(extra.clone());
-        }
-        ("sensor", object.to_owned(), e)
-    };
-    let mut all = vec![
-        sensor(
-            "status",
-            "Status",
-            "{{ value_json.cycle.status }}",
-            json!({}),
-        ),
-        sensor(
-            "phase",
-            "Phase",
-            "{{ value_json.cycle.current_phase_title or 'none' }}",
-            json!({}),
-        ),
-        sensor(
-            "time_left",
-            "Time left",
-            "{{ ((value_json.cycle.cycle_total_duration_ms - value_json.cycle.cycle_elapsed_ms) / 1000) | round(0) if value_json.cycle.cycle_running else 0 }}",
-            json!({"unit_of_measurement": "s", "device_class": "duration"}),
-        ),
-        sensor(
-            "water",
-            "Water level",
-            "{{ value_json.sensors.level_litres }}",
-            json!({"unit_of_measurement": "L", "device_class": "volume_storage", "state_class": "measurement"}),
-        ),
-        sensor(
-            "drum",
-            "Drum speed",
-            "{{ value_json.sensors.rpm | round(0) }}",
-            json!({"unit_of_measurement": "rpm", "state_class": "measurement"}),
-        ),
-        sensor(
-            "fault",
-            "Fault",
-            "{{ value_json.cycle.fault.message if value_json.cycle.fault else 'none' }}",
-            json!({}),
-        ),
-    ];
-    for (i, (_, def)) in app.board.outputs().enumerate() {
-        let object = format!("output_{}", def.pin);
-        let c = entity(
-            &object,
-            &def.name,
-            json!({
-                "state_topic": state,
-                "value_template": format!("{{{{ 'ON' if value_json.gpio[{i}].on else 'OFF' }}}}"),
-            }),
-        );
-        all.push(("binary_sensor", object, c));
-    }
-    if a.mqtt_commands {
-        for (object, name, payload) in [
-            ("start", "Start", json!({"cmd": "start"})),
-            ("pause", "Pause", json!({"cmd": "pause"})),
-            ("resume", "Resume", json!({"cmd": "resume"})),
-            ("skip", "Skip phase", json!({"cmd": "skip_phase"})),
-            ("stop", "Stop", json!({"cmd": "stop"})),
-        ] {
-            let c = entity(
-                object,
-                name,
-                json!({"command_topic": topics.of("command"), "payload_press": payload.to_string()}),
-            );
-            all.push(("button", object.to_owned(), c));
-        }
-    }
-    all
 }
 
 #[cfg(test)]
