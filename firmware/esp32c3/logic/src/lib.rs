@@ -9,6 +9,7 @@
 //! - [`board`]: the board profile the firmware is built for, checked at build time and boot;
 //! - [`console`]: the serial console's line framing;
 //! - [`local`]: console-only commands (Wi-Fi credentials);
+//! - [`mqtt`]: the MQTT 3.1.1 packets the firmware sends and reads;
 //! - [`programs`]: the program library in flash (a sequential-storage map);
 //! - [`record`]: the sealed, checksummed record a cycle or the Wi-Fi credentials are kept in
 //!   flash as;
@@ -28,6 +29,7 @@ pub mod alarm;
 pub mod board;
 pub mod console;
 pub mod local;
+pub mod mqtt;
 pub mod pins;
 pub mod programs;
 pub mod record;
