@@ -377,7 +377,7 @@ mod tests {
             .unwrap();
         let mut buf = [0u8; 512];
         let mut rx = std::vec::Vec::new();
-        let mut next = |tcp: &mut std::net::TcpStream, rx: &mut std::vec::Vec<u8>| loop {
+        let next = |tcp: &mut std::net::TcpStream, rx: &mut std::vec::Vec<u8>| loop {
             if let Some((p, n)) = read(rx).unwrap() {
                 let owned = std::format!("{p:?}");
                 rx.drain(..n);
