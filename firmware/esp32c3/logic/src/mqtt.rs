@@ -154,6 +154,76 @@ pub fn publish(
     p.finish(0x30 | u8::from(retain))
 }
 
+/// The head of a PUBLISH at QoS 0 whose payload, `payload_len` bytes, is sent after it as it
+/// is (a reply, a telemetry frame already in a buffer of its own): the head's range in `buf`.
+pub fn publish_head(
+    buf: &mut [u8],
+    retain: bool,
+    topic: impl FnOnce(&mut dyn Write) -> fmt::Result,
+    payload_len: usize,
+) -> Result<Range<usize>, TooSmall> {
+    let mut p = Packet::new(buf)?;
+    p.str_with(|p| topic(p))?;
+    let head = p.len;
+    p.len += payload_len; // counted in the remaining length, not written here
+    let range = p.finish(0x30 | u8::from(retain))?;
+    Ok(range.start..head)
+}
+
+/// Where the broker is: `mqtt://[USER[:PASSWORD]@]A.B.C.D[:PORT]` (an IPv4 address: the chip
+/// looks no names up; plain TCP, port 1883 by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broker<'a> {
+    pub ip: [u8; 4],
+    pub port: u16,
+    pub user: Option<&'a str>,
+    pub password: Option<&'a str>,
+}
+
+impl<'a> Broker<'a> {
+    /// The broker of `url`, or why it is not one the chip can reach.
+    pub fn parse(url: &'a str) -> Result<Self, &'static str> {
+        if url.starts_with("mqtts://") {
+            return Err("mqtts:// (TLS) is not built into the chip: use mqtt://");
+        }
+        let rest = url
+            .strip_prefix("mqtt://")
+            .ok_or("expected mqtt://A.B.C.D[:PORT]")?;
+        let (credentials, host) = match rest.rsplit_once('@') {
+            Some((c, h)) => (Some(c), h),
+            None => (None, rest),
+        };
+        let (user, password) = match credentials.map(|c| c.split_once(':').unwrap_or((c, ""))) {
+            Some((u, p)) => (Some(u), (!p.is_empty()).then_some(p)),
+            None => (None, None),
+        };
+        let host = host.trim_end_matches('/');
+        let (addr, port) = match host.rsplit_once(':') {
+            Some((a, p)) => (a, p.parse().map_err(|_| "a bad port")?),
+            None => (host, 1883),
+        };
+        let mut ip = [0u8; 4];
+        let mut parts = addr.split('.');
+        for byte in &mut ip {
+            let part = parts
+                .next()
+                .ok_or("the host must be an IPv4 address (A.B.C.D)")?;
+            *byte = part
+                .parse()
+                .map_err(|_| "the host must be an IPv4 address (A.B.C.D)")?;
+        }
+        if parts.next().is_some() {
+            return Err("the host must be an IPv4 address (A.B.C.D)");
+        }
+        Ok(Broker {
+            ip,
+            port,
+            user,
+            password,
+        })
+    }
+}
+
 /// SUBSCRIBE to one filter at QoS 0, packet id `id`: the packet's range.
 pub fn subscribe(
     buf: &mut [u8],
@@ -300,6 +370,60 @@ mod tests {
             );
             // One byte short: not there yet.
             assert_eq!(read(&p[..p.len() - 1]).unwrap(), None);
+        }
+    }
+
+    #[test]
+    fn a_publish_head_says_the_length_of_the_payload_sent_after_it() {
+        let mut buf = [0u8; 64];
+        let mut whole = std::vec![0u8; 400];
+        let payload = "y".repeat(300);
+        let head = publish_head(&mut buf, true, |w| w.write_str("t/state"), 300).unwrap();
+        let full = publish(
+            &mut whole,
+            true,
+            |w| w.write_str("t/state"),
+            |w| w.write_str(&payload),
+        )
+        .unwrap();
+        let mut joined = buf[head].to_vec();
+        joined.extend_from_slice(payload.as_bytes());
+        assert_eq!(joined, whole[full].to_vec());
+    }
+
+    #[test]
+    fn broker_urls_the_chip_can_reach() {
+        let b = Broker::parse("mqtt://u:p@10.0.2.2:1884").unwrap();
+        assert_eq!(
+            (b.ip, b.port, b.user, b.password),
+            ([10, 0, 2, 2], 1884, Some("u"), Some("p"))
+        );
+        let b = Broker::parse("mqtt://192.168.1.5").unwrap();
+        assert_eq!(
+            (b.ip, b.port, b.user, b.password),
+            ([192, 168, 1, 5], 1883, None, None)
+        );
+        for (url, why) in [
+            (
+                "mqtts://10.0.0.1",
+                "mqtts:// (TLS) is not built into the chip: use mqtt://",
+            ),
+            ("http://10.0.0.1", "expected mqtt://A.B.C.D[:PORT]"),
+            (
+                "mqtt://broker.local",
+                "the host must be an IPv4 address (A.B.C.D)",
+            ),
+            (
+                "mqtt://10.0.0.1.2",
+                "the host must be an IPv4 address (A.B.C.D)",
+            ),
+            (
+                "mqtt://10.0.0.256",
+                "the host must be an IPv4 address (A.B.C.D)",
+            ),
+            ("mqtt://10.0.0.1:x", "a bad port"),
+        ] {
+            assert_eq!(Broker::parse(url), Err(why), "{url}");
         }
     }
 
