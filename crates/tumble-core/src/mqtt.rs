@@ -38,12 +38,16 @@ pub fn is_level(s: &str) -> bool {
 impl Washer<'_> {
     /// `PREFIX/ID/leaf` (`availability`, `state`, `events`, `command`, `reply`, `program`,
     /// `program/set`).
-    pub fn write_topic(&self, w: &mut impl Write, leaf: &str) -> fmt::Result {
+    pub fn write_topic<W: Write + ?Sized>(&self, w: &mut W, leaf: &str) -> fmt::Result {
         write!(w, "{}/{}/{leaf}", self.prefix, self.id)
     }
 
     /// The discovery topic of `entity`: `DISCOVERY/COMPONENT/ID/OBJECT/config`.
-    pub fn write_discovery_topic(&self, w: &mut impl Write, entity: &Entity<'_>) -> fmt::Result {
+    pub fn write_discovery_topic<W: Write + ?Sized>(
+        &self,
+        w: &mut W,
+        entity: &Entity<'_>,
+    ) -> fmt::Result {
         write!(
             w,
             "{}/{}/{}/{}/config",
@@ -98,7 +102,7 @@ impl Washer<'_> {
     }
 
     /// `DISCOVERY/select/ID/program/config`.
-    pub fn write_program_select_topic(&self, w: &mut impl Write) -> fmt::Result {
+    pub fn write_program_select_topic<W: Write + ?Sized>(&self, w: &mut W) -> fmt::Result {
         write!(w, "{}/select/{}/program/config", self.discovery, self.id)
     }
 

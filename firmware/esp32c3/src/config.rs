@@ -73,8 +73,44 @@ pub const TCP_TX: usize = 1024;
 pub const HTTP_BUF: usize = 1024;
 /// A telemetry frame (about 1.1 KB on the default board).
 pub const TELEMETRY_MAX: usize = 1536;
-#[cfg(feature = "web")]
-pub const HELLO_MAX: usize = 1024;
+
+/// MQTT (feature `mqtt`), from the build's environment, as `tumble serve --mqtt` takes it from
+/// its options: `TUMBLE_MQTT=mqtt://[USER[:PASSWORD]@]A.B.C.D[:PORT]` (unset: no MQTT),
+/// `TUMBLE_MQTT_ID` (washer), `TUMBLE_MQTT_PREFIX` (tumble), `TUMBLE_MQTT_DISCOVERY`
+/// (homeassistant; "-" turns discovery off), `TUMBLE_MQTT_COMMANDS=1` (take commands).
+#[cfg(feature = "mqtt")]
+pub struct MqttConfig {
+    pub url: &'static str,
+    pub id: &'static str,
+    pub prefix: &'static str,
+    pub discovery: &'static str,
+    pub commands: bool,
+    /// The state is published this often.
+    pub state_ms: u64,
+}
+
+#[cfg(feature = "mqtt")]
+pub const MQTT: MqttConfig = MqttConfig {
+    url: match option_env!("TUMBLE_MQTT") {
+        Some(u) => u,
+        None => "",
+    },
+    id: match option_env!("TUMBLE_MQTT_ID") {
+        Some(s) => s,
+        None => "washer",
+    },
+    prefix: match option_env!("TUMBLE_MQTT_PREFIX") {
+        Some(s) => s,
+        None => "tumble",
+    },
+    discovery: match option_env!("TUMBLE_MQTT_DISCOVERY") {
+        Some(s) if s.len() == 1 && s.as_bytes()[0] == b'-' => "",
+        Some(s) => s,
+        None => "homeassistant",
+    },
+    commands: is_one(option_env!("TUMBLE_MQTT_COMMANDS")),
+    state_ms: 1000,
+};
 
 /// The emulator's Ethernet MAC (`open_eth`): frame buffers in .bss, 1,536 bytes each (the MAC's
 /// default maximum frame). A frame that arrives while every receive buffer is full is dropped

@@ -9,7 +9,7 @@ use crate::net;
 use crate::open_eth::{self, OpenEth};
 use crate::shared::Shared;
 
-pub fn start(spawner: &Spawner, shared: &'static Shared, hello: &'static str) {
+pub fn start(spawner: &Spawner, shared: &'static Shared) {
     let mac = mac_address();
     let Some(eth) = OpenEth::new(mac) else {
         warning!(
@@ -26,7 +26,7 @@ pub fn start(spawner: &Spawner, shared: &'static Shared, hello: &'static str) {
     let (stack, runner) = net::stack(eth);
     spawner.spawn(open_eth::poll().unwrap());
     spawner.spawn(net_task(runner).unwrap());
-    net::start(spawner, stack, shared, hello);
+    net::start(spawner, stack, shared);
 }
 
 /// The chip's base MAC with the locally administered bit, as the C3 derives its other

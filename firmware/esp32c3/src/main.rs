@@ -44,6 +44,8 @@ mod control;
 mod emu;
 mod history;
 mod memory;
+#[cfg(feature = "mqtt")]
+mod mqtt;
 #[cfg(feature = "web")]
 mod net;
 #[cfg(feature = "emu")]
@@ -250,9 +252,6 @@ fn start(spawner: Spawner) {
         token::init(store.as_mut(), &mut console_buf[..]);
     }
 
-    #[cfg(feature = "web")]
-    let hello = net::hello(&board);
-
     let shared: &'static Shared = SHARED.init(Shared {
         board,
         ctl: Mutex::new(Ctl { controller, pins }),
@@ -296,9 +295,9 @@ fn start(spawner: Spawner) {
     spawner.spawn(console::reader(shared, uart_rx, console_tx, console_buf).unwrap());
     spawner.spawn(wifi_settings::deferred_writer(shared).unwrap());
     #[cfg(feature = "wifi")]
-    wifi::start(&spawner, p.WIFI, shared, hello);
+    wifi::start(&spawner, p.WIFI, shared);
     #[cfg(feature = "emu")]
-    emu::start(&spawner, shared, hello);
+    emu::start(&spawner, shared);
 }
 
 /// Loads the stored cycle, idle, as `tumble serve` does at start.

@@ -32,14 +32,14 @@ use tumble_fw_logic::session::{self, write_too_large};
 use tumble_fw_logic::writer::Truncating;
 
 use crate::config::{
-    CLIENT_BUF, FRAME_MAX, HEADROOM, HELLO_MAX, HTTP_BUF, HTTP_PORT, TCP_RX, TCP_TX, VERSION,
-    WEB_TASKS, WS_CLIENTS,
+    CLIENT_BUF, FRAME_MAX, HEADROOM, HTTP_BUF, HTTP_PORT, TCP_RX, TCP_TX, VERSION, WEB_TASKS,
+    WS_CLIENTS,
 };
 use crate::log::{info, warning};
 use crate::shared::Shared;
 
-/// Sockets: one per web task, one for DHCP.
-const SOCKETS: usize = WEB_TASKS + 1;
+/// Sockets: one per web task, one for DHCP, one for MQTT.
+const SOCKETS: usize = WEB_TASKS + 1 + cfg!(feature = "mqtt") as usize;
 
 /// The log tag of the address lines: the link's name.
 const LINK: &str = if cfg!(feature = "wifi") {
@@ -48,20 +48,29 @@ const LINK: &str = if cfg!(feature = "wifi") {
     "eth"
 };
 
-/// The hello every client gets first (board outputs, protocols, the chip's frame limit).
-static HELLO: StaticCell<[u8; HELLO_MAX]> = StaticCell::new();
-
-/// Writes the hello once, from the board.
-pub fn hello(board: &tumble_core::board::Board) -> &'static str {
-    let buf = HELLO.init([0; HELLO_MAX]);
-    let len = session::write_hello(buf, board, VERSION, FRAME_MAX).unwrap_or(0);
-    str::from_utf8(&buf[..len]).unwrap_or("")
-}
-
 /// One buffer per WebSocket client: frame, reply and telemetry copies (see
 /// `tumble_fw_logic::session`). A client holds its slot while connected.
 static SLOTS: [Mutex<CriticalSectionRawMutex, [u8; CLIENT_BUF]>; WS_CLIENTS] =
     [const { Mutex::new([0; CLIENT_BUF]) }; WS_CLIENTS];
+
+/// A free client buffer, held until the guard is dropped (MQTT is a client too): waits while
+/// every WebSocket client has one.
+#[cfg(feature = "mqtt")]
+pub async fn take_slot() -> (
+    usize,
+    embassy_sync::mutex::MutexGuard<'static, CriticalSectionRawMutex, [u8; CLIENT_BUF]>,
+) {
+    loop {
+        let free = SLOTS
+            .iter()
+            .enumerate()
+            .find_map(|(i, m)| m.try_lock().ok().map(|g| (i, g)));
+        if let Some(found) = free {
+            return found;
+        }
+        embassy_time::Timer::after(Duration::from_secs(1)).await;
+    }
+}
 
 /// The embassy-net stack on the link's driver, configured by DHCP. Once: the socket storage is
 /// a single static. The runner must be spawned by the link (a task cannot be generic).
@@ -80,15 +89,12 @@ pub fn stack<D: Driver>(driver: D) -> (Stack<'static>, NetRunner<'static, D>) {
 }
 
 /// Starts the web tasks on `stack`, and the task that logs its address.
-pub fn start(
-    spawner: &Spawner,
-    stack: Stack<'static>,
-    shared: &'static Shared,
-    hello: &'static str,
-) {
+pub fn start(spawner: &Spawner, stack: Stack<'static>, shared: &'static Shared) {
     spawner.spawn(address(stack).unwrap());
+    #[cfg(feature = "mqtt")]
+    crate::mqtt::start(spawner, stack, shared);
     for id in 0..WEB_TASKS {
-        spawner.spawn(web(id, stack, shared, hello).unwrap());
+        spawner.spawn(web(id, stack, shared).unwrap());
     }
 }
 
@@ -177,7 +183,7 @@ mod page {
 }
 
 #[embassy_executor::task(pool_size = WEB_TASKS)]
-async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared, hello: &'static str) -> ! {
+async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared) -> ! {
     // Built in each task: naming the router's type in a static needs nightly features.
     let app = picoserve::Router::new()
         .route("/", get_service(page::INDEX))
@@ -199,7 +205,6 @@ async fn web(id: usize, stack: Stack<'static>, shared: &'static Shared, hello: &
                 let (level, rotation) = knock.answer(id)?;
                 Ok::<_, (StatusCode, &'static str)>(upgrade.on_upgrade(Client {
                     shared,
-                    hello,
                     level,
                     rotation,
                 }))
@@ -330,7 +335,6 @@ impl Knock {
 /// let in with (a rotation since closes it).
 struct Client {
     shared: &'static Shared,
-    hello: &'static str,
     level: Access,
     rotation: u32,
 }
@@ -391,7 +395,10 @@ async fn serve<R: Read, W: Write<Error = R::Error>>(
     name: &str,
     client: Client,
 ) -> Result<End, W::Error> {
-    tx.send_text(client.hello).await?;
+    // Written for each client into its own buffer, not kept: a static copy cost 1 KB of RAM.
+    let n = session::write_hello(buf, &client.shared.board, VERSION, FRAME_MAX).unwrap_or(0);
+    tx.send_text(str::from_utf8(&buf[..n]).unwrap_or(""))
+        .await?;
     if client.level == Access::Hello {
         return Ok(Some((1008, access::NO_TOKEN_CLOSE)));
     }

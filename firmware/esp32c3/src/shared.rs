@@ -125,6 +125,8 @@ pub fn log_notices(recorder: &mut Recorder, program: &mut Option<Name>) -> bool 
             *program = critical_section::with(|cs| PROGRAM.borrow_ref(cs).clone());
         }
         ended = recorder.notice(&n);
+        #[cfg(feature = "mqtt")]
+        crate::mqtt::event(&n);
         let line = n.line();
         log::emit(
             line.level,

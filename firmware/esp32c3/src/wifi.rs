@@ -29,11 +29,11 @@ fn controller_config() -> ControllerConfig {
         .with_rx_ba_win(4)
 }
 
-pub fn start(spawner: &Spawner, wifi: WIFI<'static>, shared: &'static Shared, hello: &'static str) {
+pub fn start(spawner: &Spawner, wifi: WIFI<'static>, shared: &'static Shared) {
     let (stack, runner) = net::stack(Interface::station());
     spawner.spawn(connection(wifi).unwrap());
     spawner.spawn(net_task(runner).unwrap());
-    net::start(spawner, stack, shared, hello);
+    net::start(spawner, stack, shared);
 }
 
 /// Starts the radio, joins the network, and rejoins it forever with backoff. New credentials
