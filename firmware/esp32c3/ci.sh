@@ -14,10 +14,10 @@ cd "$(dirname "$0")"
 JOBS="${JOBS:-2}"
 MAX_STATIC_RAM=160000
 # Every byte of RAM the image claims before main runs: .data, .bss, the Wi-Fi heap (.noinit),
-# RAM-resident code (IRAM) and the reclaimed bootloader RAM (the cycle storage). 224 KiB today
-# (six web tasks), 313 KiB before the cycle cost only what its document holds (the C3 has 400
-# KiB of SRAM, the ROM keeps some); the goal is 160 KiB. A build may not grow it.
-MAX_ALL_RAM=235520
+# RAM-resident code (IRAM) and the reclaimed bootloader RAM (the cycle storage). 234,624 bytes
+# today (six web tasks, MQTT), 313 KiB before the cycle cost only what its document holds (the C3
+# has 400 KiB of SRAM, the ROM keeps some); the goal is 160 KiB. A build may not grow it.
+MAX_ALL_RAM=234880
 MAX_IMAGE=1500000
 ELF=target/riscv32imc-unknown-none-elf/release/tumble-fw
 
