@@ -450,14 +450,17 @@ impl<'p> Controller<'p> {
                 }
             }
             Work::Op(op) => {
-                if matches!(op, Op::Start | Op::Stop) {
-                    // A start now, or a stop, ends the wait of a delayed start.
-                    self.start_at = None;
-                }
+                // A start now, or a stop, ends the wait of a delayed start.
+                let cancelled =
+                    matches!(op, Op::Start | Op::Stop) && self.start_at.take().is_some();
                 if op == Op::Start {
                     tap.meter.start();
                 }
                 let mut outcome = protocol::apply(op, &mut self.runner, &mut tap, now);
+                if op == Op::Stop && cancelled {
+                    // Nothing ran, but the stop did what it was sent for: the start is off.
+                    outcome.result = Ok(());
+                }
                 if op == Op::Stop {
                     self.stopped_at = self.stopped_at.max(arrival);
                 }

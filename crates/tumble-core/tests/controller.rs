@@ -460,7 +460,15 @@ fn a_delayed_start_starts_on_time_and_a_stop_or_a_load_cancels_it() {
     // A stop cancels a waiting start; so does a load.
     let mut r = rig(&tumble_rig::example("original-example.json"));
     r.op(Op::StartIn { delay: SECOND }, 1, t(0));
-    r.op(Op::Stop, 2, t(500 * MS));
+    let stop = r.op(Op::Stop, 2, t(500 * MS));
+    assert_eq!(stop.outcome.result, Ok(()), "the stop called the start off");
+    assert_eq!(stop.outcome.status.start_in, None);
+    let again = r.op(Op::Stop, 3, t(600 * MS));
+    assert_eq!(
+        again.outcome.result,
+        Err(CommandError::NotRunning),
+        "nothing to stop"
+    );
     r.play(t(5_000 * MS));
     assert_eq!(r.ctl.runner().status(), Status::Idle);
     let mut r = rig(&tumble_rig::example("original-example.json"));
