@@ -368,6 +368,38 @@ fn openssl(dir: &Path, args: &[&str]) {
     );
 }
 
+/// `NAME.key` and `NAME.pem` in `dir`: a key, and its certificate for `subject` with the
+/// extension `ext`, signed by `dir`'s `ca.pem` for a day.
+fn signed(dir: &Path, name: &str, subject: &str, ext: &str) {
+    let file = |suffix: &str| format!("{name}.{suffix}");
+    std::fs::write(dir.join(file("ext")), format!("{ext}\n")).unwrap();
+    let (key, csr, pem, extfile) = (file("key"), file("csr"), file("pem"), file("ext"));
+    openssl(
+        dir,
+        &[
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj", subject,
+        ],
+    );
+    let ca = [
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "1",
+    ];
+    let sign = [
+        "x509", "-req", "-in", &csr, "-out", &pem, "-extfile", &extfile,
+    ];
+    openssl(dir, &[&sign[..], &ca].concat());
+    // Started as root, mosquitto reads its files as the user `mosquitto`: a test key may be
+    // read by anyone.
+    use std::os::unix::fs::PermissionsExt;
+    let anyone = std::fs::Permissions::from_mode(0o644);
+    std::fs::set_permissions(dir.join(&key), anyone).unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_washer_on_a_tls_listener_trusts_its_ca_and_nothing_else_and_shows_its_certificate_where_asked()
  {
@@ -391,7 +423,7 @@ async fn a_washer_on_a_tls_listener_trusts_its_ca_and_nothing_else_and_shows_its
         return;
     }
     let dir = state_dir("mqtts");
-    // A CA made here, and the broker's certificate for 127.0.0.1 signed by it.
+    // A CA made here.
     let one_day = ["-days", "1"];
     openssl(
         &dir,
@@ -413,92 +445,15 @@ async fn a_washer_on_a_tls_listener_trusts_its_ca_and_nothing_else_and_shows_its
         ]
         .concat(),
     );
-    openssl(
+    // The broker's certificate for 127.0.0.1, and a washer's own for the listener that asks for
+    // one (extensions make it X.509 v3, which rustls requires), both signed by that CA.
+    signed(
         &dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "broker.key",
-            "-out",
-            "broker.csr",
-            "-subj",
-            "/CN=127.0.0.1",
-        ],
+        "broker",
+        "/CN=127.0.0.1",
+        "subjectAltName=IP:127.0.0.1",
     );
-    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    // Started as root, mosquitto reads its files as the user `mosquitto`: a test key may be
-    // read by anyone.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(
-        dir.join("broker.key"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
-    openssl(
-        &dir,
-        &[
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "broker.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "broker.pem",
-                "-extfile",
-                "san.ext",
-            ][..],
-            &one_day,
-        ]
-        .concat(),
-    );
-    // A washer's own certificate, signed by the same CA, for the listener that asks for one.
-    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    openssl(
-        &dir,
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "washer.key",
-            "-out",
-            "washer.csr",
-            "-subj",
-            "/CN=w3",
-        ],
-    );
-    openssl(
-        &dir,
-        &[
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "washer.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "washer.pem",
-                // Extensions make it X.509 v3, which rustls requires.
-                "-extfile",
-                "client.ext",
-            ][..],
-            &one_day,
-        ]
-        .concat(),
-    );
+    signed(&dir, "washer", "/CN=w3", "extendedKeyUsage=clientAuth");
     let (tls, mutual) = (free_port(), free_port());
     let listener = |port: u16| {
         format!(
