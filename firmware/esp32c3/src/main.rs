@@ -245,6 +245,18 @@ fn start(spawner: Spawner) {
         };
     }
     wifi_settings::init(stored_creds);
+    #[cfg(feature = "mqtt")]
+    match store
+        .as_mut()
+        .map(|s| s.newest(Kind::Mqtt, &mut console_buf[..]))
+    {
+        Some(Ok((payload, _))) => mqtt::init(payload),
+        Some(Err(e)) => {
+            warning!("store", "cannot read the MQTT broker: {e:?}");
+            mqtt::init(None);
+        }
+        None => mqtt::init(None),
+    }
     {
         // The SAR ADC as an entropy source while the first token is made: the radio, the
         // generator's other source, is not on yet (and the other builds have none).

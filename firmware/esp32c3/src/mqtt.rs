@@ -4,7 +4,9 @@
 //! discovery, and, with commands on, v2 commands on `PREFIX/ID/command` answered on
 //! `PREFIX/ID/reply` under the WebSocket's rules (the same `commands::execute`).
 //!
-//! The broker is the build's (`TUMBLE_MQTT=mqtt://A.B.C.D[:PORT]`, see docs/mqtt.md). While
+//! The broker is set on the console (`{"cmd":"set_mqtt","url":"mqtt://A.B.C.D",...}`, stored
+//! in flash like the Wi-Fi credentials) or at build time (`TUMBLE_MQTT=...`); see docs/mqtt.md.
+//! A new broker applies at once: the connection starts over. While
 //! connected, the MQTT client is one of the WebSocket clients: it holds one of their buffers
 //! (the TCP socket's buffers, the packet being read, the reply), so it costs no buffer of its
 //! own; a fourth WebSocket then gets 1013. When the broker cannot be reached the controller,
@@ -13,8 +15,14 @@
 //! Thread mode, below the control loop; it never holds the controller lock but through
 //! `commands::execute`, as a WebSocket client does.
 
+use core::cell::RefCell;
 use core::fmt::Write as _;
 use core::ops::Range;
+
+use critical_section::Mutex as CsMutex;
+use embassy_sync::signal::Signal;
+use tumble_fw_logic::local::{self, Local};
+use tumble_fw_logic::record::{self, Kind, MAX_URL, MAX_WASHER};
 
 use embassy_futures::select::{Either3, select3};
 use embassy_net::tcp::TcpSocket;
@@ -51,28 +59,126 @@ pub fn event(n: &Named) {
     let _ = EVENTS.try_send(n.clone());
 }
 
-fn washer() -> Washer<'static> {
-    Washer {
-        id: MQTT.id,
-        prefix: MQTT.prefix,
-        discovery: MQTT.discovery,
-        commands: MQTT.commands,
-        version: VERSION,
+/// The broker in use: the console's (stored) over the build's.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    url: heapless::String<MAX_URL>,
+    washer: heapless::String<MAX_WASHER>,
+    commands: bool,
+}
+
+impl Settings {
+    fn built_in() -> Option<Self> {
+        (!MQTT.url.is_empty()).then(|| Settings {
+            url: MQTT.url.try_into().unwrap_or_default(),
+            washer: MQTT.id.try_into().unwrap_or_default(),
+            commands: MQTT.commands,
+        })
+    }
+
+    fn washer(&self) -> Washer<'_> {
+        Washer {
+            id: &self.washer,
+            prefix: MQTT.prefix,
+            discovery: MQTT.discovery,
+            commands: self.commands,
+            version: VERSION,
+        }
     }
 }
 
-/// Starts the MQTT task when the build names a broker it can reach.
-pub fn start(spawner: &embassy_executor::Spawner, stack: Stack<'static>, shared: &'static Shared) {
-    if MQTT.url.is_empty() {
-        return;
-    }
-    let broker = match Broker::parse(MQTT.url) {
-        Ok(b) => b,
-        Err(why) => {
-            warning!("mqtt", "TUMBLE_MQTT {}: {why}; no MQTT", MQTT.url);
-            return;
+static CURRENT: CsMutex<RefCell<Option<Settings>>> = CsMutex::new(RefCell::new(None));
+/// The broker changed: the task connects to the new one.
+static CHANGED: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+
+fn current() -> Option<Settings> {
+    critical_section::with(|cs| CURRENT.borrow_ref(cs).clone())
+}
+
+fn set_current(s: Option<Settings>) {
+    critical_section::with(|cs| *CURRENT.borrow_ref_mut(cs) = s);
+    CHANGED.signal(());
+}
+
+/// At boot: the stored broker (a stored empty URL means "none stored"), else the build's.
+pub fn init(stored: Option<&[u8]>) {
+    let stored = stored
+        .and_then(|p| record::decode_mqtt(p).ok())
+        .filter(|m| !m.url.is_empty())
+        .and_then(|m| {
+            Some(Settings {
+                url: m.url.try_into().ok()?,
+                washer: m.washer.try_into().ok()?,
+                commands: m.commands,
+            })
+        });
+    // Not logged here: the boot log's queue is short (the task says where it connects).
+    let settings = stored.or_else(Settings::built_in);
+    critical_section::with(|cs| *CURRENT.borrow_ref_mut(cs) = settings);
+}
+
+/// `set_mqtt` and `clear_mqtt` from the console: applied at once, stored as the Wi-Fi
+/// credentials are.
+pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl core::fmt::Write) {
+    let (id, settings, stored) = match cmd {
+        Local::SetMqtt {
+            id,
+            url,
+            washer,
+            commands,
+        } => {
+            let s = Settings {
+                url,
+                washer,
+                commands,
+            };
+            (id, Some(s.clone()), s)
         }
+        Local::ClearMqtt { id } => {
+            let empty = Settings {
+                url: heapless::String::new(),
+                washer: heapless::String::new(),
+                commands: false,
+            };
+            (id, Settings::built_in(), empty)
+        }
+        _ => return,
     };
+    set_current(settings.clone());
+    let mut payload = heapless::Vec::new();
+    let _ = payload.resize(crate::wifi_settings::SETTING_MAX, 0);
+    let m = record::MqttSettings {
+        url: &stored.url,
+        washer: &stored.washer,
+        commands: stored.commands,
+    };
+    let Ok(n) = record::encode_mqtt(&m, &mut payload) else {
+        return;
+    };
+    payload.truncate(n);
+    let setting = crate::wifi_settings::Setting {
+        kind: Kind::Mqtt,
+        payload,
+    };
+    let shown = settings.unwrap_or(stored);
+    match crate::wifi_settings::persist(shared, setting).await {
+        Ok(saved) => {
+            let _ = local::write_mqtt_ok(w, id, &shown.url, &shown.washer, shown.commands, saved);
+        }
+        Err(why) => {
+            let _ = protocol::write_v2_error(
+                w,
+                id,
+                "store_failed",
+                format_args!("in use until the next reset, but storing failed: {why}"),
+                "",
+            );
+        }
+    }
+}
+
+/// Starts the MQTT task; it connects whenever a broker is set (on the console or at build time).
+pub fn start(spawner: &embassy_executor::Spawner, stack: Stack<'static>, shared: &'static Shared) {
     let level = tumble_core::mqtt::is_level;
     if !level(MQTT.id) || !level(MQTT.prefix) {
         warning!(
@@ -82,20 +188,60 @@ pub fn start(spawner: &embassy_executor::Spawner, stack: Stack<'static>, shared:
         );
         return;
     }
-    spawner.spawn(run(stack, shared, broker).unwrap());
+    spawner.spawn(run(stack, shared).unwrap());
 }
 
 #[embassy_executor::task]
-async fn run(stack: Stack<'static>, shared: &'static Shared, broker: Broker<'static>) {
-    let [a, b, c, d] = broker.ip;
+async fn run(stack: Stack<'static>, shared: &'static Shared) {
     let mut wait = Duration::from_secs(1);
     loop {
+        CHANGED.reset();
+        let Some(settings) = current() else {
+            CHANGED.wait().await;
+            continue;
+        };
+        let broker = match Broker::parse(&settings.url) {
+            Ok(b) => b,
+            Err(why) => {
+                warning!(
+                    "mqtt",
+                    "{}: {why}; set another with set_mqtt",
+                    local::hide_password(&settings.url)
+                );
+                CHANGED.wait().await;
+                continue;
+            }
+        };
         stack.wait_config_up().await;
+        info!(
+            "mqtt",
+            "connecting to {} as {}",
+            local::hide_password(&settings.url),
+            settings.washer
+        );
         let (slot, mut buf) = crate::net::take_slot().await;
         let started = Instant::now();
-        let why = session(stack, shared, &broker, &mut buf[..]).await;
+        let ended = embassy_futures::select::select(
+            session(stack, shared, &broker, &settings, &mut buf[..]),
+            CHANGED.wait(),
+        )
+        .await;
         drop(buf);
-        info!("mqtt", "slot {} free", slot + 1);
+        EVENTS.clear();
+        let [a, b, c, d] = broker.ip;
+        let why = match ended {
+            embassy_futures::select::Either::First(why) => why,
+            embassy_futures::select::Either::Second(()) => {
+                info!(
+                    "mqtt",
+                    "the broker changed: leaving {a}.{b}.{c}.{d}:{} (slot {} free)",
+                    broker.port,
+                    slot + 1
+                );
+                wait = Duration::from_secs(1);
+                continue;
+            }
+        };
         if started.elapsed() > Duration::from_secs(60) {
             wait = Duration::from_secs(1);
         }
@@ -105,9 +251,8 @@ async fn run(stack: Stack<'static>, shared: &'static Shared, broker: Broker<'sta
             broker.port,
             wait.as_secs()
         );
-        // Whatever happened meanwhile is not news when it comes back.
-        EVENTS.clear();
-        Timer::after(wait).await;
+        // A new broker need not wait for the retry.
+        let _ = embassy_futures::select::select(Timer::after(wait), CHANGED.wait()).await;
         wait = (wait * 2).min(Duration::from_secs(30));
     }
 }
@@ -116,7 +261,8 @@ async fn run(stack: Stack<'static>, shared: &'static Shared, broker: Broker<'sta
 async fn session(
     stack: Stack<'static>,
     shared: &'static Shared,
-    broker: &Broker<'static>,
+    broker: &Broker<'_>,
+    settings: &Settings,
     buf: &mut [u8],
 ) -> &'static str {
     let (socket_rx, rest) = buf.split_at_mut(SOCKET_RX);
@@ -134,7 +280,7 @@ async fn session(
         packets,
         fill: 0,
         work,
-        washer: washer(),
+        washer: settings.washer(),
     };
     let why = link.serve(shared, broker).await;
     link.socket.abort();
@@ -142,20 +288,20 @@ async fn session(
     why
 }
 
-struct Link<'b> {
+struct Link<'b, 'w> {
     socket: TcpSocket<'b>,
     packets: &'b mut [u8],
     fill: usize,
     work: &'b mut [u8],
-    washer: Washer<'static>,
+    washer: Washer<'w>,
 }
 
-impl Link<'_> {
-    async fn serve(&mut self, shared: &'static Shared, broker: &Broker<'static>) -> &'static str {
+impl Link<'_, '_> {
+    async fn serve(&mut self, shared: &'static Shared, broker: &Broker<'_>) -> &'static str {
         let mut topic = heapless::String::<96>::new();
         let _ = self.washer.write_topic(&mut topic, "availability");
         let c = Connect {
-            client_id: MQTT.id,
+            client_id: self.washer.id,
             keep_alive_s: KEEP_ALIVE_S,
             will: Some(Will {
                 topic: &topic,
@@ -176,7 +322,7 @@ impl Link<'_> {
             Ok(_) => return "no answer to connect",
             Err(why) => return why,
         }
-        info!("mqtt", "connected as {}", MQTT.id);
+        info!("mqtt", "connected as {}", self.washer.id);
         if let Err(why) = self.announce(shared).await {
             return why;
         }
@@ -219,7 +365,7 @@ impl Link<'_> {
         self.publish_work(true, "availability", 0..6)
             .await
             .map_err(|_| failed)?;
-        if MQTT.commands {
+        if self.washer.commands {
             for (id, leaf) in [(1, "command"), (2, "program/set")] {
                 let w = self.washer;
                 let packet = mqtt::subscribe(self.work, id, |t| w.write_topic(t, leaf))

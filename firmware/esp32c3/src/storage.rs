@@ -175,7 +175,7 @@ impl Store {
         let range = match kind {
             Kind::Cycle => self.cycles.clone(),
             // The settings: few, small, written by a person now and then.
-            Kind::Credentials | Kind::Token => self.credentials.clone(),
+            Kind::Credentials | Kind::Token | Kind::Mqtt => self.credentials.clone(),
             Kind::Run => self.history.clone().unwrap_or(self.cycles.clone()),
         };
         QueueStorage::new(
@@ -194,25 +194,29 @@ impl Store {
         embassy_futures::block_on(self.queue(kind).push(record, true))
     }
 
-    /// Appends a settings record (the credentials and the token share a queue) and keeps the
-    /// newest record of the other kind: if making room erased it, it is written again, so a
-    /// hundred Wi-Fi changes never lose the token, nor token rotations the credentials.
+    /// Appends a settings record (the credentials, the token and the MQTT broker share a
+    /// queue) and keeps the newest record of the other kinds: if making room erased one, it is
+    /// written again, so a hundred Wi-Fi changes never lose the token, nor token rotations the
+    /// credentials.
     pub fn save_setting(&mut self, kind: Kind, record: &[u8]) -> Result<(), Error> {
-        let other = match kind {
-            Kind::Token => Kind::Credentials,
-            _ => Kind::Token,
-        };
+        const SETTINGS: [Kind; 3] = [Kind::Credentials, Kind::Token, Kind::Mqtt];
         let mut buf = [0u8; 512];
-        let mut kept = [0u8; 512];
-        let kept_len = match self.newest(other, &mut buf)? {
-            (Some(payload), _) => record::encode(other, payload, &mut kept).ok(),
-            (None, _) => None,
-        };
+        // Every setting's record is under 256 bytes (the longest, MQTT's, 180).
+        let mut kept = [(Kind::Token, [0u8; 256], None); 2];
+        for (slot, other) in kept.iter_mut().zip(SETTINGS.iter().filter(|&&k| k != kind)) {
+            slot.0 = *other;
+            slot.2 = match self.newest(*other, &mut buf)? {
+                (Some(payload), _) => record::encode(*other, payload, &mut slot.1).ok(),
+                (None, _) => None,
+            };
+        }
         self.save(kind, record)?;
-        if let Some(n) = kept_len
-            && self.newest(other, &mut buf)?.0.is_none()
-        {
-            self.save(other, &kept[..n])?;
+        for (other, rec, len) in &kept {
+            if let Some(n) = *len
+                && self.newest(*other, &mut buf)?.0.is_none()
+            {
+                self.save(*other, &rec[..n])?;
+            }
         }
         Ok(())
     }

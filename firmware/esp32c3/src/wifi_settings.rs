@@ -2,7 +2,8 @@
 //! (from `{"cmd":"set_wifi",...}`) win over the build-time ones (`TUMBLE_WIFI_SSID`,
 //! `TUMBLE_WIFI_PASSWORD`); `{"cmd":"clear_wifi"}` forgets them. New credentials apply at once;
 //! they reach flash at once when no cycle runs, otherwise as soon as the controller is idle
-//! (flash is never written while a phase runs), and the reply says which.
+//! (flash is never written while a phase runs), and the reply says which. The MQTT broker
+//! (`set_mqtt`, `clear_mqtt`, kept by `mqtt.rs`) is stored the same way, by [`persist`].
 
 use core::cell::RefCell;
 use core::fmt::Write;
@@ -14,7 +15,7 @@ use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Timer};
 use tumble_core::protocol;
 use tumble_fw_logic::local::{self, Local, Saved};
-use tumble_fw_logic::record::{self, Kind, MAX_PASSWORD, MAX_SSID};
+use tumble_fw_logic::record::{self, Kind, MAX_PASSWORD, MAX_SSID, MAX_URL, MAX_WASHER};
 
 use crate::config::{WIFI_PASSWORD, WIFI_SSID};
 use crate::log::{error, info, warning};
@@ -41,8 +42,22 @@ impl Credentials {
 }
 
 static CURRENT: Mutex<RefCell<Option<Credentials>>> = Mutex::new(RefCell::new(None));
-/// Credentials waiting to be written (an empty SSID: the clearing record).
-static PENDING: Mutex<RefCell<Option<Credentials>>> = Mutex::new(RefCell::new(None));
+
+/// A setting's record payload on its way to flash: the credentials (an empty SSID is the
+/// clearing record) or the MQTT broker (an empty URL).
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub kind: Kind,
+    pub payload: heapless::Vec<u8, SETTING_MAX>,
+}
+
+/// The longest setting payload: the MQTT broker's.
+pub const SETTING_MAX: usize = 3 + MAX_URL + MAX_WASHER;
+const _: () = assert!(SETTING_MAX >= 2 + MAX_SSID + MAX_PASSWORD);
+
+/// Settings waiting to be written, the newest of each kind.
+static PENDING: Mutex<RefCell<heapless::Vec<Setting, 2>>> =
+    Mutex::new(RefCell::new(heapless::Vec::new()));
 static PENDING_ADDED: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 /// The credentials changed: the Wi-Fi task reconnects with them.
 pub static CHANGED: Signal<CriticalSectionRawMutex, ()> = Signal::new();
@@ -99,6 +114,16 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
             let _ = protocol::write_v2_error(w, id, "invalid_request", message, path);
             return;
         }
+        Local::SetMqtt { .. } | Local::ClearMqtt { .. } => {
+            #[cfg(feature = "mqtt")]
+            crate::mqtt::handle(shared, cmd, w).await;
+            #[cfg(not(feature = "mqtt"))]
+            if let Local::SetMqtt { id, .. } | Local::ClearMqtt { id } = cmd {
+                let why = "this build has no MQTT (it has no network)";
+                let _ = protocol::write_v2_error(w, id, "unsupported", why, "cmd");
+            }
+            return;
+        }
         Local::GetToken { id } => return crate::token::handle(shared, id, false, w).await,
         Local::RotateToken { id } => return crate::token::handle(shared, id, true, w).await,
         // Answered elsewhere (the console prints the help; get_memory is a command).
@@ -111,7 +136,23 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
         );
     }
     let ssid = shown.unwrap_or(creds.ssid.as_str());
-    match persist(shared, creds.clone()).await {
+    let mut payload = [0u8; 2 + MAX_SSID + MAX_PASSWORD];
+    let plain = record::Credentials {
+        ssid: &creds.ssid,
+        password: &creds.password,
+    };
+    let setting = record::encode_credentials(&plain, &mut payload)
+        .ok()
+        .and_then(|n| payload[..n].try_into().ok())
+        .map(|payload| Setting {
+            kind: Kind::Credentials,
+            payload,
+        });
+    let Some(setting) = setting else {
+        let _ = protocol::write_v2_error(w, id, "invalid_request", "invalid credentials", "ssid");
+        return;
+    };
+    match persist(shared, setting).await {
         Ok(saved) => {
             let _ = local::write_wifi_ok(w, id, ssid, saved);
         }
@@ -128,42 +169,46 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
 }
 
 /// Writes now if the controller is idle, else queues the write for when it is.
-async fn persist(shared: &Shared, creds: Credentials) -> Result<Saved, &'static str> {
+pub async fn persist(shared: &Shared, setting: Setting) -> Result<Saved, &'static str> {
     // The loader first: with it held no command can start a cycle during the flash write.
     let mut l = shared.loader.lock().await;
     if !shared.idle().await {
-        critical_section::with(|cs| *PENDING.borrow_ref_mut(cs) = Some(creds));
-        PENDING_ADDED.signal(());
         info!(
             "store",
-            "a cycle is running: the Wi-Fi credentials are stored when it ends"
+            "a cycle is running: the {} is stored when it ends",
+            name(setting.kind)
         );
+        critical_section::with(|cs| {
+            let mut pending = PENDING.borrow_ref_mut(cs);
+            pending.retain(|p| p.kind != setting.kind);
+            // Room for each kind: one of each is kept.
+            let _ = pending.push(setting);
+        });
+        PENDING_ADDED.signal(());
         return Ok(Saved::WhenIdle);
     }
-    write(&mut l, &creds).map(|()| Saved::Now)
+    write(&mut l, &setting).map(|()| Saved::Now)
 }
 
-fn write(l: &mut Loader, creds: &Credentials) -> Result<(), &'static str> {
+fn name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Mqtt => "MQTT broker",
+        _ => "Wi-Fi credentials",
+    }
+}
+
+fn write(l: &mut Loader, setting: &Setting) -> Result<(), &'static str> {
     let store = l.store.as_mut().ok_or("no \"tumble\" flash partition")?;
-    let mut payload = [0u8; 2 + MAX_SSID + MAX_PASSWORD];
-    let n = record::encode_credentials(
-        &record::Credentials {
-            ssid: &creds.ssid,
-            password: &creds.password,
-        },
-        &mut payload,
-    )
-    .map_err(|_| "invalid credentials")?;
-    let mut rec = [0u8; record::HEADER_LEN + 2 + MAX_SSID + MAX_PASSWORD];
-    let m = record::encode(Kind::Credentials, &payload[..n], &mut rec)
-        .map_err(|_| "record too long")?;
-    match store.save_setting(Kind::Credentials, &rec[..m]) {
+    let mut rec = [0u8; record::HEADER_LEN + SETTING_MAX];
+    let m =
+        record::encode(setting.kind, &setting.payload, &mut rec).map_err(|_| "record too long")?;
+    match store.save_setting(setting.kind, &rec[..m]) {
         Ok(()) => {
-            info!("store", "Wi-Fi credentials stored");
+            info!("store", "{} stored", name(setting.kind));
             Ok(())
         }
         Err(e) => {
-            error!("store", "cannot store the Wi-Fi credentials: {e:?}");
+            error!("store", "cannot store the {}: {e:?}", name(setting.kind));
             Err("flash write failed")
         }
     }
@@ -175,7 +220,7 @@ pub async fn deferred_writer(shared: &'static Shared) {
     loop {
         select(PENDING_ADDED.wait(), Timer::after(Duration::from_secs(1))).await;
         let token = crate::token::unsaved();
-        if critical_section::with(|cs| PENDING.borrow_ref(cs).is_none()) && !token {
+        if critical_section::with(|cs| PENDING.borrow_ref(cs).is_empty()) && !token {
             continue;
         }
         let mut l = shared.loader.lock().await;
@@ -185,9 +230,8 @@ pub async fn deferred_writer(shared: &'static Shared) {
         if token {
             crate::token::store_unsaved(&mut l);
         }
-        let Some(creds) = critical_section::with(|cs| PENDING.borrow_ref_mut(cs).take()) else {
-            continue;
-        };
-        let _ = write(&mut l, &creds);
+        while let Some(setting) = critical_section::with(|cs| PENDING.borrow_ref_mut(cs).pop()) {
+            let _ = write(&mut l, &setting);
+        }
     }
 }

@@ -4,6 +4,8 @@
 //! {"cmd":"set_wifi","ssid":"Laundry","password":"secret","id":1}   store and use these
 //! {"cmd":"set_wifi","ssid":"Cafe"}                                  an open network
 //! {"cmd":"clear_wifi"}                                              forget the stored ones
+//! {"cmd":"set_mqtt","url":"mqtt://10.0.0.5","washer":"w3","commands":true}   the broker
+//! {"cmd":"clear_mqtt"}                                              forget it (the build's apply)
 //! {"cmd":"get_token"}                                               the token commands need
 //! {"cmd":"rotate_token"}                                            a new one; its clients go
 //! help                                                              this list
@@ -22,7 +24,7 @@
 
 use core::fmt::{self, Write};
 
-use crate::record::{MAX_PASSWORD, MAX_SSID};
+use crate::record::{MAX_PASSWORD, MAX_SSID, MAX_URL, MAX_WASHER};
 use tumble_core::json::{self, Kind, Object, Reader};
 use tumble_core::protocol::write_ok;
 
@@ -35,6 +37,16 @@ pub enum Local<'a> {
         password: heapless::String<MAX_PASSWORD>,
     },
     ClearWifi {
+        id: Option<&'a [u8]>,
+    },
+    /// The MQTT broker to publish to, and this washer's id there.
+    SetMqtt {
+        id: Option<&'a [u8]>,
+        url: heapless::String<MAX_URL>,
+        washer: heapless::String<MAX_WASHER>,
+        commands: bool,
+    },
+    ClearMqtt {
         id: Option<&'a [u8]>,
     },
     /// The RAM figures of the running chip (over the WebSocket too).
@@ -73,6 +85,7 @@ pub fn parse(line: &[u8]) -> Option<Local<'_>> {
     let mut id = None;
     let mut ssid = None;
     let mut password = None;
+    let (mut url, mut washer, mut commands) = (None, None, None);
     let mut members = r.object().ok()?;
     while let Some(key) = r.next_key(&mut members).ok()? {
         r.peek().ok()?;
@@ -87,6 +100,12 @@ pub fn parse(line: &[u8]) -> Option<Local<'_>> {
             &mut ssid
         } else if key.eq_ignore_ascii_case("password") {
             &mut password
+        } else if key.eq_ignore_ascii_case("url") {
+            &mut url
+        } else if key.eq_ignore_ascii_case("washer") {
+            &mut washer
+        } else if key.eq_ignore_ascii_case("commands") {
+            &mut commands
         } else {
             continue;
         };
@@ -111,6 +130,12 @@ pub fn parse(line: &[u8]) -> Option<Local<'_>> {
     }
     if name.eq_exact("rotate_token") {
         return Some(Local::RotateToken { id });
+    }
+    if name.eq_exact("clear_mqtt") {
+        return Some(Local::ClearMqtt { id });
+    }
+    if name.eq_exact("set_mqtt") {
+        return Some(set_mqtt(id, url, washer, commands));
     }
     if !name.eq_exact("set_wifi") {
         return None;
@@ -138,6 +163,94 @@ pub fn parse(line: &[u8]) -> Option<Local<'_>> {
         },
     };
     Some(Local::SetWifi { id, ssid, password })
+}
+
+/// `set_mqtt`'s parameters checked: the broker must be one the chip can reach, the washer's id
+/// one topic level (`washer` when absent), `commands` true or false (false when absent).
+fn set_mqtt<'a>(
+    id: Option<&'a [u8]>,
+    url: Option<&[u8]>,
+    washer: Option<&[u8]>,
+    commands: Option<&[u8]>,
+) -> Local<'a> {
+    let refused = |message, path| Local::Refused { id, message, path };
+    let Some(url) = url.and_then(text::<MAX_URL>) else {
+        return refused(
+            "set_mqtt needs a url: mqtt://[USER[:PASSWORD]@]A.B.C.D[:PORT], at most 128 bytes",
+            "url",
+        );
+    };
+    if let Err(why) = crate::mqtt::Broker::parse(&url) {
+        return refused(why, "url");
+    }
+    let washer = match washer {
+        None => "washer".try_into().unwrap_or_default(),
+        Some(raw) => match text::<MAX_WASHER>(raw) {
+            Some(w) if tumble_core::mqtt::is_level(&w) => w,
+            _ => {
+                return refused(
+                    "washer must be one topic level of at most 32 bytes (no '/', '+' or '#')",
+                    "washer",
+                );
+            }
+        },
+    };
+    let commands = match commands {
+        None | Some(b"false") => false,
+        Some(b"true") => true,
+        Some(_) => return refused("commands must be true or false", "commands"),
+    };
+    Local::SetMqtt {
+        id,
+        url,
+        washer,
+        commands,
+    }
+}
+
+/// `{"type":"reply","id":ID,"ok":true,"result":{"url":"...","washer":"...","commands":B,
+/// "saved":"now"}}`: the URL without its password.
+pub fn write_mqtt_ok(
+    w: &mut impl Write,
+    id: Option<&[u8]>,
+    url: &str,
+    washer: &str,
+    commands: bool,
+    saved: Saved,
+) -> fmt::Result {
+    let shown = hide_password(url);
+    write_ok(w, id, |w| {
+        let mut o = Object::open(w)?;
+        o.field("url", tumble_core::json::Text(shown))?
+            .field("washer", washer)?
+            .field("commands", commands)?
+            .field("saved", saved.word())?;
+        o.close()
+    })
+}
+
+/// A URL with its password, if it has one, as `***`.
+pub fn hide_password(url: &str) -> impl fmt::Display + '_ {
+    struct Hidden<'a>(&'a str);
+    impl fmt::Display for Hidden<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            let url = self.0;
+            let scheme_end = url.find("://").map_or(0, |i| i + 3);
+            match url.rfind('@') {
+                Some(at) if at > scheme_end => {
+                    let creds = &url[scheme_end..at];
+                    match creds.split_once(':') {
+                        Some((user, _)) => {
+                            write!(f, "{}{user}:***{}", &url[..scheme_end], &url[at..])
+                        }
+                        None => f.write_str(url),
+                    }
+                }
+                _ => f.write_str(url),
+            }
+        }
+    }
+    Hidden(url)
 }
 
 /// A JSON string value, unescaped, if it fits `N` bytes.
@@ -195,6 +308,8 @@ Tumble console: one command per line, replies as on ws://HOST:8080/ws.
   {\"action\":\"write_json\",\"data\":{\"phases\":[...]}}   load a cycle (the whole document on one line)
   {\"cmd\":\"set_wifi\",\"ssid\":\"NAME\",\"password\":\"PASS\"}   store Wi-Fi credentials (console only)
   {\"cmd\":\"clear_wifi\"}                          forget them (the build-time ones apply again)
+  {\"cmd\":\"set_mqtt\",\"url\":\"mqtt://A.B.C.D\",\"washer\":\"ID\",\"commands\":true}   the MQTT broker (console only)
+  {\"cmd\":\"clear_mqtt\"}                          forget it (the build-time one applies again)
   {\"cmd\":\"get_memory\",\"id\":1}                 free heap, stack and heap high-water
   {\"cmd\":\"get_token\"}                           the token WebSocket commands need (console only)
   {\"cmd\":\"rotate_token\"}                        a new token; clients with the old one are closed
@@ -448,5 +563,89 @@ mod tests {
         assert_eq!(unused_bytes([P, P, P, 0, P, 7], P), 12);
         assert_eq!(unused_bytes([1, P], P), 0);
         assert_eq!(unused_bytes([P; 4], P), 16);
+    }
+}
+
+#[cfg(test)]
+mod mqtt_tests {
+    use super::*;
+
+    #[test]
+    fn set_mqtt_takes_a_broker_the_chip_reaches_and_says_what_is_wrong_otherwise() {
+        let l = parse(br#"{"cmd":"set_mqtt","url":"mqtt://u:p@10.0.0.5:1884","washer":"w3","commands":true,"id":2}"#);
+        assert_eq!(
+            l,
+            Some(Local::SetMqtt {
+                id: Some(b"2"),
+                url: "mqtt://u:p@10.0.0.5:1884".try_into().unwrap(),
+                washer: "w3".try_into().unwrap(),
+                commands: true,
+            })
+        );
+        let l = parse(br#"{"cmd":"set_mqtt","url":"mqtt://10.0.0.5"}"#);
+        assert!(
+            matches!(l, Some(Local::SetMqtt { ref washer, commands: false, .. }) if washer == "washer")
+        );
+        assert_eq!(
+            parse(br#"{"cmd":"clear_mqtt","id":1}"#),
+            Some(Local::ClearMqtt { id: Some(b"1") })
+        );
+        for (line, path, says) in [
+            (&br#"{"cmd":"set_mqtt"}"#[..], "url", "set_mqtt needs a url"),
+            (
+                br#"{"cmd":"set_mqtt","url":"mqtt://broker.lan"}"#,
+                "url",
+                "IPv4",
+            ),
+            (
+                br#"{"cmd":"set_mqtt","url":"mqtts://10.0.0.5"}"#,
+                "url",
+                "TLS",
+            ),
+            (
+                br#"{"cmd":"set_mqtt","url":"mqtt://10.0.0.5","washer":"a/b"}"#,
+                "washer",
+                "one topic level",
+            ),
+            (
+                br#"{"cmd":"set_mqtt","url":"mqtt://10.0.0.5","commands":1}"#,
+                "commands",
+                "true or false",
+            ),
+        ] {
+            match parse(line) {
+                Some(Local::Refused {
+                    message, path: p, ..
+                }) => {
+                    assert_eq!(p, path, "{}", std::str::from_utf8(line).unwrap());
+                    assert!(message.contains(says), "{message}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_reply_never_shows_the_password() {
+        let mut s = std::string::String::new();
+        write_mqtt_ok(
+            &mut s,
+            Some(b"1"),
+            "mqtt://laundry:s3cret@10.0.0.5",
+            "w3",
+            true,
+            Saved::Now,
+        )
+        .unwrap();
+        assert!(!s.contains("s3cret"), "{s}");
+        assert!(s.contains(r#""url":"mqtt://laundry:***@10.0.0.5""#), "{s}");
+        assert_eq!(
+            std::format!("{}", hide_password("mqtt://10.0.0.5")),
+            "mqtt://10.0.0.5"
+        );
+        assert_eq!(
+            std::format!("{}", hide_password("mqtt://u@10.0.0.5")),
+            "mqtt://u@10.0.0.5"
+        );
     }
 }

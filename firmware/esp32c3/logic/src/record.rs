@@ -40,6 +40,8 @@ pub enum Kind {
     Token = 4,
     /// A run for the history: tumble-core's `history::write_run` JSON.
     Run = 7,
+    /// The MQTT broker, see [`encode_mqtt`].
+    Mqtt = 8,
 }
 
 impl Kind {
@@ -49,6 +51,7 @@ impl Kind {
             2 => Some(Kind::Credentials),
             4 => Some(Kind::Token),
             7 => Some(Kind::Run),
+            8 => Some(Kind::Mqtt),
             _ => None,
         }
     }
@@ -262,19 +265,64 @@ pub fn encode_credentials(c: &Credentials<'_>, out: &mut [u8]) -> Result<usize, 
     Ok(total)
 }
 
+/// The longest broker URL kept (`mqtt://user:password@a.b.c.d:port`).
+pub const MAX_URL: usize = 128;
+/// The longest washer id on the broker (one topic level, the client id).
+pub const MAX_WASHER: usize = 32;
+
+/// The MQTT settings as stored. An empty URL means "none stored" (the build's apply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MqttSettings<'a> {
+    pub url: &'a str,
+    pub washer: &'a str,
+    pub commands: bool,
+}
+
+/// The MQTT payload: URL length (1 byte), URL, washer length (1 byte), washer, commands (1 byte).
+pub fn encode_mqtt(m: &MqttSettings<'_>, out: &mut [u8]) -> Result<usize, RecordError> {
+    if m.url.len() > MAX_URL || m.washer.len() > MAX_WASHER {
+        return Err(RecordError::BadCredentials);
+    }
+    let total = 3 + m.url.len() + m.washer.len();
+    let out = out.get_mut(..total).ok_or(RecordError::NoRoom)?;
+    let (u, rest) = out.split_at_mut(1 + m.url.len());
+    u[0] = m.url.len() as u8;
+    u[1..].copy_from_slice(m.url.as_bytes());
+    rest[0] = m.washer.len() as u8;
+    rest[1..1 + m.washer.len()].copy_from_slice(m.washer.as_bytes());
+    rest[1 + m.washer.len()] = u8::from(m.commands);
+    Ok(total)
+}
+
+/// Reads an MQTT payload; every byte must be accounted for.
+pub fn decode_mqtt(payload: &[u8]) -> Result<MqttSettings<'_>, RecordError> {
+    let (url, next) = length_prefixed(payload, 0, MAX_URL)?;
+    let (washer, end) = length_prefixed(payload, next, MAX_WASHER)?;
+    match payload.get(end..) {
+        Some([c @ (0 | 1)]) => Ok(MqttSettings {
+            url,
+            washer,
+            commands: *c == 1,
+        }),
+        _ => Err(RecordError::BadCredentials),
+    }
+}
+
+/// A string of at most `max` bytes after its one-byte length at `at`, and where it ends.
+fn length_prefixed(payload: &[u8], at: usize, max: usize) -> Result<(&str, usize), RecordError> {
+    let len = *payload.get(at).ok_or(RecordError::BadCredentials)? as usize;
+    let bytes = payload
+        .get(at + 1..at + 1 + len)
+        .filter(|_| len <= max)
+        .ok_or(RecordError::BadCredentials)?;
+    let text = core::str::from_utf8(bytes).map_err(|_| RecordError::BadCredentials)?;
+    Ok((text, at + 1 + len))
+}
+
 /// Reads a credentials payload; every byte must be accounted for.
 pub fn decode_credentials(payload: &[u8]) -> Result<Credentials<'_>, RecordError> {
-    let field = |at: usize, max: usize| -> Result<(&str, usize), RecordError> {
-        let len = *payload.get(at).ok_or(RecordError::BadCredentials)? as usize;
-        let bytes = payload
-            .get(at + 1..at + 1 + len)
-            .filter(|_| len <= max)
-            .ok_or(RecordError::BadCredentials)?;
-        let text = core::str::from_utf8(bytes).map_err(|_| RecordError::BadCredentials)?;
-        Ok((text, at + 1 + len))
-    };
-    let (ssid, next) = field(0, MAX_SSID)?;
-    let (password, end) = field(next, MAX_PASSWORD)?;
+    let (ssid, next) = length_prefixed(payload, 0, MAX_SSID)?;
+    let (password, end) = length_prefixed(payload, next, MAX_PASSWORD)?;
     if end != payload.len() {
         return Err(RecordError::BadCredentials);
     }
@@ -553,5 +601,28 @@ mod tests {
         let got = decode(&r).unwrap();
         assert_eq!(got.kind, Kind::Credentials);
         assert_eq!(decode_credentials(got.payload), Ok(c));
+    }
+}
+
+#[cfg(test)]
+mod mqtt_tests {
+    use super::*;
+
+    #[test]
+    fn mqtt_settings_round_trip_and_a_damaged_payload_is_refused() {
+        let m = MqttSettings {
+            url: "mqtt://u:p@10.0.0.5:1884",
+            washer: "w3",
+            commands: true,
+        };
+        let mut buf = [0u8; 200];
+        let n = encode_mqtt(&m, &mut buf).unwrap();
+        assert_eq!(decode_mqtt(&buf[..n]), Ok(m));
+        assert!(decode_mqtt(&buf[..n - 1]).is_err(), "cut short");
+        let mut extra = buf[..n + 1].to_vec();
+        extra[n] = 0;
+        assert!(decode_mqtt(&extra).is_err(), "a byte too many");
+        buf[n - 1] = 7;
+        assert!(decode_mqtt(&buf[..n]).is_err(), "commands neither 0 nor 1");
     }
 }
