@@ -22,7 +22,7 @@ use core::ops::Range;
 use critical_section::Mutex as CsMutex;
 use embassy_sync::signal::Signal;
 use tumble_fw_logic::local::{self, Local};
-use tumble_fw_logic::record::{self, Kind, MAX_URL, MAX_WASHER};
+use tumble_fw_logic::record::{self, MAX_URL, MAX_WASHER};
 
 use embassy_futures::select::{Either3, select3};
 use embassy_net::tcp::TcpSocket;
@@ -47,12 +47,16 @@ use crate::shared::Shared;
 const SOCKET_RX: usize = 1024;
 const SOCKET_TX: usize = 1536;
 const PACKETS: usize = 1536;
+/// A publish's head: the topic (at most `homeassistant/binary_sensor/` and a 32-byte washer id
+/// and `/output_19/config`, 77 bytes) after the fixed header and its length.
+const HEAD: usize = 96;
 /// The MQTT keep-alive: the state goes out every second, so the link is never idle that long.
 const KEEP_ALIVE_S: u16 = 30;
 
-/// Notices on their way to `PREFIX/ID/events` (copies, from the telemetry task); dropped while
-/// nothing is connected or when the broker is slower than the phases.
-static EVENTS: Channel<CriticalSectionRawMutex, Named, 4> = Channel::new();
+/// Notices on their way to `PREFIX/ID/events` (copies, from the telemetry task, 170 bytes
+/// each); dropped while nothing is connected or when the broker is slower than the phases.
+/// Three: an instant gives at most a phase's end, the next one's start, and the cycle's end.
+static EVENTS: Channel<CriticalSectionRawMutex, Named, 3> = Channel::new();
 
 /// Hands a notice to the broker (called where the notices are logged).
 pub fn event(n: &Named) {
@@ -117,53 +121,61 @@ pub fn init(stored: Option<&[u8]>) {
     critical_section::with(|cs| *CURRENT.borrow_ref_mut(cs) = settings);
 }
 
+/// The record payload of the broker in use (see `wifi_settings::Setting`): the clearing record
+/// when it is the build's.
+pub fn payload(out: &mut [u8]) -> Option<usize> {
+    let s = current().filter(|s| {
+        let built = Settings::built_in();
+        built
+            .as_ref()
+            .is_none_or(|b| b.url != s.url || b.washer != s.washer || b.commands != s.commands)
+    });
+    let m = s.as_ref().map_or(
+        record::MqttSettings {
+            url: "",
+            washer: "",
+            commands: false,
+        },
+        |s| record::MqttSettings {
+            url: &s.url,
+            washer: &s.washer,
+            commands: s.commands,
+        },
+    );
+    record::encode_mqtt(&m, out).ok()
+}
+
 /// `set_mqtt` and `clear_mqtt` from the console: applied at once, stored as the Wi-Fi
-/// credentials are.
+/// credentials are. The reply shows the broker now in use.
 pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl core::fmt::Write) {
-    let (id, settings, stored) = match cmd {
+    let id = match cmd {
         Local::SetMqtt {
             id,
             url,
             washer,
             commands,
         } => {
-            let s = Settings {
+            set_current(Some(Settings {
                 url,
                 washer,
                 commands,
-            };
-            (id, Some(s.clone()), s)
+            }));
+            id
         }
         Local::ClearMqtt { id } => {
-            let empty = Settings {
-                url: heapless::String::new(),
-                washer: heapless::String::new(),
-                commands: false,
-            };
-            (id, Settings::built_in(), empty)
+            set_current(Settings::built_in());
+            id
         }
         _ => return,
     };
-    set_current(settings.clone());
-    let mut payload = heapless::Vec::new();
-    let _ = payload.resize(crate::wifi_settings::SETTING_MAX, 0);
-    let m = record::MqttSettings {
-        url: &stored.url,
-        washer: &stored.washer,
-        commands: stored.commands,
-    };
-    let Ok(n) = record::encode_mqtt(&m, &mut payload) else {
-        return;
-    };
-    payload.truncate(n);
-    let setting = crate::wifi_settings::Setting {
-        kind: Kind::Mqtt,
-        payload,
-    };
-    let shown = settings.unwrap_or(stored);
-    match crate::wifi_settings::persist(shared, setting).await {
+    let saved = crate::wifi_settings::persist(shared, crate::wifi_settings::Setting::Mqtt).await;
+    let shown = current();
+    let (url, washer, commands) = shown.as_ref().map_or(("", "", false), |s| {
+        (s.url.as_str(), s.washer.as_str(), s.commands)
+    });
+    match saved {
         Ok(saved) => {
-            let _ = local::write_mqtt_ok(w, id, &shown.url, &shown.washer, shown.commands, saved);
+            let _ = local::write_mqtt_ok(w, id, url, washer, commands, saved);
         }
         Err(why) => {
             let _ = protocol::write_v2_error(
@@ -298,19 +310,23 @@ struct Link<'b, 'w> {
 
 impl Link<'_, '_> {
     async fn serve(&mut self, shared: &'static Shared, broker: &Broker<'_>) -> &'static str {
-        let mut topic = heapless::String::<96>::new();
-        let _ = self.washer.write_topic(&mut topic, "availability");
-        let c = Connect {
-            client_id: self.washer.id,
-            keep_alive_s: KEEP_ALIVE_S,
-            will: Some(Will {
-                topic: &topic,
-                payload: "offline",
-            }),
-            user: broker.user,
-            password: broker.password,
+        // In a block of its own: the topic is not kept in the task's future past the packet.
+        let packet = {
+            let mut topic = heapless::String::<HEAD>::new();
+            let _ = self.washer.write_topic(&mut topic, "availability");
+            let c = Connect {
+                client_id: self.washer.id,
+                keep_alive_s: KEEP_ALIVE_S,
+                will: Some(Will {
+                    topic: &topic,
+                    payload: "offline",
+                }),
+                user: broker.user,
+                password: broker.password,
+            };
+            mqtt::connect(self.work, &c)
         };
-        let Ok(packet) = mqtt::connect(self.work, &c) else {
+        let Ok(packet) = packet else {
             return "the connect packet does not fit";
         };
         if self.send(packet).await.is_err() {
@@ -383,7 +399,7 @@ impl Link<'_, '_> {
             }
             let len = w.len();
             let washer = self.washer;
-            let mut head = [0u8; 128];
+            let mut head = [0u8; HEAD];
             let Ok(h) = mqtt::publish_head(
                 &mut head,
                 true,
@@ -462,7 +478,7 @@ impl Link<'_, '_> {
         payload: Range<usize>,
     ) -> Result<(), embassy_net::tcp::Error> {
         let washer = self.washer;
-        let mut head = [0u8; 128];
+        let mut head = [0u8; HEAD];
         let Ok(h) = mqtt::publish_head(
             &mut head,
             retain,

@@ -43,21 +43,66 @@ impl Credentials {
 
 static CURRENT: Mutex<RefCell<Option<Credentials>>> = Mutex::new(RefCell::new(None));
 
-/// A setting's record payload on its way to flash: the credentials (an empty SSID is the
-/// clearing record) or the MQTT broker (an empty URL).
-#[derive(Debug, Clone)]
-pub struct Setting {
-    pub kind: Kind,
-    pub payload: heapless::Vec<u8, SETTING_MAX>,
+/// A setting the console changes, stored as the newest record of its kind. What is written is
+/// the value in use when the write happens (a write may wait for the controller to be idle):
+/// the console's, or the clearing record when the build's is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Credentials,
+    #[cfg(feature = "mqtt")]
+    Mqtt,
+}
+
+impl Setting {
+    fn kind(self) -> Kind {
+        match self {
+            Setting::Credentials => Kind::Credentials,
+            #[cfg(feature = "mqtt")]
+            Setting::Mqtt => Kind::Mqtt,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Setting::Credentials => "Wi-Fi credentials",
+            #[cfg(feature = "mqtt")]
+            Setting::Mqtt => "MQTT broker",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << (self as u8)
+    }
+
+    /// The record payload of the value in use: its length in `out`.
+    fn payload(self, out: &mut [u8]) -> Option<usize> {
+        match self {
+            Setting::Credentials => {
+                let creds = current().filter(|c| Some(c) != Credentials::built_in().as_ref());
+                let plain = creds.as_ref().map_or(
+                    record::Credentials {
+                        ssid: "",
+                        password: "",
+                    },
+                    |c| record::Credentials {
+                        ssid: &c.ssid,
+                        password: &c.password,
+                    },
+                );
+                record::encode_credentials(&plain, out).ok()
+            }
+            #[cfg(feature = "mqtt")]
+            Setting::Mqtt => crate::mqtt::payload(out),
+        }
+    }
 }
 
 /// The longest setting payload: the MQTT broker's.
-pub const SETTING_MAX: usize = 3 + MAX_URL + MAX_WASHER;
+const SETTING_MAX: usize = 3 + MAX_URL + MAX_WASHER;
 const _: () = assert!(SETTING_MAX >= 2 + MAX_SSID + MAX_PASSWORD);
 
-/// Settings waiting to be written, the newest of each kind.
-static PENDING: Mutex<RefCell<heapless::Vec<Setting, 2>>> =
-    Mutex::new(RefCell::new(heapless::Vec::new()));
+/// Settings waiting to be written (a bit per `Setting`).
+static PENDING: Mutex<core::cell::Cell<u8>> = Mutex::new(core::cell::Cell::new(0));
 static PENDING_ADDED: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 /// The credentials changed: the Wi-Fi task reconnects with them.
 pub static CHANGED: Signal<CriticalSectionRawMutex, ()> = Signal::new();
@@ -96,19 +141,15 @@ pub fn decode(payload: &[u8]) -> Option<Credentials> {
 
 /// Handles a console-only command and writes its reply.
 pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
-    let (id, creds, shown) = match cmd {
+    let (id, ssid) = match cmd {
         Local::SetWifi { id, ssid, password } => {
-            let c = Credentials { ssid, password };
-            set_current(Some(c.clone()));
-            (id, c, None)
+            let shown = ssid.clone();
+            set_current(Some(Credentials { ssid, password }));
+            (id, shown)
         }
         Local::ClearWifi { id } => {
             set_current(Credentials::built_in());
-            let empty = Credentials {
-                ssid: heapless::String::new(),
-                password: heapless::String::new(),
-            };
-            (id, empty, Some(""))
+            (id, heapless::String::new())
         }
         Local::Refused { id, message, path } => {
             let _ = protocol::write_v2_error(w, id, "invalid_request", message, path);
@@ -135,26 +176,10 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
             "this build has no Wi-Fi: the credentials are only stored"
         );
     }
-    let ssid = shown.unwrap_or(creds.ssid.as_str());
-    let mut payload = [0u8; 2 + MAX_SSID + MAX_PASSWORD];
-    let plain = record::Credentials {
-        ssid: &creds.ssid,
-        password: &creds.password,
-    };
-    let setting = record::encode_credentials(&plain, &mut payload)
-        .ok()
-        .and_then(|n| payload[..n].try_into().ok())
-        .map(|payload| Setting {
-            kind: Kind::Credentials,
-            payload,
-        });
-    let Some(setting) = setting else {
-        let _ = protocol::write_v2_error(w, id, "invalid_request", "invalid credentials", "ssid");
-        return;
-    };
+    let setting = Setting::Credentials;
     match persist(shared, setting).await {
         Ok(saved) => {
-            let _ = local::write_wifi_ok(w, id, ssid, saved);
+            let _ = local::write_wifi_ok(w, id, &ssid, saved);
         }
         Err(why) => {
             let _ = protocol::write_v2_error(
@@ -176,39 +201,32 @@ pub async fn persist(shared: &Shared, setting: Setting) -> Result<Saved, &'stati
         info!(
             "store",
             "a cycle is running: the {} is stored when it ends",
-            name(setting.kind)
+            setting.name()
         );
         critical_section::with(|cs| {
-            let mut pending = PENDING.borrow_ref_mut(cs);
-            pending.retain(|p| p.kind != setting.kind);
-            // Room for each kind: one of each is kept.
-            let _ = pending.push(setting);
+            let p = PENDING.borrow(cs);
+            p.set(p.get() | setting.bit());
         });
         PENDING_ADDED.signal(());
         return Ok(Saved::WhenIdle);
     }
-    write(&mut l, &setting).map(|()| Saved::Now)
+    write(&mut l, setting).map(|()| Saved::Now)
 }
 
-fn name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Mqtt => "MQTT broker",
-        _ => "Wi-Fi credentials",
-    }
-}
-
-fn write(l: &mut Loader, setting: &Setting) -> Result<(), &'static str> {
+fn write(l: &mut Loader, setting: Setting) -> Result<(), &'static str> {
     let store = l.store.as_mut().ok_or("no \"tumble\" flash partition")?;
+    let mut payload = [0u8; SETTING_MAX];
+    let n = setting.payload(&mut payload).ok_or("invalid setting")?;
     let mut rec = [0u8; record::HEADER_LEN + SETTING_MAX];
     let m =
-        record::encode(setting.kind, &setting.payload, &mut rec).map_err(|_| "record too long")?;
-    match store.save_setting(setting.kind, &rec[..m]) {
+        record::encode(setting.kind(), &payload[..n], &mut rec).map_err(|_| "record too long")?;
+    match store.save_setting(setting.kind(), &rec[..m]) {
         Ok(()) => {
-            info!("store", "{} stored", name(setting.kind));
+            info!("store", "{} stored", setting.name());
             Ok(())
         }
         Err(e) => {
-            error!("store", "cannot store the {}: {e:?}", name(setting.kind));
+            error!("store", "cannot store the {}: {e:?}", setting.name());
             Err("flash write failed")
         }
     }
@@ -220,7 +238,7 @@ pub async fn deferred_writer(shared: &'static Shared) {
     loop {
         select(PENDING_ADDED.wait(), Timer::after(Duration::from_secs(1))).await;
         let token = crate::token::unsaved();
-        if critical_section::with(|cs| PENDING.borrow_ref(cs).is_empty()) && !token {
+        if critical_section::with(|cs| PENDING.borrow(cs).get()) == 0 && !token {
             continue;
         }
         let mut l = shared.loader.lock().await;
@@ -230,8 +248,15 @@ pub async fn deferred_writer(shared: &'static Shared) {
         if token {
             crate::token::store_unsaved(&mut l);
         }
-        while let Some(setting) = critical_section::with(|cs| PENDING.borrow_ref_mut(cs).pop()) {
-            let _ = write(&mut l, &setting);
+        let pending = critical_section::with(|cs| PENDING.borrow(cs).replace(0));
+        #[cfg(feature = "mqtt")]
+        let all = [Setting::Credentials, Setting::Mqtt];
+        #[cfg(not(feature = "mqtt"))]
+        let all = [Setting::Credentials];
+        for setting in all {
+            if pending & setting.bit() != 0 {
+                let _ = write(&mut l, setting);
+            }
         }
     }
 }
