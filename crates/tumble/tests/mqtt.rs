@@ -346,12 +346,43 @@ async fn a_washer_on_a_real_broker_home_assistant_commands_and_its_last_will() {
     })
     .await;
 
+    // A command published retained is answered once, as it comes; the broker hands it out
+    // again at the next connection, where it must not run again (see the washer's restart below).
+    w.client
+        .publish(
+            "tumble/w1/command",
+            QoS::AtLeastOnce,
+            true,
+            json!({"cmd":"get_status","id":"kept"}).to_string(),
+        )
+        .await
+        .unwrap();
+    w.until("the retained command answered as it came", |w| {
+        w.all("tumble/w1/reply")
+            .iter()
+            .any(|r| json(r)["id"] == "kept")
+    })
+    .await;
     // A kill -9: the broker tells everyone, from the last will.
     server.kill();
     w.until("offline after kill -9", |w| {
         w.last("tumble/w1/availability").as_deref() == Some("offline")
     })
     .await;
+
+    // The washer comes back: the broker hands it the retained command again, which must not
+    // run again (a retained `start` would start the machine at every reconnection).
+    let again = serve(&dir.join("washer"), &broker);
+    assert!(
+        again.wait_logged("a retained message on tumble/w1/command ignored"),
+        "the retained command is not run again at the reconnection"
+    );
+    let replies = w.all("tumble/w1/reply");
+    let kept = replies.iter().filter(|r| json(r)["id"] == "kept").count();
+    assert_eq!(
+        kept, 1,
+        "no second reply to the retained command: {replies:?}"
+    );
 }
 
 /// `openssl ARGS` in `dir`.

@@ -38,15 +38,24 @@ use tumble_core::protocol;
 use tumble_fw_logic::mqtt::{self, Broker, Connect, Incoming, Will};
 use tumble_fw_logic::writer::SliceWriter;
 
-use crate::config::{HEADROOM, MQTT, VERSION};
+use crate::config::{CLIENT_BUF, HEADROOM, MQTT, VERSION};
 use crate::log::{info, warning};
 use crate::shared::Shared;
 
 /// The slot buffer, cut up: the TCP socket's receive and transmit buffers, the packets being
 /// read, and the rest for what is written (a frame and its reply, a config, a state).
 const SOCKET_RX: usize = 1024;
-const SOCKET_TX: usize = 1536;
-const PACKETS: usize = 1536;
+const SOCKET_TX: usize = 768;
+const PACKETS: usize = 1024;
+/// The work area holds a `load_program` as a WebSocket's buffer does: its frame, the reply's
+/// room and the library's largest item, which the map reads every item it walks past into.
+const _: () = assert!(
+    CLIENT_BUF - SOCKET_RX - SOCKET_TX - PACKETS
+        >= HEADROOM
+            + 128
+            + tumble_fw_logic::session::MIN_REPLY
+            + tumble_fw_logic::programs::MAX_ITEM
+);
 /// A publish's head: the topic (at most `homeassistant/binary_sensor/` and a 32-byte washer id
 /// and `/output_19/config`, 77 bytes) after the fixed header and its length.
 const HEAD: usize = 96;
@@ -192,7 +201,7 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl core::fmt::Wri
 /// Starts the MQTT task; it connects whenever a broker is set (on the console or at build time).
 pub fn start(spawner: &embassy_executor::Spawner, stack: Stack<'static>, shared: &'static Shared) {
     let level = tumble_core::mqtt::is_level;
-    if !level(MQTT.id) || !level(MQTT.prefix) {
+    if !level(MQTT.id) || !level(MQTT.prefix) || MQTT.id.len() > MAX_WASHER {
         warning!(
             "mqtt",
             "TUMBLE_MQTT_ID and TUMBLE_MQTT_PREFIX: {}; no MQTT",
@@ -215,11 +224,8 @@ async fn run(stack: Stack<'static>, shared: &'static Shared) {
         let broker = match Broker::parse(&settings.url) {
             Ok(b) => b,
             Err(why) => {
-                warning!(
-                    "mqtt",
-                    "{}: {why}; set another with set_mqtt",
-                    local::hide_password(&settings.url)
-                );
+                // Not the URL itself: one the parser could not read may hide a password.
+                warning!("mqtt", "the broker's URL: {why}; set another with set_mqtt");
                 CHANGED.wait().await;
                 continue;
             }
@@ -233,13 +239,22 @@ async fn run(stack: Stack<'static>, shared: &'static Shared) {
         );
         let (slot, mut buf) = crate::net::take_slot().await;
         let started = Instant::now();
+        let (socket_rx, rest) = buf.split_at_mut(SOCKET_RX);
+        let (socket_tx, rest) = rest.split_at_mut(SOCKET_TX);
+        let (packets, work) = rest.split_at_mut(PACKETS);
+        let mut socket = TcpSocket::new(stack, socket_rx, socket_tx);
+        socket.set_timeout(Some(Duration::from_secs(u64::from(KEEP_ALIVE_S) * 2)));
         let ended = embassy_futures::select::select(
-            session(stack, shared, &broker, &settings, &mut buf[..]),
+            session(&mut socket, packets, work, shared, &broker, &settings),
             CHANGED.wait(),
         )
         .await;
+        // A reset, so that the broker lets the washer go at once (and publishes its will).
+        socket.abort();
+        let rst = socket.flush();
+        let _ = embassy_futures::select::select(rst, Timer::after(Duration::from_secs(2))).await;
+        drop(socket);
         drop(buf);
-        EVENTS.clear();
         let [a, b, c, d] = broker.ip;
         let why = match ended {
             embassy_futures::select::Either::First(why) => why,
@@ -269,19 +284,15 @@ async fn run(stack: Stack<'static>, shared: &'static Shared) {
     }
 }
 
-/// One connection, until it fails: why.
+/// One connection on `socket`, until it fails: why.
 async fn session(
-    stack: Stack<'static>,
+    socket: &mut TcpSocket<'_>,
+    packets: &mut [u8],
+    work: &mut [u8],
     shared: &'static Shared,
     broker: &Broker<'_>,
     settings: &Settings,
-    buf: &mut [u8],
 ) -> &'static str {
-    let (socket_rx, rest) = buf.split_at_mut(SOCKET_RX);
-    let (socket_tx, rest) = rest.split_at_mut(SOCKET_TX);
-    let (packets, work) = rest.split_at_mut(PACKETS);
-    let mut socket = TcpSocket::new(stack, socket_rx, socket_tx);
-    socket.set_timeout(Some(Duration::from_secs(u64::from(KEEP_ALIVE_S) * 2)));
     let [a, b, c, d] = broker.ip;
     let remote = (IpAddress::v4(a, b, c, d), broker.port);
     if socket.connect(remote).await.is_err() {
@@ -294,21 +305,18 @@ async fn session(
         work,
         washer: settings.washer(),
     };
-    let why = link.serve(shared, broker).await;
-    link.socket.abort();
-    let _ = link.socket.flush().await;
-    why
+    link.serve(shared, broker).await
 }
 
-struct Link<'b, 'w> {
-    socket: TcpSocket<'b>,
-    packets: &'b mut [u8],
+struct Link<'s, 'b, 'w> {
+    socket: &'s mut TcpSocket<'b>,
+    packets: &'s mut [u8],
     fill: usize,
-    work: &'b mut [u8],
+    work: &'s mut [u8],
     washer: Washer<'w>,
 }
 
-impl Link<'_, '_> {
+impl Link<'_, '_, '_> {
     async fn serve(&mut self, shared: &'static Shared, broker: &Broker<'_>) -> &'static str {
         // In a block of its own: the topic is not kept in the task's future past the packet.
         let packet = {
@@ -339,6 +347,8 @@ impl Link<'_, '_> {
             Err(why) => return why,
         }
         info!("mqtt", "connected as {}", self.washer.id);
+        // What happened while nothing was connected is not news now.
+        EVENTS.clear();
         if let Err(why) = self.announce(shared).await {
             return why;
         }
@@ -356,9 +366,16 @@ impl Link<'_, '_> {
                     }
                 }
                 Either3::Second(()) => {
-                    next_state += Duration::from_millis(MQTT.state_ms);
+                    // On the clock: a send that was held up does not make a burst of states.
+                    next_state =
+                        (next_state + Duration::from_millis(MQTT.state_ms)).max(Instant::now());
                     let n = crate::telemetry::copy_latest(self.work).await;
-                    if n > 0 && self.publish_work(true, "state", 0..n).await.is_err() {
+                    let sent = match n {
+                        // No frame (none yet, or too large): the keep-alive still goes out.
+                        0 => self.send_from(&mqtt::PINGREQ, 0..2).await,
+                        n => self.publish_work(true, "state", 0..n).await,
+                    };
+                    if sent.is_err() {
                         return "the connection failed";
                     }
                 }
@@ -427,7 +444,15 @@ impl Link<'_, '_> {
                     return Err("a message larger than the chip takes");
                 }
                 Ok(None) => return Ok(()),
-                Ok(Some((Incoming::Publish { topic, payload }, used))) => {
+                Ok(Some((Incoming::Publish { retained: true, .. }, used))) => {
+                    // A command kept by the broker would run again at every reconnection.
+                    warning!(
+                        "mqtt",
+                        "a retained command message ignored: publish commands without retain"
+                    );
+                    (used, None)
+                }
+                Ok(Some((Incoming::Publish { topic, payload, .. }, used))) => {
                     let leaf = topic
                         .strip_prefix(self.washer.prefix)
                         .and_then(|t| t.strip_prefix('/'))

@@ -344,6 +344,10 @@ pub async fn run(app: Arc<App>, a: Options, mut events: UnboundedReceiver<String
                     last_state = None;
                     known = None;
                 }
+                Ok(Event::Incoming(Packet::Publish(p))) if p.retain => {
+                    // A command the broker kept would run again at every reconnection.
+                    log::now('W', "mqtt", format_args!("a retained message on {} ignored: publish commands without retain", p.topic));
+                }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic == topics.of("command") => {
                     let reply = super::commands::command(&app, &p.payload, &"mqtt", access_level()).await;
                     let _ = client.publish(topics.of("reply"), QoS::AtLeastOnce, false, reply).await;

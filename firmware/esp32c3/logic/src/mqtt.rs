@@ -245,8 +245,13 @@ pub const PINGREQ: [u8; 2] = [0xC0, 0];
 pub enum Incoming<'a> {
     /// The broker's answer to CONNECT: 0 accepted, else why not (MQTT 3.1.1's return codes).
     ConnAck { code: u8 },
-    /// A message on a subscribed topic.
-    Publish { topic: &'a str, payload: &'a [u8] },
+    /// A message on a subscribed topic; `retained` when the broker kept it from before this
+    /// connection (a command there would run again at every reconnection).
+    Publish {
+        topic: &'a str,
+        payload: &'a [u8],
+        retained: bool,
+    },
     /// A subscription's answer: the QoS granted, or 0x80 refused.
     SubAck { id: u16, granted: u8 },
     /// The answer to PINGREQ.
@@ -294,7 +299,11 @@ pub fn read(buf: &[u8]) -> Result<Option<(Incoming<'_>, usize)>, Malformed> {
             // QoS 1 or 2 carry a packet id before the payload.
             let skip = if (kind >> 1) & 3 > 0 { 2 } else { 0 };
             let payload = body.get(2 + len + skip..).ok_or(Malformed)?;
-            Incoming::Publish { topic, payload }
+            Incoming::Publish {
+                topic,
+                payload,
+                retained: kind & 1 == 1,
+            }
         }
         9 => Incoming::SubAck {
             id: u16_at(0)?,
@@ -365,7 +374,8 @@ mod tests {
                 packet,
                 Incoming::Publish {
                     topic: "tumble/w1/state",
-                    payload: payload.as_bytes()
+                    payload: payload.as_bytes(),
+                    retained: true,
                 }
             );
             // One byte short: not there yet.
