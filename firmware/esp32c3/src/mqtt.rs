@@ -186,15 +186,7 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl core::fmt::Wri
         Ok(saved) => {
             let _ = local::write_mqtt_ok(w, id, url, washer, commands, saved);
         }
-        Err(why) => {
-            let _ = protocol::write_v2_error(
-                w,
-                id,
-                "store_failed",
-                format_args!("in use until the next reset, but storing failed: {why}"),
-                "",
-            );
-        }
+        Err(why) => crate::wifi_settings::write_not_stored(w, id, why),
     }
 }
 

@@ -181,16 +181,14 @@ pub async fn handle(shared: &Shared, cmd: Local<'_>, w: &mut impl Write) {
         Ok(saved) => {
             let _ = local::write_wifi_ok(w, id, &ssid, saved);
         }
-        Err(why) => {
-            let _ = protocol::write_v2_error(
-                w,
-                id,
-                "store_failed",
-                format_args!("in use until the next reset, but storing failed: {why}"),
-                "",
-            );
-        }
+        Err(why) => write_not_stored(w, id, why),
     }
+}
+
+/// The reply to a setting that applies but could not be stored.
+pub fn write_not_stored(w: &mut impl Write, id: Option<&[u8]>, why: &str) {
+    let msg = format_args!("in use until the next reset, but storing failed: {why}");
+    let _ = protocol::write_v2_error(w, id, "store_failed", msg, "");
 }
 
 /// Writes now if the controller is idle, else queues the write for when it is.
