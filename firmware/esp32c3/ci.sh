@@ -14,7 +14,7 @@ cd "$(dirname "$0")"
 JOBS="${JOBS:-2}"
 MAX_STATIC_RAM=160000
 # Every byte of RAM the image claims before main runs: .data, .bss, the Wi-Fi heap (.noinit),
-# RAM-resident code (IRAM) and the reclaimed bootloader RAM (the cycle storage). 236,176 bytes
+# RAM-resident code (IRAM) and the reclaimed bootloader RAM (the cycle storage). 236,184 bytes
 # today (six web tasks; MQTT, which cost 2.1 KB of its own, less the 1 KB hello it freed), 313 KiB
 # before the cycle cost only what its document holds (the C3 has 400 KiB of SRAM, the ROM keeps
 # some); the goal is 160 KiB. A build may not grow it but for a feature, saying so here.
