@@ -16,7 +16,6 @@
 //! `commands::execute`, as a WebSocket client does.
 
 use core::cell::RefCell;
-use core::fmt::Write as _;
 use core::ops::Range;
 
 use critical_section::Mutex as CsMutex;
@@ -73,7 +72,7 @@ pub fn event(n: &Named) {
 }
 
 /// The broker in use: the console's (stored) over the build's.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     url: heapless::String<MAX_URL>,
     washer: heapless::String<MAX_WASHER>,
@@ -133,12 +132,7 @@ pub fn init(stored: Option<&[u8]>) {
 /// The record payload of the broker in use (see `wifi_settings::Setting`): the clearing record
 /// when it is the build's.
 pub fn payload(out: &mut [u8]) -> Option<usize> {
-    let s = current().filter(|s| {
-        let built = Settings::built_in();
-        built
-            .as_ref()
-            .is_none_or(|b| b.url != s.url || b.washer != s.washer || b.commands != s.commands)
-    });
+    let s = current().filter(|s| Settings::built_in().as_ref() != Some(s));
     let m = s.as_ref().map_or(
         record::MqttSettings {
             url: "",
@@ -332,10 +326,10 @@ impl Link<'_, '_, '_> {
         if self.send(packet).await.is_err() {
             return "the connection failed";
         }
-        match self.next(Duration::from_secs(10)).await {
-            Ok(Some(Incoming::ConnAck { code: 0 })) => {}
-            Ok(Some(Incoming::ConnAck { code })) => return mqtt::refusal(code),
-            Ok(_) => return "no answer to connect",
+        match self.connack(Duration::from_secs(10)).await {
+            Ok(Some(0)) => {}
+            Ok(Some(code)) => return mqtt::refusal(code),
+            Ok(None) => return "no answer to connect",
             Err(why) => return why,
         }
         info!("mqtt", "connected as {}", self.washer.id);
@@ -364,7 +358,7 @@ impl Link<'_, '_, '_> {
                     let n = crate::telemetry::copy_latest(self.work).await;
                     let sent = match n {
                         // No frame (none yet, or too large): the keep-alive still goes out.
-                        0 => self.send_from(&mqtt::PINGREQ, 0..2).await,
+                        0 => write_all(self.socket, &mqtt::PINGREQ).await,
                         n => self.publish_work(true, "state", 0..n).await,
                     };
                     if sent.is_err() {
@@ -417,7 +411,7 @@ impl Link<'_, '_, '_> {
             ) else {
                 continue;
             };
-            self.send_from(&head, h).await.map_err(|_| failed)?;
+            write_all(self.socket, &head[h]).await.map_err(|_| failed)?;
             self.send(0..len).await.map_err(|_| failed)?;
         }
         Ok(())
@@ -504,45 +498,29 @@ impl Link<'_, '_, '_> {
         ) else {
             return Ok(());
         };
-        self.send_from(&head, h).await?;
+        write_all(self.socket, &head[h]).await?;
         self.send(payload).await
     }
 
+    /// `self.work[range]` to the broker.
     async fn send(&mut self, range: Range<usize>) -> Result<(), embassy_net::tcp::Error> {
-        let mut at = range.start;
-        while at < range.end {
-            at += self.socket.write(&self.work[at..range.end]).await?;
-        }
-        Ok(())
+        write_all(self.socket, &self.work[range]).await
     }
 
-    async fn send_from(
-        &mut self,
-        buf: &[u8],
-        range: Range<usize>,
-    ) -> Result<(), embassy_net::tcp::Error> {
-        let mut at = range.start;
-        while at < range.end {
-            at += self.socket.write(&buf[at..range.end]).await?;
-        }
-        Ok(())
-    }
-
-    /// The next packet within `timeout` (None: none came).
-    async fn next(&mut self, timeout: Duration) -> Result<Option<Incoming<'_>>, &'static str> {
+    /// The return code of the broker's CONNACK, if it is the first packet within `timeout`.
+    async fn connack(&mut self, timeout: Duration) -> Result<Option<u8>, &'static str> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some((_, used)) = mqtt::read(&self.packets[..self.fill])
+            let first = mqtt::read(&self.packets[..self.fill])
                 .map_err(|_| "the broker sent something that is not MQTT")?
-            {
-                // Owned out of the buffer before it moves on: only CONNACK is asked for.
-                let packet = match mqtt::read(&self.packets[..used]) {
-                    Ok(Some((Incoming::ConnAck { code }, _))) => Incoming::ConnAck { code },
-                    _ => Incoming::Other(0),
-                };
+                .map(|(packet, used)| match packet {
+                    Incoming::ConnAck { code } => (Some(code), used),
+                    _ => (None, used),
+                });
+            if let Some((code, used)) = first {
                 self.packets.copy_within(used..self.fill, 0);
                 self.fill -= used;
-                return Ok(Some(packet));
+                return Ok(code);
             }
             let read = self.socket.read(&mut self.packets[self.fill..]);
             match embassy_futures::select::select(read, Timer::at(deadline)).await {
@@ -578,6 +556,17 @@ fn program_frame(work: &mut [u8], payload: &[u8]) -> Option<usize> {
         .and_then(|o| o.field("name", name))
         .ok()?;
     o.close().ok()?;
-    let _ = w.write_str("");
     Some(w.len())
+}
+
+/// All of `bytes` to the broker.
+async fn write_all(
+    socket: &mut TcpSocket<'_>,
+    bytes: &[u8],
+) -> Result<(), embassy_net::tcp::Error> {
+    let mut at = 0;
+    while at < bytes.len() {
+        at += socket.write(&bytes[at..]).await?;
+    }
+    Ok(())
 }
