@@ -255,14 +255,18 @@ pub fn encode_credentials(c: &Credentials<'_>, out: &mut [u8]) -> Result<usize, 
     if c.ssid.len() > MAX_SSID || c.password.len() > MAX_PASSWORD {
         return Err(RecordError::BadCredentials);
     }
-    let total = 2 + c.ssid.len() + c.password.len();
-    let out = out.get_mut(..total).ok_or(RecordError::NoRoom)?;
-    let (s, p) = out.split_at_mut(1 + c.ssid.len());
-    s[0] = c.ssid.len() as u8;
-    s[1..].copy_from_slice(c.ssid.as_bytes());
-    p[0] = c.password.len() as u8;
-    p[1..].copy_from_slice(c.password.as_bytes());
-    Ok(total)
+    let next = put_length_prefixed(out, 0, c.ssid)?;
+    put_length_prefixed(out, next, c.password)
+}
+
+/// `s` (checked to be under 256 bytes) after its one-byte length at `at` in `out`, and where
+/// it ends; the other half of [`length_prefixed`].
+fn put_length_prefixed(out: &mut [u8], at: usize, s: &str) -> Result<usize, RecordError> {
+    let end = at + 1 + s.len();
+    let field = out.get_mut(at..end).ok_or(RecordError::NoRoom)?;
+    field[0] = s.len() as u8;
+    field[1..].copy_from_slice(s.as_bytes());
+    Ok(end)
 }
 
 /// The longest broker URL kept (`mqtt://user:password@a.b.c.d:port`).
@@ -283,15 +287,10 @@ pub fn encode_mqtt(m: &MqttSettings<'_>, out: &mut [u8]) -> Result<usize, Record
     if m.url.len() > MAX_URL || m.washer.len() > MAX_WASHER {
         return Err(RecordError::BadCredentials);
     }
-    let total = 3 + m.url.len() + m.washer.len();
-    let out = out.get_mut(..total).ok_or(RecordError::NoRoom)?;
-    let (u, rest) = out.split_at_mut(1 + m.url.len());
-    u[0] = m.url.len() as u8;
-    u[1..].copy_from_slice(m.url.as_bytes());
-    rest[0] = m.washer.len() as u8;
-    rest[1..1 + m.washer.len()].copy_from_slice(m.washer.as_bytes());
-    rest[1 + m.washer.len()] = u8::from(m.commands);
-    Ok(total)
+    let next = put_length_prefixed(out, 0, m.url)?;
+    let end = put_length_prefixed(out, next, m.washer)?;
+    *out.get_mut(end).ok_or(RecordError::NoRoom)? = u8::from(m.commands);
+    Ok(end + 1)
 }
 
 /// Reads an MQTT payload; every byte must be accounted for.

@@ -304,19 +304,8 @@ pub mod direct {
     }
 }
 
-/// All the steps at once, as the firmware runs them but with nothing to lock: for tests.
-#[cfg(test)]
-pub fn run<O: tumble_core::runner::Outputs>(
-    frame: &[u8],
-    ctl: &mut tumble_core::controller::Controller<'_>,
-    out: &mut O,
-    now: tumble_core::time::Instant,
-    reply: &mut [u8],
-) -> Done {
-    run_as(Access::Control, frame, ctl, out, now, reply)
-}
-
-/// [`run`] for a client with `access`.
+/// All the steps at once for a client with `access`, as the firmware runs them but with nothing
+/// to lock: for tests.
 #[cfg(test)]
 pub fn run_as<O: tumble_core::runner::Outputs>(
     access: Access,
@@ -425,7 +414,14 @@ mod tests {
     fn exec(r: &mut Rig, buf: &mut [u8], len: usize, now_us: u64) -> (Done, std::string::String) {
         let (head, tail) = buf.split_at_mut(HEADROOM + len);
         let now = Instant::from_micros(now_us);
-        let done = run(&head[HEADROOM..], &mut r.ctl, &mut r.pins, now, tail);
+        let done = run_as(
+            Access::Control,
+            &head[HEADROOM..],
+            &mut r.ctl,
+            &mut r.pins,
+            now,
+            tail,
+        );
         let reply = std::str::from_utf8(&tail[..done.reply_len]).unwrap().into();
         (done, reply)
     }
